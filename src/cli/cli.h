@@ -1,0 +1,40 @@
+/* The command line: one cmd_*.c per command, driven by the table in
+ * main.c. */
+#ifndef ORX_CLI_H
+#define ORX_CLI_H
+
+#include "onnx_reinit.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+enum { EXIT_OK = 0, EXIT_FINDINGS = 1, EXIT_USAGE = 2 };
+
+typedef struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage; /* the synopsis line(s) */
+	const char *help;  /* what it does and its options */
+} cli_command;
+
+/* "onnx-reinit: FILE: message" on stderr; returns EXIT_USAGE. */
+int cli_error(const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A usage error: the message and a one-line hint; returns EXIT_USAGE. */
+int cli_usage_error(const char *command, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print the JSON value on stdout with a trailing newline and release it;
+ * returns EXIT_OK, or EXIT_USAGE if it could not be written. */
+int cli_print_json(json_t *value);
+
+/* Human-readable byte count ("1.5 MiB") into buf. */
+const char *cli_bytes(char *buf, size_t size, unsigned long long n);
+
+/* The storage name the JSON and the tables use. */
+const char *cli_storage_name(orx_storage s);
+
+int cmd_info(int argc, char **argv);
+
+#endif

@@ -1,0 +1,151 @@
+/* onnx-reinit: the command line. */
+#include "cli.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const cli_command commands[] = {
+	{"info", cmd_info, "info MODEL [--json]",
+	 "Summarize a model: IR version, opsets, producer, nodes by op type,\n"
+	 "initializers with dtype, shape, bytes and storage, total\n"
+	 "parameters. MODEL '-' reads standard input.\n"
+	 "  --json   print JSON instead of a table"},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char *const PROGRAM = "onnx-reinit";
+
+int cli_error(const char *file, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", PROGRAM);
+	if (file)
+		fprintf(stderr, "%s: ", strcmp(file, "-") ? file : "<stdin>");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", PROGRAM);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (try '%s %s%s--help')\n", PROGRAM,
+		command ? command : "", command ? " " : "");
+	return EXIT_USAGE;
+}
+
+int cli_print_json(json_t *value)
+{
+	int rc = json_dumpf(value, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+						   JSON_REAL_PRECISION(9));
+
+	json_decref(value);
+	if (rc != 0 || fputc('\n', stdout) == EOF)
+		return cli_error(NULL, "cannot write to standard output");
+	return EXIT_OK;
+}
+
+const char *cli_bytes(char *buf, size_t size, unsigned long long n)
+{
+	static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%llu B", n);
+	else
+		snprintf(buf, size, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+const char *cli_storage_name(orx_storage s)
+{
+	static const char *names[] = {"raw_data", "typed", "external",
+				      "empty"};
+	return names[s];
+}
+
+static void print_help(FILE *to)
+{
+	fprintf(to, "usage: %s COMMAND [OPTIONS]\n\n"
+		    "Re-initialize the weights of ONNX models.\n\ncommands:\n",
+		PROGRAM);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(to, "  %s %s\n", PROGRAM, commands[i].usage);
+	fprintf(to, "  %s --help | --version\n\n"
+		    "'%s COMMAND --help' tells more about one command.\n"
+		    "Exit status: 0 done, 1 findings or failed inputs, 2 usage "
+		    "error or invalid input.\n",
+		PROGRAM, PROGRAM);
+}
+
+static void on_signal(int sig)
+{
+	orx_abort_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static const cli_command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* True when argv asks for the command's help; prints it. */
+static bool command_help(const cli_command *cmd, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			printf("usage: %s %s\n\n%s\n", PROGRAM, cmd->usage,
+			       cmd->help);
+			return true;
+		}
+	}
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	const cli_command *cmd;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (argc < 2)
+		return cli_usage_error(NULL, "no command given");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		print_help(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("%s %s\n", PROGRAM, ORX_VERSION);
+		return EXIT_OK;
+	}
+	if (!(cmd = find_command(argv[1])))
+		return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
+	if (command_help(cmd, argc - 1, argv + 1))
+		return EXIT_OK;
+	return cmd->run(argc - 1, argv + 1);
+}

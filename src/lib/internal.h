@@ -1,0 +1,57 @@
+/* Internal to the library: protobuf-c types may appear here, never in
+ * include/onnx_reinit.h. */
+#ifndef ORX_INTERNAL_H
+#define ORX_INTERNAL_H
+
+#include "onnx.pb-c.h"
+#include "onnx_reinit.h"
+
+#include <stdbool.h>
+
+struct orx_model {
+	Onnx__ModelProto *proto;
+};
+
+/*** @@ERRORS ***/
+
+/* Record a formatted message as the thread's last error; returns code. */
+int orx_fail(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*** @@WIRE: the depth-bounded pre-scan of the protobuf wire format ***/
+
+/* Walk len bytes at data as a message of type desc without building it:
+ * every length and tag within bounds, no groups, nesting at most
+ * max_depth messages. Returns ORX_OK or ORX_EINVALID. */
+int orx_wire_scan(const uint8_t *data, size_t len,
+		  const ProtobufCMessageDescriptor *desc, unsigned max_depth);
+
+/*** @@TENSOR: element counts and data ***/
+
+/* Check that the tensor's dims and data agree (overflow-safe). */
+int orx_tensor_proto_validate(const Onnx__TensorProto *t);
+
+/* Product of the tensor's dims into *out; ORX_EINVALID on a negative dim
+ * or overflow of 2^63. */
+int orx_tensor_proto_count(uint64_t *out, const Onnx__TensorProto *t);
+
+/* Which storage the tensor's elements are in. */
+orx_storage orx_tensor_proto_storage(const Onnx__TensorProto *t);
+
+/* Bytes of n elements of dtype (sub-byte types packed), 0 if unknown. */
+uint64_t orx_dtype_nbytes(int dtype, uint64_t n);
+
+/*** @@WALK: every tensor of a model ***/
+
+/* Call fn on every TensorProto in the model: initializers, attribute
+ * values, sparse tensors, in every graph, function and training graph.
+ * Stops at the first nonzero return and returns it. */
+typedef int (*orx_tensor_fn)(const Onnx__TensorProto *t, void *ctx);
+int orx_walk_tensors(const Onnx__ModelProto *m, orx_tensor_fn fn, void *ctx);
+
+/*** @@IO: whole files in and out ***/
+
+/* Read the file at path ("-" for standard input) into a new buffer. */
+int orx_read_all(uint8_t **out, size_t *len, const char *path);
+
+#endif

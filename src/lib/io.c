@@ -1,0 +1,260 @@
+/* Reading whole files, and writing files whole or not at all. */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*** @@READ ***/
+
+static int read_fd(uint8_t **out, size_t *len, int fd, size_t hint)
+{
+	size_t cap = hint ? hint + 1 : 1 << 16, n = 0;
+	uint8_t *buf = malloc(cap);
+
+	if (!buf)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	for (;;) {
+		ssize_t r;
+		if (n == cap) {
+			uint8_t *nb = cap > SIZE_MAX / 2 ? NULL
+							 : realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				return orx_fail(ORX_ENOMEM, "out of memory");
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r == 0)
+			break;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			return orx_fail(ORX_EIO, "cannot read: %s", strerror(e));
+		}
+		n += (size_t)r;
+	}
+	*out = buf;
+	*len = n;
+	return ORX_OK;
+}
+
+int orx_read_all(uint8_t **out, size_t *len, const char *path)
+{
+	struct stat st;
+	int fd, rc;
+	bool is_stdin = strcmp(path, "-") == 0;
+
+	fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return orx_fail(ORX_EIO, "cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		rc = orx_fail(ORX_EIO, "is a directory, not a model file");
+		goto done;
+	}
+	rc = read_fd(out, len, fd,
+		     S_ISREG(st.st_mode) ? (size_t)st.st_size : 0);
+done:
+	if (!is_stdin)
+		close(fd);
+	return rc;
+}
+
+/*** @@WRITE: temporary file, then rename ***/
+
+/* Temporary names of saves in progress, for orx_abort_cleanup(). */
+#define MAX_PENDING 64
+static char pending[MAX_PENDING][PATH_MAX];
+static volatile sig_atomic_t pending_used[MAX_PENDING];
+
+static int pending_add(const char *path)
+{
+	for (int i = 0; i < MAX_PENDING; i++) {
+		if (!pending_used[i] &&
+		    __sync_bool_compare_and_swap(&pending_used[i], 0, 2)) {
+			snprintf(pending[i], PATH_MAX, "%s", path);
+			pending_used[i] = 1;
+			return i;
+		}
+	}
+	return -1;
+}
+
+static void pending_remove(int slot)
+{
+	if (slot >= 0)
+		pending_used[slot] = 0;
+}
+
+void orx_abort_cleanup(void)
+{
+	for (int i = 0; i < MAX_PENDING; i++)
+		if (pending_used[i] == 1)
+			unlink(pending[i]);
+}
+
+typedef struct {
+	ProtobufCBuffer base;
+	int fd;
+	int error; /* errno of the first failed write */
+	size_t used;
+	uint8_t buf[1 << 20];
+} fd_buffer;
+
+static void fd_flush(fd_buffer *b)
+{
+	size_t off = 0;
+
+	while (off < b->used && !b->error) {
+		ssize_t w = write(b->fd, b->buf + off, b->used - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			b->error = errno;
+		else
+			off += (size_t)w;
+	}
+	b->used = 0;
+}
+
+static void fd_append(ProtobufCBuffer *base, size_t len, const uint8_t *data)
+{
+	fd_buffer *b = (fd_buffer *)base;
+
+	while (len > 0 && !b->error) {
+		size_t n = sizeof(b->buf) - b->used;
+		if (n > len)
+			n = len;
+		memcpy(b->buf + b->used, data, n);
+		b->used += n;
+		data += n;
+		len -= n;
+		if (b->used == sizeof(b->buf))
+			fd_flush(b);
+	}
+}
+
+/* Pack the message into fd. */
+static int pack_to_fd(const ProtobufCMessage *msg, int fd)
+{
+	fd_buffer *b = malloc(sizeof(*b));
+	int rc = ORX_OK;
+
+	if (!b)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	b->base.append = fd_append;
+	b->fd = fd;
+	b->error = 0;
+	b->used = 0;
+	protobuf_c_message_pack_to_buffer(msg, &b->base);
+	fd_flush(b);
+	if (b->error)
+		rc = orx_fail(ORX_EIO, "cannot write: %s", strerror(b->error));
+	free(b);
+	return rc;
+}
+
+/* The folder of path, into dir (PATH_MAX bytes). */
+static void folder_of(char *dir, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(dir, PATH_MAX, ".");
+	else if (slash == path)
+		snprintf(dir, PATH_MAX, "/");
+	else
+		snprintf(dir, PATH_MAX, "%.*s", (int)(slash - path), path);
+}
+
+/* Create the temporary file for path: an unnamed O_TMPFILE in its folder
+ * where possible (nothing to clean up if the process dies), else a
+ * hidden named file registered for orx_abort_cleanup(). */
+static int open_temp(int *fd, char *tmpname, int *slot, const char *path)
+{
+	char dir[PATH_MAX];
+
+	folder_of(dir, path);
+	*slot = -1;
+	tmpname[0] = '\0';
+#ifdef O_TMPFILE
+	*fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	if (*fd >= 0)
+		return ORX_OK;
+#endif
+	if (snprintf(tmpname, PATH_MAX, "%s/.onnx-reinit.XXXXXX", dir) >=
+	    PATH_MAX)
+		return orx_fail(ORX_EIO, "output path too long");
+	*fd = mkostemp(tmpname, O_CLOEXEC);
+	if (*fd < 0)
+		return orx_fail(ORX_EIO, "cannot create a file in '%s': %s",
+				dir, strerror(errno));
+	*slot = pending_add(tmpname);
+	return ORX_OK;
+}
+
+/* Give the unnamed temporary file fd a name beside path, then rename it
+ * over path. */
+static int publish(int fd, const char *tmpname, const char *path)
+{
+	char proc[64], dir[PATH_MAX], name[PATH_MAX];
+	int attempt;
+
+	if (tmpname[0])
+		return rename(tmpname, path) == 0
+			       ? ORX_OK
+			       : orx_fail(ORX_EIO, "cannot rename into place: "
+						   "%s",
+					  strerror(errno));
+	folder_of(dir, path);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	for (attempt = 0; attempt < 100; attempt++) {
+		if (snprintf(name, sizeof(name), "%s/.onnx-reinit.%ld.%d",
+			     dir, (long)getpid(), attempt) >= (int)sizeof(name))
+			return orx_fail(ORX_EIO, "output path too long");
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, name,
+			   AT_SYMLINK_FOLLOW) == 0)
+			break;
+		if (errno != EEXIST)
+			return orx_fail(ORX_EIO, "cannot create the output: %s",
+					strerror(errno));
+	}
+	if (rename(name, path) != 0) {
+		int e = errno;
+		unlink(name);
+		return orx_fail(ORX_EIO, "cannot rename into place: %s",
+				strerror(e));
+	}
+	return ORX_OK;
+}
+
+int orx_model_save_file(const orx_model *model, const char *path)
+{
+	char tmpname[PATH_MAX];
+	int fd = -1, slot = -1, rc;
+
+	if (strcmp(path, "-") == 0)
+		return pack_to_fd(&model->proto->base, STDOUT_FILENO);
+	if ((rc = open_temp(&fd, tmpname, &slot, path)) != ORX_OK)
+		return rc;
+	if ((rc = pack_to_fd(&model->proto->base, fd)) != ORX_OK)
+		goto done;
+	rc = publish(fd, tmpname, path);
+done:
+	if (rc != ORX_OK && tmpname[0])
+		unlink(tmpname);
+	pending_remove(slot);
+	close(fd);
+	return rc;
+}

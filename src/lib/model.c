@@ -1,0 +1,89 @@
+/* Opening, validating, saving and freeing models. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int check_tensor(const Onnx__TensorProto *t, void *ctx)
+{
+	(void)ctx;
+	return orx_tensor_proto_validate(t);
+}
+
+/* What makes a parsed protobuf message an ONNX model. */
+static int check_model(const Onnx__ModelProto *m)
+{
+	if (!m->has_ir_version || m->ir_version < 1)
+		return orx_fail(ORX_EINVALID, "not an ONNX model: no "
+					      "ir_version");
+	if (!m->graph)
+		return orx_fail(ORX_EINVALID, "not an ONNX model: no graph");
+	return orx_walk_tensors(m, check_tensor, NULL);
+}
+
+int orx_model_open_buffer(orx_model **out, const void *data, size_t len,
+			  const orx_open_options *opts)
+{
+	orx_open_options defaults = ORX_OPEN_OPTIONS_INIT;
+	orx_model *model = NULL;
+	int rc;
+
+	if (!opts)
+		opts = &defaults;
+	if (len == 0)
+		return orx_fail(ORX_EINVALID, "empty file, not an ONNX model");
+	rc = orx_wire_scan(data, len, &onnx__model_proto__descriptor,
+			   opts->max_depth);
+	if (rc != ORX_OK)
+		return rc;
+	if (!(model = calloc(1, sizeof(*model))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	model->proto = onnx__model_proto__unpack(NULL, len, data);
+	if (!model->proto) {
+		rc = orx_fail(ORX_EINVALID, "malformed protobuf: not an ONNX "
+					    "model");
+		goto done;
+	}
+	rc = check_model(model->proto);
+done:
+	if (rc != ORX_OK)
+		orx_model_free(model);
+	else
+		*out = model;
+	return rc;
+}
+
+int orx_model_open_file(orx_model **out, const char *path,
+			const orx_open_options *opts)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = orx_read_all(&data, &len, path)) != ORX_OK)
+		return rc;
+	rc = orx_model_open_buffer(out, data, len, opts);
+	free(data);
+	return rc;
+}
+
+int orx_model_save_buffer(uint8_t **out, size_t *len, const orx_model *model)
+{
+	size_t n = onnx__model_proto__get_packed_size(model->proto);
+	uint8_t *buf = malloc(n ? n : 1);
+
+	if (!buf)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	*len = onnx__model_proto__pack(model->proto, buf);
+	*out = buf;
+	return ORX_OK;
+}
+
+void orx_model_free(orx_model *model)
+{
+	if (!model)
+		return;
+	if (model->proto)
+		onnx__model_proto__free_unpacked(model->proto, NULL);
+	free(model);
+}

@@ -1,0 +1,132 @@
+/* The summary `info` prints. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	orx_summary pub;
+	orx_opset *opsets;
+	orx_op_count *op_types;
+	size_t cap_op_types;
+} summary;
+
+static const char *str(const char *s)
+{
+	return s ? s : "";
+}
+
+static int count_op(summary *s, const Onnx__NodeProto *node)
+{
+	const char *op = str(node->op_type), *dom = str(node->domain);
+	size_t i;
+
+	for (i = 0; i < s->pub.n_op_types; i++)
+		if (!strcmp(s->op_types[i].op_type, op) &&
+		    !strcmp(s->op_types[i].domain, dom))
+			break;
+	if (i == s->pub.n_op_types) {
+		if (i == s->cap_op_types) {
+			size_t cap = s->cap_op_types ? 2 * s->cap_op_types : 16;
+			orx_op_count *n =
+				realloc(s->op_types, cap * sizeof(*n));
+			if (!n)
+				return orx_fail(ORX_ENOMEM, "out of memory");
+			s->op_types = n;
+			s->cap_op_types = cap;
+		}
+		s->op_types[i] = (orx_op_count){op, dom, 0};
+		s->pub.n_op_types++;
+	}
+	s->op_types[i].count++;
+	s->pub.n_nodes++;
+	return ORX_OK;
+}
+
+static int count_graph(summary *s, const Onnx__GraphProto *g)
+{
+	int rc = ORX_OK;
+
+	for (size_t i = 0; i < g->n_node && rc == ORX_OK; i++) {
+		const Onnx__NodeProto *node = g->node[i];
+		rc = count_op(s, node);
+		for (size_t k = 0; k < node->n_attribute && rc == ORX_OK; k++) {
+			const Onnx__AttributeProto *a = node->attribute[k];
+			if (a->g)
+				rc = count_graph(s, a->g);
+			for (size_t j = 0; j < a->n_graphs && rc == ORX_OK; j++)
+				rc = count_graph(s, a->graphs[j]);
+		}
+	}
+	return rc;
+}
+
+static int by_count_then_name(const void *a, const void *b)
+{
+	const orx_op_count *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return strcmp(x->op_type, y->op_type);
+}
+
+static int count_initializers(summary *s, const orx_model *model)
+{
+	orx_tensor_info info;
+	int rc = ORX_OK;
+
+	s->pub.n_initializers = orx_model_tensor_count(model);
+	for (size_t i = 0; i < s->pub.n_initializers && rc == ORX_OK; i++) {
+		rc = orx_model_tensor(&info, model, i);
+		s->pub.n_parameters += info.count;
+		s->pub.n_bytes += info.nbytes;
+	}
+	return rc;
+}
+
+int orx_model_summary(orx_summary **out, const orx_model *model)
+{
+	const Onnx__ModelProto *m = model->proto;
+	summary *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	s->pub.ir_version = m->ir_version;
+	s->pub.producer_name = str(m->producer_name);
+	s->pub.producer_version = str(m->producer_version);
+	s->pub.graph_name = str(m->graph->name);
+	s->opsets = calloc(m->n_opset_import + 1, sizeof(*s->opsets));
+	if (!s->opsets) {
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < m->n_opset_import; i++)
+		s->opsets[i] = (orx_opset){str(m->opset_import[i]->domain),
+					   m->opset_import[i]->version};
+	s->pub.n_opsets = m->n_opset_import;
+	s->pub.opsets = s->opsets;
+	if ((rc = count_graph(s, m->graph)) != ORX_OK)
+		goto done;
+	qsort(s->op_types, s->pub.n_op_types, sizeof(*s->op_types),
+	      by_count_then_name);
+	s->pub.op_types = s->op_types;
+	rc = count_initializers(s, model);
+done:
+	if (rc != ORX_OK)
+		orx_summary_free(&s->pub);
+	else
+		*out = &s->pub;
+	return rc;
+}
+
+void orx_summary_free(orx_summary *pub)
+{
+	summary *s = (summary *)pub;
+
+	if (!s)
+		return;
+	free(s->opsets);
+	free(s->op_types);
+	free(s);
+}

@@ -1,0 +1,247 @@
+/* Reading and writing the elements of a model's initializers. */
+#include "internal.h"
+
+#include <string.h>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "raw_data is little-endian; this build assumes a little-endian host"
+#endif
+
+static Onnx__TensorProto *initializer(const orx_model *m, size_t i)
+{
+	const Onnx__GraphProto *g = m->proto->graph;
+
+	return g && i < g->n_initializer ? g->initializer[i] : NULL;
+}
+
+size_t orx_model_tensor_count(const orx_model *model)
+{
+	const Onnx__GraphProto *g = model->proto->graph;
+
+	return g ? g->n_initializer : 0;
+}
+
+int orx_model_tensor(orx_tensor_info *out, const orx_model *model, size_t i)
+{
+	const Onnx__TensorProto *t = initializer(model, i);
+	uint64_t n;
+	int rc;
+
+	if (!t)
+		return orx_fail(ORX_EINVALID, "no initializer %zu", i);
+	if ((rc = orx_tensor_proto_count(&n, t)) != ORX_OK)
+		return rc;
+	out->name = t->name ? t->name : "";
+	out->dtype = t->data_type;
+	out->ndim = t->n_dims;
+	out->dims = t->dims;
+	out->count = n;
+	out->nbytes = orx_dtype_nbytes(t->data_type, n);
+	if (t->data_type == ORX_DTYPE_STRING)
+		for (size_t k = 0; k < t->n_string_data; k++)
+			out->nbytes += t->string_data[k].len;
+	out->storage = orx_tensor_proto_storage(t);
+	return ORX_OK;
+}
+
+int orx_model_find_tensor(size_t *out, const orx_model *model,
+			  const char *name)
+{
+	size_t n = orx_model_tensor_count(model);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *ti = initializer(model, i)->name;
+		if (ti && strcmp(ti, name) == 0) {
+			*out = i;
+			return ORX_OK;
+		}
+	}
+	return orx_fail(ORX_EINVALID, "no initializer named '%s'", name);
+}
+
+/*** @@READ: elements to double ***/
+
+/* Element k of a raw little-endian buffer of dtype, as double. */
+static double raw_element(const uint8_t *p, int dtype, size_t k)
+{
+	union {
+		float f; double d; int8_t i8; uint8_t u8; int16_t i16;
+		uint16_t u16; int32_t i32; uint32_t u32; int64_t i64;
+		uint64_t u64;
+	} v;
+	size_t size = orx_dtype_bits(dtype) / 8;
+
+	memcpy(&v, p + k * size, size);
+	switch (dtype) {
+	case ORX_DTYPE_FLOAT: return v.f;
+	case ORX_DTYPE_DOUBLE: return v.d;
+	case ORX_DTYPE_FLOAT16: return orx_f16_to_double(v.u16);
+	case ORX_DTYPE_BFLOAT16: return orx_bf16_to_double(v.u16);
+	case ORX_DTYPE_INT8: return v.i8;
+	case ORX_DTYPE_UINT8: return v.u8;
+	case ORX_DTYPE_BOOL: return v.u8 != 0;
+	case ORX_DTYPE_INT16: return v.i16;
+	case ORX_DTYPE_UINT16: return v.u16;
+	case ORX_DTYPE_INT32: return v.i32;
+	case ORX_DTYPE_UINT32: return v.u32;
+	case ORX_DTYPE_INT64: return (double)v.i64;
+	default: return (double)v.u64; /* ORX_DTYPE_UINT64 */
+	}
+}
+
+/* Element k of typed storage, as double. */
+static double typed_element(const Onnx__TensorProto *t, size_t k)
+{
+	switch (t->data_type) {
+	case ORX_DTYPE_FLOAT: return t->float_data[k];
+	case ORX_DTYPE_DOUBLE: return t->double_data[k];
+	case ORX_DTYPE_INT64: return (double)t->int64_data[k];
+	case ORX_DTYPE_UINT32:
+	case ORX_DTYPE_UINT64: return (double)t->uint64_data[k];
+	case ORX_DTYPE_FLOAT16:
+		return orx_f16_to_double((uint16_t)t->int32_data[k]);
+	case ORX_DTYPE_BFLOAT16:
+		return orx_bf16_to_double((uint16_t)t->int32_data[k]);
+	case ORX_DTYPE_BOOL: return t->int32_data[k] != 0;
+	default: return t->int32_data[k]; /* the other integer types */
+	}
+}
+
+static bool readable(int dtype)
+{
+	switch (dtype) {
+	case ORX_DTYPE_FLOAT: case ORX_DTYPE_DOUBLE: case ORX_DTYPE_FLOAT16:
+	case ORX_DTYPE_BFLOAT16: case ORX_DTYPE_INT8: case ORX_DTYPE_UINT8:
+	case ORX_DTYPE_BOOL: case ORX_DTYPE_INT16: case ORX_DTYPE_UINT16:
+	case ORX_DTYPE_INT32: case ORX_DTYPE_UINT32: case ORX_DTYPE_INT64:
+	case ORX_DTYPE_UINT64:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Common checks of read and write: the tensor exists, n matches, the
+ * storage is in the model. */
+static int access_check(Onnx__TensorProto **out, const orx_model *model,
+			size_t i, size_t n)
+{
+	Onnx__TensorProto *t = initializer(model, i);
+	uint64_t count;
+	int rc;
+
+	if (!t)
+		return orx_fail(ORX_EINVALID, "no initializer %zu", i);
+	if ((rc = orx_tensor_proto_count(&count, t)) != ORX_OK)
+		return rc;
+	if (count != n)
+		return orx_fail(ORX_EINVALID, "tensor '%s' has %llu elements, "
+					      "not %zu",
+				t->name ? t->name : "",
+				(unsigned long long)count, n);
+	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': external "
+						  "data is not supported yet",
+				t->name ? t->name : "");
+	if (t->segment)
+		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': segmented "
+						  "tensors are not supported",
+				t->name ? t->name : "");
+	*out = t;
+	return ORX_OK;
+}
+
+int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
+{
+	Onnx__TensorProto *t;
+	int rc;
+
+	if ((rc = access_check(&t, model, i, n)) != ORX_OK)
+		return rc;
+	if (!readable(t->data_type))
+		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': reading dtype "
+						  "%s is not supported",
+				t->name ? t->name : "",
+				orx_dtype_name(t->data_type)
+					? orx_dtype_name(t->data_type)
+					: "unknown");
+	for (size_t k = 0; k < n; k++)
+		out[k] = t->has_raw_data
+				 ? raw_element(t->raw_data.data, t->data_type, k)
+				 : typed_element(t, k);
+	return ORX_OK;
+}
+
+/*** @@WRITE: doubles to elements ***/
+
+static void write_raw(uint8_t *p, int dtype, const double *v, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		float f;
+		uint16_t h;
+		switch (dtype) {
+		case ORX_DTYPE_FLOAT:
+			f = (float)v[k];
+			memcpy(p + 4 * k, &f, 4);
+			break;
+		case ORX_DTYPE_DOUBLE:
+			memcpy(p + 8 * k, &v[k], 8);
+			break;
+		case ORX_DTYPE_FLOAT16:
+			h = orx_f16_from_double(v[k]);
+			memcpy(p + 2 * k, &h, 2);
+			break;
+		default: /* ORX_DTYPE_BFLOAT16 */
+			h = orx_bf16_from_double(v[k]);
+			memcpy(p + 2 * k, &h, 2);
+			break;
+		}
+	}
+}
+
+static void write_typed(Onnx__TensorProto *t, const double *v, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		switch (t->data_type) {
+		case ORX_DTYPE_FLOAT:
+			t->float_data[k] = (float)v[k];
+			break;
+		case ORX_DTYPE_DOUBLE:
+			t->double_data[k] = v[k];
+			break;
+		case ORX_DTYPE_FLOAT16:
+			t->int32_data[k] = orx_f16_from_double(v[k]);
+			break;
+		default: /* ORX_DTYPE_BFLOAT16 */
+			t->int32_data[k] = orx_bf16_from_double(v[k]);
+			break;
+		}
+	}
+}
+
+int orx_tensor_write(orx_model *model, size_t i, const double *values,
+		     size_t n)
+{
+	Onnx__TensorProto *t;
+	int rc;
+
+	if ((rc = access_check(&t, model, i, n)) != ORX_OK)
+		return rc;
+	switch (t->data_type) {
+	case ORX_DTYPE_FLOAT: case ORX_DTYPE_DOUBLE: case ORX_DTYPE_FLOAT16:
+	case ORX_DTYPE_BFLOAT16:
+		break;
+	default:
+		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': writing dtype "
+						  "%s is not supported",
+				t->name ? t->name : "",
+				orx_dtype_name(t->data_type)
+					? orx_dtype_name(t->data_type)
+					: "unknown");
+	}
+	if (t->has_raw_data)
+		write_raw(t->raw_data.data, t->data_type, values, n);
+	else
+		write_typed(t, values, n);
+	return ORX_OK;
+}

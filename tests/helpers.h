@@ -1,0 +1,40 @@
+/* Shared by the test files. */
+#ifndef TEST_HELPERS_H
+#define TEST_HELPERS_H
+
+#include "onnx_reinit.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TESTDATA_DIR "/usr/share/libonnx-testdata/data"
+
+/* Read a whole file into a new buffer; 0 on success. */
+int read_file(uint8_t **out, size_t *len, const char *path);
+
+/* Call fn on every *.onnx file under dir (recursively, sorted); returns
+ * how many calls returned nonzero and sets *total to the number of files. */
+size_t for_each_model(const char *dir, int (*fn)(const char *path, void *ctx),
+		      void *ctx, size_t *total);
+
+/* The result of running the onnx-reinit executable. */
+typedef struct {
+	int status;   /* exit status, or 128 + signal */
+	char *out;    /* standard output */
+	size_t out_len;
+	char *err;    /* standard error */
+} cli_result;
+
+/* Run the CLI with the NULL-terminated arguments (after the program name),
+ * with stdin_path as standard input (NULL: /dev/null). */
+cli_result run_cli(const char *stdin_path, const char *const *args);
+void cli_result_free(cli_result *r);
+
+/* A new empty temporary folder; the caller removes it with remove_tree. */
+char *make_temp_dir(void);
+void remove_tree(const char *path);
+
+/* Number of entries in a folder (not counting . and ..). */
+size_t count_entries(const char *dir);
+
+#endif

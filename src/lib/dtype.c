@@ -263,6 +263,10 @@ static int validate_typed(const Onnx__TensorProto *t, uint64_t n)
 
 	if (f == FIELD_NONE)
 		return ORX_OK; /* a dtype newer than this schema: keep as is */
+	if (want > 0 && typed_total(t) == 0)
+		return orx_fail(ORX_EINVALID, "tensor '%s': dims give %llu "
+					      "elements but it holds no data",
+				name, (unsigned long long)n);
 	if (typed_count(t, f) != typed_total(t))
 		return orx_fail(ORX_EINVALID, "tensor '%s': data in a field "
 					      "that does not match its dtype "

@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""Remake the malformed models in this folder from samples/mlp_tanh.onnx.
+
+    /usr/bin/python3 tests/malformed/make_malformed.py
+
+Each NAME.onnx has a NAME.err beside it, reviewed by hand and not made by
+this script: the exact message `onnx-reinit info` must print after
+"onnx-reinit: FILE: ".
+"""
+import os
+import random
+
+import onnx
+from onnx import TensorProto, helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SAMPLE = os.path.join(HERE, "..", "..", "samples", "mlp_tanh.onnx")
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def field(number, wire, payload):
+    key = varint(number << 3 | wire)
+    if wire == 2:
+        return key + varint(len(payload)) + payload
+    return key + payload
+
+
+def nesting_bomb(levels):
+    """graph > node > attribute > graph > ... levels deep (ModelProto.graph
+    = 7, GraphProto.node = 1, NodeProto.attribute = 5, AttributeProto.g =
+    6), built from the inside out."""
+    inner = b""
+    for i in range(levels):
+        kind = i % 3
+        if kind == 0:
+            inner = field(6, 2, inner)  # attribute.g = graph
+        elif kind == 1:
+            inner = field(5, 2, inner)  # node.attribute
+        else:
+            inner = field(1, 2, inner)  # graph.node
+    return field(1, 0, varint(8)) + field(7, 2, field(1, 2, inner))
+
+
+def tensor(dims, dtype=TensorProto.FLOAT, raw=None, floats=(), int32s=()):
+    """A TensorProto built field by field, so it may disagree with itself."""
+    t = TensorProto(name="w", data_type=dtype)
+    t.dims.extend(dims)
+    if raw is not None:
+        t.raw_data = raw
+    t.float_data.extend(floats)
+    t.int32_data.extend(int32s)
+    return t
+
+
+def model_with(tensor):
+    graph = helper.make_graph([], "g", [], [], initializer=[tensor])
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return m.SerializeToString()
+
+
+def write(name, data):
+    with open(os.path.join(HERE, name + ".onnx"), "wb") as f:
+        f.write(data)
+
+
+def main():
+    good = open(SAMPLE, "rb").read()
+    write("empty", b"")
+    write("truncated", good[: len(good) // 2])
+    # The model's first field is ir_version (key 0x08); the graph field
+    # (key 0x3a) length is a varint: set its continuation bit.
+    flipped = bytearray(good)
+    at = flipped.index(b"\x3a")
+    flipped[at + 1] |= 0x80
+    flipped[at + 2] = 0xFF
+    flipped[at + 3] = 0xFF
+    write("flipped", bytes(flipped))
+    rng = random.Random(20261129)
+    write("random", bytes(rng.randrange(256) for _ in range(4096)))
+    write("nesting_bomb", nesting_bomb(20000))
+    write("text", b"This is a text file that someone named model.onnx.\n" * 8)
+    write("no_graph", field(1, 0, varint(8)))
+    write("group_wire_type", good[:2] + field(99, 3, b"") + good[2:])
+    write("dims_mismatch", model_with(tensor([64, 32], raw=b"\0" * (64 * 32 * 4 - 4))))
+    write("dims_overflow", model_with(tensor([1 << 40, 1 << 40, 4], raw=b"")))
+    write("negative_dim", model_with(tensor([4, -2], raw=b"")))
+    write("typed_count_mismatch", model_with(tensor([4], floats=[1.0, 2.0, 3.0])))
+    write("raw_and_typed", model_with(tensor([2], raw=b"\0" * 8, floats=[1.0, 2.0])))
+    write("wrong_typed_field",
+          model_with(tensor([3], TensorProto.FLOAT16, floats=[1.0, 2.0, 3.0])))
+    write("missing_data", model_with(tensor([16, 16])))
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+/* The command line's contract: help, version, usage errors. */
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+Test(cli, help_goes_to_stdout_with_status_0)
+{
+	const char *args[] = {"--help", NULL};
+	cli_result r = run_cli(NULL, args);
+
+	cr_expect_eq(r.status, 0);
+	cr_expect(strstr(r.out, "onnx-reinit info MODEL [--json]") != NULL);
+	cr_expect_str_eq(r.err, "");
+	cli_result_free(&r);
+}
+
+Test(cli, version_prints_name_and_version)
+{
+	const char *args[] = {"--version", NULL};
+	cli_result r = run_cli(NULL, args);
+
+	cr_expect_eq(r.status, 0);
+	cr_expect_str_eq(r.out, "onnx-reinit " ORX_VERSION "\n");
+	cli_result_free(&r);
+}
+
+Test(cli, no_command_is_a_usage_error_with_a_hint)
+{
+	const char *args[] = {NULL};
+	cli_result r = run_cli(NULL, args);
+
+	cr_expect_eq(r.status, 2);
+	cr_expect_str_eq(r.err, "onnx-reinit: no command given (try "
+				"'onnx-reinit --help')\n");
+	cr_expect_eq(r.out_len, 0);
+	cli_result_free(&r);
+}
+
+Test(cli, unknown_command_is_a_usage_error)
+{
+	const char *args[] = {"frobnicate", NULL};
+	cli_result r = run_cli(NULL, args);
+
+	cr_expect_eq(r.status, 2);
+	cr_expect_str_eq(r.err, "onnx-reinit: unknown command 'frobnicate' "
+				"(try 'onnx-reinit --help')\n");
+	cli_result_free(&r);
+}
+
+Test(cli, info_with_two_models_is_a_usage_error)
+{
+	const char *args[] = {"info", "a.onnx", "b.onnx", NULL};
+	cli_result r = run_cli(NULL, args);
+
+	cr_expect_eq(r.status, 2);
+	cr_expect_str_eq(r.err, "onnx-reinit: info takes one MODEL (try "
+				"'onnx-reinit info --help')\n");
+	cli_result_free(&r);
+}
+
+Test(cli, info_unknown_option_is_a_usage_error)
+{
+	const char *args[] = {"info", "--jsno", "a.onnx", NULL};
+	cli_result r = run_cli(NULL, args);
+
+	cr_expect_eq(r.status, 2);
+	cr_expect_str_eq(r.err, "onnx-reinit: info: unknown option '--jsno' "
+				"(try 'onnx-reinit info --help')\n");
+	cli_result_free(&r);
+}
+
+Test(cli, command_help_shows_its_usage)
+{
+	const char *args[] = {"info", "--help", NULL};
+	cli_result r = run_cli(NULL, args);
+
+	cr_expect_eq(r.status, 0);
+	cr_expect(strncmp(r.out, "usage: onnx-reinit info MODEL [--json]\n",
+			  39) == 0,
+		  "got '%s'", r.out);
+	cli_result_free(&r);
+}
+
+Test(cli, info_reads_standard_input)
+{
+	const char *args[] = {"info", "--json", "-", NULL};
+	cli_result r = run_cli(ORX_SOURCE_DIR "/samples/mlp_tanh.onnx", args);
+
+	cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+	/* 32*64+64 + 64*64+64 + 64*10+10 */
+	cr_expect(strstr(r.out, "\"parameters\": 6922") != NULL, "%s", r.out);
+	cli_result_free(&r);
+}

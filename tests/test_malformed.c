@@ -1,0 +1,171 @@
+/* Bad input: one line on stderr, exit 2, nothing written, no crash. */
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MALFORMED_DIR ORX_SOURCE_DIR "/tests/malformed"
+
+static char *expected_error(const char *model_path)
+{
+	char err_path[4096];
+	uint8_t *text;
+	size_t len;
+
+	snprintf(err_path, sizeof(err_path), "%.*s.err",
+		 (int)(strlen(model_path) - strlen(".onnx")), model_path);
+	cr_assert_eq(read_file(&text, &len, err_path), 0, "no %s", err_path);
+	text = realloc(text, len + 1);
+	text[len] = '\0';
+	return (char *)text;
+}
+
+static int fails_with_its_error(const char *path, void *ctx)
+{
+	const char *args[] = {"info", path, NULL};
+	char *msg = expected_error(path), want[8192];
+	cli_result r = run_cli(NULL, args);
+	orx_model *m = NULL;
+	int lib_rc = orx_model_open_file(&m, path, NULL);
+	int bad;
+
+	(void)ctx;
+	snprintf(want, sizeof(want), "onnx-reinit: %s: %s", path, msg);
+	bad = r.status != 2 || r.out_len != 0 || strcmp(r.err, want) != 0 ||
+	      lib_rc != ORX_EINVALID || m != NULL;
+	if (bad)
+		cr_log_error("%s: status %d, library %d, stderr '%s', "
+			     "wanted '%s'",
+			     path, r.status, lib_rc, r.err, want);
+	free(msg);
+	cli_result_free(&r);
+	orx_model_free(m);
+	return bad;
+}
+
+Test(malformed, every_corpus_file_fails_with_its_exact_one_line_error)
+{
+	size_t total = 0;
+	size_t failed =
+		for_each_model(MALFORMED_DIR, fails_with_its_error, NULL, &total);
+
+	cr_expect_geq(total, 15, "only %zu malformed files", total);
+	cr_expect_eq(failed, 0, "%zu of %zu malformed files", failed, total);
+}
+
+Test(malformed, nesting_bomb_is_refused_before_unpacking)
+{
+	orx_model *m = NULL;
+
+	cr_assert_eq(orx_model_open_file(&m, MALFORMED_DIR "/nesting_bomb.onnx",
+					 NULL),
+		     ORX_EINVALID);
+	cr_assert_str_eq(orx_error_last(),
+			 "messages nested deeper than 64 levels");
+}
+
+Test(malformed, depth_limit_is_an_option)
+{
+	orx_open_options opts = ORX_OPEN_OPTIONS_INIT;
+	orx_model *m = NULL;
+
+	opts.max_depth = 2; /* model > graph: the samples need 4 or more */
+	cr_assert_eq(orx_model_open_file(&m, ORX_SOURCE_DIR
+					 "/samples/mlp_tanh.onnx",
+					 &opts),
+		     ORX_EINVALID);
+	cr_assert_str_eq(orx_error_last(), "messages nested deeper than 2 levels");
+	opts.max_depth = ORX_MAX_DEPTH_DEFAULT;
+	cr_assert_eq(orx_model_open_file(&m, ORX_SOURCE_DIR
+					 "/samples/mlp_tanh.onnx",
+					 &opts),
+		     ORX_OK);
+	orx_model_free(m);
+}
+
+/* xorshift64*: the tests' own reproducible byte source. */
+static uint64_t next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * UINT64_C(2685821657736338717);
+}
+
+static void expect_clean_result(const uint8_t *buf, size_t len,
+				const char *what, size_t i)
+{
+	orx_model *m = NULL;
+	int rc = orx_model_open_buffer(&m, buf, len, NULL);
+
+	cr_expect(rc == ORX_OK || rc == ORX_EINVALID,
+		  "%s %zu: unexpected code %d", what, i, rc);
+	cr_expect(rc != ORX_EINVALID || orx_error_last()[0] != '\0',
+		  "%s %zu: failure without a message", what, i);
+	orx_model_free(m);
+}
+
+Test(malformed, random_bytes_flips_and_truncations_never_crash,
+     .timeout = 120)
+{
+	uint8_t *good, *buf;
+	size_t len;
+	uint64_t s = 42;
+
+	cr_assert_eq(read_file(&good, &len, ORX_SOURCE_DIR
+			       "/samples/transformer_encoder.onnx"),
+		     0);
+	buf = malloc(len);
+	for (size_t i = 0; i < 500; i++) { /* random buffers */
+		size_t n = next(&s) % 8192;
+		for (size_t k = 0; k < n; k++)
+			buf[k] = (uint8_t)next(&s);
+		expect_clean_result(buf, n, "random buffer", i);
+	}
+	for (size_t i = 0; i < 1000; i++) { /* a few flipped bytes */
+		memcpy(buf, good, len);
+		for (int k = 0; k < 4; k++)
+			buf[next(&s) % len] ^= (uint8_t)(1 + next(&s) % 255);
+		expect_clean_result(buf, len, "flipped copy", i);
+	}
+	for (size_t cut = 0; cut < len; cut += 61) /* truncations */
+		expect_clean_result(good, cut, "truncation at", cut);
+	free(buf);
+	free(good);
+}
+
+Test(malformed, missing_file_is_a_one_line_error)
+{
+	const char *args[] = {"info", "/nonexistent/model.onnx", NULL};
+	cli_result r = run_cli(NULL, args);
+
+	cr_expect_eq(r.status, 2);
+	cr_expect_str_eq(r.err, "onnx-reinit: /nonexistent/model.onnx: cannot "
+				"open: No such file or directory\n");
+	cli_result_free(&r);
+}
+
+Test(malformed, folder_is_not_a_model)
+{
+	const char *args[] = {"info", ORX_SOURCE_DIR "/samples", NULL};
+	cli_result r = run_cli(NULL, args);
+
+	cr_expect_eq(r.status, 2);
+	cr_expect_str_eq(r.err, "onnx-reinit: " ORX_SOURCE_DIR
+				"/samples: is a directory, not a model file\n");
+	cli_result_free(&r);
+}
+
+Test(malformed, bad_model_on_stdin_names_stdin)
+{
+	const char *args[] = {"info", "-", NULL};
+	cli_result r = run_cli(MALFORMED_DIR "/truncated.onnx", args);
+
+	cr_expect_eq(r.status, 2);
+	cr_expect_str_eq(r.err, "onnx-reinit: <stdin>: malformed protobuf: "
+				"field runs past the end of its message "
+				"(truncated file?)\n");
+	cli_result_free(&r);
+}

@@ -73,6 +73,21 @@ class ConvTransposeDecoder(nn.Module):
         return torch.sigmoid(self.up2(x))
 
 
+def look_trained(module):
+    """Give batch norms the statistics of a trained network. Fresh ones
+    have weight == running_var == 1 and bias == running_mean == 0, and the
+    exporter then shares one initializer between them through Identity
+    nodes (convtranspose_decoder keeps that case on purpose)."""
+    for m in module.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            with torch.no_grad():
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_(0, 0.1)
+                m.running_mean.normal_(0, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    return module
+
+
 def export(module, example, path, **kw):
     module.eval()
     torch.onnx.export(module, example, path, opset_version=OPSET,
@@ -84,8 +99,8 @@ def export(module, example, path, **kw):
 def export_all(out):
     torch.manual_seed(0)
     export(MlpTanh(), torch.randn(1, 32), f"{out}/mlp_tanh.onnx")
-    export(CnnBnRelu(), torch.randn(1, 3, 16, 16), f"{out}/cnn_bn_relu.onnx")
-    export(DepthwiseSeparable(), torch.randn(1, 16, 8, 8),
+    export(look_trained(CnnBnRelu()), torch.randn(1, 3, 16, 16), f"{out}/cnn_bn_relu.onnx")
+    export(look_trained(DepthwiseSeparable()), torch.randn(1, 16, 8, 8),
            f"{out}/depthwise_separable.onnx")
     layer = nn.TransformerEncoderLayer(d_model=64, nhead=4, dim_feedforward=128,
                                        dropout=0.0, activation="gelu",

@@ -162,3 +162,71 @@ size_t count_entries(const char *dir)
 	closedir(d);
 	return n;
 }
+
+/*** a tiny protobuf writer for build_model ***/
+
+typedef struct {
+	uint8_t *p;
+	size_t n, cap;
+} wbuf;
+
+static void put(wbuf *b, const void *data, size_t n)
+{
+	if (b->n + n > b->cap) {
+		b->cap = (b->n + n) * 2;
+		b->p = realloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->n, data, n);
+	b->n += n;
+}
+
+static void put_varint(wbuf *b, uint64_t v)
+{
+	uint8_t c;
+
+	do {
+		c = (uint8_t)(v & 0x7f);
+		v >>= 7;
+		if (v)
+			c |= 0x80;
+		put(b, &c, 1);
+	} while (v);
+}
+
+static void put_len(wbuf *b, unsigned field, const void *data, size_t n)
+{
+	put_varint(b, (uint64_t)field << 3 | 2);
+	put_varint(b, n);
+	put(b, data, n);
+}
+
+static void put_int(wbuf *b, unsigned field, uint64_t v)
+{
+	put_varint(b, (uint64_t)field << 3);
+	put_varint(b, v);
+}
+
+void build_model(uint8_t **out, size_t *len, int dtype, const int64_t *dims,
+		 size_t ndim, const void *raw, size_t raw_len)
+{
+	wbuf tensor = {0}, graph = {0}, opset = {0}, model = {0};
+	void *zeros = raw ? NULL : calloc(1, raw_len + 1);
+
+	for (size_t i = 0; i < ndim; i++)
+		put_int(&tensor, 1, (uint64_t)dims[i]);
+	put_int(&tensor, 2, (uint64_t)dtype);
+	put_len(&tensor, 8, "w", 1);
+	put_len(&tensor, 9, raw ? raw : zeros, raw_len);
+	put_len(&graph, 2, "g", 1);
+	put_len(&graph, 5, tensor.p, tensor.n);
+	put_int(&opset, 2, 17);
+	put_int(&model, 1, 8);
+	put_len(&model, 7, graph.p, graph.n);
+	put_len(&model, 8, opset.p, opset.n);
+	*out = model.p;
+	*len = model.n;
+	free(tensor.p);
+	free(graph.p);
+	free(opset.p);
+	free(zeros);
+}

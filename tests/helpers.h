@@ -37,4 +37,11 @@ void remove_tree(const char *path);
 /* Number of entries in a folder (not counting . and ..). */
 size_t count_entries(const char *dir);
 
+
+
+/* A minimal model built byte by byte: ir_version 8, opset 17, a graph
+ * named "g" with one initializer "w" of the dtype and dims whose raw_data
+ * is the raw_len bytes at raw (NULL: zeros). The caller frees *out. */
+void build_model(uint8_t **out, size_t *len, int dtype, const int64_t *dims,
+		 size_t ndim, const void *raw, size_t raw_len);
 #endif

@@ -108,8 +108,9 @@ int orx_model_summary(orx_summary **out, const orx_model *model)
 	s->pub.opsets = s->opsets;
 	if ((rc = count_graph(s, m->graph)) != ORX_OK)
 		goto done;
-	qsort(s->op_types, s->pub.n_op_types, sizeof(*s->op_types),
-	      by_count_then_name);
+	if (s->pub.n_op_types > 0)
+		qsort(s->op_types, s->pub.n_op_types, sizeof(*s->op_types),
+		      by_count_then_name);
 	s->pub.op_types = s->op_types;
 	rc = count_initializers(s, model);
 done:

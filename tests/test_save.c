@@ -1,0 +1,163 @@
+/* Saving: whole files or nothing, never touching the input. */
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SAMPLE ORX_SOURCE_DIR "/samples/mlp_tanh.onnx"
+
+static orx_model *open_sample(void)
+{
+	orx_model *m = NULL;
+
+	cr_assert_eq(orx_model_open_file(&m, SAMPLE, NULL), ORX_OK);
+	return m;
+}
+
+static int files_equal(const char *a, const char *b)
+{
+	uint8_t *x, *y;
+	size_t nx, ny;
+	int eq;
+
+	if (read_file(&x, &nx, a) || read_file(&y, &ny, b))
+		return 0;
+	eq = nx == ny && memcmp(x, y, nx) == 0;
+	free(x);
+	free(y);
+	return eq;
+}
+
+Test(save, writes_the_exact_bytes_and_nothing_else_in_the_folder)
+{
+	char *dir = make_temp_dir(), out[4096];
+	orx_model *m = open_sample();
+
+	snprintf(out, sizeof(out), "%s/copy.onnx", dir);
+	cr_assert_eq(orx_model_save_file(m, out), ORX_OK, "%s",
+		     orx_error_last());
+	cr_expect(files_equal(out, SAMPLE));
+	cr_expect_eq(count_entries(dir), 1, "temporary files left behind");
+	orx_model_free(m);
+	remove_tree(dir);
+	free(dir);
+}
+
+Test(save, missing_folder_fails_and_creates_nothing)
+{
+	orx_model *m = open_sample();
+
+	cr_expect_eq(orx_model_save_file(m, "/nonexistent-dir/out.onnx"),
+		     ORX_EIO);
+	cr_expect_str_eq(orx_error_last(), "cannot create a file in "
+					   "'/nonexistent-dir': No such file "
+					   "or directory");
+	orx_model_free(m);
+}
+
+Test(save, replacing_the_input_path_is_atomic_and_complete)
+{
+	char *dir = make_temp_dir(), path[4096];
+	uint8_t *data;
+	size_t len;
+	orx_model *m = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/model.onnx", dir);
+	cr_assert_eq(read_file(&data, &len, SAMPLE), 0);
+	f = fopen(path, "wb");
+	fwrite(data, 1, len, f);
+	fclose(f);
+	cr_assert_eq(orx_model_open_file(&m, path, NULL), ORX_OK);
+	cr_assert_eq(orx_model_save_file(m, path), ORX_OK);
+	cr_expect(files_equal(path, SAMPLE));
+	cr_expect_eq(count_entries(dir), 1);
+	orx_model_free(m);
+	free(data);
+	remove_tree(dir);
+	free(dir);
+}
+
+Test(save, dash_writes_standard_output)
+{
+	char *dir = make_temp_dir(), path[4096];
+	orx_model *m = open_sample();
+	pid_t pid;
+	int status;
+
+	snprintf(path, sizeof(path), "%s/stdout.onnx", dir);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		_exit(orx_model_save_file(m, "-") == ORX_OK ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	cr_expect_eq(WEXITSTATUS(status), 0);
+	cr_expect(files_equal(path, SAMPLE));
+	orx_model_free(m);
+	remove_tree(dir);
+	free(dir);
+}
+
+/* A model of about 96 MiB, so that a save takes long enough to be killed
+ * in the middle. */
+static orx_model *big_model(size_t *file_len)
+{
+	const int64_t dims[1] = {24 << 20};
+	uint8_t *buf;
+	orx_model *m = NULL;
+
+	build_model(&buf, file_len, ORX_DTYPE_FLOAT, dims, 1, NULL,
+		    (size_t)dims[0] * 4);
+	cr_assert_eq(orx_model_open_buffer(&m, buf, *file_len, NULL), ORX_OK,
+		     "%s", orx_error_last());
+	free(buf);
+	return m;
+}
+
+Test(save, a_killed_save_leaves_no_partial_file, .timeout = 120)
+{
+	size_t len;
+	orx_model *m = big_model(&len);
+	int complete = 0, absent = 0;
+
+	for (int round = 0; round < 12; round++) {
+		char *dir = make_temp_dir(), out[4096];
+		struct stat st;
+		struct timespec delay = {0, round * 20000000L};
+		pid_t pid;
+
+		snprintf(out, sizeof(out), "%s/out.onnx", dir);
+		pid = fork();
+		if (pid == 0)
+			_exit(orx_model_save_file(m, out) == ORX_OK ? 0 : 1);
+		nanosleep(&delay, NULL);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		if (stat(out, &st) == 0) {
+			cr_expect_eq((size_t)st.st_size, len,
+				     "round %d: partial file of %lld bytes",
+				     round, (long long)st.st_size);
+			complete++;
+		} else {
+			absent++;
+		}
+		cr_expect_leq(count_entries(dir), 1,
+			      "round %d: temporary file left behind", round);
+		remove_tree(dir);
+		free(dir);
+	}
+	cr_log_info("killed saves: %d complete, %d absent", complete, absent);
+	cr_expect_gt(absent, 0, "no save was ever killed mid-way");
+	orx_model_free(m);
+}

@@ -156,6 +156,164 @@ double orx_f16_to_double(uint16_t h);
 uint16_t orx_bf16_from_double(double x);
 double orx_bf16_to_double(uint16_t h);
 
+/*** @@RNG: reproducible random streams ***/
+
+/* A position in a random stream. Streams are counter-based SplitMix64
+ * keyed by (seed, name): the values depend only on those, never on the
+ * order of tensors, threads or the machine (the README documents the
+ * exact construction). Elements come in blocks of ORX_RNG_BLOCK, each
+ * generated from its own start, so blocks can be filled independently. */
+typedef struct {
+	uint64_t state;
+	uint64_t next;
+} orx_rng;
+
+#define ORX_RNG_BLOCK 65536
+
+/* The stream key of a tensor: from the seed and the tensor's name. */
+uint64_t orx_stream_key(uint64_t seed, const char *name);
+
+/* Position r at the start of block b of the stream key. */
+void orx_rng_block(orx_rng *r, uint64_t key, uint64_t block);
+
+/* Build the normal sampler's tables (also done by the fill functions);
+ * call once before orx_rng_normal() from several threads. */
+void orx_rng_prepare(void);
+
+/* The next uniform double in [0, 1), with 53 random bits. */
+double orx_rng_uniform(orx_rng *r);
+
+/* The next standard normal N(0, 1) (exact ziggurat, not an approximation). */
+double orx_rng_normal(orx_rng *r);
+
+void orx_rng_fill_uniform(double *out, size_t n, orx_rng *r);
+void orx_rng_fill_normal(double *out, size_t n, orx_rng *r);
+/* Standard normals cut to [-2, 2] by rejection (a value beyond is drawn
+ * again). */
+void orx_rng_fill_trunc_normal(double *out, size_t n, orx_rng *r);
+
+/*** @@SCHEMES: initialization schemes ***/
+
+typedef enum {
+	ORX_SCHEME_KEEP,     /* leave the tensor as it is */
+	ORX_SCHEME_ZEROS,
+	ORX_SCHEME_ONES,
+	ORX_SCHEME_CONSTANT, /* value */
+	ORX_SCHEME_NORMAL,   /* N(mean, std^2) */
+	ORX_SCHEME_TRUNC_NORMAL,
+	ORX_SCHEME_UNIFORM,  /* U(low, high) */
+	ORX_SCHEME_XAVIER_UNIFORM,
+	ORX_SCHEME_XAVIER_NORMAL,
+	ORX_SCHEME_XAVIER_TRUNC_NORMAL,
+	ORX_SCHEME_HE_UNIFORM,
+	ORX_SCHEME_HE_NORMAL,
+	ORX_SCHEME_HE_TRUNC_NORMAL,
+	ORX_SCHEME_LECUN_UNIFORM,
+	ORX_SCHEME_LECUN_NORMAL,
+	ORX_SCHEME_LECUN_TRUNC_NORMAL,
+	ORX_SCHEME_ORTHOGONAL
+} orx_scheme;
+
+/* Which fan a variance-scaling scheme divides by. */
+typedef enum {
+	ORX_MODE_DEFAULT, /* xavier: fan_avg; he, lecun: fan_in */
+	ORX_MODE_FAN_IN,
+	ORX_MODE_FAN_OUT,
+	ORX_MODE_FAN_AVG  /* (fan_in + fan_out) / 2 */
+} orx_fan_mode;
+
+typedef struct {
+	orx_scheme scheme;
+	double gain;       /* 0: the scheme's default (he: sqrt 2, else 1) */
+	orx_fan_mode mode;
+	double value;      /* constant */
+	double mean, std;  /* normal, trunc_normal */
+	double low, high;  /* uniform */
+} orx_init_spec;
+
+#define ORX_INIT_SPEC_INIT {ORX_SCHEME_KEEP, 0, ORX_MODE_DEFAULT, 0, 0, 0, 0, 0}
+
+/* The distribution a spec resolves to for given fans. */
+typedef enum {
+	ORX_DIST_KEEP,
+	ORX_DIST_CONSTANT,     /* value */
+	ORX_DIST_NORMAL,       /* N(mean, std^2) */
+	ORX_DIST_TRUNC_NORMAL, /* normal cut to [low, high] = mean -+ 2 sigma,
+				  sigma chosen so that the std is std */
+	ORX_DIST_UNIFORM,      /* U(low, high) */
+	ORX_DIST_ORTHOGONAL    /* gain * an orthogonal matrix; std is the
+				  std of its entries */
+} orx_dist;
+
+typedef struct {
+	orx_dist dist;
+	double gain;  /* the gain used (variance scaling, orthogonal) */
+	double fan;   /* the fan divided by, 0 if none */
+	double mean;
+	double std;   /* the distribution's standard deviation */
+	double low;   /* bounds: uniform, truncated normal */
+	double high;
+	double value; /* constant */
+} orx_init_params;
+
+/* The standard deviation of N(0, 1) cut to [-2, 2]. */
+#define ORX_TRUNC_STD 0.8796256610342398
+
+/* Resolve spec for a tensor of shape dims with the given fans (used by
+ * the variance-scaling schemes; orthogonal uses dims: dims[0] rows, the
+ * rest flattened into columns, as torch.nn.init.orthogonal_ does).
+ * ORX_EINVALID for a fan below 1, a negative std, low > high, or
+ * orthogonal of fewer than 2 dimensions. */
+int orx_init_resolve(orx_init_params *out, const orx_init_spec *spec,
+		     int64_t fan_in, int64_t fan_out, const int64_t *dims,
+		     size_t ndim);
+
+/* Fill the n values of a tensor drawn from p, with the stream key, into
+ * out. dims (ndim values, product n) matter only for orthogonal.
+ * ORX_ENOMEM, or ORX_EUNSUPPORTED when LAPACK fails. */
+int orx_init_fill(double *out, size_t n, const orx_init_params *p,
+		  uint64_t key, const int64_t *dims, size_t ndim);
+
+/* Scheme names as rules and the JSON spell them ("he_normal",
+ * "xavier_uniform", "trunc_normal", ...); NULL / -1 when unknown. */
+const char *orx_scheme_name(orx_scheme scheme);
+int orx_scheme_from_name(orx_scheme *out, const char *name);
+
+/* Named gains: "linear", "identity", "conv", "sigmoid" 1; "tanh" 5/3;
+ * "relu" sqrt 2; "leaky_relu" sqrt(2 / (1 + param^2)) (param: the negative
+ * slope, 0.01 if param is NAN); "selu" 3/4. ORX_EINVALID if unknown. */
+int orx_gain(double *out, const char *name, double param);
+
+/* Re-initialize initializer i in place: its elements drawn from p with
+ * the stream key (see orx_stream_key), written straight into the
+ * tensor's own dtype and storage as orx_tensor_write does. */
+int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
+		    uint64_t key);
+
+/*** @@FANS: fan-in and fan-out of a weight ***/
+
+typedef enum {
+	ORX_FANS_EXACT,  /* the table in SPEC.md: groups in both fans */
+	ORX_FANS_PYTORCH /* torch.nn.init: Conv fan_out ignores groups... */
+} orx_fan_convention;
+
+typedef struct {
+	const char *op;   /* "Gemm", "MatMul", "Conv", "ConvTranspose" */
+	int input;        /* which input the weight is: 0 (A) or 1 (B) */
+	int64_t group;    /* Conv, ConvTranspose: the group attribute */
+	int trans;        /* Gemm: transA for input 0, transB for input 1 */
+	orx_fan_convention convention;
+} orx_fan_query;
+
+#define ORX_FAN_QUERY_INIT {NULL, 1, 1, 0, ORX_FANS_EXACT}
+
+/* fan_in and fan_out of a weight of shape dims (as the node sees it:
+ * after any Transpose) used as q->input of q->op. ORX_EUNSUPPORTED for an
+ * op or input the table does not know, ORX_EINVALID for a shape or group
+ * that does not fit the op. */
+int orx_fans(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
+	     const int64_t *dims, size_t ndim);
+
 /*** @@SUMMARY: what `info` shows ***/
 
 typedef struct {

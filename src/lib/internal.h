@@ -49,6 +49,20 @@ uint64_t orx_dtype_nbytes(int dtype, uint64_t n);
 typedef int (*orx_tensor_fn)(const Onnx__TensorProto *t, void *ctx);
 int orx_walk_tensors(const Onnx__ModelProto *m, orx_tensor_fn fn, void *ctx);
 
+/*** @@INIT ***/
+
+/* Converts n values into a tensor buffer at element offset. */
+typedef void (*orx_store_fn)(void *base, size_t offset, const double *v,
+			     size_t n);
+
+/* orx_init_fill through a store function instead of a double array. */
+int orx_init_fill_store(void *base, orx_store_fn store, size_t n,
+			const orx_init_params *p, uint64_t key,
+			const int64_t *dims, size_t ndim);
+
+int orx_orthogonal_fill(double *out, size_t n, const orx_init_params *p,
+			uint64_t key, const int64_t *dims, size_t ndim);
+
 /*** @@IO: whole files in and out ***/
 
 /* Read the file at path ("-" for standard input) into a new buffer. */

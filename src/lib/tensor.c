@@ -153,7 +153,7 @@ static int access_check(Onnx__TensorProto **out, const orx_model *model,
 
 int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
 {
-	Onnx__TensorProto *t;
+	Onnx__TensorProto *t = NULL;
 	int rc;
 
 	if ((rc = access_check(&t, model, i, n)) != ORX_OK)
@@ -174,63 +174,74 @@ int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
 
 /*** @@WRITE: doubles to elements ***/
 
-static void write_raw(uint8_t *p, int dtype, const double *v, size_t n)
+static void store_f32(void *base, size_t off, const double *v, size_t n)
 {
-	for (size_t k = 0; k < n; k++) {
-		float f;
-		uint16_t h;
-		switch (dtype) {
-		case ORX_DTYPE_FLOAT:
-			f = (float)v[k];
-			memcpy(p + 4 * k, &f, 4);
-			break;
-		case ORX_DTYPE_DOUBLE:
-			memcpy(p + 8 * k, &v[k], 8);
-			break;
-		case ORX_DTYPE_FLOAT16:
-			h = orx_f16_from_double(v[k]);
-			memcpy(p + 2 * k, &h, 2);
-			break;
-		default: /* ORX_DTYPE_BFLOAT16 */
-			h = orx_bf16_from_double(v[k]);
-			memcpy(p + 2 * k, &h, 2);
-			break;
-		}
-	}
+	float *out = (float *)base + off;
+
+	for (size_t k = 0; k < n; k++)
+		out[k] = (float)v[k];
 }
 
-static void write_typed(Onnx__TensorProto *t, const double *v, size_t n)
+static void store_f64(void *base, size_t off, const double *v, size_t n)
 {
-	for (size_t k = 0; k < n; k++) {
-		switch (t->data_type) {
-		case ORX_DTYPE_FLOAT:
-			t->float_data[k] = (float)v[k];
-			break;
-		case ORX_DTYPE_DOUBLE:
-			t->double_data[k] = v[k];
-			break;
-		case ORX_DTYPE_FLOAT16:
-			t->int32_data[k] = orx_f16_from_double(v[k]);
-			break;
-		default: /* ORX_DTYPE_BFLOAT16 */
-			t->int32_data[k] = orx_bf16_from_double(v[k]);
-			break;
-		}
-	}
+	memcpy((double *)base + off, v, n * sizeof(double));
 }
 
-int orx_tensor_write(orx_model *model, size_t i, const double *values,
-		     size_t n)
+static void store_f16(void *base, size_t off, const double *v, size_t n)
 {
-	Onnx__TensorProto *t;
-	int rc;
+	uint16_t *out = (uint16_t *)base + off;
 
-	if ((rc = access_check(&t, model, i, n)) != ORX_OK)
-		return rc;
+	for (size_t k = 0; k < n; k++)
+		out[k] = orx_f16_from_double(v[k]);
+}
+
+static void store_bf16(void *base, size_t off, const double *v, size_t n)
+{
+	uint16_t *out = (uint16_t *)base + off;
+
+	for (size_t k = 0; k < n; k++)
+		out[k] = orx_bf16_from_double(v[k]);
+}
+
+/* Typed storage of 16-bit floats: one pattern per int32_data value. */
+static void store_f16_i32(void *base, size_t off, const double *v, size_t n)
+{
+	int32_t *out = (int32_t *)base + off;
+
+	for (size_t k = 0; k < n; k++)
+		out[k] = orx_f16_from_double(v[k]);
+}
+
+static void store_bf16_i32(void *base, size_t off, const double *v, size_t n)
+{
+	int32_t *out = (int32_t *)base + off;
+
+	for (size_t k = 0; k < n; k++)
+		out[k] = orx_bf16_from_double(v[k]);
+}
+
+/* Where and how values of the tensor's dtype and storage are written. */
+static int writable(void **base, orx_store_fn *store, Onnx__TensorProto *t)
+{
+	bool raw = t->has_raw_data;
+
 	switch (t->data_type) {
-	case ORX_DTYPE_FLOAT: case ORX_DTYPE_DOUBLE: case ORX_DTYPE_FLOAT16:
+	case ORX_DTYPE_FLOAT:
+		*base = raw ? (void *)t->raw_data.data : (void *)t->float_data;
+		*store = store_f32;
+		return ORX_OK;
+	case ORX_DTYPE_DOUBLE:
+		*base = raw ? (void *)t->raw_data.data : (void *)t->double_data;
+		*store = store_f64;
+		return ORX_OK;
+	case ORX_DTYPE_FLOAT16:
+		*base = raw ? (void *)t->raw_data.data : (void *)t->int32_data;
+		*store = raw ? store_f16 : store_f16_i32;
+		return ORX_OK;
 	case ORX_DTYPE_BFLOAT16:
-		break;
+		*base = raw ? (void *)t->raw_data.data : (void *)t->int32_data;
+		*store = raw ? store_bf16 : store_bf16_i32;
+		return ORX_OK;
 	default:
 		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': writing dtype "
 						  "%s is not supported",
@@ -239,9 +250,40 @@ int orx_tensor_write(orx_model *model, size_t i, const double *values,
 					? orx_dtype_name(t->data_type)
 					: "unknown");
 	}
-	if (t->has_raw_data)
-		write_raw(t->raw_data.data, t->data_type, values, n);
-	else
-		write_typed(t, values, n);
+}
+
+int orx_tensor_write(orx_model *model, size_t i, const double *values,
+		     size_t n)
+{
+	Onnx__TensorProto *t = NULL;
+	orx_store_fn store = NULL;
+	void *base = NULL;
+	int rc;
+
+	if ((rc = access_check(&t, model, i, n)) != ORX_OK)
+		return rc;
+	if ((rc = writable(&base, &store, t)) != ORX_OK)
+		return rc;
+	if (n > 0)
+		store(base, 0, values, n);
 	return ORX_OK;
+}
+
+int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
+		    uint64_t key)
+{
+	Onnx__TensorProto *t = initializer(model, i);
+	uint64_t n;
+	orx_store_fn store = NULL;
+	void *base = NULL;
+	int rc;
+
+	if (!t)
+		return orx_fail(ORX_EINVALID, "no initializer %zu", i);
+	if ((rc = orx_tensor_proto_count(&n, t)) != ORX_OK ||
+	    (rc = access_check(&t, model, i, (size_t)n)) != ORX_OK ||
+	    (rc = writable(&base, &store, t)) != ORX_OK)
+		return rc;
+	return orx_init_fill_store(base, store, (size_t)n, p, key, t->dims,
+				   t->n_dims);
 }

@@ -1,0 +1,141 @@
+/* fan_in and fan_out, one function per op behind a table. */
+#include "internal.h"
+
+#include <string.h>
+
+/* Product of dims[from..to), overflow-checked by the caller's bounds
+ * (tensor counts are below 2^62 once validated). */
+static int64_t prod(const int64_t *dims, size_t from, size_t to)
+{
+	int64_t p = 1;
+
+	for (size_t i = from; i < to; i++)
+		p *= dims[i];
+	return p;
+}
+
+static int gemm_fans(int64_t *in, int64_t *out, const orx_fan_query *q,
+		     const int64_t *dims, size_t ndim)
+{
+	if (ndim != 2)
+		return orx_fail(ORX_EINVALID, "a Gemm weight has 2 dimensions, "
+					      "not %zu",
+				ndim);
+	if (q->input == 1) { /* B: [K, N], or [N, K] with transB */
+		*in = dims[q->trans ? 1 : 0];
+		*out = dims[q->trans ? 0 : 1];
+	} else { /* A: [M, K], or [K, M] with transA */
+		*in = dims[q->trans ? 0 : 1];
+		*out = dims[q->trans ? 1 : 0];
+	}
+	return ORX_OK;
+}
+
+/* MatMul: leading (batch) dimensions count in neither fan. */
+static int matmul_fans(int64_t *in, int64_t *out, const orx_fan_query *q,
+		       const int64_t *dims, size_t ndim)
+{
+	if (ndim == 0)
+		return orx_fail(ORX_EINVALID, "a MatMul weight needs at least "
+					      "1 dimension");
+	if (ndim == 1) { /* a vector: K against the other side */
+		*in = dims[0];
+		*out = 1;
+		return ORX_OK;
+	}
+	if (q->input == 1) { /* B: [..., K, N] */
+		*in = dims[ndim - 2];
+		*out = dims[ndim - 1];
+	} else { /* A: [..., M, K] */
+		*in = dims[ndim - 1];
+		*out = dims[ndim - 2];
+	}
+	return ORX_OK;
+}
+
+static int check_conv(const orx_fan_query *q, const int64_t *dims,
+		      size_t ndim, int64_t divisible)
+{
+	if (ndim < 3)
+		return orx_fail(ORX_EINVALID, "a %s weight has at least 3 "
+					      "dimensions, not %zu",
+				q->op, ndim);
+	if (q->group < 1 || divisible % q->group != 0)
+		return orx_fail(ORX_EINVALID, "%s group %lld does not divide "
+					      "%lld channels",
+				q->op, (long long)q->group,
+				(long long)divisible);
+	(void)dims;
+	return ORX_OK;
+}
+
+/* Conv weight [M, C/g, k...]. */
+static int conv_fans(int64_t *in, int64_t *out, const orx_fan_query *q,
+		     const int64_t *dims, size_t ndim)
+{
+	int64_t k;
+	int rc = check_conv(q, dims, ndim, ndim ? dims[0] : 0);
+
+	if (rc != ORX_OK)
+		return rc;
+	k = prod(dims, 2, ndim);
+	*in = dims[1] * k;
+	*out = q->convention == ORX_FANS_PYTORCH ? dims[0] * k
+						  : dims[0] / q->group * k;
+	return ORX_OK;
+}
+
+/* ConvTranspose weight [C, M/g, k...]. */
+static int conv_transpose_fans(int64_t *in, int64_t *out,
+			       const orx_fan_query *q, const int64_t *dims,
+			       size_t ndim)
+{
+	int64_t k;
+	int rc = check_conv(q, dims, ndim, ndim ? dims[0] : 0);
+
+	if (rc != ORX_OK)
+		return rc;
+	k = prod(dims, 2, ndim);
+	if (q->convention == ORX_FANS_PYTORCH) {
+		*in = dims[1] * k;
+		*out = dims[0] * k;
+	} else {
+		*in = dims[0] / q->group * k;
+		*out = dims[1] * k;
+	}
+	return ORX_OK;
+}
+
+typedef int (*fan_fn)(int64_t *, int64_t *, const orx_fan_query *,
+		      const int64_t *, size_t);
+
+static const struct {
+	const char *op;
+	fan_fn fans;
+	int inputs; /* bit i: input i can be a weight */
+} fan_table[] = {
+	{"Gemm", gemm_fans, 0x3},
+	{"MatMul", matmul_fans, 0x3},
+	{"Conv", conv_fans, 0x2},
+	{"ConvTranspose", conv_transpose_fans, 0x2},
+};
+
+int orx_fans(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
+	     const int64_t *dims, size_t ndim)
+{
+	for (size_t i = 0; i < sizeof(fan_table) / sizeof(*fan_table); i++) {
+		if (strcmp(fan_table[i].op, q->op) != 0)
+			continue;
+		if (q->input < 0 || q->input > 1 ||
+		    !(fan_table[i].inputs & (1 << q->input)))
+			return orx_fail(ORX_EUNSUPPORTED, "input %d of %s is "
+							  "not a weight",
+					q->input, q->op);
+		for (size_t d = 0; d < ndim; d++)
+			if (dims[d] < 0)
+				return orx_fail(ORX_EINVALID, "negative "
+							      "dimension");
+		return fan_table[i].fans(fan_in, fan_out, q, dims, ndim);
+	}
+	return orx_fail(ORX_EUNSUPPORTED, "no fan rule for op %s", q->op);
+}

@@ -1,0 +1,384 @@
+/* Initialization schemes: what they resolve to, and filling tensors. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*** @@NAMES ***/
+
+static const struct {
+	orx_scheme scheme;
+	const char *name;
+} scheme_names[] = {
+	{ORX_SCHEME_KEEP, "keep"},
+	{ORX_SCHEME_ZEROS, "zeros"},
+	{ORX_SCHEME_ONES, "ones"},
+	{ORX_SCHEME_CONSTANT, "constant"},
+	{ORX_SCHEME_NORMAL, "normal"},
+	{ORX_SCHEME_TRUNC_NORMAL, "trunc_normal"},
+	{ORX_SCHEME_UNIFORM, "uniform"},
+	{ORX_SCHEME_XAVIER_UNIFORM, "xavier_uniform"},
+	{ORX_SCHEME_XAVIER_NORMAL, "xavier_normal"},
+	{ORX_SCHEME_XAVIER_TRUNC_NORMAL, "xavier_trunc_normal"},
+	{ORX_SCHEME_HE_UNIFORM, "he_uniform"},
+	{ORX_SCHEME_HE_NORMAL, "he_normal"},
+	{ORX_SCHEME_HE_TRUNC_NORMAL, "he_trunc_normal"},
+	{ORX_SCHEME_LECUN_UNIFORM, "lecun_uniform"},
+	{ORX_SCHEME_LECUN_NORMAL, "lecun_normal"},
+	{ORX_SCHEME_LECUN_TRUNC_NORMAL, "lecun_trunc_normal"},
+	{ORX_SCHEME_ORTHOGONAL, "orthogonal"},
+	/* other names users know them by */
+	{ORX_SCHEME_XAVIER_UNIFORM, "glorot_uniform"},
+	{ORX_SCHEME_XAVIER_NORMAL, "glorot_normal"},
+	{ORX_SCHEME_HE_UNIFORM, "kaiming_uniform"},
+	{ORX_SCHEME_HE_NORMAL, "kaiming_normal"},
+};
+
+#define N_SCHEME_NAMES (sizeof(scheme_names) / sizeof(*scheme_names))
+
+const char *orx_scheme_name(orx_scheme scheme)
+{
+	for (size_t i = 0; i < N_SCHEME_NAMES; i++)
+		if (scheme_names[i].scheme == scheme)
+			return scheme_names[i].name;
+	return NULL;
+}
+
+int orx_scheme_from_name(orx_scheme *out, const char *name)
+{
+	for (size_t i = 0; i < N_SCHEME_NAMES; i++) {
+		if (strcmp(scheme_names[i].name, name) == 0) {
+			*out = scheme_names[i].scheme;
+			return ORX_OK;
+		}
+	}
+	return orx_fail(ORX_EINVALID, "unknown scheme '%s'", name);
+}
+
+int orx_gain(double *out, const char *name, double param)
+{
+	if (!strcmp(name, "linear") || !strcmp(name, "identity") ||
+	    !strcmp(name, "conv") || !strcmp(name, "sigmoid"))
+		*out = 1;
+	else if (!strcmp(name, "tanh"))
+		*out = 5.0 / 3;
+	else if (!strcmp(name, "relu"))
+		*out = sqrt(2.0);
+	else if (!strcmp(name, "leaky_relu"))
+		*out = sqrt(2 / (1 + (isnan(param) ? 1e-4 : param * param)));
+	else if (!strcmp(name, "selu"))
+		*out = 0.75;
+	else
+		return orx_fail(ORX_EINVALID, "unknown gain '%s'", name);
+	return ORX_OK;
+}
+
+/*** @@RESOLVE: from a spec and fans to a distribution ***/
+
+typedef enum { SHAPE_UNIFORM, SHAPE_NORMAL, SHAPE_TRUNC } shape;
+
+/* Variance-scaling schemes: family default gain and mode, and shape. */
+static bool variance_scaling(orx_scheme s, double *gain, orx_fan_mode *mode,
+			     shape *sh)
+{
+	switch (s) {
+	case ORX_SCHEME_XAVIER_UNIFORM: case ORX_SCHEME_XAVIER_NORMAL:
+	case ORX_SCHEME_XAVIER_TRUNC_NORMAL:
+		*gain = 1, *mode = ORX_MODE_FAN_AVG;
+		break;
+	case ORX_SCHEME_HE_UNIFORM: case ORX_SCHEME_HE_NORMAL:
+	case ORX_SCHEME_HE_TRUNC_NORMAL:
+		*gain = sqrt(2.0), *mode = ORX_MODE_FAN_IN;
+		break;
+	case ORX_SCHEME_LECUN_UNIFORM: case ORX_SCHEME_LECUN_NORMAL:
+	case ORX_SCHEME_LECUN_TRUNC_NORMAL:
+		*gain = 1, *mode = ORX_MODE_FAN_IN;
+		break;
+	default:
+		return false;
+	}
+	*sh = s == ORX_SCHEME_XAVIER_UNIFORM || s == ORX_SCHEME_HE_UNIFORM ||
+			      s == ORX_SCHEME_LECUN_UNIFORM
+		      ? SHAPE_UNIFORM
+	      : s == ORX_SCHEME_XAVIER_NORMAL || s == ORX_SCHEME_HE_NORMAL ||
+			      s == ORX_SCHEME_LECUN_NORMAL
+		      ? SHAPE_NORMAL
+		      : SHAPE_TRUNC;
+	return true;
+}
+
+/* A distribution of mean 0 and standard deviation std, in a shape. */
+static void centered(orx_init_params *p, shape sh, double mean, double std)
+{
+	p->mean = mean;
+	p->std = std;
+	if (sh == SHAPE_UNIFORM) {
+		p->dist = ORX_DIST_UNIFORM;
+		p->low = mean - std * sqrt(3.0);
+		p->high = mean + std * sqrt(3.0);
+	} else if (sh == SHAPE_TRUNC) {
+		p->dist = ORX_DIST_TRUNC_NORMAL;
+		p->low = mean - 2 * std / ORX_TRUNC_STD;
+		p->high = mean + 2 * std / ORX_TRUNC_STD;
+	} else {
+		p->dist = ORX_DIST_NORMAL;
+	}
+}
+
+static int resolve_scaling(orx_init_params *p, const orx_init_spec *spec,
+			   int64_t fan_in, int64_t fan_out)
+{
+	double gain;
+	orx_fan_mode mode;
+	shape sh;
+
+	variance_scaling(spec->scheme, &gain, &mode, &sh);
+	if (spec->gain > 0)
+		gain = spec->gain;
+	if (spec->mode != ORX_MODE_DEFAULT)
+		mode = spec->mode;
+	p->fan = mode == ORX_MODE_FAN_IN    ? (double)fan_in
+		 : mode == ORX_MODE_FAN_OUT ? (double)fan_out
+					    : ((double)fan_in + fan_out) / 2;
+	if (fan_in < 1 || fan_out < 1)
+		return orx_fail(ORX_EINVALID, "fans must be at least 1 (fan_in "
+					      "%lld, fan_out %lld)",
+				(long long)fan_in, (long long)fan_out);
+	p->gain = gain;
+	centered(p, sh, 0, gain / sqrt(p->fan));
+	return ORX_OK;
+}
+
+static int resolve_orthogonal(orx_init_params *p, const orx_init_spec *spec,
+			      const int64_t *dims, size_t ndim)
+{
+	int64_t rows, cols = 1;
+
+	if (ndim < 2 || dims[0] < 1)
+		return orx_fail(ORX_EINVALID, "orthogonal needs a tensor of 2 "
+					      "or more dimensions");
+	rows = dims[0];
+	for (size_t i = 1; i < ndim; i++)
+		cols *= dims[i];
+	if (cols < 1)
+		return orx_fail(ORX_EINVALID, "orthogonal of an empty tensor");
+	p->dist = ORX_DIST_ORTHOGONAL;
+	p->gain = spec->gain > 0 ? spec->gain : 1;
+	p->std = p->gain / sqrt((double)(rows > cols ? rows : cols));
+	return ORX_OK;
+}
+
+int orx_init_resolve(orx_init_params *out, const orx_init_spec *spec,
+		     int64_t fan_in, int64_t fan_out, const int64_t *dims,
+		     size_t ndim)
+{
+	orx_init_params p = {0};
+	double g;
+	orx_fan_mode m;
+	shape sh;
+	int rc = ORX_OK;
+
+	p.gain = 1;
+	if (variance_scaling(spec->scheme, &g, &m, &sh)) {
+		rc = resolve_scaling(&p, spec, fan_in, fan_out);
+	} else {
+		switch (spec->scheme) {
+		case ORX_SCHEME_KEEP:
+			p.dist = ORX_DIST_KEEP;
+			break;
+		case ORX_SCHEME_ZEROS: case ORX_SCHEME_ONES:
+		case ORX_SCHEME_CONSTANT:
+			p.dist = ORX_DIST_CONSTANT;
+			p.value = spec->scheme == ORX_SCHEME_ZEROS  ? 0
+				  : spec->scheme == ORX_SCHEME_ONES ? 1
+								    : spec->value;
+			p.mean = p.value;
+			break;
+		case ORX_SCHEME_NORMAL: case ORX_SCHEME_TRUNC_NORMAL:
+			if (!(spec->std >= 0))
+				return orx_fail(ORX_EINVALID, "std must be >= 0");
+			centered(&p, spec->scheme == ORX_SCHEME_NORMAL
+					     ? SHAPE_NORMAL : SHAPE_TRUNC,
+				 spec->mean, spec->std);
+			break;
+		case ORX_SCHEME_UNIFORM:
+			if (!(spec->low <= spec->high))
+				return orx_fail(ORX_EINVALID, "uniform needs "
+							      "low <= high");
+			p.dist = ORX_DIST_UNIFORM;
+			p.low = spec->low, p.high = spec->high;
+			p.mean = (p.low + p.high) / 2;
+			p.std = (p.high - p.low) / sqrt(12.0);
+			break;
+		default: /* ORX_SCHEME_ORTHOGONAL */
+			rc = resolve_orthogonal(&p, spec, dims, ndim);
+			break;
+		}
+	}
+	if (rc == ORX_OK)
+		*out = p;
+	return rc;
+}
+
+/*** @@FILL ***/
+
+/* Values are made in chunks small enough to stay in L1 and handed to the
+ * store function, which converts them into the tensor's own buffer. */
+#define CHUNK 512
+
+static void affine(double *v, size_t n, double offset, double scale)
+{
+	for (size_t k = 0; k < n; k++)
+		v[k] = offset + scale * v[k];
+}
+
+static void chunk_values(double *v, size_t n, const orx_init_params *p,
+			 orx_rng *r)
+{
+	switch (p->dist) {
+	case ORX_DIST_UNIFORM:
+		orx_rng_fill_uniform(v, n, r);
+		affine(v, n, p->low, p->high - p->low);
+		break;
+	case ORX_DIST_NORMAL:
+		orx_rng_fill_normal(v, n, r);
+		affine(v, n, p->mean, p->std);
+		break;
+	case ORX_DIST_TRUNC_NORMAL:
+		orx_rng_fill_trunc_normal(v, n, r);
+		affine(v, n, p->mean, p->std / ORX_TRUNC_STD);
+		break;
+	default: /* ORX_DIST_CONSTANT */
+		for (size_t k = 0; k < n; k++)
+			v[k] = p->value;
+		break;
+	}
+}
+
+/* Block b (elements b * ORX_RNG_BLOCK onward) from its own stream
+ * position, chunk by chunk. */
+static void fill_block(void *base, orx_store_fn store, size_t first,
+		       size_t len, const orx_init_params *p, uint64_t key)
+{
+	double v[CHUNK];
+	orx_rng r;
+
+	orx_rng_block(&r, key, first / ORX_RNG_BLOCK);
+	for (size_t done = 0; done < len; done += CHUNK) {
+		size_t n = len - done < CHUNK ? len - done : CHUNK;
+		chunk_values(v, n, p, &r);
+		store(base, first + done, v, n);
+	}
+}
+
+static void store_f64(void *base, size_t offset, const double *v, size_t n)
+{
+	memcpy((double *)base + offset, v, n * sizeof(double));
+}
+
+int orx_init_fill_store(void *base, orx_store_fn store, size_t n,
+			const orx_init_params *p, uint64_t key,
+			const int64_t *dims, size_t ndim)
+{
+	double *tmp;
+	int rc;
+
+	if (p->dist == ORX_DIST_KEEP)
+		return ORX_OK;
+	if (p->dist == ORX_DIST_ORTHOGONAL) {
+		if (!(tmp = malloc(n * sizeof(double) + 1)))
+			return orx_fail(ORX_ENOMEM, "out of memory");
+		rc = orx_orthogonal_fill(tmp, n, p, key, dims, ndim);
+		if (rc == ORX_OK)
+			store(base, 0, tmp, n);
+		free(tmp);
+		return rc;
+	}
+	orx_rng_prepare();
+	for (size_t first = 0; first < n; first += ORX_RNG_BLOCK)
+		fill_block(base, store, first,
+			   n - first < ORX_RNG_BLOCK ? n - first : ORX_RNG_BLOCK,
+			   p, key);
+	return ORX_OK;
+}
+
+int orx_init_fill(double *out, size_t n, const orx_init_params *p,
+		  uint64_t key, const int64_t *dims, size_t ndim)
+{
+	return orx_init_fill_store(out, store_f64, n, p, key, dims, ndim);
+}
+
+/*** @@ORTHOGONAL: QR of a normal matrix, by LAPACK ***/
+
+void dgeqrf_(const int *m, const int *n, double *a, const int *lda,
+	     double *tau, double *work, const int *lwork, int *info);
+void dorgqr_(const int *m, const int *n, const int *k, double *a,
+	     const int *lda, const double *tau, double *work, const int *lwork,
+	     int *info);
+
+/* Q of the QR factorization of the m x k column-major matrix a (m >= k),
+ * in place, with the column signs of diag(R) folded in (as PyTorch
+ * does, so that Q is uniformly distributed). */
+static int orthonormalize(double *a, int m, int k)
+{
+	double *tau = malloc((size_t)k * sizeof(double)), *sign = NULL,
+	       *work = NULL, query;
+	int lwork = -1, info = 0, rc = ORX_OK;
+
+	sign = malloc((size_t)k * sizeof(double));
+	if (!tau || !sign) {
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+		goto done;
+	}
+	dgeqrf_(&m, &k, a, &m, tau, &query, &lwork, &info);
+	lwork = (int)query + k;
+	if (!(work = malloc((size_t)lwork * sizeof(double)))) {
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+		goto done;
+	}
+	dgeqrf_(&m, &k, a, &m, tau, work, &lwork, &info);
+	for (int j = 0; j < k && info == 0; j++)
+		sign[j] = a[j + (size_t)j * m] < 0 ? -1 : 1;
+	if (info == 0)
+		dorgqr_(&m, &k, &k, a, &m, tau, work, &lwork, &info);
+	if (info != 0) {
+		rc = orx_fail(ORX_EUNSUPPORTED, "LAPACK QR failed (info %d)",
+			      info);
+		goto done;
+	}
+	for (int j = 0; j < k; j++)
+		for (int i = 0; i < m; i++)
+			a[i + (size_t)j * m] *= sign[j];
+done:
+	free(tau);
+	free(sign);
+	free(work);
+	return rc;
+}
+
+int orx_orthogonal_fill(double *out, size_t n, const orx_init_params *p,
+			uint64_t key, const int64_t *dims, size_t ndim)
+{
+	orx_init_params normal = {.dist = ORX_DIST_NORMAL, .std = 1};
+	size_t rows = (size_t)dims[0], cols = n / rows, m, k;
+	double *a;
+	int rc;
+
+	m = rows > cols ? rows : cols;
+	k = rows > cols ? cols : rows;
+	if (m > INT32_MAX || k > INT32_MAX)
+		return orx_fail(ORX_EUNSUPPORTED, "matrix too large for "
+						  "orthogonal");
+	if (!(a = malloc(n * sizeof(double))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	orx_init_fill(a, n, &normal, key, dims, ndim);
+	rc = orthonormalize(a, (int)m, (int)k);
+	for (size_t r = 0; r < rows && rc == ORX_OK; r++)
+		for (size_t c = 0; c < cols; c++)
+			out[r * cols + c] = p->gain * (rows >= cols
+							       ? a[r + c * m]
+							       : a[c + r * m]);
+	free(a);
+	return rc;
+}

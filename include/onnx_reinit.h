@@ -314,6 +314,11 @@ typedef struct {
 int orx_fans(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
 	     const int64_t *dims, size_t ndim);
 
+/* The shape of a tensor after Transpose with perm (nperm == 0: the
+ * default, axes reversed): out[i] = dims[perm[i]]. out has ndim values. */
+int orx_permute_dims(int64_t *out, const int64_t *dims, size_t ndim,
+		     const int64_t *perm, size_t nperm);
+
 /*** @@SUMMARY: what `info` shows ***/
 
 typedef struct {

@@ -139,3 +139,28 @@ int orx_fans(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
 	}
 	return orx_fail(ORX_EUNSUPPORTED, "no fan rule for op %s", q->op);
 }
+
+int orx_permute_dims(int64_t *out, const int64_t *dims, size_t ndim,
+		     const int64_t *perm, size_t nperm)
+{
+	unsigned seen = 0;
+
+	if (nperm == 0) { /* Transpose's default: reverse the axes */
+		for (size_t i = 0; i < ndim; i++)
+			out[i] = dims[ndim - 1 - i];
+		return ORX_OK;
+	}
+	if (nperm != ndim || ndim > 32)
+		return orx_fail(ORX_EINVALID, "Transpose perm has %zu axes for "
+					      "a tensor of %zu",
+				nperm, ndim);
+	for (size_t i = 0; i < ndim; i++) {
+		int64_t p = perm[i] < 0 ? perm[i] + (int64_t)ndim : perm[i];
+		if (p < 0 || p >= (int64_t)ndim || (seen & (1u << p)))
+			return orx_fail(ORX_EINVALID, "Transpose perm is not a "
+						      "permutation");
+		seen |= 1u << p;
+		out[i] = dims[p];
+	}
+	return ORX_OK;
+}

@@ -319,6 +319,92 @@ int orx_fans(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
 int orx_permute_dims(int64_t *out, const int64_t *dims, size_t ndim,
 		     const int64_t *perm, size_t nperm);
 
+/*** @@RULES: which scheme for which tensor ***/
+
+/* What a tensor is to the layer that uses it. */
+typedef enum {
+	ORX_ROLE_WEIGHT,
+	ORX_ROLE_BIAS,
+	ORX_ROLE_NORM_SCALE,
+	ORX_ROLE_NORM_BIAS,
+	ORX_ROLE_NORM_MEAN,
+	ORX_ROLE_NORM_VAR
+} orx_role;
+
+/* "weight", "bias", "norm_scale", ... */
+const char *orx_role_name(orx_role role);
+
+/* An ordered list of rules; the first that matches a tensor decides. */
+typedef struct orx_rules orx_rules;
+
+int orx_rules_new(orx_rules **out);
+
+/* Append the rules in the file at path. On a syntax error nothing is
+ * appended and orx_error_last() is "FILE:LINE:COL: message". */
+int orx_rules_add_file(orx_rules *rules, const char *path);
+
+/* Append the rules in len bytes of text, named file in messages. */
+int orx_rules_add_text(orx_rules *rules, const char *text, size_t len,
+		       const char *file);
+
+/* Append the default policy (rules/default.rules, compiled in). */
+int orx_rules_add_defaults(orx_rules *rules);
+
+void orx_rules_free(orx_rules *rules);
+
+/*** @@PLAN: what would be rewritten, and why ***/
+
+typedef struct orx_plan orx_plan;
+
+/* One ending of the walk downstream from a layer. */
+typedef struct {
+	const char *activation; /* op type, pattern name, or "none" */
+	size_t path_len;
+	const char *const *path; /* the ops walked, the ending last */
+} orx_plan_branch;
+
+typedef struct {
+	size_t tensor;       /* initializer index */
+	const char *name;
+	const char *node;    /* the node's name, or OP_INDEX without one */
+	const char *op;
+	orx_role role;
+	int dtype;
+	size_t ndim;
+	const int64_t *dims; /* as stored */
+	const char *activation;
+	size_t path_len;
+	const char *const *path;
+	size_t n_branches;   /* every distinct ending, the chosen first */
+	const orx_plan_branch *branches;
+	orx_scheme scheme;
+	int has_fans;        /* fan_in and fan_out are meaningful */
+	int64_t fan_in, fan_out;
+	orx_init_params params; /* gain, std, bounds */
+	const char *rule_file;
+	unsigned rule_line;
+} orx_plan_item;
+
+typedef struct {
+	const char *name;
+	const char *reason;
+} orx_plan_skip;
+
+/* Decide, for every initializer of the main graph, what the rules say.
+ * The plan refers to the model's strings: free it first. */
+int orx_plan_build(orx_plan **out, const orx_model *model,
+		   const orx_rules *rules);
+
+size_t orx_plan_count(const orx_plan *plan);
+const orx_plan_item *orx_plan_item_at(const orx_plan *plan, size_t i);
+size_t orx_plan_skipped_count(const orx_plan *plan);
+const orx_plan_skip *orx_plan_skipped_at(const orx_plan *plan, size_t i);
+
+/* Rewrite every tensor of the plan in the model, from the seed. */
+int orx_plan_apply(orx_model *model, const orx_plan *plan, uint64_t seed);
+
+void orx_plan_free(orx_plan *plan);
+
 /*** @@SUMMARY: what `info` shows ***/
 
 typedef struct {

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 enum { EXIT_OK = 0, EXIT_FINDINGS = 1, EXIT_USAGE = 2 };
 
@@ -35,6 +36,13 @@ const char *cli_bytes(char *buf, size_t size, unsigned long long n);
 /* The storage name the JSON and the tables use. */
 const char *cli_storage_name(orx_storage s);
 
+/* The plan as SPEC.md's JSON, and as a table. */
+json_t *cli_plan_json(const char *model, const orx_plan *plan,
+		      unsigned long long seed);
+void cli_plan_print(FILE *to, const orx_plan *plan);
+
 int cmd_info(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
 
 #endif

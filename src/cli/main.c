@@ -14,6 +14,22 @@ static const cli_command commands[] = {
 	 "initializers with dtype, shape, bytes and storage, total\n"
 	 "parameters. MODEL '-' reads standard input.\n"
 	 "  --json   print JSON instead of a table"},
+	{"plan", cmd_plan, "plan MODEL [--rules FILE]... [--json]",
+	 "Say, changing nothing, what apply would rewrite: for every tensor\n"
+	 "the node, the activation found downstream and the path to it, the\n"
+	 "scheme, fan_in, fan_out, gain, std and the rule (file:line) that\n"
+	 "decided; and every tensor left alone, with the reason.\n"
+	 "  --rules FILE   rules to try before the defaults (repeatable)\n"
+	 "  --json         print JSON instead of a table"},
+	{"apply", cmd_apply,
+	 "apply MODEL -o OUT [--seed N] [--rules FILE]... [--json]",
+	 "Re-initialize what the plan says and write OUT ('-': standard\n"
+	 "output); every other byte of the model is kept. The input is never\n"
+	 "changed unless OUT is its path, and then atomically.\n"
+	 "  -o, --output OUT  where to write the model\n"
+	 "  --seed N          random seed [0]\n"
+	 "  --rules FILE      rules to try before the defaults (repeatable)\n"
+	 "  --json            print the plan as JSON on standard output"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

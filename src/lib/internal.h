@@ -35,6 +35,10 @@ int orx_tensor_proto_validate(const Onnx__TensorProto *t);
  * or overflow of 2^63. */
 int orx_tensor_proto_count(uint64_t *out, const Onnx__TensorProto *t);
 
+/* The first element of a tensor in the model (a scalar attribute or
+ * constant input); ORX_EUNSUPPORTED when it cannot be read. */
+int orx_tensor_proto_scalar(double *out, const Onnx__TensorProto *t);
+
 /* Which storage the tensor's elements are in. */
 orx_storage orx_tensor_proto_storage(const Onnx__TensorProto *t);
 
@@ -62,6 +66,31 @@ int orx_init_fill_store(void *base, orx_store_fn store, size_t n,
 
 int orx_orthogonal_fill(double *out, size_t n, const orx_init_params *p,
 			uint64_t key, const int64_t *dims, size_t ndim);
+
+/*** @@RULES ***/
+
+typedef enum { ORX_GAIN_DEFAULT, ORX_GAIN_VALUE, ORX_GAIN_NAMED } orx_gain_kind;
+
+/* What a rule does: a scheme with its options. */
+typedef struct {
+	orx_init_spec spec;
+	orx_gain_kind gain_kind;
+	char gain_name[16];
+	double gain_param; /* NAN: leaky_relu takes the activation's alpha */
+	orx_fan_convention fans;
+} orx_rule_action;
+
+typedef struct {
+	const char *op;
+	const char *activation;
+	orx_role role;
+	const char *name;
+} orx_rule_query;
+
+/* The first rule matching q (and where it was written), or NULL. */
+const orx_rule_action *orx_rules_match(const orx_rules *rules,
+				       const orx_rule_query *q,
+				       const char **file, unsigned *line);
 
 /*** @@IO: whole files in and out ***/
 

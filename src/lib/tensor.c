@@ -151,6 +151,19 @@ static int access_check(Onnx__TensorProto **out, const orx_model *model,
 	return ORX_OK;
 }
 
+int orx_tensor_proto_scalar(double *out, const Onnx__TensorProto *t)
+{
+	uint64_t n;
+
+	if (orx_tensor_proto_count(&n, t) != ORX_OK || n < 1 ||
+	    !readable(t->data_type) || t->segment ||
+	    orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+		return ORX_EUNSUPPORTED;
+	*out = t->has_raw_data ? raw_element(t->raw_data.data, t->data_type, 0)
+			       : typed_element(t, 0);
+	return ORX_OK;
+}
+
 int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
 {
 	Onnx__TensorProto *t = NULL;

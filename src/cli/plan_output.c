@@ -1,0 +1,125 @@
+/* The plan as JSON and as a table, shared by plan and apply. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static json_t *path_json(const char *const *path, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(path[i]));
+	return a;
+}
+
+static json_t *num_or_null(int has, double v)
+{
+	return has ? json_real(v) : json_null();
+}
+
+static json_t *item_json(const orx_plan_item *it)
+{
+	const orx_init_params *p = &it->params;
+	bool scaling = it->scheme >= ORX_SCHEME_XAVIER_UNIFORM &&
+		       it->scheme <= ORX_SCHEME_LECUN_TRUNC_NORMAL;
+	bool bounded = p->dist == ORX_DIST_UNIFORM ||
+		       p->dist == ORX_DIST_TRUNC_NORMAL;
+	json_t *shape = json_array();
+	char rule[512];
+
+	for (size_t k = 0; k < it->ndim; k++)
+		json_array_append_new(shape, json_integer(it->dims[k]));
+	snprintf(rule, sizeof(rule), "%s:%u", it->rule_file, it->rule_line);
+	json_t *o = json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:s}", "name",
+		it->name, "node", it->node, "op", it->op, "role",
+		orx_role_name(it->role), "dtype",
+		orx_dtype_name(it->dtype) ? orx_dtype_name(it->dtype) : "unknown",
+		"shape", shape, "activation", it->activation, "path",
+		path_json(it->path, it->path_len), "scheme",
+		orx_scheme_name(it->scheme));
+	json_object_set_new(o, "fan_in",
+			    it->has_fans ? json_integer(it->fan_in) : json_null());
+	json_object_set_new(o, "fan_out", it->has_fans
+						  ? json_integer(it->fan_out)
+						  : json_null());
+	json_object_set_new(o, "gain",
+			    num_or_null(scaling || p->dist == ORX_DIST_ORTHOGONAL,
+					p->gain));
+	json_object_set_new(o, "std", json_real(p->std));
+	json_object_set_new(o, "bound", num_or_null(bounded, p->high));
+	json_object_set_new(o, "rule", json_string(rule));
+	if (it->n_branches > 1) {
+		json_t *b = json_array();
+		for (size_t i = 0; i < it->n_branches; i++)
+			json_array_append_new(
+				b, json_pack("{s:s, s:o}", "activation",
+					     it->branches[i].activation, "path",
+					     path_json(it->branches[i].path,
+						       it->branches[i].path_len)));
+		json_object_set_new(o, "branches", b);
+	}
+	return o;
+}
+
+json_t *cli_plan_json(const char *model, const orx_plan *plan,
+		      unsigned long long seed)
+{
+	json_t *tensors = json_array(), *skipped = json_array();
+
+	for (size_t i = 0; i < orx_plan_count(plan); i++)
+		json_array_append_new(tensors,
+				      item_json(orx_plan_item_at(plan, i)));
+	for (size_t i = 0; i < orx_plan_skipped_count(plan); i++) {
+		const orx_plan_skip *s = orx_plan_skipped_at(plan, i);
+		json_array_append_new(skipped,
+				      json_pack("{s:s, s:s}", "name", s->name,
+						"reason", s->reason));
+	}
+	return json_pack("{s:s, s:I, s:o, s:o}", "model", model, "seed",
+			 (json_int_t)seed, "tensors", tensors, "skipped",
+			 skipped);
+}
+
+static void print_path(char *buf, size_t size, const orx_plan_item *it)
+{
+	size_t used = (size_t)snprintf(buf, size, "%s", it->activation);
+
+	for (size_t i = 0; i < it->path_len && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s",
+					 i ? " > " : " (", it->path[i]);
+	if (it->path_len && used < size)
+		snprintf(buf + used, size - used, ")");
+}
+
+void cli_plan_print(FILE *to, const orx_plan *plan)
+{
+	char act[256], fans[48];
+
+	fprintf(to, "%-36s %-18s %-10s %-44s %-15s %15s %10s  %s\n", "tensor",
+		"op", "role", "activation (path)", "scheme", "fan_in/fan_out",
+		"std", "rule");
+	for (size_t i = 0; i < orx_plan_count(plan); i++) {
+		const orx_plan_item *it = orx_plan_item_at(plan, i);
+		print_path(act, sizeof(act), it);
+		if (it->has_fans)
+			snprintf(fans, sizeof(fans), "%lld/%lld",
+				 (long long)it->fan_in, (long long)it->fan_out);
+		else
+			snprintf(fans, sizeof(fans), "-");
+		fprintf(to, "%-36s %-18s %-10s %-44s %-15s %15s %10.6g  %s:%u\n",
+			it->name, it->op, orx_role_name(it->role), act,
+			orx_scheme_name(it->scheme), fans, it->params.std,
+			it->rule_file, it->rule_line);
+		for (size_t b = 1; b < it->n_branches; b++)
+			fprintf(to, "%-36s %-18s %-10s also reaches %s\n", "", "",
+				"", it->branches[b].activation);
+	}
+	if (orx_plan_skipped_count(plan))
+		fprintf(to, "\nleft as they are:\n");
+	for (size_t i = 0; i < orx_plan_skipped_count(plan); i++) {
+		const orx_plan_skip *s = orx_plan_skipped_at(plan, i);
+		fprintf(to, "  %-36s %s\n", s->name, s->reason);
+	}
+}

@@ -1,0 +1,358 @@
+/* The walk downstream from a layer to the activation that decides its
+ * nonlinearity. */
+#include "graph.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum {
+	CLASS_UNKNOWN,     /* not followed: an opaque branch */
+	CLASS_TRANSPARENT, /* does not decide the nonlinearity: walk on */
+	CLASS_ACTIVATION,  /* ends the branch with its name */
+	CLASS_LINEAR_END,  /* Softmax or a weighted op: ends with "none" */
+	CLASS_SPECIAL      /* a pattern decides: see classify_special */
+} op_class;
+
+static const struct {
+	const char *op;
+	op_class cls;
+} op_table[] = {
+	{"BatchNormalization", CLASS_TRANSPARENT},
+	{"InstanceNormalization", CLASS_TRANSPARENT},
+	{"LayerNormalization", CLASS_TRANSPARENT},
+	{"GroupNormalization", CLASS_TRANSPARENT},
+	{"Add", CLASS_TRANSPARENT},
+	{"Sub", CLASS_TRANSPARENT},
+	{"Div", CLASS_TRANSPARENT},
+	{"Identity", CLASS_TRANSPARENT},
+	{"Dropout", CLASS_TRANSPARENT},
+	{"Reshape", CLASS_TRANSPARENT},
+	{"Flatten", CLASS_TRANSPARENT},
+	{"Squeeze", CLASS_TRANSPARENT},
+	{"Unsqueeze", CLASS_TRANSPARENT},
+	{"Transpose", CLASS_TRANSPARENT},
+	{"MaxPool", CLASS_TRANSPARENT},
+	{"AveragePool", CLASS_TRANSPARENT},
+	{"GlobalAveragePool", CLASS_TRANSPARENT},
+	{"GlobalMaxPool", CLASS_TRANSPARENT},
+	{"LpPool", CLASS_TRANSPARENT},
+	{"Pad", CLASS_TRANSPARENT},
+	{"Concat", CLASS_TRANSPARENT},
+	{"Split", CLASS_TRANSPARENT},
+	{"Slice", CLASS_TRANSPARENT},
+	{"Resize", CLASS_TRANSPARENT},
+	{"Upsample", CLASS_TRANSPARENT},
+	{"Cast", CLASS_TRANSPARENT},
+	{"DepthToSpace", CLASS_TRANSPARENT},
+	{"SpaceToDepth", CLASS_TRANSPARENT},
+	{"Expand", CLASS_TRANSPARENT},
+	{"Relu", CLASS_ACTIVATION},
+	{"LeakyRelu", CLASS_ACTIVATION},
+	{"PRelu", CLASS_ACTIVATION},
+	{"Elu", CLASS_ACTIVATION},
+	{"Celu", CLASS_ACTIVATION},
+	{"Selu", CLASS_ACTIVATION},
+	{"Tanh", CLASS_ACTIVATION},
+	{"Softsign", CLASS_ACTIVATION},
+	{"HardSwish", CLASS_ACTIVATION},
+	{"Mish", CLASS_ACTIVATION},
+	{"Gelu", CLASS_ACTIVATION},
+	{"ThresholdedRelu", CLASS_ACTIVATION},
+	{"Softmax", CLASS_LINEAR_END},
+	{"LogSoftmax", CLASS_LINEAR_END},
+	{"Gemm", CLASS_LINEAR_END},
+	{"MatMul", CLASS_LINEAR_END},
+	{"Conv", CLASS_LINEAR_END},
+	{"ConvTranspose", CLASS_LINEAR_END},
+	{"Sigmoid", CLASS_SPECIAL},
+	{"HardSigmoid", CLASS_SPECIAL},
+	{"Softplus", CLASS_SPECIAL},
+	{"Erf", CLASS_SPECIAL},
+	{"Clip", CLASS_SPECIAL},
+	{"Mul", CLASS_SPECIAL},
+	{"Pow", CLASS_SPECIAL},
+};
+
+static op_class classify(const Onnx__NodeProto *node)
+{
+	if (node->domain && node->domain[0] && strcmp(node->domain, "ai.onnx"))
+		return CLASS_UNKNOWN;
+	for (size_t i = 0; i < sizeof(op_table) / sizeof(*op_table); i++)
+		if (node->op_type && !strcmp(op_table[i].op, node->op_type))
+			return op_table[i].cls;
+	return CLASS_UNKNOWN;
+}
+
+static bool is_op(const Onnx__NodeProto *node, const char *op)
+{
+	return node->op_type && !strcmp(node->op_type, op);
+}
+
+/*** @@PATTERNS: activations exporters write as several ops ***/
+
+/* Is node (Sigmoid, HardSigmoid, Tanh(Softplus)) the gate of x * gate(x):
+ * a consumer of its output is Mul whose other input is x? */
+static bool gates_its_input(const orx_graph *gr, const Onnx__NodeProto *node,
+			    const char *x)
+{
+	const int *nodes, *slots;
+	size_t n;
+
+	if (node->n_output < 1 || !x)
+		return false;
+	n = orx_graph_consumers(gr, orx_graph_value(gr, node->output[0]),
+				&nodes, &slots);
+	for (size_t i = 0; i < n; i++) {
+		const Onnx__NodeProto *mul = orx_graph_node(gr, nodes[i]);
+		if (is_op(mul, "Mul") && mul->n_input == 2 &&
+		    !strcmp(mul->input[1 - slots[i]], x))
+			return true;
+	}
+	return false;
+}
+
+/* Mish: x * Tanh(Softplus(x)). */
+static bool is_mish(const orx_graph *gr, const Onnx__NodeProto *softplus)
+{
+	const int *nodes, *slots;
+	size_t n;
+
+	if (softplus->n_output < 1 || softplus->n_input < 1)
+		return false;
+	n = orx_graph_consumers(gr, orx_graph_value(gr, softplus->output[0]),
+				&nodes, &slots);
+	for (size_t i = 0; i < n; i++) {
+		const Onnx__NodeProto *t = orx_graph_node(gr, nodes[i]);
+		if (is_op(t, "Tanh") && gates_its_input(gr, t, softplus->input[0]))
+			return true;
+	}
+	return false;
+}
+
+/* For Mul(a, b): is one side Sigmoid or HardSigmoid of the other? */
+static const char *swish_tail(const orx_graph *gr, const Onnx__NodeProto *mul)
+{
+	for (int side = 0; side < 2 && mul->n_input == 2; side++) {
+		int p = orx_graph_producer(
+			gr, orx_graph_value(gr, mul->input[side]));
+		const Onnx__NodeProto *g;
+		if (p < 0)
+			continue;
+		g = orx_graph_node(gr, p);
+		if (g->n_input >= 1 && !strcmp(g->input[0], mul->input[1 - side])) {
+			if (is_op(g, "Sigmoid"))
+				return "Silu";
+			if (is_op(g, "HardSigmoid"))
+				return "HardSwish";
+		}
+	}
+	return NULL;
+}
+
+/* The producer of value name if it is one of ops, else NULL. */
+static const Onnx__NodeProto *made_by(const orx_graph *gr, const char *name,
+				      const char *const *ops, size_t n_ops)
+{
+	int p = orx_graph_producer(gr, orx_graph_value(gr, name));
+
+	if (p < 0)
+		return NULL;
+	for (size_t i = 0; i < n_ops; i++)
+		if (is_op(orx_graph_node(gr, p), ops[i]))
+			return orx_graph_node(gr, p);
+	return NULL;
+}
+
+/* Does value name come from x through at most hops Add, Sub, Mul or Div
+ * nodes (by constants: the other input is not followed)? */
+static bool derives_from(const orx_graph *gr, const char *name, const char *x,
+			 int hops)
+{
+	static const char *const arith[] = {"Add", "Sub", "Mul", "Div"};
+	const Onnx__NodeProto *n;
+
+	if (!strcmp(name, x))
+		return true;
+	if (hops == 0 || !(n = made_by(gr, name, arith, 4)))
+		return false;
+	for (size_t i = 0; i < n->n_input; i++)
+		if (derives_from(gr, n->input[i], x, hops - 1))
+			return true;
+	return false;
+}
+
+/* The last Mul of GELU, x * (1 + erf(x / sqrt 2)) or x * (1 + tanh(..)):
+ * one side is x, the other comes from Erf or Tanh of something made from
+ * x. */
+static bool gelu_tail(const orx_graph *gr, const Onnx__NodeProto *mul)
+{
+	static const char *const arith[] = {"Add", "Sub", "Mul", "Div"};
+	static const char *const erf[] = {"Erf", "Tanh"};
+
+	for (int side = 0; side < 2 && mul->n_input == 2; side++) {
+		const char *x = mul->input[1 - side], *v = mul->input[side];
+		const Onnx__NodeProto *n;
+		for (int hop = 0; hop < 3; hop++) {
+			if ((n = made_by(gr, v, erf, 2)) && n->n_input &&
+			    derives_from(gr, n->input[0], x, 6))
+				return true;
+			if (!(n = made_by(gr, v, arith, 4)) || n->n_input < 1)
+				break;
+			v = n->input[0];
+		}
+	}
+	return false;
+}
+
+/* Clip at 0 is the ReLU family: Relu6 with max 6, Relu without max. */
+static const char *clip_name(const orx_graph *gr, const Onnx__NodeProto *clip)
+{
+	double lo = NAN, hi = INFINITY;
+
+	lo = orx_attr_float(clip, "min", NAN);
+	hi = orx_attr_float(clip, "max", INFINITY);
+	if (clip->n_input >= 2 && clip->input[1][0])
+		orx_graph_scalar(&lo, gr, clip->input[1]);
+	if (clip->n_input >= 3 && clip->input[2][0])
+		orx_graph_scalar(&hi, gr, clip->input[2]);
+	if (lo != 0)
+		return "Clip";
+	return hi == 6 ? "Relu6" : isinf(hi) ? "Relu" : "Relu6";
+}
+
+/* What a CLASS_SPECIAL node means: an activation name, "" to walk on
+ * through it, or NULL for an opaque op. */
+static const char *classify_special(const orx_graph *gr,
+				    const Onnx__NodeProto *node)
+{
+	double e;
+
+	if (is_op(node, "Sigmoid"))
+		return gates_its_input(gr, node, node->input[0]) ? "Silu"
+								 : "Sigmoid";
+	if (is_op(node, "HardSigmoid"))
+		return gates_its_input(gr, node, node->input[0]) ? "HardSwish"
+								 : "HardSigmoid";
+	if (is_op(node, "Softplus"))
+		return is_mish(gr, node) ? "Mish" : "Softplus";
+	if (is_op(node, "Erf"))
+		return "Gelu"; /* x * 0.5 * (1 + erf(x / sqrt 2)) */
+	if (is_op(node, "Clip"))
+		return clip_name(gr, node);
+	if (is_op(node, "Pow")) /* the tanh form of GELU starts with x^3 */
+		return node->n_input == 2 &&
+				       orx_graph_scalar(&e, gr, node->input[1]) ==
+					       ORX_OK &&
+				       e == 3
+			       ? "Gelu"
+			       : NULL;
+	/* Mul: the end of x * Sigmoid(x) or of GELU, else by a constant or
+	 * a residual */
+	{
+		const char *tail = swish_tail(gr, node);
+		return tail ? tail : gelu_tail(gr, node) ? "Gelu" : "";
+	}
+}
+
+/*** @@WALK: breadth first over values ***/
+
+typedef struct {
+	int value;
+	int parent;     /* queue index, -1 for the start */
+	const char *op; /* the op that produced value, NULL at the start */
+} step;
+
+#define QUEUE_MAX 4096
+
+static void record(orx_branch *out, size_t *n, orx_branch_kind kind,
+		   const char *name, double alpha, const step *q, int at,
+		   const char *last)
+{
+	orx_branch b = {kind, name, alpha, {0}, 0};
+	const char *rev[ORX_PATH_MAX];
+	size_t len = 0;
+
+	for (size_t i = 0; i < *n; i++)
+		if (out[i].kind == kind && !strcmp(out[i].activation, name))
+			return; /* the same ending by another way */
+	if (*n == ORX_BRANCH_MAX)
+		return;
+	if (last && len < ORX_PATH_MAX)
+		rev[len++] = last;
+	for (int i = at; i >= 0 && q[i].op && len < ORX_PATH_MAX; i = q[i].parent)
+		rev[len++] = q[i].op;
+	for (size_t i = 0; i < len; i++)
+		b.path[i] = rev[len - 1 - i];
+	b.path_len = len;
+	out[(*n)++] = b;
+}
+
+/* Queue value w (reached from queue entry at through op) once. */
+static void enqueue(step *q, size_t *tail, bool *seen, int w, int at,
+		    const char *op)
+{
+	if (w < 0 || seen[w] || *tail == QUEUE_MAX)
+		return;
+	seen[w] = true;
+	q[(*tail)++] = (step){w, at, op};
+}
+
+int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
+		   int start)
+{
+	step *q = malloc(QUEUE_MAX * sizeof(step));
+	bool *seen = calloc(orx_graph_value_count(gr) + 1, sizeof(bool));
+	size_t head = 0, tail = 0;
+
+	if (!q || !seen) {
+		free(q);
+		free(seen);
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	}
+	*n = 0;
+	enqueue(q, &tail, seen, start, -1, NULL);
+	while (head < tail) {
+		int at = (int)head++, v = q[at].value;
+		const int *nodes, *slots;
+		size_t nc = orx_graph_consumers(gr, v, &nodes, &slots);
+
+		if (orx_graph_is_output(gr, v))
+			record(branches, n, ORX_BRANCH_NONE, "none", NAN, q, at,
+			       "output");
+		for (size_t i = 0; i < nc; i++) {
+			const Onnx__NodeProto *node = orx_graph_node(gr, nodes[i]);
+			op_class cls = classify(node);
+			const char *name = node->op_type;
+			double alpha = NAN;
+
+			if (cls == CLASS_SPECIAL) {
+				name = classify_special(gr, node);
+				cls = !name	    ? CLASS_UNKNOWN
+				      : !name[0] ? CLASS_TRANSPARENT
+						 : CLASS_ACTIVATION;
+				if (!name)
+					name = node->op_type;
+			}
+			if (is_op(node, "LeakyRelu"))
+				alpha = orx_attr_float(node, "alpha", 0.01);
+			if (cls == CLASS_ACTIVATION)
+				record(branches, n, ORX_BRANCH_ACTIVATION, name,
+				       alpha, q, at, name);
+			else if (cls == CLASS_LINEAR_END)
+				record(branches, n, ORX_BRANCH_NONE, "none", NAN,
+				       q, at, name);
+			else if (cls == CLASS_UNKNOWN)
+				record(branches, n, ORX_BRANCH_OPAQUE, name, NAN,
+				       q, at, name);
+			else
+				for (size_t k = 0; k < node->n_output; k++)
+					enqueue(q, &tail, seen,
+						orx_graph_value(gr, node->output[k]),
+						at, node->op_type);
+		}
+	}
+	free(q);
+	free(seen);
+	return ORX_OK;
+}

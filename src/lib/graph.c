@@ -1,0 +1,331 @@
+/* An index of a graph's values, and the walks the planner does over it. */
+#include "graph.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*** @@INDEX: values, producers, consumers ***/
+
+struct orx_graph {
+	const Onnx__GraphProto *g;
+	const char **names; /* value -> name */
+	size_t n_values, cap_values;
+	int *slots;         /* hash table: value index + 1, 0 = empty */
+	size_t n_slots;
+	int *producer;      /* value -> node or -1 */
+	int *initializer;   /* value -> initializer or -1 */
+	bool *is_output;    /* value -> a graph output */
+	size_t *cons_start; /* value -> first consumer in cons_* */
+	int *cons_node, *cons_slot;
+};
+
+static uint64_t hash(const char *s)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * UINT64_C(0x100000001b3);
+	return h;
+}
+
+static int lookup(const orx_graph *gr, const char *name, size_t *slot)
+{
+	size_t i = (size_t)hash(name) & (gr->n_slots - 1);
+
+	while (gr->slots[i] && strcmp(gr->names[gr->slots[i] - 1], name))
+		i = (i + 1) & (gr->n_slots - 1);
+	*slot = i;
+	return gr->slots[i] - 1;
+}
+
+static int intern(orx_graph *gr, const char *name)
+{
+	size_t slot;
+	int v;
+
+	if (!name || !name[0])
+		return -1; /* an omitted optional input */
+	if ((v = lookup(gr, name, &slot)) >= 0)
+		return v;
+	gr->names[gr->n_values] = name;
+	gr->slots[slot] = (int)++gr->n_values;
+	return (int)gr->n_values - 1;
+}
+
+int orx_graph_value(const orx_graph *gr, const char *name)
+{
+	size_t slot;
+
+	return name && name[0] ? lookup(gr, name, &slot) : -1;
+}
+
+/* An upper bound of the number of values, to size the tables. */
+static size_t max_values(const Onnx__GraphProto *g)
+{
+	size_t n = g->n_input + g->n_output + g->n_initializer;
+
+	for (size_t i = 0; i < g->n_node; i++)
+		n += g->node[i]->n_input + g->node[i]->n_output;
+	return n;
+}
+
+static int alloc_tables(orx_graph *gr, size_t cap)
+{
+	gr->cap_values = cap;
+	for (gr->n_slots = 16; gr->n_slots < 2 * cap; gr->n_slots *= 2)
+		;
+	gr->names = calloc(cap + 1, sizeof(*gr->names));
+	gr->slots = calloc(gr->n_slots, sizeof(*gr->slots));
+	gr->producer = malloc((cap + 1) * sizeof(int));
+	gr->initializer = malloc((cap + 1) * sizeof(int));
+	gr->cons_start = calloc(cap + 2, sizeof(size_t));
+	gr->is_output = calloc(cap + 1, sizeof(bool));
+	if (!gr->names || !gr->slots || !gr->producer || !gr->initializer ||
+	    !gr->cons_start || !gr->is_output)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	for (size_t i = 0; i <= cap; i++)
+		gr->producer[i] = gr->initializer[i] = -1;
+	return ORX_OK;
+}
+
+static void index_values(orx_graph *gr)
+{
+	const Onnx__GraphProto *g = gr->g;
+
+	for (size_t i = 0; i < g->n_input; i++)
+		intern(gr, g->input[i]->name);
+	for (size_t i = 0; i < g->n_initializer; i++) {
+		int v = intern(gr, g->initializer[i]->name);
+		if (v >= 0)
+			gr->initializer[v] = (int)i;
+	}
+	for (size_t i = 0; i < g->n_node; i++) {
+		const Onnx__NodeProto *node = g->node[i];
+		for (size_t k = 0; k < node->n_input; k++) {
+			int v = intern(gr, node->input[k]);
+			if (v >= 0)
+				gr->cons_start[v + 1]++;
+		}
+		for (size_t k = 0; k < node->n_output; k++) {
+			int v = intern(gr, node->output[k]);
+			if (v >= 0)
+				gr->producer[v] = (int)i;
+		}
+	}
+	for (size_t i = 0; i < g->n_output; i++) {
+		int v = intern(gr, g->output[i]->name);
+		if (v >= 0)
+			gr->is_output[v] = true;
+	}
+}
+
+/* Counting sort of (node, slot) by consumed value. */
+static int index_consumers(orx_graph *gr)
+{
+	const Onnx__GraphProto *g = gr->g;
+	size_t total, *fill;
+
+	for (size_t v = 0; v < gr->n_values; v++)
+		gr->cons_start[v + 1] += gr->cons_start[v];
+	total = gr->cons_start[gr->n_values];
+	gr->cons_node = malloc((total + 1) * sizeof(int));
+	gr->cons_slot = malloc((total + 1) * sizeof(int));
+	fill = calloc(gr->n_values + 1, sizeof(size_t));
+	if (!gr->cons_node || !gr->cons_slot || !fill) {
+		free(fill);
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < g->n_node; i++) {
+		const Onnx__NodeProto *node = g->node[i];
+		for (size_t k = 0; k < node->n_input; k++) {
+			int v = orx_graph_value(gr, node->input[k]);
+			size_t at;
+			if (v < 0)
+				continue;
+			at = gr->cons_start[v] + fill[v]++;
+			gr->cons_node[at] = (int)i;
+			gr->cons_slot[at] = (int)k;
+		}
+	}
+	free(fill);
+	return ORX_OK;
+}
+
+int orx_graph_build(orx_graph **out, const Onnx__GraphProto *g)
+{
+	orx_graph *gr = calloc(1, sizeof(*gr));
+	int rc;
+
+	if (!gr)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	gr->g = g;
+	if ((rc = alloc_tables(gr, max_values(g))) == ORX_OK) {
+		index_values(gr);
+		rc = index_consumers(gr);
+	}
+	if (rc != ORX_OK)
+		orx_graph_free(gr);
+	else
+		*out = gr;
+	return rc;
+}
+
+void orx_graph_free(orx_graph *gr)
+{
+	if (!gr)
+		return;
+	free(gr->names);
+	free(gr->slots);
+	free(gr->producer);
+	free(gr->initializer);
+	free(gr->cons_start);
+	free(gr->is_output);
+	free(gr->cons_node);
+	free(gr->cons_slot);
+	free(gr);
+}
+
+int orx_graph_producer(const orx_graph *gr, int v)
+{
+	return v >= 0 ? gr->producer[v] : -1;
+}
+
+bool orx_graph_is_output(const orx_graph *gr, int v)
+{
+	return v >= 0 && gr->is_output[v];
+}
+
+size_t orx_graph_value_count(const orx_graph *gr)
+{
+	return gr->n_values;
+}
+
+int orx_graph_initializer(const orx_graph *gr, int v)
+{
+	return v >= 0 ? gr->initializer[v] : -1;
+}
+
+size_t orx_graph_consumers(const orx_graph *gr, int v, const int **nodes,
+			   const int **slots)
+{
+	if (v < 0)
+		return 0;
+	*nodes = gr->cons_node + gr->cons_start[v];
+	*slots = gr->cons_slot + gr->cons_start[v];
+	return gr->cons_start[v + 1] - gr->cons_start[v];
+}
+
+const Onnx__NodeProto *orx_graph_node(const orx_graph *gr, int n)
+{
+	return gr->g->node[n];
+}
+
+size_t orx_graph_node_count(const orx_graph *gr)
+{
+	return gr->g->n_node;
+}
+
+/*** @@ATTRIBUTES and constants ***/
+
+static const Onnx__AttributeProto *attr(const Onnx__NodeProto *node,
+					const char *name)
+{
+	for (size_t i = 0; i < node->n_attribute; i++)
+		if (node->attribute[i]->name &&
+		    !strcmp(node->attribute[i]->name, name))
+			return node->attribute[i];
+	return NULL;
+}
+
+int64_t orx_attr_int(const Onnx__NodeProto *node, const char *name,
+		     int64_t fallback)
+{
+	const Onnx__AttributeProto *a = attr(node, name);
+	return a && a->has_i ? a->i : fallback;
+}
+
+double orx_attr_float(const Onnx__NodeProto *node, const char *name,
+		      double fallback)
+{
+	const Onnx__AttributeProto *a = attr(node, name);
+	return a && a->has_f ? a->f : fallback;
+}
+
+static bool op_is(const Onnx__NodeProto *node, const char *op)
+{
+	return node->op_type && !strcmp(node->op_type, op) &&
+	       (!node->domain || !node->domain[0] ||
+		!strcmp(node->domain, "ai.onnx"));
+}
+
+int orx_graph_scalar(double *out, const orx_graph *gr, const char *name)
+{
+	int v = orx_graph_value(gr, name), p, init;
+	const Onnx__AttributeProto *a;
+
+	if ((init = orx_graph_initializer(gr, v)) >= 0)
+		return orx_tensor_proto_scalar(out, gr->g->initializer[init]);
+	if ((p = orx_graph_producer(gr, v)) < 0)
+		return ORX_EUNSUPPORTED;
+	if ((op_is(gr->g->node[p], "Identity") || op_is(gr->g->node[p], "Cast")) &&
+	    gr->g->node[p]->n_input >= 1)
+		return orx_graph_scalar(out, gr, gr->g->node[p]->input[0]);
+	if (!op_is(gr->g->node[p], "Constant"))
+		return ORX_EUNSUPPORTED;
+	if ((a = attr(gr->g->node[p], "value")) && a->t)
+		return orx_tensor_proto_scalar(out, a->t);
+	if ((a = attr(gr->g->node[p], "value_float")) && a->has_f)
+		return *out = a->f, ORX_OK;
+	if ((a = attr(gr->g->node[p], "value_int")) && a->has_i)
+		return *out = (double)a->i, ORX_OK;
+	return ORX_EUNSUPPORTED;
+}
+
+/*** @@TRACE: from a node input up to its initializer ***/
+
+static int transpose_perm(int64_t *perm, size_t *n, const Onnx__NodeProto *t)
+{
+	const Onnx__AttributeProto *a = attr(t, "perm");
+
+	*n = a ? a->n_ints : 0;
+	if (*n > ORX_DIMS_MAX)
+		return ORX_EUNSUPPORTED;
+	for (size_t i = 0; i < *n; i++)
+		perm[i] = a->ints[i];
+	return ORX_OK;
+}
+
+int orx_graph_trace(const orx_graph *gr, const char *input, int64_t *seen,
+		    size_t *ndim)
+{
+	int chain[64], depth = 0, v = orx_graph_value(gr, input), init, p;
+	const Onnx__TensorProto *t;
+
+	while ((init = orx_graph_initializer(gr, v)) < 0) {
+		p = orx_graph_producer(gr, v);
+		if (p < 0 || depth == 64 ||
+		    !(op_is(gr->g->node[p], "Identity") ||
+		      op_is(gr->g->node[p], "Transpose")) ||
+		    gr->g->node[p]->n_input < 1)
+			return -1;
+		chain[depth++] = p;
+		v = orx_graph_value(gr, gr->g->node[p]->input[0]);
+	}
+	t = gr->g->initializer[init];
+	if (t->n_dims > ORX_DIMS_MAX)
+		return -1;
+	*ndim = t->n_dims;
+	memcpy(seen, t->dims, t->n_dims * sizeof(int64_t));
+	while (depth-- > 0) { /* from the initializer toward the node */
+		int64_t perm[ORX_DIMS_MAX], tmp[ORX_DIMS_MAX];
+		size_t np;
+		if (!op_is(gr->g->node[chain[depth]], "Transpose"))
+			continue;
+		if (transpose_perm(perm, &np, gr->g->node[chain[depth]]) ||
+		    orx_permute_dims(tmp, seen, *ndim, perm, np))
+			return -1;
+		memcpy(seen, tmp, *ndim * sizeof(int64_t));
+	}
+	return init;
+}

@@ -1,0 +1,78 @@
+/* Internal: an index of a graph's values, and the walks the planner does
+ * over it. */
+#ifndef ORX_GRAPH_H
+#define ORX_GRAPH_H
+
+#include "internal.h"
+
+typedef struct orx_graph orx_graph;
+
+/* Index g: every value (graph inputs and outputs, initializers, node
+ * inputs and outputs) with its producer and consumers. */
+int orx_graph_build(orx_graph **out, const Onnx__GraphProto *g);
+void orx_graph_free(orx_graph *graph);
+
+/* The value called name, or -1. */
+int orx_graph_value(const orx_graph *graph, const char *name);
+
+/* The node producing value v, or -1 (graph input, initializer). */
+int orx_graph_producer(const orx_graph *graph, int v);
+
+/* Is value v an output of the graph? */
+bool orx_graph_is_output(const orx_graph *graph, int v);
+size_t orx_graph_value_count(const orx_graph *graph);
+
+/* The initializer that is value v, or -1. */
+int orx_graph_initializer(const orx_graph *graph, int v);
+
+/* The consumers of value v: node indices and input slots. */
+size_t orx_graph_consumers(const orx_graph *graph, int v, const int **nodes,
+			   const int **slots);
+
+const Onnx__NodeProto *orx_graph_node(const orx_graph *graph, int n);
+size_t orx_graph_node_count(const orx_graph *graph);
+
+#define ORX_DIMS_MAX 16
+
+/* The initializer behind a node input, followed upstream through
+ * Identity and Transpose nodes; -1 if there is none. seen (ORX_DIMS_MAX
+ * values, *ndim used) is its shape as the node sees it: after the
+ * Transposes on the way. */
+int orx_graph_trace(const orx_graph *graph, const char *input, int64_t *seen,
+		    size_t *ndim);
+
+/* A scalar constant: an initializer or the output of a Constant node. */
+int orx_graph_scalar(double *out, const orx_graph *graph, const char *name);
+
+/* Integer and float attributes with a default. */
+int64_t orx_attr_int(const Onnx__NodeProto *node, const char *name,
+		     int64_t fallback);
+double orx_attr_float(const Onnx__NodeProto *node, const char *name,
+		      double fallback);
+
+/*** the downstream walk ***/
+
+#define ORX_PATH_MAX 12
+#define ORX_BRANCH_MAX 8
+
+typedef enum {
+	ORX_BRANCH_ACTIVATION, /* an activation (or a known pattern) */
+	ORX_BRANCH_NONE,       /* graph output, Softmax, a weighted op */
+	ORX_BRANCH_OPAQUE      /* an op that is neither: not followed */
+} orx_branch_kind;
+
+typedef struct {
+	orx_branch_kind kind;
+	const char *activation; /* op type or pattern name; "none" */
+	double alpha;           /* LeakyRelu's alpha, else NAN */
+	const char *path[ORX_PATH_MAX];
+	size_t path_len;
+} orx_branch;
+
+/* Walk downstream from value v through ops that do not decide the
+ * nonlinearity, breadth first. Up to ORX_BRANCH_MAX distinct endings go
+ * into branches (*n of them), nearest first. */
+int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *graph,
+		   int v);
+
+#endif

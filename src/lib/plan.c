@@ -1,0 +1,437 @@
+/* The planner: every initializer's role, the activation downstream of its
+ * layer, the rule that decides, and the resolved distribution. */
+#include "graph.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	orx_plan_item pub;
+	int decided;  /* a rule decided (also keep) */
+	int input;    /* which input of the node */
+	int64_t trans, group;
+	int64_t seen[ORX_DIMS_MAX]; /* shape as the node sees it */
+	size_t seen_ndim;
+	double alpha; /* of the chosen activation (LeakyRelu) */
+	orx_branch br[ORX_BRANCH_MAX];
+	orx_plan_branch pub_br[ORX_BRANCH_MAX];
+	char node_name[48];
+	char reason[160];    /* why it is skipped, if it is */
+	int layer_entry;     /* bias: the entry of its layer's weight */
+} entry;
+
+struct orx_plan {
+	entry *e;          /* one per initializer, by index */
+	size_t n_init;
+	size_t *items;     /* entries rewritten */
+	size_t n_items;
+	orx_plan_skip *skips;
+	size_t n_skips;
+};
+
+static bool op_is(const Onnx__NodeProto *node, const char *op)
+{
+	return node->op_type && !strcmp(node->op_type, op) &&
+	       (!node->domain || !node->domain[0] ||
+		!strcmp(node->domain, "ai.onnx"));
+}
+
+static bool is_weighted(const Onnx__NodeProto *node)
+{
+	return op_is(node, "Gemm") || op_is(node, "MatMul") ||
+	       op_is(node, "Conv") || op_is(node, "ConvTranspose");
+}
+
+/*** @@ROLES: which initializer is what to which node ***/
+
+/* The policy when branches end differently: the nearest activation
+ * (breadth first) decides; without any, "none". The chosen one is moved
+ * first. */
+static void choose(entry *e, const orx_branch *all, size_t n_all)
+{
+	orx_branch br[ORX_BRANCH_MAX];
+	size_t pick = 0, n = 0;
+
+	/* one branch per activation name: opaque endings count as none */
+	for (size_t i = 0; i < n_all; i++) {
+		const char *name = all[i].kind == ORX_BRANCH_OPAQUE
+					   ? "none" : all[i].activation;
+		size_t k;
+		for (k = 0; k < n; k++)
+			if (!strcmp(name, br[k].kind == ORX_BRANCH_OPAQUE
+						  ? "none" : br[k].activation))
+				break;
+		if (k == n)
+			br[n++] = all[i];
+		else if (br[k].kind == ORX_BRANCH_OPAQUE &&
+			 all[i].kind == ORX_BRANCH_NONE)
+			br[k] = all[i]; /* a clear ending says more */
+	}
+
+	for (size_t i = 0; i < n; i++)
+		if (br[i].kind == ORX_BRANCH_ACTIVATION) {
+			pick = i;
+			break;
+		} else if (br[pick].kind != ORX_BRANCH_NONE &&
+			   br[i].kind == ORX_BRANCH_NONE) {
+			pick = i;
+		}
+	e->pub.n_branches = n;
+	for (size_t i = 0, k = 1; i < n; i++)
+		e->br[i == pick ? 0 : k++] = br[i];
+	for (size_t i = 0; i < n; i++) {
+		e->pub_br[i].activation = e->br[i].kind == ORX_BRANCH_OPAQUE
+						  ? "none"
+						  : e->br[i].activation;
+		e->pub_br[i].path = e->br[i].path;
+		e->pub_br[i].path_len = e->br[i].path_len;
+	}
+	e->pub.branches = e->pub_br;
+	if (n == 0 || e->br[0].kind == ORX_BRANCH_OPAQUE) {
+		e->pub.activation = "none";
+		e->pub.path = n ? e->pub_br[0].path : NULL;
+		e->pub.path_len = n ? e->pub_br[0].path_len : 0;
+		e->alpha = NAN;
+	} else {
+		e->pub.activation = e->pub_br[0].activation;
+		e->pub.path = e->pub_br[0].path;
+		e->pub.path_len = e->pub_br[0].path_len;
+		e->alpha = e->br[0].alpha;
+	}
+}
+
+typedef struct {
+	orx_plan *plan;
+	const orx_graph *gr;
+	const Onnx__GraphProto *g;
+} ctx;
+
+/* Claim initializer behind node input slot for role; returns the entry
+ * index, or -1 (no initializer, or already claimed: the first user
+ * decides). */
+static int claim(ctx *c, int node, int slot, orx_role role, int walk_from)
+{
+	const Onnx__NodeProto *nd = c->g->node[node];
+	int64_t seen[ORX_DIMS_MAX];
+	size_t ndim = 0;
+	int init;
+	entry *e;
+	orx_branch br[ORX_BRANCH_MAX];
+	size_t nb = 0;
+
+	if (slot >= (int)nd->n_input)
+		return -1;
+	init = orx_graph_trace(c->gr, nd->input[slot], seen, &ndim);
+	if (init < 0 || c->plan->e[init].pub.name)
+		return -1;
+	e = &c->plan->e[init];
+	e->pub.tensor = (size_t)init;
+	e->pub.name = c->g->initializer[init]->name ? c->g->initializer[init]->name
+						     : "";
+	e->pub.op = nd->op_type;
+	e->pub.role = role;
+	e->input = slot;
+	memcpy(e->seen, seen, ndim * sizeof(int64_t));
+	e->seen_ndim = ndim;
+	if (nd->name && nd->name[0])
+		e->pub.node = nd->name;
+	else {
+		snprintf(e->node_name, sizeof(e->node_name), "%s_%d",
+			 nd->op_type, node);
+		e->pub.node = e->node_name;
+	}
+	e->layer_entry = -1;
+	if (orx_graph_walk(br, &nb, c->gr, walk_from) != ORX_OK)
+		nb = 0;
+	choose(e, br, nb);
+	return init;
+}
+
+/* The Add right after a layer that adds an initializer: its bias (the
+ * MatMul + Add that exporters write for Linear). */
+static void claim_following_bias(ctx *c, int node, int weight)
+{
+	const Onnx__NodeProto *nd = c->g->node[node];
+	int out = orx_graph_value(c->gr, nd->output[0]);
+	const int *nodes, *slots;
+	size_t n = orx_graph_consumers(c->gr, out, &nodes, &slots);
+
+	for (size_t i = 0; i < n; i++) {
+		const Onnx__NodeProto *add = c->g->node[nodes[i]];
+		int b;
+		if (!op_is(add, "Add") || add->n_input != 2)
+			continue;
+		b = claim(c, nodes[i], 1 - slots[i], ORX_ROLE_BIAS,
+			  orx_graph_value(c->gr, add->output[0]));
+		if (b >= 0) {
+			c->plan->e[b].layer_entry = weight;
+			c->plan->e[b].pub.op = nd->op_type;
+			c->plan->e[b].pub.activation = c->plan->e[weight].pub.activation;
+			return;
+		}
+	}
+}
+
+static void claim_layer(ctx *c, int node)
+{
+	const Onnx__NodeProto *nd = c->g->node[node];
+	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
+	int64_t trans = 0;
+	int slot = 1, w, b = -1;
+
+	if (op_is(nd, "Gemm") || op_is(nd, "MatMul")) {
+		int64_t seen[ORX_DIMS_MAX];
+		size_t ndim;
+		if (nd->n_input < 2 ||
+		    orx_graph_trace(c->gr, nd->input[1], seen, &ndim) < 0)
+			slot = 0; /* the weight is A */
+		if (op_is(nd, "Gemm"))
+			trans = orx_attr_int(nd, slot ? "transB" : "transA", 0);
+	}
+	if ((w = claim(c, node, slot, ORX_ROLE_WEIGHT, out)) < 0)
+		return;
+	c->plan->e[w].trans = trans;
+	c->plan->e[w].group = orx_attr_int(nd, "group", 1);
+	if (!op_is(nd, "MatMul"))
+		b = claim(c, node, 2, ORX_ROLE_BIAS, out);
+	if (b >= 0)
+		c->plan->e[b].layer_entry = w;
+	else
+		claim_following_bias(c, node, w);
+}
+
+static void claim_norm(ctx *c, int node)
+{
+	static const orx_role bn[4] = {ORX_ROLE_NORM_SCALE, ORX_ROLE_NORM_BIAS,
+				       ORX_ROLE_NORM_MEAN, ORX_ROLE_NORM_VAR};
+	const Onnx__NodeProto *nd = c->g->node[node];
+	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
+	int last = op_is(nd, "BatchNormalization") ? 4 : 2;
+
+	for (int slot = 1; slot <= last; slot++)
+		claim(c, node, slot, bn[slot - 1], out);
+}
+
+static bool is_norm(const Onnx__NodeProto *nd)
+{
+	return op_is(nd, "BatchNormalization") ||
+	       op_is(nd, "InstanceNormalization") ||
+	       op_is(nd, "LayerNormalization") ||
+	       op_is(nd, "GroupNormalization");
+}
+
+/*** @@DECIDE: the rule, the fans, the distribution ***/
+
+static bool float_dtype(int dtype)
+{
+	return dtype == ORX_DTYPE_FLOAT || dtype == ORX_DTYPE_FLOAT16 ||
+	       dtype == ORX_DTYPE_BFLOAT16 || dtype == ORX_DTYPE_DOUBLE;
+}
+
+static double gain_of(const orx_rule_action *a, const entry *e)
+{
+	double g = 0, param = a->gain_param;
+
+	if (a->gain_kind == ORX_GAIN_VALUE)
+		return a->spec.gain;
+	if (a->gain_kind == ORX_GAIN_DEFAULT)
+		return 0; /* the scheme's own */
+	if (isnan(param))
+		param = isnan(e->alpha) ? 0.01 : e->alpha;
+	orx_gain(&g, a->gain_name, param);
+	return g;
+}
+
+static int fans_of(entry *e, orx_fan_convention conv)
+{
+	orx_fan_query q = ORX_FAN_QUERY_INIT;
+	int rc;
+
+	q.op = e->pub.op;
+	q.input = e->input;
+	q.group = e->group;
+	q.trans = (int)e->trans;
+	q.convention = conv;
+	rc = orx_fans(&e->pub.fan_in, &e->pub.fan_out, &q, e->seen,
+		      e->seen_ndim);
+	e->pub.has_fans = rc == ORX_OK;
+	return rc;
+}
+
+static void skip(entry *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void skip(entry *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
+	va_end(ap);
+}
+
+static void decide(entry *e, const orx_plan *plan, const orx_rules *rules,
+		   const Onnx__TensorProto *t)
+{
+	orx_rule_query q = {e->pub.op, e->pub.activation, e->pub.role,
+			    e->pub.name};
+	const orx_rule_action *a;
+	orx_init_spec spec;
+	const char *file;
+	unsigned line;
+
+	e->pub.dtype = t->data_type;
+	e->pub.ndim = t->n_dims;
+	e->pub.dims = t->dims;
+	if (e->pub.role == ORX_ROLE_WEIGHT)
+		fans_of(e, ORX_FANS_EXACT);
+	if (e->layer_entry >= 0 && plan->e[e->layer_entry].reason[0])
+		return skip(e, "its layer's weight %s is kept",
+			    plan->e[e->layer_entry].pub.name);
+	if (!(a = orx_rules_match(rules, &q, &file, &line)))
+		return skip(e, "no rule matches");
+	e->pub.rule_file = file;
+	e->pub.rule_line = line;
+	if (a->spec.scheme == ORX_SCHEME_KEEP)
+		return skip(e, "kept by %s:%u", file, line);
+	if (!float_dtype(t->data_type))
+		return skip(e, e->pub.role == ORX_ROLE_WEIGHT
+				       ? "dtype %s: a quantized weight's layout "
+					 "is not known"
+				       : "dtype %s is not rewritten",
+			    orx_dtype_name(t->data_type)
+				    ? orx_dtype_name(t->data_type)
+				    : "unknown");
+	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+		return skip(e, "stored in external data, not supported yet");
+	spec = a->spec;
+	spec.gain = gain_of(a, e);
+	if (e->pub.role == ORX_ROLE_WEIGHT &&
+	    fans_of(e, a->fans) != ORX_OK &&
+	    spec.scheme >= ORX_SCHEME_XAVIER_UNIFORM &&
+	    spec.scheme <= ORX_SCHEME_LECUN_TRUNC_NORMAL)
+		return skip(e, "fans unknown: %s", orx_error_last());
+	if (spec.scheme >= ORX_SCHEME_XAVIER_UNIFORM &&
+	    spec.scheme <= ORX_SCHEME_LECUN_TRUNC_NORMAL && !e->pub.has_fans)
+		return skip(e, "%s needs fans, which a %s has not",
+			    orx_scheme_name(spec.scheme),
+			    orx_role_name(e->pub.role));
+	if (orx_init_resolve(&e->pub.params, &spec, e->pub.fan_in,
+			     e->pub.fan_out, t->dims, t->n_dims) != ORX_OK)
+		return skip(e, "%s", orx_error_last());
+	e->pub.scheme = spec.scheme;
+	e->decided = 1;
+}
+
+static int collect(orx_plan *plan, const Onnx__GraphProto *g)
+{
+	plan->items = malloc((plan->n_init + 1) * sizeof(size_t));
+	plan->skips = malloc((plan->n_init + 1) * sizeof(orx_plan_skip));
+	if (!plan->items || !plan->skips)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	for (size_t i = 0; i < plan->n_init; i++) {
+		entry *e = &plan->e[i];
+		if (e->decided) {
+			plan->items[plan->n_items++] = i;
+			continue;
+		}
+		if (!e->pub.name) {
+			e->pub.name = g->initializer[i]->name
+					      ? g->initializer[i]->name
+					      : "";
+			snprintf(e->reason, sizeof(e->reason),
+				 "not consumed by a weighted op or a "
+				 "normalization");
+		}
+		plan->skips[plan->n_skips++] =
+			(orx_plan_skip){e->pub.name, e->reason};
+	}
+	return ORX_OK;
+}
+
+int orx_plan_build(orx_plan **out, const orx_model *model,
+		   const orx_rules *rules)
+{
+	const Onnx__GraphProto *g = model->proto->graph;
+	orx_plan *plan = calloc(1, sizeof(*plan));
+	orx_graph *gr = NULL;
+	ctx c;
+	int rc;
+
+	if (!plan)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	plan->n_init = g->n_initializer;
+	plan->e = calloc(plan->n_init + 1, sizeof(entry));
+	if (!plan->e) {
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = orx_graph_build(&gr, g)) != ORX_OK)
+		goto done;
+	c = (ctx){plan, gr, g};
+	for (size_t n = 0; n < g->n_node; n++)
+		if (is_weighted(g->node[n]))
+			claim_layer(&c, (int)n);
+	for (size_t n = 0; n < g->n_node; n++)
+		if (is_norm(g->node[n]))
+			claim_norm(&c, (int)n);
+	for (size_t i = 0; i < plan->n_init; i++) /* weights before biases */
+		if (plan->e[i].pub.name && plan->e[i].pub.role == ORX_ROLE_WEIGHT)
+			decide(&plan->e[i], plan, rules, g->initializer[i]);
+	for (size_t i = 0; i < plan->n_init; i++)
+		if (plan->e[i].pub.name && plan->e[i].pub.role != ORX_ROLE_WEIGHT)
+			decide(&plan->e[i], plan, rules, g->initializer[i]);
+	rc = collect(plan, g);
+done:
+	orx_graph_free(gr);
+	if (rc != ORX_OK)
+		orx_plan_free(plan);
+	else
+		*out = plan;
+	return rc;
+}
+
+size_t orx_plan_count(const orx_plan *plan)
+{
+	return plan->n_items;
+}
+
+const orx_plan_item *orx_plan_item_at(const orx_plan *plan, size_t i)
+{
+	return i < plan->n_items ? &plan->e[plan->items[i]].pub : NULL;
+}
+
+size_t orx_plan_skipped_count(const orx_plan *plan)
+{
+	return plan->n_skips;
+}
+
+const orx_plan_skip *orx_plan_skipped_at(const orx_plan *plan, size_t i)
+{
+	return i < plan->n_skips ? &plan->skips[i] : NULL;
+}
+
+int orx_plan_apply(orx_model *model, const orx_plan *plan, uint64_t seed)
+{
+	int rc = ORX_OK;
+
+	for (size_t i = 0; i < plan->n_items && rc == ORX_OK; i++) {
+		const orx_plan_item *it = &plan->e[plan->items[i]].pub;
+		rc = orx_tensor_init(model, it->tensor, &it->params,
+				     orx_stream_key(seed, it->name));
+	}
+	return rc;
+}
+
+void orx_plan_free(orx_plan *plan)
+{
+	if (!plan)
+		return;
+	free(plan->e);
+	free(plan->items);
+	free(plan->skips);
+	free(plan);
+}

@@ -1,0 +1,591 @@
+/* The rules language: parsing and matching.
+ *
+ *   # comment
+ *   [KEY=VALUE[,VALUE...]]... => SCHEME[(ARG, ...)]
+ *
+ * KEY is op, activation, role or name (a glob); an absent key matches
+ * anything. ARG is a number, a positional value, or KEY=VALUE. */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ALTS 32
+
+typedef struct {
+	char *file;
+	unsigned line;
+	char *ops[MAX_ALTS], *acts[MAX_ALTS], *names[MAX_ALTS];
+	size_t n_ops, n_acts, n_names;
+	unsigned roles; /* bit per orx_role; 0: any */
+	orx_rule_action action;
+} rule;
+
+struct orx_rules {
+	rule *rules;
+	size_t n, cap;
+};
+
+static const char *const role_names[] = {"weight",    "bias",
+					 "norm_scale", "norm_bias",
+					 "norm_mean", "norm_var"};
+
+const char *orx_role_name(orx_role role)
+{
+	return role <= ORX_ROLE_NORM_VAR ? role_names[role] : "unknown";
+}
+
+static const char *const known_ops[] = {
+	"Gemm", "MatMul", "Conv", "ConvTranspose", "BatchNormalization",
+	"InstanceNormalization", "LayerNormalization", "GroupNormalization"};
+
+static const char *const known_acts[] = {
+	"none", "Relu", "LeakyRelu", "PRelu", "Elu", "Celu", "Selu",
+	"Sigmoid", "Tanh", "HardSigmoid", "Softsign", "Softplus", "HardSwish",
+	"Mish", "Gelu", "Silu", "Relu6", "Clip", "ThresholdedRelu"};
+
+static bool in_list(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(s, list[i]))
+			return true;
+	return false;
+}
+
+/*** @@PARSE ***/
+
+typedef struct {
+	const char *file;
+	unsigned line;
+	const char *start; /* of the line, for columns */
+	const char *p, *end;
+} lexer;
+
+static int syntax(const lexer *lx, const char *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int syntax(const lexer *lx, const char *at, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return orx_fail(ORX_EINVALID, "%s:%u:%d: %s", lx->file, lx->line,
+			(int)(at - lx->start) + 1, msg);
+}
+
+static void skip_space(lexer *lx)
+{
+	while (lx->p < lx->end && isspace((unsigned char)*lx->p))
+		lx->p++;
+}
+
+/* A word: letters, digits and _ . * ? [ ] - + / (names, globs, numbers). */
+static size_t word(lexer *lx)
+{
+	const char *s = lx->p;
+
+	while (lx->p < lx->end &&
+	       (isalnum((unsigned char)*lx->p) || strchr("_.*?[]-+/:", *lx->p)))
+		lx->p++;
+	return (size_t)(lx->p - s);
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+/* VALUE[,VALUE...] of a match key into list. */
+static int parse_alts(lexer *lx, char **list, size_t *n, const char *key)
+{
+	do {
+		const char *at = lx->p;
+		size_t len = word(lx);
+		if (len == 0)
+			return syntax(lx, at, "expected a value for '%s'", key);
+		if (*n == MAX_ALTS)
+			return syntax(lx, at, "more than %d values", MAX_ALTS);
+		if (!(list[(*n)++] = dup_n(at, len)))
+			return orx_fail(ORX_ENOMEM, "out of memory");
+	} while (lx->p < lx->end && *lx->p == ',' && lx->p++);
+	return ORX_OK;
+}
+
+static int check_alts(lexer *lx, const char *at, char **list, size_t n,
+		      const char *const *known, size_t n_known,
+		      const char *what)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!in_list(list[i], known, n_known))
+			return syntax(lx, at, "unknown %s '%s'", what, list[i]);
+	return ORX_OK;
+}
+
+static int parse_roles(lexer *lx, rule *r)
+{
+	char *list[MAX_ALTS];
+	size_t n = 0;
+	const char *at = lx->p;
+	int rc = parse_alts(lx, list, &n, "role");
+
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+		for (k = 0; k < 6 && strcmp(list[i], role_names[k]); k++)
+			;
+		if (k == 6 && rc == ORX_OK)
+			rc = syntax(lx, at, "unknown role '%s' (weight, bias, "
+					    "norm_scale, norm_bias, norm_mean, "
+					    "norm_var)",
+				    list[i]);
+		r->roles |= 1u << k;
+		free(list[i]);
+	}
+	return rc;
+}
+
+static int parse_match(lexer *lx, rule *r)
+{
+	const char *at = lx->p;
+	size_t len = word(lx);
+	char key[16];
+	int rc;
+
+	if (len == 0 || len >= sizeof(key) || lx->p >= lx->end || *lx->p != '=')
+		return syntax(lx, at, "expected KEY=VALUE (op, activation, role, "
+				      "name) or '=>'");
+	memcpy(key, at, len);
+	key[len] = '\0';
+	lx->p++;
+	if (!strcmp(key, "op")) {
+		const char *v = lx->p;
+		if ((rc = parse_alts(lx, r->ops, &r->n_ops, key)) == ORX_OK)
+			rc = check_alts(lx, v, r->ops, r->n_ops, known_ops,
+					sizeof(known_ops) / sizeof(*known_ops),
+					"op");
+		return rc;
+	}
+	if (!strcmp(key, "activation")) {
+		const char *v = lx->p;
+		if ((rc = parse_alts(lx, r->acts, &r->n_acts, key)) == ORX_OK)
+			rc = check_alts(lx, v, r->acts, r->n_acts, known_acts,
+					sizeof(known_acts) / sizeof(*known_acts),
+					"activation");
+		return rc;
+	}
+	if (!strcmp(key, "role"))
+		return parse_roles(lx, r);
+	if (!strcmp(key, "name"))
+		return parse_alts(lx, r->names, &r->n_names, key);
+	return syntax(lx, at, "unknown key '%s' (op, activation, role, name)",
+		      key);
+}
+
+/*** @@ACTION: SCHEME[(ARG, ...)] ***/
+
+/* A number: decimal, or a fraction a/b. */
+static int parse_number(lexer *lx, double *out)
+{
+	const char *at = lx->p;
+	size_t len = word(lx);
+	char buf[64], *end, *slash;
+
+	if (len == 0 || len >= sizeof(buf))
+		return syntax(lx, at, "expected a number");
+	memcpy(buf, at, len);
+	buf[len] = '\0';
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	errno = 0;
+	*out = strtod(buf, &end);
+	if (*end || end == buf || errno || !isfinite(*out))
+		return syntax(lx, at, "expected a number, not '%s'", buf);
+	if (slash) {
+		double d = strtod(slash + 1, &end);
+		if (*end || end == slash + 1 || d == 0)
+			return syntax(lx, at, "bad fraction");
+		*out /= d;
+	}
+	return ORX_OK;
+}
+
+static bool is_scaling(orx_scheme s)
+{
+	return s >= ORX_SCHEME_XAVIER_UNIFORM && s <= ORX_SCHEME_LECUN_TRUNC_NORMAL;
+}
+
+/* gain=NUMBER | NAME | NAME(NUMBER) */
+static int parse_gain(lexer *lx, orx_rule_action *a)
+{
+	const char *at = lx->p;
+	double check;
+
+	if (lx->p < lx->end && (isdigit((unsigned char)*lx->p) || *lx->p == '.')) {
+		a->gain_kind = ORX_GAIN_VALUE;
+		return parse_number(lx, &a->spec.gain);
+	}
+	size_t len = word(lx);
+	if (len == 0 || len >= sizeof(a->gain_name))
+		return syntax(lx, at, "expected a gain: a number or a name");
+	memcpy(a->gain_name, at, len);
+	a->gain_name[len] = '\0';
+	if (orx_gain(&check, a->gain_name, 0.01) != ORX_OK)
+		return syntax(lx, at, "unknown gain '%s' (linear, sigmoid, tanh, "
+				      "relu, leaky_relu, selu, or a number)",
+			      a->gain_name);
+	a->gain_kind = ORX_GAIN_NAMED;
+	a->gain_param = NAN;
+	if (lx->p < lx->end && *lx->p == '(') {
+		lx->p++;
+		if (parse_number(lx, &a->gain_param) != ORX_OK)
+			return ORX_EINVALID;
+		if (lx->p >= lx->end || *lx->p != ')')
+			return syntax(lx, lx->p, "expected ')'");
+		lx->p++;
+	}
+	return ORX_OK;
+}
+
+static int parse_choice(lexer *lx, const char *const *names, size_t n,
+			int *out, const char *what)
+{
+	const char *at = lx->p;
+	size_t len = word(lx);
+
+	for (size_t i = 0; i < n; i++)
+		if (strlen(names[i]) == len && !strncmp(names[i], at, len)) {
+			*out = (int)i;
+			return ORX_OK;
+		}
+	return syntax(lx, at, "unknown %s '%.*s'", what, (int)len, at);
+}
+
+/* One ARG: KEY=VALUE, or a positional VALUE (position pos). */
+static int parse_arg(lexer *lx, orx_rule_action *a, int pos, unsigned *given)
+{
+	static const char *const modes[] = {"fan_in", "fan_out", "fan_avg"};
+	static const char *const conventions[] = {"exact", "pytorch"};
+	orx_scheme s = a->spec.scheme;
+	const char *at = lx->p, *eq;
+	char key[16] = "";
+	int choice = 0;
+
+	for (eq = lx->p; eq < lx->end && *eq != '=' && *eq != ',' && *eq != ')';
+	     eq++)
+		;
+	if (eq < lx->end && *eq == '=') {
+		if ((size_t)(eq - at) >= sizeof(key))
+			return syntax(lx, at, "unknown argument");
+		memcpy(key, at, (size_t)(eq - at));
+		lx->p = eq + 1;
+	} else {
+		const char *pos_keys[3][2] = {{"value", NULL},
+					      {"mean", "std"},
+					      {"low", "high"}};
+		int row = s == ORX_SCHEME_CONSTANT ? 0
+			  : s == ORX_SCHEME_NORMAL ||
+				    s == ORX_SCHEME_TRUNC_NORMAL
+			      ? 1
+			  : s == ORX_SCHEME_UNIFORM ? 2
+						    : -1;
+		if (row < 0 || pos > 1 || !pos_keys[row][pos])
+			return syntax(lx, at, "%s takes no value in this place; "
+					      "write KEY=VALUE",
+				      orx_scheme_name(s));
+		strcpy(key, pos_keys[row][pos]);
+	}
+#define TAKES(cond, bit)                                                   \
+	do {                                                               \
+		if (!(cond))                                               \
+			return syntax(lx, at, "%s does not take '%s'",     \
+				      orx_scheme_name(s), key);            \
+		*given |= bit;                                             \
+	} while (0)
+	if (!strcmp(key, "gain")) {
+		TAKES(is_scaling(s) || s == ORX_SCHEME_ORTHOGONAL, 1);
+		return parse_gain(lx, a);
+	}
+	if (!strcmp(key, "mode")) {
+		TAKES(is_scaling(s), 2);
+		if (parse_choice(lx, modes, 3, &choice, "mode"))
+			return ORX_EINVALID;
+		a->spec.mode = (orx_fan_mode)(choice + 1);
+		return ORX_OK;
+	}
+	if (!strcmp(key, "fans")) {
+		TAKES(is_scaling(s), 4);
+		if (parse_choice(lx, conventions, 2, &choice, "fan convention"))
+			return ORX_EINVALID;
+		a->fans = (orx_fan_convention)choice;
+		return ORX_OK;
+	}
+	if (!strcmp(key, "value")) {
+		TAKES(s == ORX_SCHEME_CONSTANT, 8);
+		return parse_number(lx, &a->spec.value);
+	}
+	if (!strcmp(key, "mean")) {
+		TAKES(s == ORX_SCHEME_NORMAL || s == ORX_SCHEME_TRUNC_NORMAL, 16);
+		return parse_number(lx, &a->spec.mean);
+	}
+	if (!strcmp(key, "std")) {
+		TAKES(s == ORX_SCHEME_NORMAL || s == ORX_SCHEME_TRUNC_NORMAL, 32);
+		return parse_number(lx, &a->spec.std);
+	}
+	if (!strcmp(key, "low")) {
+		TAKES(s == ORX_SCHEME_UNIFORM, 64);
+		return parse_number(lx, &a->spec.low);
+	}
+	if (!strcmp(key, "high")) {
+		TAKES(s == ORX_SCHEME_UNIFORM, 128);
+		return parse_number(lx, &a->spec.high);
+	}
+#undef TAKES
+	return syntax(lx, at, "unknown argument '%s'", key);
+}
+
+/* The arguments a scheme cannot do without. */
+static int check_required(lexer *lx, const char *at, orx_rule_action *a,
+			  unsigned given)
+{
+	orx_scheme s = a->spec.scheme;
+
+	if (s == ORX_SCHEME_CONSTANT && !(given & 8))
+		return syntax(lx, at, "constant needs a value: constant(0.1)");
+	if ((s == ORX_SCHEME_NORMAL || s == ORX_SCHEME_TRUNC_NORMAL) &&
+	    !(given & 32))
+		return syntax(lx, at, "%s needs std: %s(0, 0.02)",
+			      orx_scheme_name(s), orx_scheme_name(s));
+	if ((s == ORX_SCHEME_NORMAL || s == ORX_SCHEME_TRUNC_NORMAL) &&
+	    a->spec.std < 0)
+		return syntax(lx, at, "std must not be negative");
+	if (s == ORX_SCHEME_UNIFORM && (given & 192) != 192)
+		return syntax(lx, at, "uniform needs low and high: "
+				      "uniform(-0.1, 0.1)");
+	if (s == ORX_SCHEME_UNIFORM && a->spec.low > a->spec.high)
+		return syntax(lx, at, "uniform needs low <= high");
+	if (a->gain_kind == ORX_GAIN_VALUE && !(a->spec.gain > 0))
+		return syntax(lx, at, "gain must be positive");
+	return ORX_OK;
+}
+
+static int parse_action(lexer *lx, orx_rule_action *a)
+{
+	const char *at = lx->p;
+	size_t len = word(lx);
+	char name[32];
+	unsigned given = 0;
+	int pos = 0;
+
+	if (len == 0 || len >= sizeof(name))
+		return syntax(lx, at, "expected a scheme after '=>'");
+	memcpy(name, at, len);
+	name[len] = '\0';
+	if (orx_scheme_from_name(&a->spec.scheme, name) != ORX_OK)
+		return syntax(lx, at, "unknown scheme '%s'", name);
+	skip_space(lx);
+	if (lx->p < lx->end && *lx->p == '(') {
+		lx->p++;
+		skip_space(lx);
+		while (lx->p < lx->end && *lx->p != ')') {
+			if (parse_arg(lx, a, pos++, &given) != ORX_OK)
+				return ORX_EINVALID;
+			skip_space(lx);
+			if (lx->p < lx->end && *lx->p == ',') {
+				lx->p++;
+				skip_space(lx);
+			} else if (lx->p < lx->end && *lx->p != ')') {
+				return syntax(lx, lx->p, "expected ',' or ')'");
+			}
+		}
+		if (lx->p >= lx->end)
+			return syntax(lx, lx->p, "expected ')'");
+		lx->p++;
+	}
+	skip_space(lx);
+	if (lx->p < lx->end)
+		return syntax(lx, lx->p, "unexpected '%c' after the action",
+			      *lx->p);
+	return check_required(lx, at, a, given);
+}
+
+/*** @@LINES ***/
+
+static void rule_clear(rule *r)
+{
+	for (size_t i = 0; i < r->n_ops; i++)
+		free(r->ops[i]);
+	for (size_t i = 0; i < r->n_acts; i++)
+		free(r->acts[i]);
+	for (size_t i = 0; i < r->n_names; i++)
+		free(r->names[i]);
+	free(r->file);
+}
+
+/* One line (without its newline) into r; *empty when it holds no rule. */
+static int parse_line(lexer *lx, rule *r, bool *empty)
+{
+	const char *hash = memchr(lx->p, '#', (size_t)(lx->end - lx->p));
+	int rc;
+
+	if (hash)
+		lx->end = hash;
+	skip_space(lx);
+	*empty = lx->p == lx->end;
+	if (*empty)
+		return ORX_OK;
+	for (;;) {
+		skip_space(lx);
+		if (lx->p == lx->end)
+			return syntax(lx, lx->p, "expected '=>' and an action");
+		if (lx->end - lx->p >= 2 && !strncmp(lx->p, "=>", 2))
+			break;
+		if ((rc = parse_match(lx, r)) != ORX_OK)
+			return rc;
+	}
+	lx->p += 2;
+	skip_space(lx);
+	r->action.spec.scheme = ORX_SCHEME_KEEP;
+	r->action.fans = ORX_FANS_EXACT;
+	return parse_action(lx, &r->action);
+}
+
+static int push(orx_rules *rules, const rule *r)
+{
+	if (rules->n == rules->cap) {
+		size_t cap = rules->cap ? 2 * rules->cap : 16;
+		rule *n = realloc(rules->rules, cap * sizeof(*n));
+		if (!n)
+			return orx_fail(ORX_ENOMEM, "out of memory");
+		rules->rules = n;
+		rules->cap = cap;
+	}
+	rules->rules[rules->n++] = *r;
+	return ORX_OK;
+}
+
+int orx_rules_add_text(orx_rules *rules, const char *text, size_t len,
+		       const char *file)
+{
+	size_t first = rules->n;
+	const char *p = text, *end = text + len;
+	unsigned line = 0;
+	int rc = ORX_OK;
+
+	while (p < end && rc == ORX_OK) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		lexer lx = {file, ++line, p, p, eol};
+		rule r = {0};
+		bool empty;
+
+		if (memchr(p, '\0', (size_t)(eol - p)))
+			rc = syntax(&lx, p, "NUL byte in a rules file");
+		else
+			rc = parse_line(&lx, &r, &empty);
+		if (rc == ORX_OK && !empty) {
+			r.file = strdup(file);
+			r.line = line;
+			rc = r.file ? push(rules, &r)
+				    : orx_fail(ORX_ENOMEM, "out of memory");
+		}
+		if (rc != ORX_OK || empty)
+			rule_clear(&r);
+		p = eol + 1;
+	}
+	if (rc != ORX_OK) { /* all or nothing */
+		while (rules->n > first)
+			rule_clear(&rules->rules[--rules->n]);
+	}
+	return rc;
+}
+
+int orx_rules_add_file(orx_rules *rules, const char *path)
+{
+	uint8_t *data;
+	size_t len;
+	int rc = orx_read_all(&data, &len, path);
+
+	if (rc != ORX_OK)
+		return orx_fail(rc, "%s: %s", path, orx_error_last());
+	rc = orx_rules_add_text(rules, (const char *)data, len, path);
+	free(data);
+	return rc;
+}
+
+extern const unsigned char orx_default_rules[];
+extern const unsigned long orx_default_rules_len;
+
+int orx_rules_add_defaults(orx_rules *rules)
+{
+	return orx_rules_add_text(rules, (const char *)orx_default_rules,
+				  orx_default_rules_len, "rules/default.rules");
+}
+
+int orx_rules_new(orx_rules **out)
+{
+	if (!(*out = calloc(1, sizeof(**out))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	return ORX_OK;
+}
+
+void orx_rules_free(orx_rules *rules)
+{
+	if (!rules)
+		return;
+	for (size_t i = 0; i < rules->n; i++)
+		rule_clear(&rules->rules[i]);
+	free(rules->rules);
+	free(rules);
+}
+
+/*** @@MATCH ***/
+
+static bool any_equal(char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i], s))
+			return true;
+	return false;
+}
+
+static bool any_glob(char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fnmatch(list[i], s, 0) == 0)
+			return true;
+	return false;
+}
+
+const orx_rule_action *orx_rules_match(const orx_rules *rules,
+				       const orx_rule_query *q,
+				       const char **file, unsigned *line)
+{
+	for (size_t i = 0; i < rules->n; i++) {
+		const rule *r = &rules->rules[i];
+		if ((r->n_ops && !any_equal(r->ops, r->n_ops, q->op)) ||
+		    (r->n_acts && !any_equal(r->acts, r->n_acts, q->activation)) ||
+		    (r->roles && !(r->roles & (1u << q->role))) ||
+		    (r->n_names && !any_glob(r->names, r->n_names, q->name)))
+			continue;
+		*file = r->file;
+		*line = r->line;
+		return &r->action;
+	}
+	return NULL;
+}

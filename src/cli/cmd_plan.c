@@ -79,8 +79,13 @@ static int load_rules(orx_rules **out, const plan_args *a)
 	if (orx_rules_new(&rules) != ORX_OK)
 		return cli_error(NULL, "%s", orx_error_last());
 	for (size_t i = 0; i < a->n_rules; i++) {
-		if (orx_rules_add_file(rules, a->rules[i]) != ORX_OK) {
-			fprintf(stderr, "%s\n", orx_error_last());
+		int rc = orx_rules_add_file(rules, a->rules[i]);
+		if (rc != ORX_OK) {
+			/* syntax errors come as FILE:LINE:COL: message */
+			if (rc == ORX_EINVALID)
+				fprintf(stderr, "%s\n", orx_error_last());
+			else
+				cli_error(a->rules[i], "%s", orx_error_last());
 			orx_rules_free(rules);
 			return EXIT_USAGE;
 		}

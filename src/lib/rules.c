@@ -522,7 +522,7 @@ int orx_rules_add_file(orx_rules *rules, const char *path)
 	int rc = orx_read_all(&data, &len, path);
 
 	if (rc != ORX_OK)
-		return orx_fail(rc, "%s: %s", path, orx_error_last());
+		return rc; /* the caller names the file */
 	rc = orx_rules_add_text(rules, (const char *)data, len, path);
 	free(data);
 	return rc;

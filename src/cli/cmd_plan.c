@@ -152,6 +152,19 @@ static void summarize(FILE *to, const orx_plan *plan, const char *out)
 		strcmp(out, "-") ? out : "<stdout>");
 }
 
+/* Until external data is read and written, apply refuses such models
+ * rather than write one whose data files are left behind. */
+static bool has_external_data(const orx_model *m)
+{
+	orx_tensor_info t;
+
+	for (size_t i = 0; i < orx_model_tensor_count(m); i++)
+		if (orx_model_tensor(&t, m, i) == ORX_OK &&
+		    t.storage == ORX_STORAGE_EXTERNAL)
+			return true;
+	return false;
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	plan_args a;
@@ -162,6 +175,11 @@ int cmd_apply(int argc, char **argv)
 
 	if (rc >= 0 || (rc = prepare(&rules, &m, &plan, &a)) >= 0)
 		goto done;
+	if (has_external_data(m)) {
+		rc = cli_error(a.model, "tensors in external data files are not "
+					"supported by apply yet");
+		goto done;
+	}
 	if (orx_plan_apply(m, plan, a.seed) != ORX_OK) {
 		rc = cli_error(a.model, "%s", orx_error_last());
 		goto done;

@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""Every `apply` output of the samples: passes the onnx package's checker,
+holds what the plan says (each re-initialized tensor's std within 5
+standard errors of the plan's, inside its bounds; every other initializer
+byte for byte the input's), and loads and runs in ONNX Runtime with finite
+outputs.
+
+    check_apply.py ONNX_REINIT SAMPLES_DIR
+
+Prints one line per problem and 'N passed, N failed'; exits 1 on any.
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ort_inputs import ort_available, run_ort  # noqa: E402
+
+# ONNX Runtime's CPU provider has no bfloat16 Gemm.
+NOT_RUNNABLE = {"mlp_tanh_bf16.onnx": "no bfloat16 Gemm in ONNX Runtime's CPU provider"}
+KURT = {"normal": 3.0, "uniform": 1.8, "trunc": 2.3655}
+
+
+def shape_of(scheme):
+    return "uniform" if scheme.endswith("uniform") else \
+        "trunc" if "trunc" in scheme else "normal"
+
+
+def check_tensor(t_in, t_out, item):
+    a = numpy_helper.to_array(t_out).astype(np.float64).ravel()
+    problems = []
+    std = item["std"]
+    if item["scheme"] in ("zeros", "ones"):
+        want = 0.0 if item["scheme"] == "zeros" else 1.0
+        if not np.all(a == want):
+            problems.append(f"{item['name']}: not all {want}")
+        return problems
+    n = a.size
+    # the bound rounded to the tensor's dtype may be a little above it
+    slack = {"bfloat16": 2 ** -8, "float16": 2 ** -11}.get(item["dtype"], 1e-6)
+    if item["bound"] is not None and np.max(np.abs(a)) > item["bound"] * (1 + slack):
+        problems.append(f"{item['name']}: |x| up to {np.max(np.abs(a))} beyond {item['bound']}")
+    if n >= 50:
+        se_var = std * std * math.sqrt((KURT[shape_of(item["scheme"])] - 1) / n)
+        var = float(np.mean(a * a))  # mean 0 by the scheme
+        if abs(var - std * std) > 5 * se_var + 5 * std * std / math.sqrt(n):
+            problems.append(f"{item['name']}: variance {var:.3g}, plan std {std:.3g}")
+    return problems
+
+
+def check_sample(tool, path, tmp):
+    out = os.path.join(tmp, "out.onnx")
+    r = subprocess.run([tool, "apply", path, "-o", out, "--seed", "3", "--json"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return [f"apply failed: {r.stderr.strip()}"]
+    plan = {t["name"]: t for t in json.loads(r.stdout)["tensors"]}
+    problems = []
+    try:
+        onnx.checker.check_model(out, full_check=True)
+    except Exception as e:  # the checker's own exception types vary
+        problems.append(f"checker: {e}")
+    before = {t.name: t for t in onnx.load(path).graph.initializer}
+    for t in onnx.load(out).graph.initializer:
+        if t.name in plan:
+            problems += check_tensor(before[t.name], t, plan[t.name])
+        elif t.SerializeToString() != before[t.name].SerializeToString():
+            problems.append(f"{t.name}: changed but not in the plan")
+    name = os.path.basename(path)
+    if name in NOT_RUNNABLE or not ort_available():
+        print(f"note: {name} not run in ONNX Runtime: "
+              f"{NOT_RUNNABLE.get(name, 'onnxruntime-node not installed')}")
+    else:
+        try:
+            for oname, o in run_ort(out).items():
+                if not o["finite"]:
+                    problems.append(f"ONNX Runtime: output {oname} not finite")
+        except RuntimeError as e:
+            problems.append(f"ONNX Runtime: {e}")
+    return problems
+
+
+def main():
+    tool, samples = sys.argv[1], sys.argv[2]
+    passed = failed = 0
+    if os.environ.get("CI") and not ort_available():
+        print("FAIL: onnxruntime-node is not installed in tests/ort (run .ci/install-deps)")
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in sorted(os.listdir(samples)):
+            if not f.endswith(".onnx"):
+                continue
+            problems = check_sample(tool, os.path.join(samples, f), tmp)
+            if problems:
+                failed += 1
+                print(f"FAIL {f}: " + "; ".join(problems))
+            else:
+                passed += 1
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,301 @@
+#!/usr/bin/python3
+"""Hand-built graphs, one per pattern and transparent op, and what `plan`
+must say about them. The expectations are written here by hand from the
+rules in SPEC.md; the graphs are built with the onnx package.
+
+    check_patterns.py ONNX_REINIT
+
+Prints one line per mismatch and 'N passed, N failed'; exits 1 on any.
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+RELU_GAIN = math.sqrt(2)
+
+
+def init(name, shape, dtype=np.float32, value=None):
+    a = np.full(shape, value, dtype=dtype) if value is not None else \
+        np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    return numpy_helper.from_array(a, name)
+
+
+def model(nodes, inits, out="Y", opset=17):
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, None)
+    y = helper.make_tensor_value_info(out, TensorProto.FLOAT, None)
+    g = helper.make_graph(nodes, "g", [x], [y], initializer=inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def conv(w="W", x="X", out="c", group=1):
+    return helper.make_node("Conv", [x, w], [out], group=group)
+
+
+def conv_then(op_nodes, extra_inits=(), last="Y"):
+    """Conv W [8, 4, 3, 3] -> op_nodes (reading 'c') -> ... -> Relu -> Y."""
+    nodes = [conv()] + op_nodes + [helper.make_node("Relu", [last_of(op_nodes)], ["Y"])]
+    return model(nodes, [init("W", [8, 4, 3, 3])] + list(extra_inits))
+
+
+def last_of(nodes):
+    return nodes[-1].output[0] if nodes else "c"
+
+
+def node(op, inputs, outputs=("t",), **attrs):
+    return helper.make_node(op, list(inputs), list(outputs), **attrs)
+
+
+def transparent_cases():
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)
+    f32 = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.float32), name)
+    cases = {
+        "Identity": ([node("Identity", ["c"])], []),
+        "Dropout": ([node("Dropout", ["c"])], []),
+        "Flatten": ([node("Flatten", ["c"])], []),
+        "Transpose": ([node("Transpose", ["c"], perm=[0, 2, 3, 1])], []),
+        "MaxPool": ([node("MaxPool", ["c"], kernel_shape=[2, 2])], []),
+        "AveragePool": ([node("AveragePool", ["c"], kernel_shape=[2, 2])], []),
+        "GlobalAveragePool": ([node("GlobalAveragePool", ["c"])], []),
+        "Cast": ([node("Cast", ["c"], to=TensorProto.FLOAT)], []),
+        "Reshape": ([node("Reshape", ["c", "shape"])], [i64("shape", [1, -1])]),
+        "Squeeze": ([node("Squeeze", ["c", "axes"])], [i64("axes", [0])]),
+        "Unsqueeze": ([node("Unsqueeze", ["c", "axes"])], [i64("axes", [0])]),
+        "Pad": ([node("Pad", ["c", "pads"])], [i64("pads", [0] * 8)]),
+        "Slice": ([node("Slice", ["c", "s", "e"])], [i64("s", [0]), i64("e", [4])]),
+        "Resize": ([node("Resize", ["c", "", "scales"])], [f32("scales", [1, 1, 2, 2])]),
+        "Concat": ([node("Concat", ["c", "c"], axis=1)], []),
+        "Split": ([node("Split", ["c"], ["t", "u"], axis=1)], []),
+        "Add by a constant": ([node("Add", ["c", "k"])], [f32("k", [0.5])]),
+        "Sub by a constant": ([node("Sub", ["c", "k"])], [f32("k", [0.5])]),
+        "Mul by a constant": ([node("Mul", ["c", "k"])], [f32("k", [0.5])]),
+        "Div by a constant": ([node("Div", ["c", "k"])], [f32("k", [2.0])]),
+        "Add of a residual": ([node("Add", ["c", "X"])], []),
+        "BatchNormalization": ([node("BatchNormalization", ["c", "s", "b", "m", "v"])],
+                               [f32("s", [1.0] * 8), f32("b", [0.0] * 8),
+                                f32("m", [0.0] * 8), f32("v", [1.0] * 8)]),
+        "InstanceNormalization": ([node("InstanceNormalization", ["c", "s", "b"])],
+                                  [f32("s", [1.0] * 8), f32("b", [0.0] * 8)]),
+        "LayerNormalization": ([node("LayerNormalization", ["c", "s", "b"])],
+                               [f32("s", [1.0] * 8), f32("b", [0.0] * 8)]),
+        "several in a row": ([node("BatchNormalization", ["c", "s", "b", "m", "v"], ["t1"]),
+                              node("Add", ["t1", "X"], ["t2"]),
+                              node("MaxPool", ["t2"], kernel_shape=[2, 2])],
+                             [f32("s", [1.0] * 8), f32("b", [0.0] * 8),
+                              f32("m", [0.0] * 8), f32("v", [1.0] * 8)]),
+    }
+    for name, (nodes, inits) in cases.items():
+        # W [8, 4, 3, 3]: fan_in 4*9 = 36, fan_out 8*9 = 72
+        yield (f"Conv > {name} > Relu", conv_then(nodes, inits),
+               {"W": dict(role="weight", activation="Relu", scheme="he_normal",
+                          fan_in=36, fan_out=72, std=RELU_GAIN / 6)})
+
+
+def activation_cases():
+    W = [init("W", [8, 4, 3, 3])]
+    he = lambda act, g=RELU_GAIN: dict(activation=act, scheme="he_normal",
+                                       fan_in=36, fan_out=72, std=g / 6)
+    xu = lambda act: dict(activation=act, scheme="xavier_uniform", fan_in=36,
+                          fan_out=72, std=math.sqrt(2 / 108))
+    one = lambda op, **a: model([conv(), node(op, ["c"], ["Y"], **a)], W)
+    yield "LeakyRelu alpha 0.2", one("LeakyRelu", alpha=0.2), \
+        {"W": he("LeakyRelu", math.sqrt(2 / 1.04))}
+    yield "LeakyRelu default alpha", one("LeakyRelu"), \
+        {"W": he("LeakyRelu", math.sqrt(2 / (1 + 0.01 ** 2)))}
+    for op in ["Relu", "Elu", "Celu", "HardSwish", "Mish", "Softplus"]:
+        yield op, one(op), {"W": he(op)}
+    yield "PRelu", model([conv(), node("PRelu", ["c", "slope"], ["Y"])],
+                         W + [init("slope", [1], value=0.25)]), {"W": he("PRelu")}
+    yield "Gelu op", model([conv(), node("Gelu", ["c"], ["Y"])], W, opset=20), \
+        {"W": he("Gelu")}
+    for op in ["Sigmoid", "Tanh", "HardSigmoid", "Softsign"]:
+        yield op, one(op), {"W": xu(op)}
+    yield "Selu", one("Selu"), {"W": dict(activation="Selu", scheme="lecun_normal",
+                                          fan_in=36, fan_out=72, std=1 / 6)}
+    yield "Softmax", one("Softmax"), {"W": xu("none")}
+    yield "graph output", model([conv(out="Y")], W), {"W": xu("none")}
+    yield "another Conv first", model(
+        [conv(), conv(w="W2", x="c", out="d"), node("Relu", ["d"], ["Y"])],
+        W + [init("W2", [8, 8, 1, 1])]), {"W": xu("none"), "W2": he("Relu", RELU_GAIN)
+                                          | dict(fan_in=8, fan_out=8, std=RELU_GAIN / math.sqrt(8))}
+
+
+def pattern_cases():
+    W = [init("W", [8, 4, 3, 3])]
+    f32 = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.float32), name)
+    he = lambda act: dict(activation=act, scheme="he_normal", fan_in=36, fan_out=72,
+                          std=RELU_GAIN / 6)
+    gelu = [conv(), node("Div", ["c", "sqrt2"], ["d"]), node("Erf", ["d"], ["e"]),
+            node("Add", ["e", "one"], ["f"]), node("Mul", ["c", "f"], ["g"]),
+            node("Mul", ["g", "half"], ["Y"])]
+    yield "GELU as Div, Erf, Add, Mul, Mul", model(
+        gelu, W + [f32("sqrt2", 1.4142135), f32("one", 1.0), f32("half", 0.5)]), {"W": he("Gelu")}
+    tanh_gelu = [conv(), node("Pow", ["c", "three"], ["p"]), node("Mul", ["p", "k"], ["q"]),
+                 node("Add", ["c", "q"], ["r"]), node("Mul", ["r", "s"], ["u"]),
+                 node("Tanh", ["u"], ["v"]), node("Add", ["v", "one"], ["w"]),
+                 node("Mul", ["c", "w"], ["z"]), node("Mul", ["z", "half"], ["Y"])]
+    yield "GELU, tanh form", model(tanh_gelu, W + [
+        f32("three", 3.0), f32("k", 0.044715), f32("s", 0.79788456), f32("one", 1.0),
+        f32("half", 0.5)]), {"W": he("Gelu")}
+    yield "SiLU as x * Sigmoid(x)", model(
+        [conv(), node("Sigmoid", ["c"], ["s"]), node("Mul", ["c", "s"], ["Y"])], W), \
+        {"W": he("Silu")}
+    yield "SiLU, Mul operands swapped", model(
+        [conv(), node("Sigmoid", ["c"], ["s"]), node("Mul", ["s", "c"], ["Y"])], W), \
+        {"W": he("Silu")}
+    yield "HardSwish as x * HardSigmoid(x)", model(
+        [conv(), node("HardSigmoid", ["c"], ["s"]), node("Mul", ["c", "s"], ["Y"])], W), \
+        {"W": he("HardSwish")}
+    yield "Mish as x * Tanh(Softplus(x))", model(
+        [conv(), node("Softplus", ["c"], ["s"]), node("Tanh", ["s"], ["t"]),
+         node("Mul", ["c", "t"], ["Y"])], W), {"W": he("Mish")}
+    yield "ReLU6 as Clip with inputs", model(
+        [conv(), node("Clip", ["c", "lo", "hi"], ["Y"])], W + [f32("lo", 0.0), f32("hi", 6.0)]), \
+        {"W": he("Relu6")}
+    yield "ReLU6 as Clip with Constant inputs", model(
+        [conv(), node("Constant", [], ["lo"], value=f32("v0", 0.0)),
+         node("Constant", [], ["hi"], value=f32("v6", 6.0)),
+         node("Clip", ["c", "lo", "hi"], ["Y"])], W), {"W": he("Relu6")}
+    yield "ReLU6 as Clip with attributes (opset 6)", model(
+        [conv(), node("Clip", ["c"], ["Y"], min=0.0, max=6.0)], W, opset=6), \
+        {"W": he("Relu6")}
+    yield "Clip(-1, 1) is saturating", model(
+        [conv(), node("Clip", ["c", "lo", "hi"], ["Y"])], W + [f32("lo", -1.0), f32("hi", 1.0)]), \
+        {"W": dict(activation="Clip", scheme="xavier_uniform", std=math.sqrt(2 / 108))}
+    yield "SE gate: Sigmoid of another value", model(
+        [conv(), node("Sigmoid", ["c"], ["s"]), node("Mul", ["X", "s"], ["Y"])], W), \
+        {"W": dict(activation="Sigmoid", scheme="xavier_uniform")}
+
+
+def layout_cases():
+    g = lambda wname, shape, transB, **kw: model(
+        [node("Gemm", ["X", wname, "B"], ["Y"], transB=transB)],
+        [init(wname, shape), init("B", [shape[1 - transB]])])
+    yield "Gemm transB 0", g("W", [128, 64], 0), \
+        {"W": dict(fan_in=128, fan_out=64, std=math.sqrt(2 / 192)),
+         "B": dict(role="bias", scheme="zeros")}
+    yield "Gemm transB 1", g("W", [64, 128], 1), \
+        {"W": dict(fan_in=128, fan_out=64), "B": dict(role="bias", scheme="zeros")}
+    yield "Gemm weight through Identity", model(
+        [node("Identity", ["W0"], ["W"]), node("Gemm", ["X", "W"], ["Y"], transB=1)],
+        [init("W0", [64, 128])]), {"W0": dict(fan_in=128, fan_out=64)}
+    yield "Gemm weight through Transpose", model(
+        [node("Transpose", ["W0"], ["W"], perm=[1, 0]), node("Gemm", ["X", "W"], ["Y"])],
+        [init("W0", [64, 128])]), {"W0": dict(fan_in=128, fan_out=64)}
+    yield "one initializer feeds two Gemms", model(
+        [node("Gemm", ["X", "W"], ["h"], transB=1), node("Relu", ["h"], ["r"]),
+         node("Gemm", ["r", "W"], ["Y"], transB=1)], [init("W", [32, 32])]), \
+        {"W": dict(activation="Relu", scheme="he_normal", fan_in=32, fan_out=32)}
+    yield "MatMul with stacked heads", model(
+        [node("MatMul", ["X", "W"], ["Y"])], [init("W", [4, 16, 8])]), \
+        {"W": dict(fan_in=16, fan_out=8, scheme="xavier_uniform")}
+    yield "MatMul then Add bias then GELU op", model(
+        [node("MatMul", ["X", "W"], ["m"]), node("Add", ["m", "b"], ["a"]),
+         node("Gelu", ["a"], ["Y"])], [init("W", [64, 256]), init("b", [256])], opset=20), \
+        {"W": dict(activation="Gelu", scheme="he_normal", fan_in=64, fan_out=256),
+         "b": dict(role="bias", scheme="zeros")}
+    yield "MatMul, weight as input A", model(
+        [node("MatMul", ["W", "X"], ["Y"])], [init("W", [10, 20])]), \
+        {"W": dict(fan_in=20, fan_out=10)}
+    yield "grouped Conv", model([conv(group=4)], [init("W", [64, 16, 3, 3])], out="c"), \
+        {"W": dict(fan_in=144, fan_out=144)}
+    yield "depthwise Conv", model([conv(group=32)], [init("W", [32, 1, 3, 3])], out="c"), \
+        {"W": dict(fan_in=9, fan_out=9)}
+    yield "Conv1d", model([conv()], [init("W", [16, 8, 5])], out="c"), \
+        {"W": dict(fan_in=40, fan_out=80)}
+    yield "Conv3d", model([conv()], [init("W", [8, 4, 3, 3, 3])], out="c"), \
+        {"W": dict(fan_in=108, fan_out=216)}
+    yield "ConvTranspose groups 2", model(
+        [node("ConvTranspose", ["X", "W", "B"], ["Y"], group=2)],
+        [init("W", [32, 8, 3, 3]), init("B", [16])]), \
+        {"W": dict(fan_in=144, fan_out=72), "B": dict(role="bias", scheme="zeros")}
+    yield "BatchNormalization parameters", conv_then(
+        [node("BatchNormalization", ["c", "s", "b", "m", "v"])],
+        [init("s", [8]), init("b", [8]), init("m", [8]), init("v", [8])]), \
+        {"s": dict(role="norm_scale", scheme="ones"), "b": dict(role="norm_bias", scheme="zeros"),
+         "m": dict(role="norm_mean", scheme="zeros"), "v": dict(role="norm_var", scheme="ones")}
+    yield "branches to Relu and Sigmoid: nearest activation, first consumer", model(
+        [conv(), node("Relu", ["c"], ["r"]), node("Sigmoid", ["c"], ["s"]),
+         node("Add", ["r", "s"], ["Y"])], [init("W", [8, 4, 3, 3])]), \
+        {"W": dict(activation="Relu", scheme="he_normal",
+                   branches=["Relu", "Sigmoid"])}
+    yield "residual branch and Relu: the activation wins over none", model(
+        [conv(), node("Add", ["c", "X"], ["Y"]), node("Relu", ["c"], ["r"])],
+        [init("W", [8, 4, 3, 3])], out="Y"), \
+        {"W": dict(activation="Relu", branches=["Relu", "none"])}
+
+
+def skip_cases():
+    yield "int8 weight is skipped", model(
+        [node("MatMul", ["X", "W"], ["Y"])], [init("W", [8, 8], dtype=np.int8, value=1)]), \
+        {"W": dict(skipped="dtype int8: a quantized weight's layout is not known")}
+    yield "LSTM weight is skipped", model(
+        [node("LSTM", ["X", "W", "R"], ["Y"], hidden_size=4)],
+        [init("W", [1, 16, 8]), init("R", [1, 16, 4])]), \
+        {"W": dict(skipped="not consumed by a weighted op or a normalization")}
+
+
+def run(tool, path):
+    r = subprocess.run([tool, "plan", "--json", path], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr.strip())
+    return json.loads(r.stdout)
+
+
+def check(plan, expect):
+    tensors = {t["name"]: t for t in plan["tensors"]}
+    skipped = {s["name"]: s["reason"] for s in plan["skipped"]}
+    problems = []
+    for name, want in expect.items():
+        if "skipped" in want:
+            if skipped.get(name) != want["skipped"]:
+                problems.append(f"{name}: skipped {skipped.get(name)!r}, want {want['skipped']!r}")
+            continue
+        got = tensors.get(name)
+        if got is None:
+            problems.append(f"{name}: not planned ({skipped.get(name)})")
+            continue
+        want = {"role": "weight", **want}
+        for key, value in want.items():
+            if key == "branches":
+                have = [b["activation"] for b in got.get("branches", [])]
+                if have != value:
+                    problems.append(f"{name}: branches {have}, want {value}")
+            elif key == "std":
+                if not math.isclose(got["std"], value, rel_tol=1e-6):
+                    problems.append(f"{name}: std {got['std']}, want {value}")
+            elif got.get(key) != value:
+                problems.append(f"{name}: {key} {got.get(key)!r}, want {value!r}")
+    return problems
+
+
+def main():
+    tool = sys.argv[1]
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for cases in (transparent_cases, activation_cases, pattern_cases,
+                      layout_cases, skip_cases):
+            for title, m, expect in cases():
+                path = os.path.join(tmp, "m.onnx")
+                with open(path, "wb") as f:
+                    f.write(m.SerializeToString())
+                try:
+                    problems = check(run(tool, path), expect)
+                except RuntimeError as e:
+                    problems = [str(e)]
+                if problems:
+                    failed += 1
+                    print(f"FAIL {title}: " + "; ".join(problems))
+                else:
+                    passed += 1
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

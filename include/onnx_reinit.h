@@ -405,6 +405,68 @@ int orx_plan_apply(orx_model *model, const orx_plan *plan, uint64_t seed);
 
 void orx_plan_free(orx_plan *plan);
 
+/*** @@CHECK: badly initialized weights ***/
+
+typedef enum {
+	ORX_PROBLEM_ZEROS,     /* every element 0: symmetry never breaks */
+	ORX_PROBLEM_CONSTANT,  /* every element the same */
+	ORX_PROBLEM_NONFINITE, /* NaN or infinity */
+	ORX_PROBLEM_VANISHING, /* far too small: the signal shrinks */
+	ORX_PROBLEM_EXPLODING  /* far too large: the signal grows */
+} orx_problem;
+
+/* "zeros", "constant", "nonfinite", "vanishing", "exploding" */
+const char *orx_problem_name(orx_problem problem);
+
+typedef struct {
+	/* a weight's std below vanishing, or above exploding, times the
+	 * std its scheme expects is a finding (with a 3-sigma allowance for
+	 * the sample std of small tensors) unless a normalization follows */
+	double vanishing;
+	double exploding;
+	/* a chain of layers whose predicted output scale falls below signal
+	 * or rises above 1/signal is a finding */
+	double signal;
+} orx_check_options;
+
+#define ORX_CHECK_OPTIONS_INIT {0.35, 4.0, 1e-4}
+
+typedef struct {
+	const char *name;
+	orx_problem problem;
+	double std;          /* of the tensor's elements */
+	double expected_std; /* of the scheme the plan chose */
+	double ratio;        /* std / expected_std */
+	int by_signal;       /* flagged for its chain, not on its own */
+} orx_finding;
+
+/* A chain of weighted layers with no normalization in between: the
+ * product of their std ratios predicts the output's scale relative to
+ * the input's. */
+typedef struct {
+	const char *first; /* weight of the first layer */
+	const char *last;  /* weight of the last layer */
+	size_t layers;
+	double scale;
+	int problem;       /* ORX_PROBLEM_VANISHING, _EXPLODING, or -1 */
+} orx_chain;
+
+typedef struct orx_check orx_check;
+
+/* Judge every weight the plan covers. opts may be NULL. The check
+ * refers to the plan and the model: free it first. */
+int orx_check_run(orx_check **out, const orx_model *model,
+		  const orx_plan *plan, const orx_check_options *opts);
+size_t orx_check_count(const orx_check *check);
+const orx_finding *orx_check_finding_at(const orx_check *check, size_t i);
+size_t orx_check_chain_count(const orx_check *check);
+const orx_chain *orx_check_chain_at(const orx_check *check, size_t i);
+void orx_check_free(orx_check *check);
+
+/* Narrow the plan to the weights with findings and their layers' biases;
+ * the rest move to the skipped list ("not flagged by check"). */
+int orx_plan_restrict(orx_plan *plan, const orx_check *check);
+
 /*** @@SUMMARY: what `info` shows ***/
 
 typedef struct {

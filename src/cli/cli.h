@@ -44,5 +44,6 @@ void cli_plan_print(FILE *to, const orx_plan *plan);
 int cmd_info(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 #endif

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,9 @@ typedef struct {
 	const char *rules[64];
 	size_t n_rules;
 	bool json;
+	bool only_flagged;
 	unsigned long long seed;
+	orx_check_options check;
 } plan_args;
 
 static int parse_seed(unsigned long long *out, const char *s)
@@ -26,18 +29,53 @@ static int parse_seed(unsigned long long *out, const char *s)
 	return *s && !*end && !errno && s[0] != '-' ? 0 : -1;
 }
 
-static int parse_args(plan_args *a, const char *cmd, bool apply, int argc,
-		      char **argv)
+static int parse_ratio(double *out, const char *s)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return *s && !*end && !errno && *out > 0 ? 0 : -1;
+}
+
+/* --vanishing, --exploding, --signal (check, apply --only-flagged) */
+static int parse_threshold(plan_args *a, const char *cmd, int c)
+{
+	double *to = c == 'v' ? &a->check.vanishing
+		     : c == 'e' ? &a->check.exploding
+				: &a->check.signal;
+
+	if (parse_ratio(to, optarg))
+		return cli_usage_error(cmd, "%s: --%s takes a positive number, "
+					    "not '%s'",
+				       cmd,
+				       c == 'v' ? "vanishing"
+				       : c == 'e' ? "exploding" : "signal",
+				       optarg);
+	return -1;
+}
+
+typedef enum { CMD_PLAN, CMD_APPLY, CMD_CHECK } command_kind;
+
+static int parse_args(plan_args *a, const char *cmd, command_kind kind,
+		      int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"json", no_argument, 0, 'j'},
 		{"rules", required_argument, 0, 'r'},
 		{"seed", required_argument, 0, 's'},
 		{"output", required_argument, 0, 'o'},
+		{"only-flagged", no_argument, 0, 'f'},
+		{"vanishing", required_argument, 0, 'v'},
+		{"exploding", required_argument, 0, 'e'},
+		{"signal", required_argument, 0, 'g'},
 		{0, 0, 0, 0}};
-	int c;
+	orx_check_options check_defaults = ORX_CHECK_OPTIONS_INIT;
+	bool apply = kind == CMD_APPLY;
+	int c, rc;
 
 	memset(a, 0, sizeof(*a));
+	a->check = check_defaults;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
@@ -52,6 +90,12 @@ static int parse_args(plan_args *a, const char *cmd, bool apply, int argc,
 						       cmd, optarg);
 		} else if (c == 'o' && apply) {
 			a->out = optarg;
+		} else if (c == 'f' && apply) {
+			a->only_flagged = true;
+		} else if ((c == 'v' || c == 'e' || c == 'g') &&
+			   kind != CMD_PLAN) {
+			if ((rc = parse_threshold(a, cmd, c)) >= 0)
+				return rc;
 		} else if (c == ':') {
 			return cli_usage_error(cmd, "%s: %s needs a value", cmd,
 					       argv[optind - 1]);
@@ -119,7 +163,7 @@ int cmd_plan(int argc, char **argv)
 	orx_rules *rules = NULL;
 	orx_model *m = NULL;
 	orx_plan *plan = NULL;
-	int rc = parse_args(&a, "plan", false, argc, argv);
+	int rc = parse_args(&a, "plan", CMD_PLAN, argc, argv);
 
 	if (rc < 0 && (rc = prepare(&rules, &m, &plan, &a)) < 0) {
 		if (a.json) {
@@ -165,13 +209,27 @@ static bool has_external_data(const orx_model *m)
 	return false;
 }
 
+/* apply --only-flagged: the plan narrowed to what check flags. */
+static int restrict_to_flagged(orx_plan *plan, const orx_model *m,
+			       const plan_args *a)
+{
+	orx_check *check = NULL;
+	int rc = -1;
+
+	if (orx_check_run(&check, m, plan, &a->check) != ORX_OK ||
+	    orx_plan_restrict(plan, check) != ORX_OK)
+		rc = cli_error(a->model, "%s", orx_error_last());
+	orx_check_free(check);
+	return rc;
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	plan_args a;
 	orx_rules *rules = NULL;
 	orx_model *m = NULL;
 	orx_plan *plan = NULL;
-	int rc = parse_args(&a, "apply", true, argc, argv);
+	int rc = parse_args(&a, "apply", CMD_APPLY, argc, argv);
 
 	if (rc >= 0 || (rc = prepare(&rules, &m, &plan, &a)) >= 0)
 		goto done;
@@ -180,6 +238,8 @@ int cmd_apply(int argc, char **argv)
 					"supported by apply yet");
 		goto done;
 	}
+	if (a.only_flagged && (rc = restrict_to_flagged(plan, m, &a)) >= 0)
+		goto done;
 	if (orx_plan_apply(m, plan, a.seed) != ORX_OK) {
 		rc = cli_error(a.model, "%s", orx_error_last());
 		goto done;
@@ -194,6 +254,111 @@ int cmd_apply(int argc, char **argv)
 		summarize(strcmp(a.out, "-") ? stdout : stderr, plan, a.out),
 			rc = EXIT_OK;
 done:
+	orx_plan_free(plan);
+	orx_model_free(m);
+	orx_rules_free(rules);
+	return rc;
+}
+
+/*** check ***/
+
+static json_t *check_json(const char *model, const orx_check *c,
+			  const orx_check_options *o)
+{
+	json_t *findings = json_array(), *chains = json_array();
+
+	for (size_t i = 0; i < orx_check_count(c); i++) {
+		const orx_finding *f = orx_check_finding_at(c, i);
+		json_t *o_ = json_pack("{s:s, s:s}", "name", f->name, "problem",
+				       orx_problem_name(f->problem));
+		json_object_set_new(o_, "std", isnan(f->std) ? json_null()
+							     : json_real(f->std));
+		json_object_set_new(o_, "expected_std", json_real(f->expected_std));
+		json_object_set_new(o_, "ratio", isnan(f->ratio)
+							 ? json_null()
+							 : json_real(f->ratio));
+		json_object_set_new(o_, "via", json_string(f->by_signal ? "signal"
+									: "layer"));
+		json_array_append_new(findings, o_);
+	}
+	for (size_t i = 0; i < orx_check_chain_count(c); i++) {
+		const orx_chain *ch = orx_check_chain_at(c, i);
+		json_array_append_new(
+			chains,
+			json_pack("{s:s, s:s, s:I, s:f, s:o}", "first", ch->first,
+				  "last", ch->last, "layers",
+				  (json_int_t)ch->layers, "scale", ch->scale,
+				  "problem",
+				  ch->problem < 0 ? json_null()
+						  : json_string(orx_problem_name(
+							    (orx_problem)ch->problem))));
+	}
+	return json_pack("{s:s, s:o, s:{s:f, s:f, s:f, s:o}}", "model", model,
+			 "findings", findings, "signal", "vanishing",
+			 o->vanishing, "exploding", o->exploding, "threshold",
+			 o->signal, "chains", chains);
+}
+
+static void check_print(const orx_check *c, size_t weights)
+{
+	if (orx_check_count(c))
+		printf("%-40s %-10s %12s %12s %10s\n", "tensor", "problem", "std",
+		       "expected", "ratio");
+	for (size_t i = 0; i < orx_check_count(c); i++) {
+		const orx_finding *f = orx_check_finding_at(c, i);
+		printf("%-40s %-10s %12.4g %12.4g %10.4g%s\n", f->name,
+		       orx_problem_name(f->problem), f->std, f->expected_std,
+		       f->ratio, f->by_signal ? "  (signal)" : "");
+	}
+	for (size_t i = 0; i < orx_check_chain_count(c); i++) {
+		const orx_chain *ch = orx_check_chain_at(c, i);
+		if (ch->problem < 0)
+			continue;
+		printf("signal: after %zu layers (%s .. %s) the signal %s by "
+		       "%.2g: %s\n",
+		       ch->layers, ch->first, ch->last,
+		       ch->scale < 1 ? "shrinks" : "grows",
+		       ch->scale < 1 ? ch->scale : ch->scale,
+		       orx_problem_name((orx_problem)ch->problem));
+	}
+	if (orx_check_count(c))
+		printf("%zu findings in %zu weights\n", orx_check_count(c), weights);
+	else
+		printf("no problems found in %zu weights\n", weights);
+}
+
+static size_t count_weights(const orx_plan *plan)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < orx_plan_count(plan); i++)
+		n += orx_plan_item_at(plan, i)->role == ORX_ROLE_WEIGHT;
+	return n;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	plan_args a;
+	orx_rules *rules = NULL;
+	orx_model *m = NULL;
+	orx_plan *plan = NULL;
+	orx_check *check = NULL;
+	int rc = parse_args(&a, "check", CMD_CHECK, argc, argv);
+
+	if (rc >= 0 || (rc = prepare(&rules, &m, &plan, &a)) >= 0)
+		goto done;
+	if (orx_check_run(&check, m, plan, &a.check) != ORX_OK) {
+		rc = cli_error(a.model, "%s", orx_error_last());
+		goto done;
+	}
+	if (a.json)
+		rc = cli_print_json(check_json(a.model, check, &a.check));
+	else
+		check_print(check, count_weights(plan)), rc = EXIT_OK;
+	if (rc == EXIT_OK && orx_check_count(check))
+		rc = EXIT_FINDINGS;
+done:
+	orx_check_free(check);
 	orx_plan_free(plan);
 	orx_model_free(m);
 	orx_rules_free(rules);

@@ -22,14 +22,30 @@ static const cli_command commands[] = {
 	 "  --rules FILE   rules to try before the defaults (repeatable)\n"
 	 "  --json         print JSON instead of a table"},
 	{"apply", cmd_apply,
-	 "apply MODEL -o OUT [--seed N] [--rules FILE]... [--json]",
+	 "apply MODEL -o OUT [--seed N] [--rules FILE]... [--json] "
+	 "[--only-flagged]",
 	 "Re-initialize what the plan says and write OUT ('-': standard\n"
 	 "output); every other byte of the model is kept. The input is never\n"
 	 "changed unless OUT is its path, and then atomically.\n"
 	 "  -o, --output OUT  where to write the model\n"
 	 "  --seed N          random seed [0]\n"
 	 "  --rules FILE      rules to try before the defaults (repeatable)\n"
-	 "  --json            print the plan as JSON on standard output"},
+	 "  --json            print the plan as JSON on standard output\n"
+	 "  --only-flagged    rewrite only the weights check flags (and their\n"
+	 "                    biases); takes check's threshold options"},
+	{"check", cmd_check,
+	 "check MODEL [--json] [--rules FILE]... [--vanishing R] "
+	 "[--exploding R] [--signal R]",
+	 "Find badly initialized weights: all zeros, one constant, NaN or\n"
+	 "infinity, a std far below or above the one its scheme expects, and\n"
+	 "chains of layers along which the signal vanishes or explodes. Exit\n"
+	 "status 1 when it finds any.\n"
+	 "  --vanishing R  std below R x expected is vanishing [0.35]\n"
+	 "  --exploding R  std above R x expected is exploding [4]\n"
+	 "  --signal R     a chain scaling the signal below R or above 1/R\n"
+	 "                 is a finding [1e-4]\n"
+	 "  --rules FILE   rules that choose the expected scheme (repeatable)\n"
+	 "  --json         print JSON instead of a table"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -356,3 +356,54 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 	free(seen);
 	return ORX_OK;
 }
+
+/*** @@UPSTREAM: the layer that feeds a layer ***/
+
+static bool is_constant(const orx_graph *gr, const char *name)
+{
+	int v = orx_graph_value(gr, name), p;
+
+	if (v < 0 || orx_graph_initializer(gr, v) >= 0)
+		return true;
+	p = orx_graph_producer(gr, v);
+	return p >= 0 && is_op(orx_graph_node(gr, p), "Constant");
+}
+
+static bool is_normalization(const Onnx__NodeProto *node)
+{
+	return is_op(node, "BatchNormalization") ||
+	       is_op(node, "LayerNormalization") ||
+	       is_op(node, "InstanceNormalization") ||
+	       is_op(node, "GroupNormalization");
+}
+
+int orx_graph_upstream_layer(const orx_graph *gr, int node, int slot,
+			     bool *normalized)
+{
+	const Onnx__NodeProto *n = orx_graph_node(gr, node);
+	const char *v = slot < (int)n->n_input ? n->input[slot] : NULL;
+
+	*normalized = false;
+	for (int steps = 0; v && steps < 1000; steps++) {
+		int p = orx_graph_producer(gr, orx_graph_value(gr, v));
+		op_class cls;
+		if (p < 0)
+			return -1; /* a graph input */
+		n = orx_graph_node(gr, p);
+		if (is_normalization(n)) {
+			*normalized = true;
+			return -1;
+		}
+		cls = classify(n);
+		if (cls == CLASS_LINEAR_END && !is_op(n, "Softmax") &&
+		    !is_op(n, "LogSoftmax"))
+			return p; /* a weighted op */
+		if (cls == CLASS_UNKNOWN || cls == CLASS_LINEAR_END)
+			return -1;
+		v = NULL; /* on through the first input that is not constant */
+		for (size_t i = 0; i < n->n_input && !v; i++)
+			if (!is_constant(gr, n->input[i]))
+				v = n->input[i];
+	}
+	return -1;
+}

@@ -1,36 +1,12 @@
 /* The planner: every initializer's role, the activation downstream of its
  * layer, the rule that decides, and the resolved distribution. */
-#include "graph.h"
+#include "plan_internal.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-	orx_plan_item pub;
-	int decided;  /* a rule decided (also keep) */
-	int input;    /* which input of the node */
-	int64_t trans, group;
-	int64_t seen[ORX_DIMS_MAX]; /* shape as the node sees it */
-	size_t seen_ndim;
-	double alpha; /* of the chosen activation (LeakyRelu) */
-	orx_branch br[ORX_BRANCH_MAX];
-	orx_plan_branch pub_br[ORX_BRANCH_MAX];
-	char node_name[48];
-	char reason[160];    /* why it is skipped, if it is */
-	int layer_entry;     /* bias: the entry of its layer's weight */
-} entry;
-
-struct orx_plan {
-	entry *e;          /* one per initializer, by index */
-	size_t n_init;
-	size_t *items;     /* entries rewritten */
-	size_t n_items;
-	orx_plan_skip *skips;
-	size_t n_skips;
-};
 
 static bool op_is(const Onnx__NodeProto *node, const char *op)
 {
@@ -133,6 +109,7 @@ static int claim(ctx *c, int node, int slot, orx_role role, int walk_from)
 						     : "";
 	e->pub.op = nd->op_type;
 	e->pub.role = role;
+	e->node_index = node;
 	e->input = slot;
 	memcpy(e->seen, seen, ndim * sizeof(int64_t));
 	e->seen_ndim = ndim;

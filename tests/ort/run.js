@@ -1,6 +1,7 @@
 // Run a model in ONNX Runtime (CPU) on N(0, 1) inputs and print, as JSON,
-// for each output: its element count, whether every value is finite, and
-// its standard deviation.
+// for each output: its element count, whether every value is finite, its
+// standard deviation, and unit_std: the std across dimension 1 (features
+// or channels) at each position, averaged.
 //   node run.js MODEL INPUTS.json
 // INPUTS.json: [{"name": ..., "type": "float32"|"float16"|"float64"|"int64",
 //                "dims": [...]}, ...]
@@ -58,7 +59,25 @@ function summarize(t) {
     sum += v; sum2 += v * v;
   }
   const mean = sum / n;
-  return {elements: n, finite, std: Math.sqrt(Math.max(sum2 / n - mean * mean, 0))};
+  // the spread across units (dimension 1: features or channels) at each
+  // position of each input, averaged: 0 when all units are alike
+  const dims = t.dims.map(Number);
+  const units = dims.length > 1 ? dims[1] : n;
+  const outer = dims.length > 1 ? dims[0] : 1;
+  const inner = n / (outer * units);
+  let unitStd = 0;
+  for (let b = 0; b < outer; b++) {
+    for (let p = 0; p < inner; p++) {
+      let s = 0, s2 = 0;
+      for (let u = 0; u < units; u++) {
+        const v = Number(data[(b * units + u) * inner + p]); s += v; s2 += v * v;
+      }
+      const m = s / units;
+      unitStd += Math.sqrt(Math.max(s2 / units - m * m, 0)) / (outer * inner);
+    }
+  }
+  return {elements: n, finite, std: Math.sqrt(Math.max(sum2 / n - mean * mean, 0)),
+          unit_std: unitStd};
 }
 
 async function main() {

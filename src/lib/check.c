@@ -1,0 +1,258 @@
+/* check: badly initialized weights, one by one and along chains. */
+#include "plan_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct orx_check {
+	orx_finding *findings;
+	size_t n;
+	orx_chain *chains;
+	size_t n_chains;
+};
+
+const char *orx_problem_name(orx_problem p)
+{
+	static const char *names[] = {"zeros", "constant", "nonfinite",
+				      "vanishing", "exploding"};
+	return p <= ORX_PROBLEM_EXPLODING ? names[p] : "unknown";
+}
+
+/* Per layer, what the chain estimate needs. */
+typedef struct {
+	const entry *e;
+	double std, ratio;
+	size_t n;
+	int problem;   /* own finding, or -1 */
+	int pred;      /* layer index of the layer feeding it, or -1 */
+	double scale;  /* chain product up to here */
+	size_t depth;  /* layers in the chain up to here */
+	bool has_succ;
+	int first;     /* layer index where its chain starts */
+} layer;
+
+static bool normalized_after(const entry *e)
+{
+	for (size_t i = 0; i < e->pub.path_len; i++)
+		if (strstr(e->pub.path[i], "Normalization"))
+			return true;
+	return false;
+}
+
+/* std, and the value problems (zeros, constant, nonfinite) of tensor i. */
+static int measure(layer *l, const orx_model *m, const orx_check_options *o)
+{
+	orx_tensor_info t;
+	double *v, sum = 0, ss = 0;
+	bool finite = true, zeros = true, same = true;
+	int rc;
+
+	if ((rc = orx_model_tensor(&t, m, l->e->pub.tensor)) != ORX_OK)
+		return rc;
+	if (!(v = malloc(t.count * sizeof(double) + 1)))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	if ((rc = orx_tensor_read(v, t.count, m, l->e->pub.tensor)) == ORX_OK) {
+		for (size_t k = 0; k < t.count; k++) {
+			finite &= isfinite(v[k]) != 0;
+			zeros &= v[k] == 0;
+			same &= v[k] == v[0];
+			sum += v[k];
+		}
+		for (size_t k = 0; k < t.count && finite; k++)
+			ss += (v[k] - sum / t.count) * (v[k] - sum / t.count);
+	}
+	free(v);
+	l->n = t.count;
+	l->std = finite && t.count ? sqrt(ss / t.count) : NAN;
+	l->ratio = l->e->pub.params.std > 0 ? l->std / l->e->pub.params.std : NAN;
+	l->problem = !finite		       ? ORX_PROBLEM_NONFINITE
+		     : zeros		       ? ORX_PROBLEM_ZEROS
+		     : same && t.count > 1 ? ORX_PROBLEM_CONSTANT
+					   : -1;
+	if (l->problem < 0 && !isnan(l->ratio) && !normalized_after(l->e)) {
+		double noise = 3 / sqrt(2.0 * (double)(t.count ? t.count : 1));
+		if (l->ratio * (1 + noise) < o->vanishing)
+			l->problem = ORX_PROBLEM_VANISHING;
+		else if (l->ratio * (1 - noise) > o->exploding)
+			l->problem = ORX_PROBLEM_EXPLODING;
+	}
+	return rc;
+}
+
+static int add_finding(orx_check *c, const layer *l, int problem,
+		       int by_signal)
+{
+	orx_finding *f = realloc(c->findings, (c->n + 1) * sizeof(*f));
+
+	if (!f)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	c->findings = f;
+	f[c->n++] = (orx_finding){l->e->pub.name, (orx_problem)problem, l->std,
+				  l->e->pub.params.std, l->ratio, by_signal};
+	return ORX_OK;
+}
+
+/* Link every layer to the layer feeding it, and multiply along. */
+static void link_chains(layer *L, size_t n, const orx_graph *gr)
+{
+	for (size_t i = 0; i < n; i++) { /* node order: feeders come first */
+		bool normalized;
+		/* the data input: X of Conv, the other side of Gemm/MatMul */
+		int data = strncmp(L[i].e->pub.op, "Conv", 4) ? 1 - L[i].e->input
+							       : 0;
+		int node = orx_graph_upstream_layer(gr, L[i].e->node_index, data,
+						    &normalized);
+		L[i].pred = -1;
+		for (size_t k = 0; k < i && node >= 0; k++)
+			if (L[k].e->node_index == node)
+				L[i].pred = (int)k;
+		L[i].scale = isnan(L[i].ratio) ? 1 : L[i].ratio;
+		L[i].depth = 1;
+		L[i].first = (int)i;
+		if (L[i].pred >= 0) {
+			const layer *p = &L[L[i].pred];
+			L[i].scale *= p->scale;
+			L[i].depth += p->depth;
+			L[i].first = p->first;
+			L[L[i].pred].has_succ = true;
+		}
+	}
+}
+
+static int judge_chains(orx_check *c, layer *L, size_t n,
+			const orx_check_options *o)
+{
+	for (size_t i = 0; i < n; i++) {
+		int problem = -1;
+		orx_chain *ch;
+		if (L[i].has_succ || L[i].depth < 2)
+			continue;
+		if (L[i].scale < o->signal)
+			problem = ORX_PROBLEM_VANISHING;
+		else if (L[i].scale > 1 / o->signal)
+			problem = ORX_PROBLEM_EXPLODING;
+		if (!(ch = realloc(c->chains, (c->n_chains + 1) * sizeof(*ch))))
+			return orx_fail(ORX_ENOMEM, "out of memory");
+		c->chains = ch;
+		ch[c->n_chains++] = (orx_chain){L[L[i].first].e->pub.name,
+						L[i].e->pub.name, L[i].depth,
+						L[i].scale, problem};
+		/* every layer of the chain that pulls its way gets flagged */
+		for (int k = (int)i; k >= 0 && problem >= 0; k = L[k].pred)
+			if (L[k].problem < 0 &&
+			    (problem == ORX_PROBLEM_VANISHING ? L[k].ratio < 1
+							      : L[k].ratio > 1))
+				L[k].problem = problem + 100; /* by signal */
+	}
+	return ORX_OK;
+}
+
+int orx_check_run(orx_check **out, const orx_model *model,
+		  const orx_plan *plan, const orx_check_options *opts)
+{
+	orx_check_options defaults = ORX_CHECK_OPTIONS_INIT;
+	orx_check *c = calloc(1, sizeof(*c));
+	layer *L = calloc(plan->n_items + 1, sizeof(layer));
+	orx_graph *gr = NULL;
+	size_t n = 0;
+	int rc = ORX_OK;
+
+	if (!opts)
+		opts = &defaults;
+	if (!c || !L) {
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++)
+		if (plan->e[i].decided && plan->e[i].pub.role == ORX_ROLE_WEIGHT) {
+			L[n].e = &plan->e[i];
+			rc = measure(&L[n++], model, opts);
+		}
+	/* node order, so that a layer's feeder is measured before it */
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && L[k].e->node_index < L[k - 1].e->node_index; k--) {
+			layer t = L[k];
+			L[k] = L[k - 1];
+			L[k - 1] = t;
+		}
+	if (rc == ORX_OK)
+		rc = orx_graph_build(&gr, model->proto->graph);
+	if (rc == ORX_OK) {
+		link_chains(L, n, gr);
+		rc = judge_chains(c, L, n, opts);
+	}
+	for (size_t i = 0; i < n && rc == ORX_OK; i++)
+		if (L[i].problem >= 0)
+			rc = add_finding(c, &L[i], L[i].problem % 100,
+					 L[i].problem >= 100);
+done:
+	orx_graph_free(gr);
+	free(L);
+	if (rc != ORX_OK)
+		orx_check_free(c);
+	else
+		*out = c;
+	return rc;
+}
+
+size_t orx_check_count(const orx_check *c)
+{
+	return c->n;
+}
+
+const orx_finding *orx_check_finding_at(const orx_check *c, size_t i)
+{
+	return i < c->n ? &c->findings[i] : NULL;
+}
+
+size_t orx_check_chain_count(const orx_check *c)
+{
+	return c->n_chains;
+}
+
+const orx_chain *orx_check_chain_at(const orx_check *c, size_t i)
+{
+	return i < c->n_chains ? &c->chains[i] : NULL;
+}
+
+void orx_check_free(orx_check *c)
+{
+	if (!c)
+		return;
+	free(c->findings);
+	free(c->chains);
+	free(c);
+}
+
+static bool flagged(const orx_check *c, const char *name)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->findings[i].name, name))
+			return true;
+	return false;
+}
+
+int orx_plan_restrict(orx_plan *plan, const orx_check *check)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < plan->n_items; i++) {
+		entry *e = &plan->e[plan->items[i]];
+		const char *weight = e->pub.role == ORX_ROLE_WEIGHT ? e->pub.name
+				     : e->layer_entry >= 0
+					     ? plan->e[e->layer_entry].pub.name
+					     : NULL;
+		if (weight && flagged(check, weight)) {
+			plan->items[kept++] = plan->items[i];
+			continue;
+		}
+		e->decided = 0;
+		snprintf(e->reason, sizeof(e->reason), "not flagged by check");
+		plan->skips[plan->n_skips++] =
+			(orx_plan_skip){e->pub.name, e->reason};
+	}
+	plan->n_items = kept;
+	return ORX_OK;
+}

@@ -1,0 +1,32 @@
+/* Internal: the planner's data, shared by plan.c and check.c. */
+#ifndef ORX_PLAN_INTERNAL_H
+#define ORX_PLAN_INTERNAL_H
+
+#include "graph.h"
+
+typedef struct {
+	orx_plan_item pub;
+	int decided;  /* a rule rewrites it */
+	int input;    /* which input of the node */
+	int64_t trans, group;
+	int64_t seen[ORX_DIMS_MAX]; /* shape as the node sees it */
+	size_t seen_ndim;
+	double alpha; /* of the chosen activation (LeakyRelu) */
+	orx_branch br[ORX_BRANCH_MAX];
+	orx_plan_branch pub_br[ORX_BRANCH_MAX];
+	char node_name[48];
+	char reason[160];    /* why it is skipped, if it is */
+	int layer_entry;     /* bias: the entry of its layer's weight */
+	int node_index;      /* the node that uses it */
+} entry;
+
+struct orx_plan {
+	entry *e;          /* one per initializer, by index */
+	size_t n_init;
+	size_t *items;     /* entries rewritten */
+	size_t n_items;
+	orx_plan_skip *skips;
+	size_t n_skips;
+};
+
+#endif

@@ -447,8 +447,11 @@ typedef struct {
 	const char *first; /* weight of the first layer */
 	const char *last;  /* weight of the last layer */
 	size_t layers;
-	double scale;
-	int problem;       /* ORX_PROBLEM_VANISHING, _EXPLODING, or -1 */
+	double scale;      /* the product of the layers' std ratios */
+	double residual;   /* the same without the layers flagged on their
+			      own: what is left once they are fixed */
+	int problem;       /* judged on residual: ORX_PROBLEM_VANISHING,
+			      _EXPLODING, or -1 */
 } orx_chain;
 
 typedef struct orx_check orx_check;

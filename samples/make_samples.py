@@ -88,6 +88,25 @@ def look_trained(module):
     return module
 
 
+class DeepMlp(nn.Module):
+    """Ten ReLU layers, badly initialized the way tutorials sometimes do:
+    N(0, 0.01) everywhere (the signal vanishes), and one layer all zeros."""
+
+    def __init__(self, width=128, depth=10):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(width, width) for _ in range(depth))
+        with torch.no_grad():
+            for layer in self.layers:
+                nn.init.normal_(layer.weight, std=0.01)
+                nn.init.zeros_(layer.bias)
+            nn.init.zeros_(self.layers[4].weight)
+
+    def forward(self, x):
+        for layer in self.layers[:-1]:
+            x = torch.relu(layer(x))
+        return self.layers[-1](x)
+
+
 def export(module, example, path, **kw):
     module.eval()
     torch.onnx.export(module, example, path, opset_version=OPSET,
@@ -108,6 +127,7 @@ def export_all(out):
     export(layer, torch.randn(1, 8, 64), f"{out}/transformer_encoder.onnx")
     export(ConvTransposeDecoder(), torch.randn(1, 16),
            f"{out}/convtranspose_decoder.onnx")
+    export(DeepMlp(), torch.randn(4, 128), f"{out}/deep_mlp_bad_init.onnx")
 
 
 # Variants made with the onnx package.
@@ -193,6 +213,8 @@ def variants(out):
               f"{out}/cnn_bn_relu_typed.onnx")
     ext = f"{out}/external"
     os.makedirs(ext, exist_ok=True)
+    if os.path.exists(f"{ext}/cnn_bn_relu.data"):  # onnx appends to it
+        os.remove(f"{ext}/cnn_bn_relu.data")
     onnx.save(load("cnn_bn_relu"), f"{ext}/cnn_bn_relu.onnx",
               save_as_external_data=True, all_tensors_to_one_file=True,
               location="cnn_bn_relu.data", size_threshold=0)

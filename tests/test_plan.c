@@ -44,7 +44,8 @@ Test(plan, every_sample_matches_its_golden_plan)
 {
 	static const char *names[] = {
 		"cnn_bn_relu", "cnn_bn_relu_typed", "convtranspose_decoder",
-		"depthwise_separable", "mlp_tanh", "mlp_tanh_bf16",
+		"deep_mlp_bad_init", "depthwise_separable", "mlp_tanh",
+		"mlp_tanh_bf16",
 		"mlp_tanh_double", "mlp_tanh_fp16", "mlp_tanh_fp16_typed",
 		"transformer_encoder"};
 	char model[4096], golden[4096];

@@ -285,10 +285,10 @@ static json_t *check_json(const char *model, const orx_check *c,
 		const orx_chain *ch = orx_check_chain_at(c, i);
 		json_array_append_new(
 			chains,
-			json_pack("{s:s, s:s, s:I, s:f, s:o}", "first", ch->first,
-				  "last", ch->last, "layers",
+			json_pack("{s:s, s:s, s:I, s:f, s:f, s:o}", "first",
+				  ch->first, "last", ch->last, "layers",
 				  (json_int_t)ch->layers, "scale", ch->scale,
-				  "problem",
+				  "residual", ch->residual, "problem",
 				  ch->problem < 0 ? json_null()
 						  : json_string(orx_problem_name(
 							    (orx_problem)ch->problem))));
@@ -299,7 +299,7 @@ static json_t *check_json(const char *model, const orx_check *c,
 			 o->signal, "chains", chains);
 }
 
-static void check_print(const orx_check *c, size_t weights)
+static void check_print(const orx_check *c, size_t weights, double threshold)
 {
 	if (orx_check_count(c))
 		printf("%-40s %-10s %12s %12s %10s\n", "tensor", "problem", "std",
@@ -312,14 +312,18 @@ static void check_print(const orx_check *c, size_t weights)
 	}
 	for (size_t i = 0; i < orx_check_chain_count(c); i++) {
 		const orx_chain *ch = orx_check_chain_at(c, i);
-		if (ch->problem < 0)
+		if (ch->problem < 0 && ch->scale >= threshold &&
+		    ch->scale <= 1 / threshold)
 			continue;
-		printf("signal: after %zu layers (%s .. %s) the signal %s by "
-		       "%.2g: %s\n",
-		       ch->layers, ch->first, ch->last,
-		       ch->scale < 1 ? "shrinks" : "grows",
-		       ch->scale < 1 ? ch->scale : ch->scale,
-		       orx_problem_name((orx_problem)ch->problem));
+		printf("signal: through %zu layers (%s .. %s) the output's "
+		       "scale is %.2g of the input's",
+		       ch->layers, ch->first, ch->last, ch->scale);
+		if (ch->residual != ch->scale)
+			printf(", %.2g once the layers above are fixed",
+			       ch->residual);
+		printf("%s%s\n", ch->problem < 0 ? "" : ": ",
+		       ch->problem < 0 ? ""
+				       : orx_problem_name((orx_problem)ch->problem));
 	}
 	if (orx_check_count(c))
 		printf("%zu findings in %zu weights\n", orx_check_count(c), weights);
@@ -354,7 +358,8 @@ int cmd_check(int argc, char **argv)
 	if (a.json)
 		rc = cli_print_json(check_json(a.model, check, &a.check));
 	else
-		check_print(check, count_weights(plan)), rc = EXIT_OK;
+		check_print(check, count_weights(plan), a.check.signal),
+			rc = EXIT_OK;
 	if (rc == EXIT_OK && orx_check_count(check))
 		rc = EXIT_FINDINGS;
 done:

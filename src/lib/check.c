@@ -28,6 +28,7 @@ typedef struct {
 	int problem;   /* own finding, or -1 */
 	int pred;      /* layer index of the layer feeding it, or -1 */
 	double scale;  /* chain product up to here */
+	double residual; /* the same without layers flagged on their own */
 	size_t depth;  /* layers in the chain up to here */
 	bool has_succ;
 	int first;     /* layer index where its chain starts */
@@ -109,11 +110,13 @@ static void link_chains(layer *L, size_t n, const orx_graph *gr)
 			if (L[k].e->node_index == node)
 				L[i].pred = (int)k;
 		L[i].scale = isnan(L[i].ratio) ? 1 : L[i].ratio;
+		L[i].residual = L[i].problem >= 0 ? 1 : L[i].scale;
 		L[i].depth = 1;
 		L[i].first = (int)i;
 		if (L[i].pred >= 0) {
 			const layer *p = &L[L[i].pred];
 			L[i].scale *= p->scale;
+			L[i].residual *= p->residual;
 			L[i].depth += p->depth;
 			L[i].first = p->first;
 			L[L[i].pred].has_succ = true;
@@ -129,16 +132,17 @@ static int judge_chains(orx_check *c, layer *L, size_t n,
 		orx_chain *ch;
 		if (L[i].has_succ || L[i].depth < 2)
 			continue;
-		if (L[i].scale < o->signal)
+		if (L[i].residual < o->signal)
 			problem = ORX_PROBLEM_VANISHING;
-		else if (L[i].scale > 1 / o->signal)
+		else if (L[i].residual > 1 / o->signal)
 			problem = ORX_PROBLEM_EXPLODING;
 		if (!(ch = realloc(c->chains, (c->n_chains + 1) * sizeof(*ch))))
 			return orx_fail(ORX_ENOMEM, "out of memory");
 		c->chains = ch;
 		ch[c->n_chains++] = (orx_chain){L[L[i].first].e->pub.name,
 						L[i].e->pub.name, L[i].depth,
-						L[i].scale, problem};
+						L[i].scale, L[i].residual,
+						problem};
 		/* every layer of the chain that pulls its way gets flagged */
 		for (int k = (int)i; k >= 0 && problem >= 0; k = L[k].pred)
 			if (L[k].problem < 0 &&

@@ -70,6 +70,10 @@ int orx_model_open_buffer(orx_model **out, const void *data, size_t len,
  * one. */
 int orx_model_save_file(const orx_model *model, const char *path);
 
+/* Write len bytes to path ("-": standard output) the same way: whole or
+ * not at all. */
+int orx_write_file(const char *path, const void *data, size_t len);
+
 /* Serialize the model into a new buffer *out of *len bytes, which the
  * caller releases with free(). */
 int orx_model_save_buffer(uint8_t **out, size_t *len, const orx_model *model);

@@ -46,6 +46,24 @@ static const cli_command commands[] = {
 	 "                 is a finding [1e-4]\n"
 	 "  --rules FILE   rules that choose the expected scheme (repeatable)\n"
 	 "  --json         print JSON instead of a table"},
+	{"batch", cmd_batch,
+	 "batch INPUT... -o OUTDIR|OUT.zip [--check] [-j N] [--shard K/N] "
+	 "[--resume]\n                  [--report FILE] [--seed N] "
+	 "[--rules FILE]...",
+	 "Re-initialize (or --check) many models: files, folders (every\n"
+	 "*.onnx below them) and .zip archives, into a folder or one .zip,\n"
+	 "keeping each model's relative path. One failing model never stops\n"
+	 "the others; exit status 1 when any failed (or, with --check, has\n"
+	 "findings).\n"
+	 "  -o, --output OUT  a folder, or a path ending in .zip\n"
+	 "  --check           check each model instead; -o is not needed\n"
+	 "  -j, --jobs N      worker threads [number of cores]\n"
+	 "  --shard K/N       process only the K-th of N shards, chosen from\n"
+	 "                    each model's relative path\n"
+	 "  --resume          skip models whose output exists and is complete\n"
+	 "  --report FILE     one JSON line per input ('-': standard output)\n"
+	 "  --seed N          random seed [0]\n"
+	 "  --rules FILE      rules before the defaults (repeatable)"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -239,16 +239,19 @@ static int publish(int fd, const char *tmpname, const char *path)
 	return ORX_OK;
 }
 
-int orx_model_save_file(const orx_model *model, const char *path)
+/* Write path whole or not at all: write(fd, ctx) fills a temporary file
+ * in the target's folder, which is then renamed into place. */
+static int save_with(const char *path, int (*write_fn)(int fd, void *ctx),
+		     void *ctx)
 {
 	char tmpname[PATH_MAX];
 	int fd = -1, slot = -1, rc;
 
 	if (strcmp(path, "-") == 0)
-		return pack_to_fd(&model->proto->base, STDOUT_FILENO);
+		return write_fn(STDOUT_FILENO, ctx);
 	if ((rc = open_temp(&fd, tmpname, &slot, path)) != ORX_OK)
 		return rc;
-	if ((rc = pack_to_fd(&model->proto->base, fd)) != ORX_OK)
+	if ((rc = write_fn(fd, ctx)) != ORX_OK)
 		goto done;
 	rc = publish(fd, tmpname, path);
 done:
@@ -257,4 +260,43 @@ done:
 	pending_remove(slot);
 	close(fd);
 	return rc;
+}
+
+static int write_model(int fd, void *ctx)
+{
+	return pack_to_fd(&((const orx_model *)ctx)->proto->base, fd);
+}
+
+int orx_model_save_file(const orx_model *model, const char *path)
+{
+	return save_with(path, write_model, (void *)model);
+}
+
+typedef struct {
+	const uint8_t *data;
+	size_t len;
+} bytes;
+
+static int write_bytes(int fd, void *ctx)
+{
+	const bytes *b = ctx;
+	size_t off = 0;
+
+	while (off < b->len) {
+		ssize_t w = write(fd, b->data + off, b->len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return orx_fail(ORX_EIO, "cannot write: %s",
+					strerror(errno));
+		off += (size_t)w;
+	}
+	return ORX_OK;
+}
+
+int orx_write_file(const char *path, const void *data, size_t len)
+{
+	bytes b = {data, len};
+
+	return save_with(path, write_bytes, &b);
 }

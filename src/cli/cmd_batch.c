@@ -1,0 +1,664 @@
+/* onnx-reinit batch INPUT... -o OUTDIR|OUT.zip [--check] [-j N]
+ *                  [--shard K/N] [--resume] [--report FILE] [--seed N]
+ *                  [--rules FILE]... */
+#define _GNU_SOURCE
+#include "cli.h"
+#include "zipin.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+	char *input;   /* what the report calls it */
+	char *rel;     /* relative output path */
+	char *file;    /* a model file, or NULL */
+	char *zip;     /* or an archive and an entry */
+	uint64_t index, size;
+	uint64_t in_bytes;
+	char error[512]; /* set before (refused) or while processing */
+	bool ok, resumed;
+	size_t tensors, findings;
+	double seconds;
+	char *out_path;
+	uint8_t *out_data; /* zip output: the saved model */
+	size_t out_len;
+} job;
+
+typedef struct {
+	job *jobs;
+	size_t n, cap;
+	size_t next, done;     /* atomics */
+	uint64_t bytes_done;   /* atomic */
+	const char *out;
+	bool zip_out, check, resume;
+	unsigned long long seed;
+	orx_rules *rules;
+	orx_check_options check_opts;
+	zip_limits limits;
+	uint64_t zip_total;    /* atomic */
+} batch;
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/*** @@INPUTS: files, folders, archives into jobs ***/
+
+static job *add_job(batch *b, const char *input, const char *rel)
+{
+	job *j;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 64;
+		job *n = realloc(b->jobs, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		b->jobs = n;
+		b->cap = cap;
+	}
+	j = &b->jobs[b->n++];
+	memset(j, 0, sizeof(*j));
+	j->input = strdup(input);
+	j->rel = strdup(rel);
+	return j;
+}
+
+static void add_file(batch *b, const char *path, const char *rel)
+{
+	struct stat st;
+	job *j = add_job(b, path, rel);
+
+	if (!j)
+		return;
+	j->file = strdup(path);
+	if (stat(path, &st) == 0)
+		j->in_bytes = (uint64_t)st.st_size;
+}
+
+/* Every *.onnx regular file under dir (symlinks are not followed). */
+static void walk(batch *b, const char *dir, const char *rel)
+{
+	struct dirent **list;
+	int n = scandir(dir, &list, NULL, alphasort);
+
+	for (int i = 0; i < n; i++) {
+		char path[4096], sub[4096];
+		struct stat st;
+		const char *name = list[i]->d_name;
+		if (strcmp(name, ".") && strcmp(name, "..") &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) <
+			    sizeof(path) &&
+		    (size_t)snprintf(sub, sizeof(sub), "%s%s%s", rel,
+				     rel[0] ? "/" : "", name) < sizeof(sub) &&
+		    lstat(path, &st) == 0) {
+			if (S_ISDIR(st.st_mode))
+				walk(b, path, sub);
+			else if (S_ISREG(st.st_mode) && ends_with(name, ".onnx"))
+				add_file(b, path, sub);
+		}
+		free(list[i]);
+	}
+	free(list);
+}
+
+static void add_archive(batch *b, const char *path)
+{
+	zip_entry *e = NULL;
+	size_t n = 0;
+	char err[256], label[4352];
+	job *j;
+
+	if (zip_list_models(&e, &n, path, &b->limits, err, sizeof(err)) != 0) {
+		if ((j = add_job(b, path, path)))
+			snprintf(j->error, sizeof(j->error), "%s", err);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(label, sizeof(label), "%s:%s", path, e[i].name);
+		if (!(j = add_job(b, label, e[i].name)))
+			break;
+		j->zip = strdup(path);
+		j->index = e[i].index;
+		j->size = j->in_bytes = e[i].size;
+		snprintf(j->error, sizeof(j->error), "%s", e[i].error);
+	}
+	zip_entries_free(e, n);
+}
+
+static void add_input(batch *b, const char *arg)
+{
+	struct stat st;
+	const char *base = strrchr(arg, '/');
+	job *j;
+
+	if (stat(arg, &st) != 0) {
+		if ((j = add_job(b, arg, base ? base + 1 : arg)))
+			snprintf(j->error, sizeof(j->error), "cannot open: %s",
+				 strerror(errno));
+	} else if (S_ISDIR(st.st_mode)) {
+		walk(b, arg, "");
+	} else if (ends_with(arg, ".zip")) {
+		add_archive(b, arg);
+	} else {
+		add_file(b, arg, base ? base + 1 : arg);
+	}
+}
+
+static int by_rel(const void *x, const void *y)
+{
+	const job *a = x, *b = y;
+	int c = strcmp(a->rel, b->rel);
+	return c ? c : strcmp(a->input, b->input);
+}
+
+/* The shard of a relative path: FNV-1a 64 of its bytes, mod N. */
+static unsigned shard_of(const char *rel, unsigned n)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (const unsigned char *p = (const unsigned char *)rel; *p; p++)
+		h = (h ^ *p) * UINT64_C(0x100000001b3);
+	return (unsigned)(h % n);
+}
+
+static void free_job(job *j)
+{
+	free(j->input);
+	free(j->rel);
+	free(j->file);
+	free(j->zip);
+	free(j->out_path);
+	free(j->out_data);
+}
+
+/* Keep shard k of n (1-based), sort by output path, refuse duplicates. */
+static void select_jobs(batch *b, unsigned k, unsigned n)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		if (n > 1 && shard_of(b->jobs[i].rel, n) != k - 1)
+			free_job(&b->jobs[i]);
+		else
+			b->jobs[kept++] = b->jobs[i];
+	}
+	b->n = kept;
+	qsort(b->jobs, b->n, sizeof(job), by_rel);
+	for (size_t i = 1; i < b->n; i++)
+		if (!strcmp(b->jobs[i].rel, b->jobs[i - 1].rel) &&
+		    !b->jobs[i].error[0])
+			snprintf(b->jobs[i].error, sizeof(b->jobs[i].error),
+				 "another input has the same output path '%s'",
+				 b->jobs[i].rel);
+}
+
+/*** @@WORK: one model ***/
+
+static int mkdir_parents(const char *path)
+{
+	char buf[4096];
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
+		return -1;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return 0;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	struct stat x, y;
+
+	return a && b && stat(a, &x) == 0 && stat(b, &y) == 0 &&
+	       x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+static int load(orx_model **m, batch *b, job *j)
+{
+	uint8_t *data = NULL;
+	int rc;
+
+	if (j->file)
+		return orx_model_open_file(m, j->file, NULL) == ORX_OK
+			       ? 0
+			       : (snprintf(j->error, sizeof(j->error), "%s",
+					   orx_error_last()),
+				  -1);
+	if (zip_read_entry(&data, j->zip, j->index, j->size, &b->limits,
+			   &b->zip_total, j->error, sizeof(j->error)) != 0)
+		return -1;
+	rc = orx_model_open_buffer(m, data, j->size, NULL);
+	free(data);
+	if (rc != ORX_OK)
+		snprintf(j->error, sizeof(j->error), "%s", orx_error_last());
+	return rc == ORX_OK ? 0 : -1;
+}
+
+static bool external(const orx_model *m)
+{
+	orx_tensor_info t;
+
+	for (size_t i = 0; i < orx_model_tensor_count(m); i++)
+		if (orx_model_tensor(&t, m, i) == ORX_OK &&
+		    t.storage == ORX_STORAGE_EXTERNAL)
+			return true;
+	return false;
+}
+
+static int write_output(batch *b, job *j, const orx_model *m)
+{
+	if (b->zip_out) {
+		if (orx_model_save_buffer(&j->out_data, &j->out_len, m) == ORX_OK)
+			return 0;
+	} else if (mkdir_parents(j->out_path) != 0) {
+		snprintf(j->error, sizeof(j->error), "%s: cannot create its "
+						     "folder: %s",
+			 j->out_path, strerror(errno));
+		return -1;
+	} else if (same_file(j->out_path, j->file)) {
+		snprintf(j->error, sizeof(j->error), "the output %s is the input",
+			 j->out_path);
+		return -1;
+	} else if (orx_model_save_file(m, j->out_path) == ORX_OK) {
+		return 0;
+	}
+	snprintf(j->error, sizeof(j->error), "%s", orx_error_last());
+	return -1;
+}
+
+/* --resume: an output that exists and opens as a model is done (outputs
+ * appear whole or not at all). */
+static bool already_done(const char *path)
+{
+	orx_model *m = NULL;
+	bool ok = access(path, F_OK) == 0 &&
+		  orx_model_open_file(&m, path, NULL) == ORX_OK;
+
+	orx_model_free(m);
+	return ok;
+}
+
+static void run_job(batch *b, job *j)
+{
+	orx_model *m = NULL;
+	orx_plan *plan = NULL;
+	orx_check *check = NULL;
+
+	if (!b->zip_out && b->out &&
+	    asprintf(&j->out_path, "%s/%s", b->out, j->rel) < 0)
+		j->out_path = NULL;
+	if (j->error[0])
+		goto done;
+	if (b->resume && j->out_path && already_done(j->out_path)) {
+		j->ok = j->resumed = true;
+		goto done;
+	}
+	if (load(&m, b, j) != 0)
+		goto done;
+	if (orx_plan_build(&plan, m, b->rules) != ORX_OK) {
+		snprintf(j->error, sizeof(j->error), "%s", orx_error_last());
+		goto done;
+	}
+	j->tensors = orx_plan_count(plan);
+	if (b->check) {
+		if (orx_check_run(&check, m, plan, &b->check_opts) != ORX_OK)
+			snprintf(j->error, sizeof(j->error), "%s",
+				 orx_error_last());
+		else
+			j->findings = orx_check_count(check), j->ok = true;
+		goto done;
+	}
+	if (external(m)) {
+		snprintf(j->error, sizeof(j->error), "tensors in external data "
+						     "files are not supported "
+						     "by apply yet");
+		goto done;
+	}
+	if (orx_plan_apply(m, plan, b->seed) != ORX_OK)
+		snprintf(j->error, sizeof(j->error), "%s", orx_error_last());
+	else
+		j->ok = write_output(b, j, m) == 0;
+done:
+	orx_check_free(check);
+	orx_plan_free(plan);
+	orx_model_free(m);
+}
+
+static void *worker(void *arg)
+{
+	batch *b = arg;
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&b->next, 1, __ATOMIC_SEQ_CST)) < b->n) {
+		job *j = &b->jobs[i];
+		double t0 = now();
+		run_job(b, j);
+		j->seconds = now() - t0;
+		__atomic_add_fetch(&b->bytes_done, j->in_bytes, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&b->done, 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+/*** @@RUN: threads, progress, report ***/
+
+static void progress(const batch *b, double started, bool final)
+{
+	size_t done = __atomic_load_n(&b->done, __ATOMIC_SEQ_CST);
+	uint64_t bytes = __atomic_load_n(&b->bytes_done, __ATOMIC_SEQ_CST);
+	uint64_t total = 0;
+	double secs = now() - started, rate = secs > 0 ? bytes / secs : 0;
+
+	for (size_t i = 0; i < b->n; i++)
+		total += b->jobs[i].in_bytes;
+	fprintf(stderr, "\r[%zu/%zu] %.1f MB/s, %.0f s left   ", done, b->n,
+		rate / 1e6, rate > 0 ? (double)(total - bytes) / rate : 0.0);
+	if (final)
+		fputc('\n', stderr);
+}
+
+static void run_all(batch *b, unsigned threads)
+{
+	pthread_t *t = calloc(threads, sizeof(*t));
+	bool tty = isatty(STDERR_FILENO);
+	double started = now();
+	unsigned started_threads = 0;
+
+	orx_rng_prepare();
+	for (unsigned i = 0; t && i < threads; i++)
+		if (pthread_create(&t[i], NULL, worker, b) == 0)
+			started_threads++;
+	if (started_threads == 0)
+		worker(b); /* no threads: do it here */
+	while (tty && __atomic_load_n(&b->done, __ATOMIC_SEQ_CST) < b->n) {
+		struct timespec pause = {0, 100000000L};
+		progress(b, started, false);
+		nanosleep(&pause, NULL);
+	}
+	for (unsigned i = 0; i < started_threads; i++)
+		pthread_join(t[i], NULL);
+	if (tty)
+		progress(b, started, true);
+	free(t);
+}
+
+static json_t *report_line(const batch *b, const job *j)
+{
+	json_t *o = json_pack("{s:s, s:o, s:s, s:o, s:I, s:f}", "input",
+			      j->input, "output",
+			      j->ok && j->out_path && !b->check
+				      ? json_string(j->out_path)
+			      : j->ok && b->zip_out && !b->check
+				      ? json_sprintf("%s:%s", b->out, j->rel)
+				      : json_null(),
+			      "status", j->ok ? "ok" : "failed", "error",
+			      j->ok ? json_null() : json_string(j->error),
+			      "tensors", (json_int_t)j->tensors, "seconds",
+			      j->seconds);
+	if (b->check)
+		json_object_set_new(o, "findings",
+				    json_integer((json_int_t)j->findings));
+	if (j->resumed)
+		json_object_set_new(o, "resumed", json_true());
+	return o;
+}
+
+static int write_report(const batch *b, const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int rc;
+
+	if (!f)
+		return cli_error(path, "out of memory");
+	for (size_t i = 0; i < b->n; i++) {
+		json_t *line = report_line(b, &b->jobs[i]);
+		json_dumpf(line, f, JSON_COMPACT | JSON_PRESERVE_ORDER |
+					    JSON_REAL_PRECISION(6));
+		fputc('\n', f);
+		json_decref(line);
+	}
+	fclose(f);
+	rc = orx_write_file(path, text, len) == ORX_OK
+		     ? EXIT_OK
+		     : cli_error(path, "%s", orx_error_last());
+	free(text);
+	return rc;
+}
+
+static int write_zip(batch *b)
+{
+	char err[512];
+	zip_writer *w = zip_writer_new(err, sizeof(err));
+
+	if (!w)
+		return cli_error(b->out, "%s", err);
+	for (size_t i = 0; i < b->n; i++) {
+		job *j = &b->jobs[i];
+		if (!j->ok || !j->out_data)
+			continue;
+		if (zip_writer_add(w, j->rel, j->out_data, j->out_len, err,
+				   sizeof(err)) != 0) {
+			j->out_data = NULL;
+			zip_writer_finish(w, "/dev/null", err, sizeof(err));
+			return cli_error(b->out, "%s", err);
+		}
+		j->out_data = NULL; /* the archive owns it */
+	}
+	return zip_writer_finish(w, b->out, err, sizeof(err)) == 0
+		       ? EXIT_OK
+		       : cli_error(b->out, "%s", err);
+}
+
+static void summary(FILE *to, const batch *b, double secs)
+{
+	size_t failed = 0, tensors = 0, findings = 0;
+	uint64_t bytes = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		failed += !b->jobs[i].ok;
+		tensors += b->jobs[i].tensors;
+		findings += b->jobs[i].findings;
+		bytes += b->jobs[i].in_bytes;
+	}
+	fprintf(to, "batch: %zu models, %zu failed, %zu tensors%s, %.1f MB in "
+		    "%.2f s (%.1f MB/s)",
+		b->n, failed, tensors, b->check ? " checked" : "",
+		(double)bytes / 1e6, secs, secs > 0 ? (double)bytes / 1e6 / secs : 0);
+	if (b->check)
+		fprintf(to, ", %zu findings", findings);
+	fputc('\n', to);
+}
+
+/*** @@COMMAND ***/
+
+typedef struct {
+	const char *report;
+	const char *rules[64];
+	size_t n_rules;
+	unsigned threads, shard_k, shard_n;
+	char **inputs;
+	int n_inputs;
+} batch_args;
+
+static int parse_shard(unsigned *k, unsigned *n, const char *s)
+{
+	char extra;
+
+	return sscanf(s, "%u/%u%c", k, n, &extra) == 2 && *n >= 1 && *k >= 1 &&
+			       *k <= *n
+		       ? 0
+		       : -1;
+}
+
+static int parse_batch_args(batch *b, batch_args *a, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"output", required_argument, 0, 'o'},
+		{"check", no_argument, 0, 'c'},
+		{"jobs", required_argument, 0, 'j'},
+		{"shard", required_argument, 0, 'S'},
+		{"resume", no_argument, 0, 'R'},
+		{"report", required_argument, 0, 'r'},
+		{"seed", required_argument, 0, 's'},
+		{"rules", required_argument, 0, 'u'},
+		{0, 0, 0, 0}};
+	int c;
+	long n;
+	char *end;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:j:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': b->out = optarg; break;
+		case 'c': b->check = true; break;
+		case 'R': b->resume = true; break;
+		case 'r': a->report = optarg; break;
+		case 'u':
+			if (a->n_rules < 64)
+				a->rules[a->n_rules++] = optarg;
+			break;
+		case 'j':
+			n = strtol(optarg, &end, 10);
+			if (*end || n < 1 || n > 1024)
+				return cli_usage_error("batch", "batch: -j takes "
+								"a number of "
+								"threads, not "
+								"'%s'",
+						       optarg);
+			a->threads = (unsigned)n;
+			break;
+		case 'S':
+			if (parse_shard(&a->shard_k, &a->shard_n, optarg))
+				return cli_usage_error("batch", "batch: --shard "
+								"takes K/N with "
+								"1 <= K <= N, not "
+								"'%s'",
+						       optarg);
+			break;
+		case 's':
+			b->seed = strtoull(optarg, &end, 10);
+			if (*end || !*optarg || optarg[0] == '-')
+				return cli_usage_error("batch", "batch: --seed "
+								"takes a number, "
+								"not '%s'",
+						       optarg);
+			break;
+		case ':':
+			return cli_usage_error("batch", "batch: %s needs a value",
+					       argv[optind - 1]);
+		default:
+			return cli_usage_error("batch", "batch: unknown option "
+							"'%s'",
+					       argv[optind - 1]);
+		}
+	}
+	a->inputs = argv + optind;
+	a->n_inputs = argc - optind;
+	if (a->n_inputs < 1)
+		return cli_usage_error("batch", "batch needs at least one INPUT");
+	if (!b->out && !b->check)
+		return cli_usage_error("batch", "batch needs -o OUTDIR or -o "
+						"OUT.zip");
+	b->zip_out = b->out && ends_with(b->out, ".zip");
+	if (b->resume && b->zip_out)
+		return cli_usage_error("batch", "batch: --resume needs an output "
+						"folder, not a zip archive");
+	return -1;
+}
+
+static int load_batch_rules(batch *b, const batch_args *a)
+{
+	if (orx_rules_new(&b->rules) != ORX_OK)
+		return cli_error(NULL, "%s", orx_error_last());
+	for (size_t i = 0; i < a->n_rules; i++) {
+		int rc = orx_rules_add_file(b->rules, a->rules[i]);
+		if (rc == ORX_EINVALID) {
+			fprintf(stderr, "%s\n", orx_error_last());
+			return EXIT_USAGE;
+		}
+		if (rc != ORX_OK)
+			return cli_error(a->rules[i], "%s", orx_error_last());
+	}
+	if (orx_rules_add_defaults(b->rules) != ORX_OK)
+		return cli_error(NULL, "%s", orx_error_last());
+	return -1;
+}
+
+int cmd_batch(int argc, char **argv)
+{
+	batch b = {0};
+	batch_args a = {0};
+	orx_check_options check_defaults = ORX_CHECK_OPTIONS_INIT;
+	zip_limits limits = ZIP_LIMITS_INIT;
+	double started = now();
+	int rc;
+	bool any_bad = false;
+
+	b.check_opts = check_defaults;
+	b.limits = limits;
+	a.threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if ((rc = parse_batch_args(&b, &a, argc, argv)) >= 0 ||
+	    (rc = load_batch_rules(&b, &a)) >= 0)
+		goto done;
+	for (int i = 0; i < a.n_inputs; i++) {
+		if (b.out && same_file(b.out, a.inputs[i])) {
+			rc = cli_usage_error("batch", "batch: the output %s is "
+						      "one of the inputs",
+					     b.out);
+			goto done;
+		}
+		add_input(&b, a.inputs[i]);
+	}
+	select_jobs(&b, a.shard_k ? a.shard_k : 1, a.shard_n ? a.shard_n : 1);
+	if (b.n == 0) {
+		rc = cli_error(NULL, "batch: no models found in the inputs");
+		goto done;
+	}
+	if (b.out && !b.zip_out && mkdir(b.out, 0777) != 0 && errno != EEXIST) {
+		rc = cli_error(b.out, "cannot create the output folder: %s",
+			       strerror(errno));
+		goto done;
+	}
+	run_all(&b, a.threads);
+	rc = b.zip_out ? write_zip(&b) : EXIT_OK;
+	if (rc == EXIT_OK && a.report)
+		rc = write_report(&b, a.report);
+	summary(a.report && !strcmp(a.report, "-") ? stderr : stdout, &b,
+		now() - started);
+	for (size_t i = 0; i < b.n; i++)
+		any_bad |= !b.jobs[i].ok || b.jobs[i].findings > 0;
+	if (rc == EXIT_OK && any_bad)
+		rc = EXIT_FINDINGS;
+done:
+	for (size_t i = 0; i < b.n; i++)
+		free_job(&b.jobs[i]);
+	free(b.jobs);
+	orx_rules_free(b.rules);
+	return rc;
+}

@@ -8,6 +8,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,7 @@ typedef struct {
 
 typedef struct {
 	job *jobs;
+	size_t *order;         /* processing order: largest first */
 	size_t n, cap;
 	size_t next, done;     /* atomics */
 	uint64_t bytes_done;   /* atomic */
@@ -353,7 +356,7 @@ static void *worker(void *arg)
 	size_t i;
 
 	while ((i = __atomic_fetch_add(&b->next, 1, __ATOMIC_SEQ_CST)) < b->n) {
-		job *j = &b->jobs[i];
+		job *j = &b->jobs[b->order[i]];
 		double t0 = now();
 		run_job(b, j);
 		j->seconds = now() - t0;
@@ -380,6 +383,28 @@ static void progress(const batch *b, double started, bool final)
 		fputc('\n', stderr);
 }
 
+static const batch *sorting; /* for by_size_desc */
+
+static int by_size_desc(const void *x, const void *y)
+{
+	uint64_t a = sorting->jobs[*(const size_t *)x].in_bytes;
+	uint64_t c = sorting->jobs[*(const size_t *)y].in_bytes;
+	return (a < c) - (a > c);
+}
+
+/* Largest models first, so that no thread is left with a big one at the
+ * end; the report keeps the sorted order. */
+static int plan_order(batch *b)
+{
+	if (!(b->order = malloc((b->n + 1) * sizeof(size_t))))
+		return -1;
+	for (size_t i = 0; i < b->n; i++)
+		b->order[i] = i;
+	sorting = b;
+	qsort(b->order, b->n, sizeof(size_t), by_size_desc);
+	return 0;
+}
+
 static void run_all(batch *b, unsigned threads)
 {
 	pthread_t *t = calloc(threads, sizeof(*t));
@@ -388,6 +413,11 @@ static void run_all(batch *b, unsigned threads)
 	unsigned started_threads = 0;
 
 	orx_rng_prepare();
+	/* Models come and go in large blocks: keep freed memory in the heap
+	 * for the next one instead of unmapping it, so that the threads do
+	 * not queue on page faults in the kernel. */
+	mallopt(M_MMAP_THRESHOLD, 1 << 30);
+	mallopt(M_TRIM_THRESHOLD, INT_MAX);
 	for (unsigned i = 0; t && i < threads; i++)
 		if (pthread_create(&t[i], NULL, worker, b) == 0)
 			started_threads++;
@@ -645,6 +675,10 @@ int cmd_batch(int argc, char **argv)
 			       strerror(errno));
 		goto done;
 	}
+	if (plan_order(&b) != 0) {
+		rc = cli_error(NULL, "out of memory");
+		goto done;
+	}
 	run_all(&b, a.threads);
 	rc = b.zip_out ? write_zip(&b) : EXIT_OK;
 	if (rc == EXIT_OK && a.report)
@@ -659,6 +693,7 @@ done:
 	for (size_t i = 0; i < b.n; i++)
 		free_job(&b.jobs[i]);
 	free(b.jobs);
+	free(b.order);
 	orx_rules_free(b.rules);
 	return rc;
 }

@@ -94,6 +94,11 @@ const orx_rule_action *orx_rules_match(const orx_rules *rules,
 
 /*** @@IO: whole files in and out ***/
 
+/* Map a regular, non-empty file read-only; ORX_EUNSUPPORTED when it is
+ * not one (then read it). */
+int orx_map_file(const uint8_t **out, size_t *len, const char *path);
+void orx_unmap_file(const uint8_t *data, size_t len);
+
 /* Read the file at path ("-" for standard input) into a new buffer. */
 int orx_read_all(uint8_t **out, size_t *len, const char *path);
 

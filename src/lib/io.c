@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,6 +49,36 @@ static int read_fd(uint8_t **out, size_t *len, int fd, size_t hint)
 	*out = buf;
 	*len = n;
 	return ORX_OK;
+}
+
+int orx_map_file(const uint8_t **out, size_t *len, const char *path)
+{
+	struct stat st;
+	void *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = ORX_OK;
+
+	if (fd < 0)
+		return orx_fail(ORX_EIO, "cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+		rc = ORX_EUNSUPPORTED; /* not a regular file: read it instead */
+		goto done;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
+		 fd, 0);
+	if (p == MAP_FAILED) {
+		rc = ORX_EUNSUPPORTED;
+		goto done;
+	}
+	*out = p;
+	*len = (size_t)st.st_size;
+done:
+	close(fd);
+	return rc;
+}
+
+void orx_unmap_file(const uint8_t *data, size_t len)
+{
+	munmap((void *)data, len);
 }
 
 int orx_read_all(uint8_t **out, size_t *len, const char *path)
@@ -112,26 +143,37 @@ typedef struct {
 	uint8_t buf[1 << 20];
 } fd_buffer;
 
+static void fd_write(fd_buffer *b, const uint8_t *data, size_t n);
+
 static void fd_flush(fd_buffer *b)
 {
-	size_t off = 0;
+	fd_write(b, b->buf, b->used);
+	b->used = 0;
+}
 
-	while (off < b->used && !b->error) {
-		ssize_t w = write(b->fd, b->buf + off, b->used - off);
+/* Write n bytes at data straight to the file. */
+static void fd_write(fd_buffer *b, const uint8_t *data, size_t n)
+{
+	while (n > 0 && !b->error) {
+		ssize_t w = write(b->fd, data, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
 			b->error = errno;
 		else
-			off += (size_t)w;
+			data += w, n -= (size_t)w;
 	}
-	b->used = 0;
 }
 
 static void fd_append(ProtobufCBuffer *base, size_t len, const uint8_t *data)
 {
 	fd_buffer *b = (fd_buffer *)base;
 
+	if (len >= sizeof(b->buf) / 4) { /* a tensor: no copy on the way */
+		fd_flush(b);
+		fd_write(b, data, len);
+		return;
+	}
 	while (len > 0 && !b->error) {
 		size_t n = sizeof(b->buf) - b->used;
 		if (n > len)

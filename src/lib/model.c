@@ -56,10 +56,18 @@ done:
 int orx_model_open_file(orx_model **out, const char *path,
 			const orx_open_options *opts)
 {
+	const uint8_t *mapped;
 	uint8_t *data = NULL;
 	size_t len = 0;
 	int rc;
 
+	/* a mapped file is unpacked straight from the page cache */
+	if (strcmp(path, "-") != 0 &&
+	    orx_map_file(&mapped, &len, path) == ORX_OK) {
+		rc = orx_model_open_buffer(out, mapped, len, opts);
+		orx_unmap_file(mapped, len);
+		return rc;
+	}
 	if ((rc = orx_read_all(&data, &len, path)) != ORX_OK)
 		return rc;
 	rc = orx_model_open_buffer(out, data, len, opts);

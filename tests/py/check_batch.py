@@ -347,7 +347,7 @@ def interrupted(tmp):
     out = os.path.join(tmp, "out")
     p = subprocess.Popen([TOOL, "batch", big, "-o", out, "-j", "1"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.3)
+    time.sleep(0.15)
     p.send_signal(signal.SIGINT)
     p.wait()
     problems = []

@@ -345,9 +345,14 @@ def interrupted(tmp):
     for i in range(8):
         open(os.path.join(big, f"m{i}.onnx"), "wb").write(data)
     out = os.path.join(tmp, "out")
+    # time one model, to interrupt the batch while it writes its third
+    t0 = time.monotonic()
+    subprocess.run([TOOL, "apply", os.path.join(big, "m0.onnx"), "-o",
+                    os.path.join(tmp, "one.onnx")], check=True, capture_output=True)
+    one = time.monotonic() - t0
     p = subprocess.Popen([TOOL, "batch", big, "-o", out, "-j", "1"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.15)
+    time.sleep(2.5 * one)
     p.send_signal(signal.SIGINT)
     p.wait()
     problems = []

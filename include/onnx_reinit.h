@@ -63,19 +63,45 @@ int orx_model_open_file(orx_model **out, const char *path,
 int orx_model_open_buffer(orx_model **out, const void *data, size_t len,
 			  const orx_open_options *opts);
 
-/* Write the model to path ("-" writes standard output). A file is written
- * under a temporary name in the target's folder (an unnamed file where the
+/* Where a saved model's tensors go. */
+typedef enum {
+	ORX_DATA_KEEP,    /* as they are: external tensors to data files of
+			     the same relative names beside the output */
+	ORX_DATA_EMBED,   /* everything inline (refused past 2 GiB) */
+	ORX_DATA_EXTERNAL /* tensors above threshold bytes to one file */
+} orx_data_mode;
+
+typedef struct {
+	orx_data_mode mode;
+	const char *external_file; /* ORX_DATA_EXTERNAL: relative to the
+				      output's folder */
+	uint64_t threshold;
+} orx_save_options;
+
+#define ORX_SAVE_OPTIONS_INIT {ORX_DATA_KEEP, NULL, 1024}
+
+/* Write the model to path ("-" writes standard output). Each file is
+ * written under a temporary name in its folder (an unnamed file where the
  * file system allows it) and renamed into place: readers never see a
- * partial file and an existing file at path is replaced only by a whole
- * one. */
-int orx_model_save_file(const orx_model *model, const char *path);
+ * partial file and an existing file is replaced only by a whole one. Data
+ * files are written first, the model last; a data file of the input is
+ * never written over. Tensors in data files are streamed one at a time:
+ * copied, or made from what orx_tensor_init() recorded. opts may be NULL
+ * (ORX_DATA_KEEP). After a save the model refers to the new files. */
+int orx_model_save(orx_model *model, const char *path,
+		   const orx_save_options *opts);
+
+/* orx_model_save() with the defaults. */
+int orx_model_save_file(orx_model *model, const char *path);
 
 /* Write len bytes to path ("-": standard output) the same way: whole or
  * not at all. */
 int orx_write_file(const char *path, const void *data, size_t len);
 
 /* Serialize the model into a new buffer *out of *len bytes, which the
- * caller releases with free(). */
+ * caller releases with free(). Tensors in data files stay there (the
+ * buffer refers to them); ORX_EUNSUPPORTED when some are still to be
+ * made (orx_tensor_init on an external tensor). */
 int orx_model_save_buffer(uint8_t **out, size_t *len, const orx_model *model);
 
 void orx_model_free(orx_model *model);

@@ -220,22 +220,46 @@ Test(tensor, integer_tensors_are_read_but_not_written)
 	free(buf);
 }
 
-Test(tensor, external_data_is_listed_but_not_read_yet)
+Test(tensor, external_data_reads_the_same_values_as_inline)
 {
-	orx_model *m = NULL;
+	orx_model *ext = NULL, *in = NULL;
 	orx_tensor_info t;
-	double v[16 * 3 * 3 * 3];
+	double a[16 * 3 * 3 * 3], b[16 * 3 * 3 * 3];
 
-	cr_assert_eq(orx_model_open_file(&m, SAMPLES
+	cr_assert_eq(orx_model_open_file(&ext, SAMPLES
 					 "/external/cnn_bn_relu.onnx",
 					 NULL),
+		     ORX_OK, "%s", orx_error_last());
+	cr_assert_eq(orx_model_open_file(&in, SAMPLES "/cnn_bn_relu.onnx", NULL),
 		     ORX_OK);
-	cr_assert_eq(orx_model_tensor(&t, m, 0), ORX_OK);
+	cr_assert_eq(orx_model_tensor(&t, ext, 0), ORX_OK);
 	cr_expect_eq(t.storage, ORX_STORAGE_EXTERNAL);
 	cr_expect_eq(t.count, 16 * 3 * 3 * 3);
 	cr_expect_eq(t.nbytes, 16 * 3 * 3 * 3 * 4);
-	cr_expect_eq(orx_tensor_read(v, 16 * 3 * 3 * 3, m, 0), ORX_EUNSUPPORTED);
-	cr_expect_str_eq(orx_error_last(), "tensor 'features.0.weight': "
-					   "external data is not supported yet");
+	cr_assert_eq(orx_tensor_read(a, t.count, ext, 0), ORX_OK, "%s",
+		     orx_error_last());
+	cr_assert_eq(orx_tensor_read(b, t.count, in, 0), ORX_OK);
+	cr_expect_eq(memcmp(a, b, sizeof(a)), 0);
+	/* values go into data files at save time, not through write */
+	cr_expect_eq(orx_tensor_write(ext, 0, a, t.count), ORX_EUNSUPPORTED);
+	orx_model_free(ext);
+	orx_model_free(in);
+}
+
+Test(tensor, external_data_from_a_buffer_needs_the_models_folder)
+{
+	uint8_t *buf;
+	size_t len;
+	orx_model *m = NULL;
+	double v[432];
+
+	cr_assert_eq(read_file(&buf, &len, SAMPLES "/external/cnn_bn_relu.onnx"),
+		     0);
+	cr_assert_eq(orx_model_open_buffer(&m, buf, len, NULL), ORX_OK);
+	cr_expect_eq(orx_tensor_read(v, 432, m, 0), ORX_EUNSUPPORTED);
+	cr_expect_str_eq(orx_error_last(),
+			 "tensor 'features.0.weight': external data needs the "
+			 "model's folder (open it from a file)");
 	orx_model_free(m);
+	free(buf);
 }

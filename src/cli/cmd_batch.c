@@ -271,8 +271,15 @@ static bool external(const orx_model *m)
 	return false;
 }
 
-static int write_output(batch *b, job *j, const orx_model *m)
+static int write_output(batch *b, job *j, orx_model *m)
 {
+	if (b->zip_out && external(m)) {
+		snprintf(j->error, sizeof(j->error), "a model with external "
+						     "data cannot go into a zip "
+						     "archive; use an output "
+						     "folder");
+		return -1;
+	}
 	if (b->zip_out) {
 		if (orx_model_save_buffer(&j->out_data, &j->out_len, m) == ORX_OK)
 			return 0;
@@ -332,12 +339,6 @@ static void run_job(batch *b, job *j)
 				 orx_error_last());
 		else
 			j->findings = orx_check_count(check), j->ok = true;
-		goto done;
-	}
-	if (external(m)) {
-		snprintf(j->error, sizeof(j->error), "tensors in external data "
-						     "files are not supported "
-						     "by apply yet");
 		goto done;
 	}
 	if (orx_plan_apply(m, plan, b->seed) != ORX_OK)

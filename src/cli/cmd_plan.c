@@ -18,6 +18,7 @@ typedef struct {
 	bool only_flagged;
 	unsigned long long seed;
 	orx_check_options check;
+	orx_save_options save;
 } plan_args;
 
 static int parse_seed(unsigned long long *out, const char *s)
@@ -69,13 +70,18 @@ static int parse_args(plan_args *a, const char *cmd, command_kind kind,
 		{"vanishing", required_argument, 0, 'v'},
 		{"exploding", required_argument, 0, 'e'},
 		{"signal", required_argument, 0, 'g'},
+		{"embed", no_argument, 0, 'E'},
+		{"external", required_argument, 0, 'X'},
+		{"external-threshold", required_argument, 0, 'T'},
 		{0, 0, 0, 0}};
+	orx_save_options save_defaults = ORX_SAVE_OPTIONS_INIT;
 	orx_check_options check_defaults = ORX_CHECK_OPTIONS_INIT;
 	bool apply = kind == CMD_APPLY;
 	int c, rc;
 
 	memset(a, 0, sizeof(*a));
 	a->check = check_defaults;
+	a->save = save_defaults;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
@@ -92,6 +98,21 @@ static int parse_args(plan_args *a, const char *cmd, command_kind kind,
 			a->out = optarg;
 		} else if (c == 'f' && apply) {
 			a->only_flagged = true;
+		} else if (c == 'E' && apply) {
+			a->save.mode = ORX_DATA_EMBED;
+		} else if (c == 'X' && apply) {
+			a->save.mode = ORX_DATA_EXTERNAL;
+			a->save.external_file = optarg;
+		} else if (c == 'T' && apply) {
+			char *end;
+			errno = 0;
+			a->save.threshold = strtoull(optarg, &end, 10);
+			if (*end || !*optarg || errno || optarg[0] == '-')
+				return cli_usage_error(cmd, "%s: "
+							    "--external-threshold "
+							    "takes a number of "
+							    "bytes, not '%s'",
+						       cmd, optarg);
 		} else if ((c == 'v' || c == 'e' || c == 'g') &&
 			   kind != CMD_PLAN) {
 			if ((rc = parse_threshold(a, cmd, c)) >= 0)
@@ -109,6 +130,9 @@ static int parse_args(plan_args *a, const char *cmd, command_kind kind,
 	a->model = argv[optind];
 	if (apply && !a->out)
 		return cli_usage_error(cmd, "apply needs -o OUT");
+	if (apply && a->save.mode == ORX_DATA_EMBED && a->save.external_file)
+		return cli_usage_error(cmd, "apply: --embed and --external do not "
+					    "go together");
 	if (apply && a->json && !strcmp(a->out, "-"))
 		return cli_usage_error(cmd, "apply: --json and -o - both want "
 					    "standard output");
@@ -196,19 +220,6 @@ static void summarize(FILE *to, const orx_plan *plan, const char *out)
 		strcmp(out, "-") ? out : "<stdout>");
 }
 
-/* Until external data is read and written, apply refuses such models
- * rather than write one whose data files are left behind. */
-static bool has_external_data(const orx_model *m)
-{
-	orx_tensor_info t;
-
-	for (size_t i = 0; i < orx_model_tensor_count(m); i++)
-		if (orx_model_tensor(&t, m, i) == ORX_OK &&
-		    t.storage == ORX_STORAGE_EXTERNAL)
-			return true;
-	return false;
-}
-
 /* apply --only-flagged: the plan narrowed to what check flags. */
 static int restrict_to_flagged(orx_plan *plan, const orx_model *m,
 			       const plan_args *a)
@@ -233,18 +244,13 @@ int cmd_apply(int argc, char **argv)
 
 	if (rc >= 0 || (rc = prepare(&rules, &m, &plan, &a)) >= 0)
 		goto done;
-	if (has_external_data(m)) {
-		rc = cli_error(a.model, "tensors in external data files are not "
-					"supported by apply yet");
-		goto done;
-	}
 	if (a.only_flagged && (rc = restrict_to_flagged(plan, m, &a)) >= 0)
 		goto done;
 	if (orx_plan_apply(m, plan, a.seed) != ORX_OK) {
 		rc = cli_error(a.model, "%s", orx_error_last());
 		goto done;
 	}
-	if (orx_model_save_file(m, a.out) != ORX_OK) {
+	if (orx_model_save(m, a.out, &a.save) != ORX_OK) {
 		rc = cli_error(a.out, "%s", orx_error_last());
 		goto done;
 	}

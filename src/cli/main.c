@@ -23,7 +23,9 @@ static const cli_command commands[] = {
 	 "  --json         print JSON instead of a table"},
 	{"apply", cmd_apply,
 	 "apply MODEL -o OUT [--seed N] [--rules FILE]... [--json] "
-	 "[--only-flagged]",
+	 "[--only-flagged]\n"
+	 "                  [--embed | --external FILE "
+	 "[--external-threshold BYTES]]",
 	 "Re-initialize what the plan says and write OUT ('-': standard\n"
 	 "output); every other byte of the model is kept. The input is never\n"
 	 "changed unless OUT is its path, and then atomically.\n"
@@ -32,7 +34,13 @@ static const cli_command commands[] = {
 	 "  --rules FILE      rules to try before the defaults (repeatable)\n"
 	 "  --json            print the plan as JSON on standard output\n"
 	 "  --only-flagged    rewrite only the weights check flags (and their\n"
-	 "                    biases); takes check's threshold options"},
+	 "                    biases); takes check's threshold options\n"
+	 "  --embed           put every tensor inline (refused past 2 GiB)\n"
+	 "  --external FILE   move tensors above the threshold to FILE, beside\n"
+	 "                    OUT, each at a 4 KiB-aligned offset\n"
+	 "  --external-threshold BYTES  [1024]\n"
+	 "Tensors in external data files go to files of the same names beside\n"
+	 "OUT (never over the input's), each at a 4 KiB-aligned offset."},
 	{"check", cmd_check,
 	 "check MODEL [--json] [--rules FILE]... [--vanishing R] "
 	 "[--exploding R] [--signal R]",

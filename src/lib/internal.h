@@ -8,8 +8,18 @@
 
 #include <stdbool.h>
 
+/* Values to make when the model is saved: for tensors in external data,
+ * which are streamed from file to file rather than held. */
+typedef struct {
+	bool set;
+	orx_init_params params;
+	uint64_t key;
+} orx_pending;
+
 struct orx_model {
 	Onnx__ModelProto *proto;
+	char *dir;            /* the model file's folder; NULL from a buffer */
+	orx_pending *pending; /* one per initializer, or NULL */
 };
 
 /*** @@ERRORS ***/
@@ -92,12 +102,48 @@ const orx_rule_action *orx_rules_match(const orx_rules *rules,
 				       const orx_rule_query *q,
 				       const char **file, unsigned *line);
 
+/*** @@EXTERNAL: tensors in data files ***/
+
+typedef struct {
+	const char *location; /* relative to the model's folder, checked */
+	uint64_t offset;
+	uint64_t length;      /* equal to the tensor's bytes */
+} orx_ext_ref;
+
+/* Parse and check a tensor's external_data entries (not the file). */
+int orx_external_ref(orx_ext_ref *out, const Onnx__TensorProto *t);
+
+/* Open a tensor's data file safely and check offset and length against
+ * it; *fd is the caller's to close. */
+int orx_external_open(int *fd, orx_ext_ref *ref, const orx_model *m,
+		      const Onnx__TensorProto *t);
+
+/* Read a tensor's ref.length bytes from its data file. */
+int orx_external_read(void *buf, const orx_model *m,
+		      const Onnx__TensorProto *t);
+
+/* Check every external tensor of the main graph (at open). */
+int orx_external_validate(const orx_model *m);
+
+int orx_pread_all(int fd, void *buf, size_t n, uint64_t off);
+
 /*** @@IO: whole files in and out ***/
 
 /* Map a regular, non-empty file read-only; ORX_EUNSUPPORTED when it is
  * not one (then read it). */
 int orx_map_file(const uint8_t **out, size_t *len, const char *path);
 void orx_unmap_file(const uint8_t *data, size_t len);
+
+/* Write path whole or not at all: write_fn fills a temporary file in the
+ * target's folder, which is then renamed into place ("-": stdout). */
+int orx_save_with(const char *path, int (*write_fn)(int fd, void *ctx),
+		  void *ctx);
+
+/* The model as it is in memory, to path (no external data handling). */
+int orx_model_save_plain(const orx_model *model, const char *path);
+
+/* The store function for raw little-endian bytes of dtype, or NULL. */
+orx_store_fn orx_raw_store(int dtype);
 
 /* Read the file at path ("-" for standard input) into a new buffer. */
 int orx_read_all(uint8_t **out, size_t *len, const char *path);

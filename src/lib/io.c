@@ -283,8 +283,8 @@ static int publish(int fd, const char *tmpname, const char *path)
 
 /* Write path whole or not at all: write(fd, ctx) fills a temporary file
  * in the target's folder, which is then renamed into place. */
-static int save_with(const char *path, int (*write_fn)(int fd, void *ctx),
-		     void *ctx)
+int orx_save_with(const char *path, int (*write_fn)(int fd, void *ctx),
+		  void *ctx)
 {
 	char tmpname[PATH_MAX];
 	int fd = -1, slot = -1, rc;
@@ -309,9 +309,9 @@ static int write_model(int fd, void *ctx)
 	return pack_to_fd(&((const orx_model *)ctx)->proto->base, fd);
 }
 
-int orx_model_save_file(const orx_model *model, const char *path)
+int orx_model_save_plain(const orx_model *model, const char *path)
 {
-	return save_with(path, write_model, (void *)model);
+	return orx_save_with(path, write_model, (void *)model);
 }
 
 typedef struct {
@@ -340,5 +340,5 @@ int orx_write_file(const char *path, const void *data, size_t len)
 {
 	bytes b = {data, len};
 
-	return save_with(path, write_bytes, &b);
+	return orx_save_with(path, write_bytes, &b);
 }

@@ -1,4 +1,5 @@
 /* Opening, validating, saving and freeing models. */
+#define _GNU_SOURCE
 #include "internal.h"
 
 #include <stdlib.h>
@@ -44,7 +45,8 @@ int orx_model_open_buffer(orx_model **out, const void *data, size_t len,
 					    "model");
 		goto done;
 	}
-	rc = check_model(model->proto);
+	if ((rc = check_model(model->proto)) == ORX_OK)
+		rc = orx_external_validate(model); /* the paths, no folder yet */
 done:
 	if (rc != ORX_OK)
 		orx_model_free(model);
@@ -53,30 +55,66 @@ done:
 	return rc;
 }
 
+/* The folder of a model file: where its external data lives. */
+static char *folder_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+/* Attach the model's folder and check its external data there. */
+static int attach_folder(orx_model *m, const char *path)
+{
+	int rc;
+
+	if (!(m->dir = folder_of(path)))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	if ((rc = orx_external_validate(m)) != ORX_OK)
+		return rc;
+	return ORX_OK;
+}
+
 int orx_model_open_file(orx_model **out, const char *path,
 			const orx_open_options *opts)
 {
 	const uint8_t *mapped;
 	uint8_t *data = NULL;
 	size_t len = 0;
+	orx_model *m = NULL;
 	int rc;
 
 	/* a mapped file is unpacked straight from the page cache */
 	if (strcmp(path, "-") != 0 &&
 	    orx_map_file(&mapped, &len, path) == ORX_OK) {
-		rc = orx_model_open_buffer(out, mapped, len, opts);
+		rc = orx_model_open_buffer(&m, mapped, len, opts);
 		orx_unmap_file(mapped, len);
-		return rc;
+	} else if ((rc = orx_read_all(&data, &len, path)) == ORX_OK) {
+		rc = orx_model_open_buffer(&m, data, len, opts);
+		free(data);
 	}
-	if ((rc = orx_read_all(&data, &len, path)) != ORX_OK)
-		return rc;
-	rc = orx_model_open_buffer(out, data, len, opts);
-	free(data);
+	if (rc == ORX_OK && strcmp(path, "-") != 0 &&
+	    (rc = attach_folder(m, path)) != ORX_OK) {
+		orx_model_free(m);
+		m = NULL;
+	}
+	if (rc == ORX_OK)
+		*out = m;
 	return rc;
 }
 
 int orx_model_save_buffer(uint8_t **out, size_t *len, const orx_model *model)
 {
+	for (size_t i = 0; model->pending && i < orx_model_tensor_count(model); i++)
+		if (model->pending[i].set)
+			return orx_fail(ORX_EUNSUPPORTED, "tensors in external "
+							  "data were "
+							  "re-initialized: save "
+							  "to a file");
 	size_t n = onnx__model_proto__get_packed_size(model->proto);
 	uint8_t *buf = malloc(n ? n : 1);
 
@@ -93,5 +131,7 @@ void orx_model_free(orx_model *model)
 		return;
 	if (model->proto)
 		onnx__model_proto__free_unpacked(model->proto, NULL);
+	free(model->dir);
+	free(model->pending);
 	free(model);
 }

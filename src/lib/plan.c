@@ -282,8 +282,6 @@ static void decide(entry *e, const orx_plan *plan, const orx_rules *rules,
 			    orx_dtype_name(t->data_type)
 				    ? orx_dtype_name(t->data_type)
 				    : "unknown");
-	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
-		return skip(e, "stored in external data, not supported yet");
 	spec = a->spec;
 	spec.gain = gain_of(a, e);
 	if (e->pub.role == ORX_ROLE_WEIGHT &&

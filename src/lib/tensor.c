@@ -1,7 +1,9 @@
 /* Reading and writing the elements of a model's initializers. */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "raw_data is little-endian; this build assumes a little-endian host"
@@ -139,10 +141,6 @@ static int access_check(Onnx__TensorProto **out, const orx_model *model,
 					      "not %zu",
 				t->name ? t->name : "",
 				(unsigned long long)count, n);
-	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
-		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': external "
-						  "data is not supported yet",
-				t->name ? t->name : "");
 	if (t->segment)
 		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': segmented "
 						  "tensors are not supported",
@@ -164,6 +162,32 @@ int orx_tensor_proto_scalar(double *out, const Onnx__TensorProto *t)
 	return ORX_OK;
 }
 
+/* Elements of a tensor in a data file: read in slices, converted. */
+static int read_external(double *out, size_t n, const orx_model *model,
+			 const Onnx__TensorProto *t)
+{
+	size_t size = orx_dtype_bits(t->data_type) / 8, slice = 1 << 20;
+	uint8_t *buf = malloc(slice * size);
+	orx_ext_ref ref;
+	int fd, rc;
+
+	if (!buf)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	if ((rc = orx_external_open(&fd, &ref, model, t)) != ORX_OK) {
+		free(buf);
+		return rc;
+	}
+	for (size_t k = 0; k < n && rc == ORX_OK; k += slice) {
+		size_t m = n - k < slice ? n - k : slice;
+		rc = orx_pread_all(fd, buf, m * size, ref.offset + k * size);
+		for (size_t e = 0; e < m && rc == ORX_OK; e++)
+			out[k + e] = raw_element(buf, t->data_type, e);
+	}
+	close(fd);
+	free(buf);
+	return rc;
+}
+
 int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
 {
 	Onnx__TensorProto *t = NULL;
@@ -178,6 +202,8 @@ int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
 				orx_dtype_name(t->data_type)
 					? orx_dtype_name(t->data_type)
 					: "unknown");
+	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+		return read_external(out, n, model, t);
 	for (size_t k = 0; k < n; k++)
 		out[k] = t->has_raw_data
 				 ? raw_element(t->raw_data.data, t->data_type, k)
@@ -233,6 +259,17 @@ static void store_bf16_i32(void *base, size_t off, const double *v, size_t n)
 		out[k] = orx_bf16_from_double(v[k]);
 }
 
+orx_store_fn orx_raw_store(int dtype)
+{
+	switch (dtype) {
+	case ORX_DTYPE_FLOAT: return store_f32;
+	case ORX_DTYPE_DOUBLE: return store_f64;
+	case ORX_DTYPE_FLOAT16: return store_f16;
+	case ORX_DTYPE_BFLOAT16: return store_bf16;
+	default: return NULL;
+	}
+}
+
 /* Where and how values of the tensor's dtype and storage are written. */
 static int writable(void **base, orx_store_fn *store, Onnx__TensorProto *t)
 {
@@ -275,10 +312,28 @@ int orx_tensor_write(orx_model *model, size_t i, const double *values,
 
 	if ((rc = access_check(&t, model, i, n)) != ORX_OK)
 		return rc;
+	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': writing values "
+						  "into external data is not "
+						  "supported (orx_tensor_init "
+						  "is)",
+				t->name ? t->name : "");
 	if ((rc = writable(&base, &store, t)) != ORX_OK)
 		return rc;
 	if (n > 0)
 		store(base, 0, values, n);
+	return ORX_OK;
+}
+
+/* A tensor in a data file gets its values when the model is saved. */
+static int defer(orx_model *model, size_t i, const orx_init_params *p,
+		 uint64_t key)
+{
+	if (!model->pending &&
+	    !(model->pending = calloc(orx_model_tensor_count(model) + 1,
+				      sizeof(orx_pending))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	model->pending[i] = (orx_pending){true, *p, key};
 	return ORX_OK;
 }
 
@@ -297,6 +352,8 @@ int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
 	    (rc = access_check(&t, model, i, (size_t)n)) != ORX_OK ||
 	    (rc = writable(&base, &store, t)) != ORX_OK)
 		return rc;
+	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+		return defer(model, i, p, key);
 	return orx_init_fill_store(base, store, (size_t)n, p, key, t->dims,
 				   t->n_dims);
 }

@@ -1,0 +1,216 @@
+/* Tensors in external data files: safe paths, reading, and saving models
+ * whose tensors live (or will live) in data files beside them.
+ *
+ * A location must stay inside the model's folder, whatever the file
+ * system holds: no absolute path, no '..', no symlink anywhere on the way
+ * (every component is opened with O_NOFOLLOW, relative to the last), a
+ * regular file with one link, and offset + length within it. These are
+ * the attacks of CVE-2022-25882, CVE-2024-27318, CVE-2026-27489,
+ * CVE-2026-34446 and CVE-2026-34445. */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *tname(const Onnx__TensorProto *t)
+{
+	return t->name ? t->name : "";
+}
+
+static const char *entry(const Onnx__TensorProto *t, const char *key)
+{
+	for (size_t i = 0; i < t->n_external_data; i++)
+		if (t->external_data[i]->key &&
+		    !strcmp(t->external_data[i]->key, key))
+			return t->external_data[i]->value
+				       ? t->external_data[i]->value
+				       : "";
+	return NULL;
+}
+
+static int parse_u64(uint64_t *out, const char *s)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return *end || errno ? -1 : 0;
+}
+
+int orx_external_ref(orx_ext_ref *out, const Onnx__TensorProto *t)
+{
+	const char *loc = entry(t, "location"), *off = entry(t, "offset"),
+		   *len = entry(t, "length"), *p;
+	uint64_t n, want;
+
+	if (!loc || !loc[0])
+		return orx_fail(ORX_EINVALID, "tensor '%s': external data "
+					      "without a location",
+				tname(t));
+	if (loc[0] == '/')
+		return orx_fail(ORX_EINVALID, "tensor '%s': external data "
+					      "location '%s' is an absolute "
+					      "path",
+				tname(t), loc);
+	for (p = loc; *p;) {
+		const char *slash = strchr(p, '/');
+		size_t k = slash ? (size_t)(slash - p) : strlen(p);
+		if (k == 0 || (k == 2 && p[0] == '.' && p[1] == '.'))
+			return orx_fail(ORX_EINVALID, "tensor '%s': external "
+						      "data location '%s' "
+						      "leaves the model's "
+						      "folder",
+					tname(t), loc);
+		p += k + (slash ? 1 : 0);
+	}
+	out->location = loc;
+	out->offset = 0;
+	if (off && parse_u64(&out->offset, off))
+		return orx_fail(ORX_EINVALID, "tensor '%s': bad external "
+					      "offset '%s'",
+				tname(t), off);
+	if (orx_tensor_proto_count(&n, t) != ORX_OK)
+		return ORX_EINVALID;
+	want = orx_dtype_nbytes(t->data_type, n);
+	out->length = want;
+	if (len && (parse_u64(&out->length, len) || out->length != want))
+		return orx_fail(ORX_EINVALID, "tensor '%s': external length "
+					      "'%s' does not match its %llu "
+					      "bytes",
+				tname(t), len, (unsigned long long)want);
+	return ORX_OK;
+}
+
+/* Open rel under the folder dir with no symlink on the way. */
+static int open_under(int *out, const char *dir, const char *rel,
+		      const char *name)
+{
+	char buf[PATH_MAX], *comp, *next;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd;
+
+	if (dfd < 0)
+		return orx_fail(ORX_EIO, "tensor '%s': cannot open the model's "
+					 "folder: %s",
+				name, strerror(errno));
+	snprintf(buf, sizeof(buf), "%s", rel);
+	for (comp = buf; (next = strchr(comp, '/')); comp = next + 1) {
+		*next = '\0';
+		fd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					       O_CLOEXEC);
+		close(dfd);
+		if (fd < 0)
+			return orx_fail(ORX_EINVALID, "tensor '%s': external "
+						      "data '%s': folder '%s' "
+						      "%s",
+					name, rel, comp,
+					errno == ELOOP || errno == ENOTDIR
+						? "is a symlink or not a folder"
+						: strerror(errno));
+		dfd = fd;
+	}
+	fd = openat(dfd, comp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	close(dfd);
+	if (fd < 0)
+		return orx_fail(errno == ELOOP ? ORX_EINVALID : ORX_EIO,
+				"tensor '%s': external data '%s' %s", name, rel,
+				errno == ELOOP ? "is a symlink" : strerror(errno));
+	*out = fd;
+	return ORX_OK;
+}
+
+int orx_external_open(int *fd, orx_ext_ref *ref, const orx_model *m,
+		      const Onnx__TensorProto *t)
+{
+	struct stat st;
+	int rc;
+
+	if ((rc = orx_external_ref(ref, t)) != ORX_OK)
+		return rc;
+	if (!m->dir)
+		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': external data "
+						  "needs the model's folder "
+						  "(open it from a file)",
+				tname(t));
+	if ((rc = open_under(fd, m->dir, ref->location, tname(t))) != ORX_OK)
+		return rc;
+	if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode))
+		rc = orx_fail(ORX_EINVALID, "tensor '%s': external data '%s' "
+					    "is not a regular file",
+			      tname(t), ref->location);
+	else if (st.st_nlink != 1)
+		rc = orx_fail(ORX_EINVALID, "tensor '%s': external data '%s' "
+					    "has %lu hard links",
+			      tname(t), ref->location,
+			      (unsigned long)st.st_nlink);
+	else if (ref->offset > (uint64_t)st.st_size ||
+		 ref->length > (uint64_t)st.st_size - ref->offset)
+		rc = orx_fail(ORX_EINVALID, "tensor '%s': external data '%s': "
+					    "offset %llu + length %llu is past "
+					    "its %lld bytes",
+			      tname(t), ref->location,
+			      (unsigned long long)ref->offset,
+			      (unsigned long long)ref->length,
+			      (long long)st.st_size);
+	if (rc != ORX_OK)
+		close(*fd);
+	return rc;
+}
+
+int orx_pread_all(int fd, void *buf, size_t n, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, (char *)buf + got, n - got,
+				  (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return orx_fail(ORX_EIO, "cannot read external data: %s",
+					r ? strerror(errno) : "file too short");
+		got += (size_t)r;
+	}
+	return ORX_OK;
+}
+
+int orx_external_read(void *buf, const orx_model *m,
+		      const Onnx__TensorProto *t)
+{
+	orx_ext_ref ref;
+	int fd, rc = orx_external_open(&fd, &ref, m, t);
+
+	if (rc != ORX_OK)
+		return rc;
+	rc = orx_pread_all(fd, buf, ref.length, ref.offset);
+	close(fd);
+	return rc;
+}
+
+int orx_external_validate(const orx_model *m)
+{
+	const Onnx__GraphProto *g = m->proto->graph;
+
+	for (size_t i = 0; i < g->n_initializer; i++) {
+		const Onnx__TensorProto *t = g->initializer[i];
+		orx_ext_ref ref;
+		int fd, rc;
+		if (orx_tensor_proto_storage(t) != ORX_STORAGE_EXTERNAL)
+			continue;
+		if (!m->dir) /* from a buffer: the paths alone */
+			rc = orx_external_ref(&ref, t);
+		else if ((rc = orx_external_open(&fd, &ref, m, t)) == ORX_OK)
+			close(fd);
+		if (rc != ORX_OK)
+			return rc;
+	}
+	return ORX_OK;
+}

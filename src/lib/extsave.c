@@ -1,0 +1,451 @@
+/* Saving models with tensors in data files: every tensor placed (inline,
+ * or at a 4 KiB-aligned offset of a data file beside the output), the
+ * data files streamed tensor by tensor, the model written last. */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ALIGN 4096
+#define MAX_MESSAGE ((uint64_t)INT32_MAX) /* protobuf's 2 GiB */
+
+typedef struct {
+	const char *location; /* in the output; NULL: inline */
+	uint64_t offset, length;
+} place;
+
+typedef struct {
+	orx_model *m;
+	place *pl;
+	const char *location; /* the data file being written */
+} data_ctx;
+
+static Onnx__TensorProto *tensor(const orx_model *m, size_t i)
+{
+	return m->proto->graph->initializer[i];
+}
+
+static bool is_external(const orx_model *m, size_t i)
+{
+	return orx_tensor_proto_storage(tensor(m, i)) == ORX_STORAGE_EXTERNAL;
+}
+
+static bool is_pending(const orx_model *m, size_t i)
+{
+	return m->pending && m->pending[i].set;
+}
+
+static uint64_t nbytes(const Onnx__TensorProto *t)
+{
+	uint64_t n = 0;
+
+	orx_tensor_proto_count(&n, t);
+	return orx_dtype_nbytes(t->data_type, n);
+}
+
+/*** @@PLACE: where each tensor goes ***/
+
+static int place_all(place *pl, const orx_model *m, const orx_save_options *o)
+{
+	size_t n = orx_model_tensor_count(m);
+	orx_ext_ref ref;
+
+	for (size_t i = 0; i < n; i++) {
+		const Onnx__TensorProto *t = tensor(m, i);
+		bool ext = is_external(m, i);
+		pl[i] = (place){NULL, 0, nbytes(t)};
+		if (o->mode == ORX_DATA_KEEP && ext) {
+			if (orx_external_ref(&ref, t) != ORX_OK)
+				return ORX_EINVALID;
+			pl[i].location = ref.location;
+		} else if (o->mode == ORX_DATA_EXTERNAL &&
+			   (ext || t->has_raw_data) && pl[i].length > o->threshold &&
+			   !t->segment) {
+			pl[i].location = o->external_file;
+		}
+	}
+	/* offsets: per data file, in initializer order, aligned */
+	for (size_t i = 0; i < n; i++) {
+		uint64_t cursor = 0;
+		bool first = true;
+		for (size_t k = 0; k < i && first; k++)
+			first = !pl[k].location || !pl[i].location ||
+				strcmp(pl[k].location, pl[i].location);
+		if (!pl[i].location || !first)
+			continue;
+		for (size_t k = i; k < n; k++) {
+			if (!pl[k].location || strcmp(pl[k].location, pl[i].location))
+				continue;
+			pl[k].offset = (cursor + ALIGN - 1) / ALIGN * ALIGN;
+			cursor = pl[k].offset + pl[k].length;
+		}
+	}
+	return ORX_OK;
+}
+
+/* Bytes that end up inline: must fit protobuf's 2 GiB. */
+static int check_size(const orx_model *m, const place *pl)
+{
+	uint64_t total = onnx__model_proto__get_packed_size(m->proto);
+
+	for (size_t i = 0; i < orx_model_tensor_count(m); i++)
+		if (!pl[i].location && is_external(m, i))
+			total += pl[i].length;
+	if (total > MAX_MESSAGE)
+		return orx_fail(ORX_EUNSUPPORTED, "the model would be %llu bytes "
+						  "with everything inline, past "
+						  "protobuf's 2 GiB: keep "
+						  "external data",
+				(unsigned long long)total);
+	return ORX_OK;
+}
+
+/*** @@BYTES: a tensor's bytes, wherever they come from ***/
+
+static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t w = pwrite(fd, (const char *)buf + done, n - done,
+				   (off_t)(off + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return orx_fail(ORX_EIO, "cannot write: %s",
+					strerror(errno));
+		done += (size_t)w;
+	}
+	return ORX_OK;
+}
+
+/* Made values, in the tensor's dtype, into buf. */
+static int make_values(uint8_t *buf, const orx_model *m, size_t i)
+{
+	const Onnx__TensorProto *t = tensor(m, i);
+	orx_store_fn store = orx_raw_store(t->data_type);
+	uint64_t n = 0;
+
+	orx_tensor_proto_count(&n, t);
+	if (!store)
+		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': cannot make "
+						  "values of its dtype",
+				t->name ? t->name : "");
+	return orx_init_fill_store(buf, store, (size_t)n, &m->pending[i].params,
+				   m->pending[i].key, t->dims, t->n_dims);
+}
+
+/* Copy a tensor from its input data file to fd at off, in slices. */
+static int copy_external(int fd, uint64_t off, const orx_model *m, size_t i)
+{
+	size_t slice = 8 << 20;
+	uint8_t *buf = malloc(slice);
+	orx_ext_ref ref;
+	int in, rc;
+
+	if (!buf)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	if ((rc = orx_external_open(&in, &ref, m, tensor(m, i))) == ORX_OK) {
+		for (uint64_t k = 0; k < ref.length && rc == ORX_OK; k += slice) {
+			size_t len = ref.length - k < slice ? ref.length - k : slice;
+			rc = orx_pread_all(in, buf, len, ref.offset + k);
+			if (rc == ORX_OK)
+				rc = pwrite_all(fd, buf, len, off + k);
+		}
+		close(in);
+	}
+	free(buf);
+	return rc;
+}
+
+/* One tensor's bytes to fd at off: made, copied, or from raw_data. */
+static int put_tensor(int fd, uint64_t off, const orx_model *m, size_t i,
+		      uint64_t len)
+{
+	uint8_t *buf;
+	int rc;
+
+	if (is_pending(m, i)) {
+		if (!(buf = malloc(len ? len : 1)))
+			return orx_fail(ORX_ENOMEM, "out of memory");
+		if ((rc = make_values(buf, m, i)) == ORX_OK)
+			rc = pwrite_all(fd, buf, len, off);
+		free(buf);
+		return rc;
+	}
+	if (is_external(m, i))
+		return copy_external(fd, off, m, i);
+	return pwrite_all(fd, tensor(m, i)->raw_data.data, len, off);
+}
+
+static int write_data_file(int fd, void *arg)
+{
+	data_ctx *c = arg;
+	int rc = ORX_OK;
+
+	for (size_t i = 0; i < orx_model_tensor_count(c->m) && rc == ORX_OK; i++)
+		if (c->pl[i].location && !strcmp(c->pl[i].location, c->location))
+			rc = put_tensor(fd, c->pl[i].offset, c->m, i,
+					c->pl[i].length);
+	return rc;
+}
+
+/*** @@FILES: the data files, then the model ***/
+
+static char *join(const char *dir, const char *rel)
+{
+	char *p = NULL;
+
+	return asprintf(&p, "%s/%s", dir, rel) < 0 ? NULL : p;
+}
+
+/* A data file to write must not be a data file of the input. */
+static int not_an_input(const orx_model *m, const char *out_path,
+			const char *location)
+{
+	struct stat out, in;
+	orx_ext_ref ref;
+	int fd;
+
+	if (stat(out_path, &out) != 0)
+		return ORX_OK; /* a new file */
+	for (size_t i = 0; i < orx_model_tensor_count(m); i++) {
+		if (!is_external(m, i) ||
+		    orx_external_open(&fd, &ref, m, tensor(m, i)) != ORX_OK)
+			continue;
+		fstat(fd, &in);
+		close(fd);
+		if (in.st_dev == out.st_dev && in.st_ino == out.st_ino)
+			return orx_fail(ORX_EINVALID, "the output's data file "
+						      "'%s' is the input's: "
+						      "write the output to "
+						      "another folder",
+					location);
+	}
+	return ORX_OK;
+}
+
+static int make_parents(const char *path)
+{
+	char buf[PATH_MAX];
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
+		return orx_fail(ORX_EIO, "path too long");
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+			return orx_fail(ORX_EIO, "cannot create '%s': %s", buf,
+					strerror(errno));
+		*p = '/';
+	}
+	return ORX_OK;
+}
+
+static int write_data_files(orx_model *m, place *pl, const char *out_dir)
+{
+	size_t n = orx_model_tensor_count(m);
+	int rc = ORX_OK;
+
+	for (size_t i = 0; i < n && rc == ORX_OK; i++) {
+		data_ctx c = {m, pl, pl[i].location};
+		char *path;
+		bool first = pl[i].location != NULL;
+		for (size_t k = 0; k < i && first; k++)
+			first = !pl[k].location || strcmp(pl[k].location, pl[i].location);
+		if (!first)
+			continue;
+		if (!(path = join(out_dir, pl[i].location)))
+			return orx_fail(ORX_ENOMEM, "out of memory");
+		if ((rc = not_an_input(m, path, pl[i].location)) == ORX_OK &&
+		    (rc = make_parents(path)) == ORX_OK)
+			rc = orx_save_with(path, write_data_file, &c);
+		free(path);
+	}
+	return rc;
+}
+
+/*** @@PROTO: the tensors' new fields ***/
+
+static void clear_external(Onnx__TensorProto *t)
+{
+	for (size_t i = 0; i < t->n_external_data; i++)
+		onnx__string_string_entry_proto__free_unpacked(t->external_data[i],
+							       NULL);
+	free(t->external_data);
+	t->external_data = NULL;
+	t->n_external_data = 0;
+	t->has_data_location = 0;
+	t->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT;
+}
+
+static Onnx__StringStringEntryProto *kv(const char *key, const char *value)
+{
+	Onnx__StringStringEntryProto *e = malloc(sizeof(*e));
+
+	if (!e)
+		return NULL;
+	onnx__string_string_entry_proto__init(e);
+	e->key = strdup(key);
+	e->value = strdup(value);
+	if (!e->key || !e->value) {
+		onnx__string_string_entry_proto__free_unpacked(e, NULL);
+		return NULL;
+	}
+	return e;
+}
+
+/* Point the tensor at its place in a data file. */
+static int set_external(Onnx__TensorProto *t, const place *p)
+{
+	char off[32], len[32];
+	Onnx__StringStringEntryProto **e = calloc(3, sizeof(*e));
+
+	snprintf(off, sizeof(off), "%llu", (unsigned long long)p->offset);
+	snprintf(len, sizeof(len), "%llu", (unsigned long long)p->length);
+	if (!e || !(e[0] = kv("location", p->location)) ||
+	    !(e[1] = kv("offset", off)) || !(e[2] = kv("length", len))) {
+		for (int k = 0; e && k < 3; k++)
+			if (e[k])
+				onnx__string_string_entry_proto__free_unpacked(e[k],
+									       NULL);
+		free(e);
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	}
+	clear_external(t);
+	if (t->has_raw_data) {
+		free(t->raw_data.data);
+		t->raw_data.data = NULL;
+		t->raw_data.len = 0;
+		t->has_raw_data = 0;
+	}
+	t->external_data = e;
+	t->n_external_data = 3;
+	t->has_data_location = 1;
+	t->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+	return ORX_OK;
+}
+
+/* Bring a tensor inline: its bytes read from its data file or made. */
+static int set_inline(orx_model *m, size_t i, uint64_t len)
+{
+	Onnx__TensorProto *t = tensor(m, i);
+	uint8_t *buf = malloc(len ? len : 1);
+	int rc;
+
+	if (!buf)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	rc = is_pending(m, i) ? make_values(buf, m, i)
+			      : orx_external_read(buf, m, t);
+	if (rc != ORX_OK) {
+		free(buf);
+		return rc;
+	}
+	clear_external(t);
+	t->raw_data.data = buf;
+	t->raw_data.len = len;
+	t->has_raw_data = 1;
+	return ORX_OK;
+}
+
+static int update_tensors(orx_model *m, const place *pl)
+{
+	int rc = ORX_OK;
+
+	/* inline first: they read the input's data files */
+	for (size_t i = 0; i < orx_model_tensor_count(m) && rc == ORX_OK; i++)
+		if (!pl[i].location && is_external(m, i))
+			rc = set_inline(m, i, pl[i].length);
+	for (size_t i = 0; i < orx_model_tensor_count(m) && rc == ORX_OK; i++)
+		if (pl[i].location)
+			rc = set_external(tensor(m, i), &pl[i]);
+	return rc;
+}
+
+static bool needs_data_handling(const orx_model *m, const orx_save_options *o)
+{
+	if (o->mode != ORX_DATA_KEEP)
+		return true;
+	for (size_t i = 0; i < orx_model_tensor_count(m); i++)
+		if (is_external(m, i) || is_pending(m, i))
+			return true;
+	return false;
+}
+
+static char *folder_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	return slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+}
+
+int orx_model_save(orx_model *m, const char *path, const orx_save_options *opts)
+{
+	orx_save_options defaults = ORX_SAVE_OPTIONS_INIT;
+	size_t n = orx_model_tensor_count(m);
+	place *pl = NULL;
+	char *out_dir = NULL;
+	orx_ext_ref check;
+	int rc;
+	bool any_file = false;
+
+	if (!opts)
+		opts = &defaults;
+	if (!needs_data_handling(m, opts))
+		return orx_model_save_plain(m, path);
+	if (opts->mode == ORX_DATA_EXTERNAL) {
+		Onnx__TensorProto probe = ONNX__TENSOR_PROTO__INIT;
+		Onnx__StringStringEntryProto loc = ONNX__STRING_STRING_ENTRY_PROTO__INIT,
+					     *e = &loc;
+		loc.key = "location";
+		loc.value = (char *)(opts->external_file ? opts->external_file : "");
+		probe.external_data = &e;
+		probe.n_external_data = 1;
+		probe.name = "--external";
+		if ((rc = orx_external_ref(&check, &probe)) != ORX_OK)
+			return rc;
+	}
+	if (!(pl = calloc(n + 1, sizeof(*pl))) || !(out_dir = folder_of(path))) {
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = place_all(pl, m, opts)) != ORX_OK ||
+	    (rc = check_size(m, pl)) != ORX_OK)
+		goto done;
+	for (size_t i = 0; i < n; i++)
+		any_file |= pl[i].location != NULL;
+	if (any_file && !strcmp(path, "-")) {
+		rc = orx_fail(ORX_EUNSUPPORTED, "a model with external data "
+						"cannot go to standard output: "
+						"use --embed");
+		goto done;
+	}
+	if ((rc = write_data_files(m, pl, out_dir)) != ORX_OK ||
+	    (rc = update_tensors(m, pl)) != ORX_OK ||
+	    (rc = orx_model_save_plain(m, path)) != ORX_OK)
+		goto done;
+	free(m->pending);
+	m->pending = NULL;
+	free(m->dir);
+	m->dir = out_dir;
+	out_dir = NULL;
+done:
+	free(pl);
+	free(out_dir);
+	return rc;
+}
+
+int orx_model_save_file(orx_model *model, const char *path)
+{
+	return orx_model_save(model, path, NULL);
+}

@@ -1,6 +1,7 @@
 /* Initialization schemes: what they resolve to, and filling tensors. */
 #include "internal.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,8 +259,9 @@ static void chunk_values(double *v, size_t n, const orx_init_params *p,
 
 /* Block b (elements b * ORX_RNG_BLOCK onward) from its own stream
  * position, chunk by chunk. */
-static void fill_block(void *base, orx_store_fn store, size_t first,
-		       size_t len, const orx_init_params *p, uint64_t key)
+static void fill_block(void *base, size_t origin, orx_store_fn store,
+		       size_t first, size_t len, const orx_init_params *p,
+		       uint64_t key)
 {
 	double v[CHUNK];
 	orx_rng r;
@@ -268,8 +270,27 @@ static void fill_block(void *base, orx_store_fn store, size_t first,
 	for (size_t done = 0; done < len; done += CHUNK) {
 		size_t n = len - done < CHUNK ? len - done : CHUNK;
 		chunk_values(v, n, p, &r);
-		store(base, first + done, v, n);
+		store(base, first + done - origin, v, n);
 	}
+}
+
+int orx_init_fill_range(void *base, orx_store_fn store, size_t n,
+			size_t first, size_t count, const orx_init_params *p,
+			uint64_t key)
+{
+	assert(first % ORX_RNG_BLOCK == 0);
+	if (p->dist == ORX_DIST_KEEP || p->dist == ORX_DIST_ORTHOGONAL)
+		return orx_fail(ORX_EUNSUPPORTED, "no partial fill for this "
+						  "distribution");
+	orx_rng_prepare();
+	if (count > n - first)
+		count = n - first;
+	for (size_t at = first; at < first + count; at += ORX_RNG_BLOCK) {
+		size_t len = first + count - at;
+		fill_block(base, first, store, at,
+			   len < ORX_RNG_BLOCK ? len : ORX_RNG_BLOCK, p, key);
+	}
+	return ORX_OK;
 }
 
 static void store_f64(void *base, size_t offset, const double *v, size_t n)
@@ -295,12 +316,7 @@ int orx_init_fill_store(void *base, orx_store_fn store, size_t n,
 		free(tmp);
 		return rc;
 	}
-	orx_rng_prepare();
-	for (size_t first = 0; first < n; first += ORX_RNG_BLOCK)
-		fill_block(base, store, first,
-			   n - first < ORX_RNG_BLOCK ? n - first : ORX_RNG_BLOCK,
-			   p, key);
-	return ORX_OK;
+	return orx_init_fill_range(base, store, n, 0, n, p, key);
 }
 
 int orx_init_fill(double *out, size_t n, const orx_init_params *p,

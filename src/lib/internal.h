@@ -69,6 +69,13 @@ int orx_walk_tensors(const Onnx__ModelProto *m, orx_tensor_fn fn, void *ctx);
 typedef void (*orx_store_fn)(void *base, size_t offset, const double *v,
 			     size_t n);
 
+/* Elements [first, first + count) of the n of a tensor (first a multiple
+ * of ORX_RNG_BLOCK), stored at base as element 0: the same values as a
+ * whole fill. Not for orthogonal. */
+int orx_init_fill_range(void *base, orx_store_fn store, size_t n,
+			size_t first, size_t count, const orx_init_params *p,
+			uint64_t key);
+
 /* orx_init_fill through a store function instead of a double array. */
 int orx_init_fill_store(void *base, orx_store_fn store, size_t n,
 			const orx_init_params *p, uint64_t key,

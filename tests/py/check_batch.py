@@ -73,6 +73,7 @@ def make_zoo(tmp):
             shutil.copy(os.path.join(SAMPLES, f), os.path.join(zoo, dest, f))
     shutil.copy(os.path.join(SAMPLES, "mlp_tanh.onnx"),
                 os.path.join(zoo, "vision", "small", "tiny.onnx"))
+    shutil.copytree(os.path.join(SAMPLES, "external"), os.path.join(zoo, "external"))
     data = open(os.path.join(SAMPLES, "cnn_bn_relu.onnx"), "rb").read()
     open(os.path.join(zoo, "vision", "broken.onnx"), "wb").write(data[:5000])
     open(os.path.join(zoo, "README.txt"), "w").write("not a model\n")
@@ -107,12 +108,22 @@ def folder(tmp):
         problems.append("an output for the broken model")
     # each output is what apply writes for that model alone
     for rel, data in got.items():
-        alone = os.path.join(tmp, "alone.onnx")
+        if not rel.endswith(".onnx"):
+            continue
+        alone = os.path.join(tmp, "alone", rel)
+        os.makedirs(os.path.dirname(alone), exist_ok=True)
         subprocess.run([TOOL, "apply", os.path.join(zoo, rel), "-o", alone], check=True,
                        capture_output=True)
         if open(alone, "rb").read() != data:
             problems.append(f"{rel} differs from apply's output")
+    if tree(os.path.join(tmp, "alone")) != {k: v for k, v in got.items()}:
+        problems.append("data files differ from apply's")
     onnx.checker.check_model(os.path.join(out, "text", "transformer_encoder.onnx"))
+    # a model with external data keeps its data file beside it
+    if "external/cnn_bn_relu.data" not in got:
+        problems.append("the external model's data file is missing")
+    onnx.checker.check_model(os.path.join(out, "external", "cnn_bn_relu.onnx"))
+    onnx.load(os.path.join(out, "external", "cnn_bn_relu.onnx"))
     return problems
 
 
@@ -145,7 +156,8 @@ def zips(tmp):
         if z.testzip() is not None:
             problems.append("bad CRC in the output")
         entries = {n: z.read(n) for n in z.namelist()}
-    if entries != tree(folder):
+    want = {k: v for k, v in tree(folder).items() if not k.startswith("external/")}
+    if entries != want:
         problems.append(f"entries {sorted(entries)} differ from the folder run")
     return problems
 

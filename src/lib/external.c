@@ -17,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <strings.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 static const char *tname(const Onnx__TensorProto *t)
 {
@@ -165,6 +168,67 @@ int orx_external_open(int *fd, orx_ext_ref *ref, const orx_model *m,
 	return rc;
 }
 
+/*** @@CHECKSUM: SHA-1 of a whole data file, when the model gives one ***/
+
+/* Hex SHA-1 of the file open at fd, into hex (41 bytes). */
+static int sha1_file(char *hex, int fd)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[EVP_MAX_MD_SIZE], *buf = malloc(1 << 20);
+	unsigned int len = 0;
+	uint64_t off = 0;
+	ssize_t r = 0;
+	int rc = ORX_OK;
+
+	if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_sha1(), NULL)) {
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+		goto done;
+	}
+	while ((r = pread(fd, buf, 1 << 20, (off_t)off)) > 0) {
+		EVP_DigestUpdate(ctx, buf, (size_t)r);
+		off += (uint64_t)r;
+	}
+	if (r < 0 || !EVP_DigestFinal_ex(ctx, md, &len)) {
+		rc = orx_fail(ORX_EIO, "cannot read external data: %s",
+			      strerror(errno));
+		goto done;
+	}
+	for (unsigned i = 0; i < len; i++)
+		sprintf(hex + 2 * i, "%02x", md[i]);
+done:
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return rc;
+}
+
+/* The checksum of the tensor's data file, verified once per file. */
+static int verify_checksum(const orx_model *m, const Onnx__TensorProto *t,
+			   const orx_ext_ref *ref, int fd)
+{
+	const char *want = entry(t, "checksum");
+	orx_model *mm = (orx_model *)m; /* the cache is not the model */
+	char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
+	int rc;
+
+	if (!want)
+		return ORX_OK;
+	for (size_t i = 0; i < mm->n_verified; i++)
+		if (!strcmp(mm->verified[i], ref->location))
+			return ORX_OK;
+	if ((rc = sha1_file(hex, fd)) != ORX_OK)
+		return rc;
+	if (strcasecmp(hex, want) != 0)
+		return orx_fail(ORX_EINVALID, "tensor '%s': external data '%s' "
+					      "does not match its checksum",
+				tname(t), ref->location);
+	char **v = realloc(mm->verified, (mm->n_verified + 1) * sizeof(*v));
+	if (!v || !(v[mm->n_verified] = strdup(ref->location)))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	mm->verified = v;
+	mm->n_verified++;
+	return ORX_OK;
+}
+
 int orx_pread_all(int fd, void *buf, size_t n, uint64_t off)
 {
 	size_t got = 0;
@@ -186,12 +250,22 @@ int orx_external_read(void *buf, const orx_model *m,
 		      const Onnx__TensorProto *t)
 {
 	orx_ext_ref ref;
-	int fd, rc = orx_external_open(&fd, &ref, m, t);
+	int fd, rc = orx_external_open_data(&fd, &ref, m, t);
 
 	if (rc != ORX_OK)
 		return rc;
 	rc = orx_pread_all(fd, buf, ref.length, ref.offset);
 	close(fd);
+	return rc;
+}
+
+int orx_external_open_data(int *fd, orx_ext_ref *ref, const orx_model *m,
+			   const Onnx__TensorProto *t)
+{
+	int rc = orx_external_open(fd, ref, m, t);
+
+	if (rc == ORX_OK && (rc = verify_checksum(m, t, ref, *fd)) != ORX_OK)
+		close(*fd);
 	return rc;
 }
 

@@ -152,7 +152,7 @@ static int copy_external(int fd, uint64_t off, const orx_model *m, size_t i)
 
 	if (!buf)
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	if ((rc = orx_external_open(&in, &ref, m, tensor(m, i))) == ORX_OK) {
+	if ((rc = orx_external_open_data(&in, &ref, m, tensor(m, i))) == ORX_OK) {
 		for (uint64_t k = 0; k < ref.length && rc == ORX_OK; k += slice) {
 			size_t len = ref.length - k < slice ? ref.length - k : slice;
 			rc = orx_pread_all(in, buf, len, ref.offset + k);

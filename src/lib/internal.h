@@ -20,6 +20,8 @@ struct orx_model {
 	Onnx__ModelProto *proto;
 	char *dir;            /* the model file's folder; NULL from a buffer */
 	orx_pending *pending; /* one per initializer, or NULL */
+	char **verified;      /* data files whose checksum was checked */
+	size_t n_verified;
 };
 
 /*** @@ERRORS ***/
@@ -124,6 +126,11 @@ int orx_external_ref(orx_ext_ref *out, const Onnx__TensorProto *t);
  * it; *fd is the caller's to close. */
 int orx_external_open(int *fd, orx_ext_ref *ref, const orx_model *m,
 		      const Onnx__TensorProto *t);
+
+/* orx_external_open, and the file's checksum verified (once per file)
+ * when the tensor gives one: for reading the data. */
+int orx_external_open_data(int *fd, orx_ext_ref *ref, const orx_model *m,
+			   const Onnx__TensorProto *t);
 
 /* Read a tensor's ref.length bytes from its data file. */
 int orx_external_read(void *buf, const orx_model *m,

@@ -133,5 +133,8 @@ void orx_model_free(orx_model *model)
 		onnx__model_proto__free_unpacked(model->proto, NULL);
 	free(model->dir);
 	free(model->pending);
+	for (size_t i = 0; i < model->n_verified; i++)
+		free(model->verified[i]);
+	free(model->verified);
 	free(model);
 }

@@ -173,7 +173,7 @@ static int read_external(double *out, size_t n, const orx_model *model,
 
 	if (!buf)
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	if ((rc = orx_external_open(&fd, &ref, model, t)) != ORX_OK) {
+	if ((rc = orx_external_open_data(&fd, &ref, model, t)) != ORX_OK) {
 		free(buf);
 		return rc;
 	}

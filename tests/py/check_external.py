@@ -228,6 +228,33 @@ def attacks(tmp):
         attack(sub, "missing data file", "w.bin", nothing, "No such file")
 
 
+def checksums(tmp):
+    """SHA-1 of the whole data file: verified when the data is read."""
+    ext = save_external(os.path.join(SAMPLES, "cnn_bn_relu.onnx"), os.path.join(tmp, "in"),
+                        all_tensors_to_one_file=True, location="w.data")
+    sha = hashlib.sha1(open(os.path.join(tmp, "in", "w.data"), "rb").read()).hexdigest()
+    problems = []
+    for name, value, ok in (("right.onnx", sha, True), ("wrong.onnx", "0" * 40, False)):
+        m = onnx.load(ext, load_external_data=False)
+        for t in m.graph.initializer:
+            t.external_data.add(key="checksum", value=value)
+        path = os.path.join(tmp, "in", name)
+        onnx.save(m, path)
+        r = run("check", path)
+        if ok and r.returncode != 0:
+            problems.append(f"right checksum: exit {r.returncode} {r.stderr.strip()}")
+        if not ok and (r.returncode != 2 or "does not match its checksum" not in r.stderr):
+            problems.append(f"wrong checksum: exit {r.returncode} {r.stderr.strip()!r}")
+        keep = os.path.join(tmp, "keep.rules")
+        open(keep, "w").write("=> keep\n")
+        out = os.path.join(tmp, "out" + name)
+        os.makedirs(out)
+        r = run("apply", path, "-o", os.path.join(out, "m.onnx"), "--rules", keep)
+        if ok != (r.returncode == 0):
+            problems.append(f"apply, {name}: exit {r.returncode} {r.stderr.strip()}")
+    report("checksum entries are verified when the data is read", problems)
+
+
 def main():
     global TOOL, SAMPLES
     TOOL, SAMPLES = sys.argv[1], sys.argv[2]
@@ -244,6 +271,8 @@ def main():
             round_trip(tmp, title, src, **kw)
     with tempfile.TemporaryDirectory() as tmp:
         conversions(tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        checksums(tmp)
     attacks(None)
     passed = sum(RESULTS)
     print(f"{passed} passed, {len(RESULTS) - passed} failed")

@@ -46,5 +46,6 @@ int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif

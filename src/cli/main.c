@@ -72,6 +72,16 @@ static const cli_command commands[] = {
 	 "  --report FILE     one JSON line per input ('-': standard output)\n"
 	 "  --seed N          random seed [0]\n"
 	 "  --rules FILE      rules before the defaults (repeatable)"},
+	{"plot", cmd_plot,
+	 "plot  MODEL [--after OUT] [--layers GLOB] [--rules FILE]... -o "
+	 "FILE.svg",
+	 "Draw the weight distributions as an SVG: one panel per weighted\n"
+	 "layer, the histogram of its weights (and, with --after, of OUT's)\n"
+	 "against the density its scheme predicts.\n"
+	 "  -o, --output FILE  the SVG to write\n"
+	 "  --after OUT        the same model re-initialized, overlaid\n"
+	 "  --layers GLOB      only the layers whose weight names match\n"
+	 "  --rules FILE       rules that choose the schemes (repeatable)"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -304,6 +304,10 @@ int orx_init_resolve(orx_init_params *out, const orx_init_spec *spec,
 int orx_init_fill(double *out, size_t n, const orx_init_params *p,
 		  uint64_t key, const int64_t *dims, size_t ndim);
 
+/* Threads for filling one large tensor (split by blocks: the bytes are
+ * the same for any number). 0, the default: one per core. */
+void orx_set_threads(int threads);
+
 /* Scheme names as rules and the JSON spell them ("he_normal",
  * "xavier_uniform", "trunc_normal", ...); NULL / -1 when unknown. */
 const char *orx_scheme_name(orx_scheme scheme);

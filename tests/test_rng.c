@@ -189,3 +189,24 @@ Test(rng, uniform_has_53_random_bits_and_stays_in_0_1)
 		  "%d of %zu", low_bit_set, n);
 	free(u);
 }
+
+/* A large tensor is split across threads by blocks: the bytes are the
+ * same with one thread and with several. */
+Test(rng, bytes_do_not_depend_on_the_number_of_threads)
+{
+	size_t n = 40 * ORX_RNG_BLOCK + 123;
+	double *one = malloc(n * sizeof(double)), *many = malloc(n * sizeof(double));
+	orx_init_params p = {.dist = ORX_DIST_NORMAL, .std = 0.05};
+	const int64_t dims[1] = {(int64_t)n};
+
+	orx_set_threads(1);
+	cr_assert_eq(orx_init_fill(one, n, &p, orx_stream_key(3, "big"), dims, 1),
+		     ORX_OK);
+	orx_set_threads(4);
+	cr_assert_eq(orx_init_fill(many, n, &p, orx_stream_key(3, "big"), dims, 1),
+		     ORX_OK);
+	orx_set_threads(0);
+	cr_expect_eq(memcmp(one, many, n * sizeof(double)), 0);
+	free(one);
+	free(many);
+}

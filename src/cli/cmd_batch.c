@@ -414,6 +414,7 @@ static void run_all(batch *b, unsigned threads)
 	unsigned started_threads = 0;
 
 	orx_rng_prepare();
+	orx_set_threads(1); /* the workers are the parallelism */
 	/* Models come and go in large blocks: keep freed memory in the heap
 	 * for the next one instead of unmapping it, so that the threads do
 	 * not queue on page faults in the kernel. */

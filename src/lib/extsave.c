@@ -303,54 +303,43 @@ static int write_data_files(orx_model *m, place *pl, const char *out_dir)
 
 /*** @@PROTO: the tensors' new fields ***/
 
+/* The proto's memory belongs to the model's arena: fields are replaced,
+ * never freed one by one. */
 static void clear_external(Onnx__TensorProto *t)
 {
-	for (size_t i = 0; i < t->n_external_data; i++)
-		onnx__string_string_entry_proto__free_unpacked(t->external_data[i],
-							       NULL);
-	free(t->external_data);
 	t->external_data = NULL;
 	t->n_external_data = 0;
 	t->has_data_location = 0;
 	t->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__DEFAULT;
 }
 
-static Onnx__StringStringEntryProto *kv(const char *key, const char *value)
+static Onnx__StringStringEntryProto *kv(orx_arena *a, const char *key,
+					const char *value)
 {
-	Onnx__StringStringEntryProto *e = malloc(sizeof(*e));
+	Onnx__StringStringEntryProto *e = orx_arena_alloc(a, sizeof(*e));
 
 	if (!e)
 		return NULL;
 	onnx__string_string_entry_proto__init(e);
-	e->key = strdup(key);
-	e->value = strdup(value);
-	if (!e->key || !e->value) {
-		onnx__string_string_entry_proto__free_unpacked(e, NULL);
-		return NULL;
-	}
-	return e;
+	e->key = orx_arena_strdup(a, key);
+	e->value = orx_arena_strdup(a, value);
+	return e->key && e->value ? e : NULL;
 }
 
 /* Point the tensor at its place in a data file. */
-static int set_external(Onnx__TensorProto *t, const place *p)
+static int set_external(orx_model *m, Onnx__TensorProto *t, const place *p)
 {
 	char off[32], len[32];
-	Onnx__StringStringEntryProto **e = calloc(3, sizeof(*e));
+	Onnx__StringStringEntryProto **e = orx_arena_alloc(m->arena, 3 * sizeof(*e));
 
 	snprintf(off, sizeof(off), "%llu", (unsigned long long)p->offset);
 	snprintf(len, sizeof(len), "%llu", (unsigned long long)p->length);
-	if (!e || !(e[0] = kv("location", p->location)) ||
-	    !(e[1] = kv("offset", off)) || !(e[2] = kv("length", len))) {
-		for (int k = 0; e && k < 3; k++)
-			if (e[k])
-				onnx__string_string_entry_proto__free_unpacked(e[k],
-									       NULL);
-		free(e);
+	if (!e || !(e[0] = kv(m->arena, "location", p->location)) ||
+	    !(e[1] = kv(m->arena, "offset", off)) ||
+	    !(e[2] = kv(m->arena, "length", len)))
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	}
 	clear_external(t);
 	if (t->has_raw_data) {
-		free(t->raw_data.data);
 		t->raw_data.data = NULL;
 		t->raw_data.len = 0;
 		t->has_raw_data = 0;
@@ -366,21 +355,21 @@ static int set_external(Onnx__TensorProto *t, const place *p)
 static int set_inline(orx_model *m, size_t i, uint64_t len)
 {
 	Onnx__TensorProto *t = tensor(m, i);
-	uint8_t *buf = malloc(len ? len : 1);
+	uint8_t *buf = orx_arena_alloc(m->arena, len ? len : 1);
 	int rc;
 
 	if (!buf)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	rc = is_pending(m, i) ? make_values(buf, m, i)
 			      : orx_external_read(buf, m, t);
-	if (rc != ORX_OK) {
-		free(buf);
+	if (rc != ORX_OK)
 		return rc;
-	}
 	clear_external(t);
 	t->raw_data.data = buf;
 	t->raw_data.len = len;
 	t->has_raw_data = 1;
+	if (m->pending)
+		m->pending[i].set = false; /* made above */
 	return ORX_OK;
 }
 
@@ -394,7 +383,7 @@ static int update_tensors(orx_model *m, const place *pl)
 			rc = set_inline(m, i, pl[i].length);
 	for (size_t i = 0; i < orx_model_tensor_count(m) && rc == ORX_OK; i++)
 		if (pl[i].location)
-			rc = set_external(tensor(m, i), &pl[i]);
+			rc = set_external(m, tensor(m, i), &pl[i]);
 	return rc;
 }
 
@@ -403,7 +392,7 @@ static bool needs_data_handling(const orx_model *m, const orx_save_options *o)
 	if (o->mode != ORX_DATA_KEEP)
 		return true;
 	for (size_t i = 0; i < orx_model_tensor_count(m); i++)
-		if (is_external(m, i) || is_pending(m, i))
+		if (is_external(m, i))
 			return true;
 	return false;
 }
@@ -459,8 +448,12 @@ int orx_model_save(orx_model *m, const char *path, const orx_save_options *opts)
 		goto done;
 	}
 	if ((rc = write_data_files(m, pl, out_dir)) != ORX_OK ||
-	    (rc = update_tensors(m, pl)) != ORX_OK ||
-	    (rc = orx_model_save_plain(m, path)) != ORX_OK)
+	    (rc = update_tensors(m, pl)) != ORX_OK)
+		goto done;
+	for (size_t i = 0; m->pending && i < n; i++) /* made and stored */
+		if (pl[i].location)
+			m->pending[i].set = false;
+	if ((rc = orx_model_save_plain(m, path)) != ORX_OK)
 		goto done;
 	free(m->pending);
 	m->pending = NULL;

@@ -2,6 +2,9 @@
 #include "internal.h"
 
 #include <assert.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +301,72 @@ static void store_f64(void *base, size_t offset, const double *v, size_t n)
 	memcpy((double *)base + offset, v, n * sizeof(double));
 }
 
+/*** @@THREADS: large tensors split across threads ***/
+
+static int fill_threads = 0; /* 0: the number of cores */
+
+void orx_set_threads(int threads)
+{
+	fill_threads = threads;
+}
+
+
+typedef struct {
+	void *base;
+	orx_store_fn store;
+	size_t n, first, count;
+	const orx_init_params *p;
+	uint64_t key;
+} fill_part;
+
+/* The part's elements, stored at their place in the whole tensor. */
+static void *fill_part_run(void *arg)
+{
+	fill_part *f = arg;
+
+	for (size_t at = f->first; at < f->first + f->count; at += ORX_RNG_BLOCK) {
+		size_t len = f->first + f->count - at;
+		fill_block(f->base, 0, f->store, at,
+			   len < ORX_RNG_BLOCK ? len : ORX_RNG_BLOCK, f->p, f->key);
+	}
+	return NULL;
+}
+
+/* Blocks are independent, so the bytes do not depend on the threads. */
+static int fill_parallel(void *base, orx_store_fn store, size_t n,
+			 const orx_init_params *p, uint64_t key)
+{
+	enum { MAX_THREADS = 16 };
+	pthread_t t[MAX_THREADS];
+	fill_part part[MAX_THREADS];
+	size_t blocks = (n + ORX_RNG_BLOCK - 1) / ORX_RNG_BLOCK, k = 0;
+	long cores = fill_threads > 0 ? fill_threads
+				      : sysconf(_SC_NPROCESSORS_ONLN);
+	size_t parts = (size_t)(cores < 1 ? 1 : cores > MAX_THREADS ? MAX_THREADS : cores);
+	bool started[MAX_THREADS] = {false};
+
+	orx_rng_prepare();
+	if (parts > blocks / 4) /* small tensors: not worth a thread */
+		parts = blocks / 4 ? blocks / 4 : 1;
+	for (size_t i = 0; i < parts; i++) {
+		size_t b0 = blocks * i / parts, b1 = blocks * (i + 1) / parts;
+		part[i] = (fill_part){base, store, n, b0 * ORX_RNG_BLOCK,
+				      (b1 * ORX_RNG_BLOCK < n ? b1 * ORX_RNG_BLOCK : n) -
+					      b0 * ORX_RNG_BLOCK,
+				      p, key};
+	}
+	for (k = 1; k < parts; k++)
+		started[k] = pthread_create(&t[k], NULL, fill_part_run, &part[k]) == 0;
+	fill_part_run(&part[0]);
+	for (k = 1; k < parts; k++) {
+		if (started[k])
+			pthread_join(t[k], NULL);
+		else
+			fill_part_run(&part[k]); /* no thread: do it here */
+	}
+	return ORX_OK;
+}
+
 int orx_init_fill_store(void *base, orx_store_fn store, size_t n,
 			const orx_init_params *p, uint64_t key,
 			const int64_t *dims, size_t ndim)
@@ -316,7 +385,9 @@ int orx_init_fill_store(void *base, orx_store_fn store, size_t n,
 		free(tmp);
 		return rc;
 	}
-	return orx_init_fill_range(base, store, n, 0, n, p, key);
+	if (p->dist == ORX_DIST_CONSTANT)
+		return orx_init_fill_range(base, store, n, 0, n, p, key);
+	return fill_parallel(base, store, n, p, key);
 }
 
 int orx_init_fill(double *out, size_t n, const orx_init_params *p,

@@ -8,6 +8,15 @@
 
 #include <stdbool.h>
 
+/* An arena for a model's protobuf memory: allocations live until the
+ * arena is freed; freeing one of them is a no-op. */
+typedef struct orx_arena orx_arena;
+orx_arena *orx_arena_new(size_t hint);
+void *orx_arena_alloc(orx_arena *a, size_t n);
+char *orx_arena_strdup(orx_arena *a, const char *s);
+ProtobufCAllocator *orx_arena_allocator(orx_arena *a);
+void orx_arena_free(orx_arena *a);
+
 /* Values to make when the model is saved: for tensors in external data,
  * which are streamed from file to file rather than held. */
 typedef struct {
@@ -17,7 +26,8 @@ typedef struct {
 } orx_pending;
 
 struct orx_model {
-	Onnx__ModelProto *proto;
+	Onnx__ModelProto *proto; /* all of it in arena */
+	orx_arena *arena;
 	char *dir;            /* the model file's folder; NULL from a buffer */
 	orx_pending *pending; /* one per initializer, or NULL */
 	char **verified;      /* data files whose checksum was checked */

@@ -37,9 +37,13 @@ int orx_model_open_buffer(orx_model **out, const void *data, size_t len,
 			   opts->max_depth);
 	if (rc != ORX_OK)
 		return rc;
-	if (!(model = calloc(1, sizeof(*model))))
+	if (!(model = calloc(1, sizeof(*model))) ||
+	    !(model->arena = orx_arena_new(len + len / 8 + (1 << 20)))) {
+		free(model);
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	model->proto = onnx__model_proto__unpack(NULL, len, data);
+	}
+	model->proto = onnx__model_proto__unpack(orx_arena_allocator(model->arena),
+						 len, data);
 	if (!model->proto) {
 		rc = orx_fail(ORX_EINVALID, "malformed protobuf: not an ONNX "
 					    "model");
@@ -129,8 +133,7 @@ void orx_model_free(orx_model *model)
 {
 	if (!model)
 		return;
-	if (model->proto)
-		onnx__model_proto__free_unpacked(model->proto, NULL);
+	orx_arena_free(model->arena); /* the whole proto */
 	free(model->dir);
 	free(model->pending);
 	for (size_t i = 0; i < model->n_verified; i++)

@@ -36,6 +36,10 @@ const char *cli_bytes(char *buf, size_t size, unsigned long long n);
 /* The storage name the JSON and the tables use. */
 const char *cli_storage_name(orx_storage s);
 
+/* A user's rules files (in order), then the defaults. Returns -1 with
+ * *out set, or the exit status after printing the error. */
+int cli_load_rules(orx_rules **out, const char *const *files, size_t n);
+
 /* The plan as SPEC.md's JSON, and as a table. */
 json_t *cli_plan_json(const char *model, const orx_plan *plan,
 		      unsigned long long seed);

@@ -624,24 +624,6 @@ static int parse_batch_args(batch *b, batch_args *a, int argc, char **argv)
 	return -1;
 }
 
-static int load_batch_rules(batch *b, const batch_args *a)
-{
-	if (orx_rules_new(&b->rules) != ORX_OK)
-		return cli_error(NULL, "%s", orx_error_last());
-	for (size_t i = 0; i < a->n_rules; i++) {
-		int rc = orx_rules_add_file(b->rules, a->rules[i]);
-		if (rc == ORX_EINVALID) {
-			fprintf(stderr, "%s\n", orx_error_last());
-			return EXIT_USAGE;
-		}
-		if (rc != ORX_OK)
-			return cli_error(a->rules[i], "%s", orx_error_last());
-	}
-	if (orx_rules_add_defaults(b->rules) != ORX_OK)
-		return cli_error(NULL, "%s", orx_error_last());
-	return -1;
-}
-
 int cmd_batch(int argc, char **argv)
 {
 	batch b = {0};
@@ -656,7 +638,7 @@ int cmd_batch(int argc, char **argv)
 	b.limits = limits;
 	a.threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	if ((rc = parse_batch_args(&b, &a, argc, argv)) >= 0 ||
-	    (rc = load_batch_rules(&b, &a)) >= 0)
+	    (rc = cli_load_rules(&b.rules, a.rules, a.n_rules)) >= 0)
 		goto done;
 	for (int i = 0; i < a.n_inputs; i++) {
 		if (b.out && same_file(b.out, a.inputs[i])) {

@@ -139,38 +139,11 @@ static int parse_args(plan_args *a, const char *cmd, command_kind kind,
 	return -1;
 }
 
-/* The user's rules files, then the defaults. */
-static int load_rules(orx_rules **out, const plan_args *a)
-{
-	orx_rules *rules = NULL;
-
-	if (orx_rules_new(&rules) != ORX_OK)
-		return cli_error(NULL, "%s", orx_error_last());
-	for (size_t i = 0; i < a->n_rules; i++) {
-		int rc = orx_rules_add_file(rules, a->rules[i]);
-		if (rc != ORX_OK) {
-			/* syntax errors come as FILE:LINE:COL: message */
-			if (rc == ORX_EINVALID)
-				fprintf(stderr, "%s\n", orx_error_last());
-			else
-				cli_error(a->rules[i], "%s", orx_error_last());
-			orx_rules_free(rules);
-			return EXIT_USAGE;
-		}
-	}
-	if (orx_rules_add_defaults(rules) != ORX_OK) {
-		orx_rules_free(rules);
-		return cli_error("rules/default.rules", "%s", orx_error_last());
-	}
-	*out = rules;
-	return -1;
-}
-
 /* Rules, model, plan: the first steps of plan and apply. */
 static int prepare(orx_rules **rules, orx_model **m, orx_plan **plan,
 		   const plan_args *a)
 {
-	int rc = load_rules(rules, a);
+	int rc = cli_load_rules(rules, a->rules, a->n_rules);
 
 	if (rc >= 0)
 		return rc;

@@ -353,24 +353,6 @@ static int parse_plot_args(plot_args *a, int argc, char **argv)
 	return -1;
 }
 
-static int load_rules_for(orx_rules **rules, const plot_args *a)
-{
-	if (orx_rules_new(rules) != ORX_OK)
-		return cli_error(NULL, "%s", orx_error_last());
-	for (size_t i = 0; i < a->n_rules; i++) {
-		int rc = orx_rules_add_file(*rules, a->rules[i]);
-		if (rc == ORX_EINVALID) {
-			fprintf(stderr, "%s\n", orx_error_last());
-			return EXIT_USAGE;
-		}
-		if (rc != ORX_OK)
-			return cli_error(a->rules[i], "%s", orx_error_last());
-	}
-	return orx_rules_add_defaults(*rules) == ORX_OK
-		       ? -1
-		       : cli_error(NULL, "%s", orx_error_last());
-}
-
 /* The values of the tensor called name in m, or NULL. */
 static double *values_of(const orx_model *m, const char *name, size_t n,
 			 const char *path, int *rc)
@@ -454,7 +436,7 @@ int cmd_plot(int argc, char **argv)
 	size_t n = 0;
 	int rc = parse_plot_args(&a, argc, argv);
 
-	if (rc >= 0 || (rc = load_rules_for(&rules, &a)) >= 0)
+	if (rc >= 0 || (rc = cli_load_rules(&rules, a.rules, a.n_rules)) >= 0)
 		goto done;
 	if (orx_model_open_file(&m, a.model, NULL) != ORX_OK) {
 		rc = cli_error(a.model, "%s", orx_error_last());

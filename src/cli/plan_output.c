@@ -123,3 +123,28 @@ void cli_plan_print(FILE *to, const orx_plan *plan)
 		fprintf(to, "  %-36s %s\n", s->name, s->reason);
 	}
 }
+
+int cli_load_rules(orx_rules **out, const char *const *files, size_t n)
+{
+	orx_rules *rules = NULL;
+	int rc = -1;
+
+	if (orx_rules_new(&rules) != ORX_OK)
+		return cli_error(NULL, "%s", orx_error_last());
+	for (size_t i = 0; i < n && rc < 0; i++) {
+		int lib = orx_rules_add_file(rules, files[i]);
+		if (lib == ORX_EINVALID) { /* FILE:LINE:COL: message */
+			fprintf(stderr, "%s\n", orx_error_last());
+			rc = EXIT_USAGE;
+		} else if (lib != ORX_OK) {
+			rc = cli_error(files[i], "%s", orx_error_last());
+		}
+	}
+	if (rc < 0 && orx_rules_add_defaults(rules) != ORX_OK)
+		rc = cli_error("rules/default.rules", "%s", orx_error_last());
+	if (rc >= 0)
+		orx_rules_free(rules);
+	else
+		*out = rules;
+	return rc;
+}

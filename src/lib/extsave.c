@@ -397,15 +397,6 @@ static bool needs_data_handling(const orx_model *m, const orx_save_options *o)
 	return false;
 }
 
-static char *folder_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return strdup(".");
-	return slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
-}
-
 int orx_model_save(orx_model *m, const char *path, const orx_save_options *opts)
 {
 	orx_save_options defaults = ORX_SAVE_OPTIONS_INIT;
@@ -432,7 +423,7 @@ int orx_model_save(orx_model *m, const char *path, const orx_save_options *opts)
 		if ((rc = orx_external_ref(&check, &probe)) != ORX_OK)
 			return rc;
 	}
-	if (!(pl = calloc(n + 1, sizeof(*pl))) || !(out_dir = folder_of(path))) {
+	if (!(pl = calloc(n + 1, sizeof(*pl))) || !(out_dir = orx_folder_of(path))) {
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 		goto done;
 	}

@@ -163,6 +163,9 @@ void orx_unmap_file(const uint8_t *data, size_t len);
 int orx_save_with(const char *path, int (*write_fn)(int fd, void *ctx),
 		  void *ctx);
 
+/* The folder of path, a new string ("." for a bare name). */
+char *orx_folder_of(const char *path);
+
 /* The model as it is in memory, to path (no external data handling). */
 int orx_model_save_plain(const orx_model *model, const char *path);
 

@@ -207,17 +207,22 @@ static int pack_to_fd(const ProtobufCMessage *msg, int fd)
 	return rc;
 }
 
-/* The folder of path, into dir (PATH_MAX bytes). */
-static void folder_of(char *dir, const char *path)
+char *orx_folder_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 
 	if (!slash)
-		snprintf(dir, PATH_MAX, ".");
-	else if (slash == path)
-		snprintf(dir, PATH_MAX, "/");
-	else
-		snprintf(dir, PATH_MAX, "%.*s", (int)(slash - path), path);
+		return strdup(".");
+	return slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+}
+
+/* The folder of path, into dir (PATH_MAX bytes). */
+static void folder_of(char *dir, const char *path)
+{
+	char *d = orx_folder_of(path);
+
+	snprintf(dir, PATH_MAX, "%s", d ? d : ".");
+	free(d);
 }
 
 /* Create the temporary file for path: an unnamed O_TMPFILE in its folder

@@ -59,24 +59,12 @@ done:
 	return rc;
 }
 
-/* The folder of a model file: where its external data lives. */
-static char *folder_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
 /* Attach the model's folder and check its external data there. */
 static int attach_folder(orx_model *m, const char *path)
 {
 	int rc;
 
-	if (!(m->dir = folder_of(path)))
+	if (!(m->dir = orx_folder_of(path)))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	if ((rc = orx_external_validate(m)) != ORX_OK)
 		return rc;

@@ -310,6 +310,11 @@ void orx_set_threads(int threads)
 	fill_threads = threads;
 }
 
+int orx_threads(void)
+{
+	return fill_threads;
+}
+
 
 typedef struct {
 	void *base;

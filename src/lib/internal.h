@@ -50,6 +50,15 @@ int orx_wire_scan(const uint8_t *data, size_t len,
 
 /*** @@TENSOR: element counts and data ***/
 
+/* The orx_set_threads setting (0: one per core). */
+int orx_threads(void);
+
+/* Values orx_tensor_init deferred for inline tensor i: made into out (its
+ * raw bytes), or into the tensor itself (materialize; all of them). */
+int orx_fill_into(uint8_t *out, const orx_model *model, size_t i);
+int orx_materialize(orx_model *model, size_t i);
+int orx_materialize_all(orx_model *model);
+
 /* Check that the tensor's dims and data agree (overflow-safe). */
 int orx_tensor_proto_validate(const Onnx__TensorProto *t);
 

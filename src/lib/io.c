@@ -236,7 +236,7 @@ static int open_temp(int *fd, char *tmpname, int *slot, const char *path)
 	*slot = -1;
 	tmpname[0] = '\0';
 #ifdef O_TMPFILE
-	*fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	*fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
 	if (*fd >= 0)
 		return ORX_OK;
 #endif
@@ -309,9 +309,99 @@ done:
 	return rc;
 }
 
+/*** @@MAPPED: the output file mapped, values made right into it ***/
+
+/* Packing into the mapped output: bytes are copied in, except a deferred
+ * tensor's raw_data, whose values are made straight into the file's
+ * pages (no copy in memory, no copy into the page cache). */
+typedef struct {
+	ProtobufCBuffer base;
+	orx_model *m;
+	uint8_t *map;
+	size_t size, at;
+	size_t next;  /* the next initializer that may be deferred */
+	size_t made;  /* deferred tensors made into the file */
+	int rc;
+} map_buffer;
+
+static void map_append(ProtobufCBuffer *base, size_t len, const uint8_t *data)
+{
+	map_buffer *b = (map_buffer *)base;
+	const Onnx__GraphProto *g = b->m->proto->graph;
+
+	if (len > b->size - b->at) {
+		b->rc = orx_fail(ORX_EIO, "the model grew while it was written");
+		return;
+	}
+	while (b->next < g->n_initializer &&
+	       !(b->m->pending && b->m->pending[b->next].set))
+		b->next++;
+	if (b->next < g->n_initializer &&
+	    data == g->initializer[b->next]->raw_data.data && b->rc == ORX_OK) {
+		b->rc = orx_fill_into(b->map + b->at, b->m, b->next);
+		b->next++;
+		b->made++;
+	} else {
+		memcpy(b->map + b->at, data, len);
+	}
+	b->at += len;
+}
+
+static size_t deferred(const orx_model *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; m->pending && i < orx_model_tensor_count(m); i++)
+		n += m->pending[i].set;
+	return n;
+}
+
+/* The whole model packed into fd through a shared mapping. */
+static int pack_mapped(orx_model *m, int fd)
+{
+	size_t size = onnx__model_proto__get_packed_size(m->proto);
+	map_buffer b = {{NULL}, m, NULL, size, 0, 0, 0, ORX_OK};
+	int err;
+
+	if (size == 0)
+		return ORX_EUNSUPPORTED;
+	/* reserve the blocks: no SIGBUS on a full disk while writing */
+	if ((err = posix_fallocate(fd, 0, (off_t)size)) != 0)
+		return err == ENOSPC ? orx_fail(ORX_EIO, "cannot write: %s",
+						strerror(err))
+				     : ORX_EUNSUPPORTED;
+	b.map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (b.map == MAP_FAILED)
+		return ORX_EUNSUPPORTED;
+	b.base.append = map_append;
+	protobuf_c_message_pack_to_buffer(&m->proto->base, &b.base);
+	munmap(b.map, size);
+	if (b.rc == ORX_OK && b.at != size)
+		b.rc = orx_fail(ORX_EIO, "wrote %zu bytes of %zu", b.at, size);
+	/* every deferred tensor must have been met in packing order, else
+	 * the file holds old values: then write it the ordinary way */
+	if (b.rc == ORX_OK && b.made != deferred(m))
+		return ftruncate(fd, 0) == 0 ? ORX_EUNSUPPORTED
+					     : orx_fail(ORX_EIO, "cannot write: %s",
+							strerror(errno));
+	return b.rc;
+}
+
 static int write_model(int fd, void *ctx)
 {
-	return pack_to_fd(&((const orx_model *)ctx)->proto->base, fd);
+	orx_model *m = ctx;
+	int rc;
+
+	/* mapped output pays off for one model at a time; with threads set
+	 * to 1 (batch: a model per thread) unmapping would stall the others */
+	if (fd != STDOUT_FILENO && deferred(m) > 0 && orx_threads() != 1 &&
+	    (rc = pack_mapped(m, fd)) != ORX_EUNSUPPORTED)
+		return rc;
+	if (lseek(fd, 0, SEEK_SET) < 0 && fd != STDOUT_FILENO)
+		return orx_fail(ORX_EIO, "cannot write: %s", strerror(errno));
+	if ((rc = orx_materialize_all(m)) != ORX_OK)
+		return rc;
+	return pack_to_fd(&m->proto->base, fd);
 }
 
 int orx_model_save_plain(const orx_model *model, const char *path)

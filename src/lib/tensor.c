@@ -188,12 +188,48 @@ static int read_external(double *out, size_t n, const orx_model *model,
 	return rc;
 }
 
+int orx_fill_into(uint8_t *out, const orx_model *model, size_t i)
+{
+	const Onnx__TensorProto *t = initializer(model, i);
+	uint64_t n = 0;
+
+	orx_tensor_proto_count(&n, t);
+	return orx_init_fill_store(out, orx_raw_store(t->data_type), (size_t)n,
+				   &model->pending[i].params,
+				   model->pending[i].key, t->dims, t->n_dims);
+}
+
+int orx_materialize(orx_model *model, size_t i)
+{
+	Onnx__TensorProto *t = initializer(model, i);
+	int rc;
+
+	if (!model->pending || !model->pending[i].set ||
+	    orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+		return ORX_OK;
+	if ((rc = orx_fill_into(t->raw_data.data, model, i)) == ORX_OK)
+		model->pending[i].set = false;
+	return rc;
+}
+
+int orx_materialize_all(orx_model *model)
+{
+	int rc = ORX_OK;
+
+	for (size_t i = 0; model->pending && rc == ORX_OK &&
+			   i < orx_model_tensor_count(model);
+	     i++)
+		rc = orx_materialize(model, i);
+	return rc;
+}
+
 int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
 {
 	Onnx__TensorProto *t = NULL;
 	int rc;
 
-	if ((rc = access_check(&t, model, i, n)) != ORX_OK)
+	if ((rc = access_check(&t, model, i, n)) != ORX_OK ||
+	    (rc = orx_materialize((orx_model *)model, i)) != ORX_OK)
 		return rc;
 	if (!readable(t->data_type))
 		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': reading dtype "
@@ -352,7 +388,11 @@ int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
 	    (rc = access_check(&t, model, i, (size_t)n)) != ORX_OK ||
 	    (rc = writable(&base, &store, t)) != ORX_OK)
 		return rc;
-	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+	/* values are made when they are needed: at save, straight into the
+	 * output file; or when read */
+	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL ||
+	    (t->has_raw_data && orx_raw_store(t->data_type) &&
+	     p->dist != ORX_DIST_KEEP))
 		return defer(model, i, p, key);
 	return orx_init_fill_store(base, store, (size_t)n, p, key, t->dims,
 				   t->n_dims);

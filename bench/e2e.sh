@@ -21,9 +21,13 @@ run() {
   local times=() rss=0
   for _ in $(seq "$reps"); do
     rm -rf "$out"/o.*
-    /usr/bin/time -f '%e %M' -o "$out/t" "$@" >/dev/null 2>&1
-    read -r t m < "$out/t"
-    times+=("$t"); [ "$m" -gt "$rss" ] && rss=$m
+    local t0 t1 m
+    t0=$(date +%s%N)
+    /usr/bin/time -f '%M' -o "$out/t" "$@" >/dev/null 2>&1
+    t1=$(date +%s%N)
+    read -r m < "$out/t"
+    times+=("$(echo "scale=3; ($t1 - $t0) / 1000000000" | bc)")
+    [ "$m" -gt "$rss" ] && rss=$m
   done
   printf '%s\n' "${times[@]}" | sort -g |
     awk -v rss="$rss" '{a[NR]=$1} END {printf "%s %s %s %d\n", a[int((NR+1)/2)], a[1], a[NR], rss/1024}'

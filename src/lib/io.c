@@ -151,18 +151,25 @@ static void fd_flush(fd_buffer *b)
 	b->used = 0;
 }
 
-/* Write n bytes at data straight to the file. */
-static void fd_write(fd_buffer *b, const uint8_t *data, size_t n)
+/* Write all n bytes to fd; 0, or the errno of the failed write. */
+static int write_all(int fd, const uint8_t *data, size_t n)
 {
-	while (n > 0 && !b->error) {
-		ssize_t w = write(b->fd, data, n);
+	while (n > 0) {
+		ssize_t w = write(fd, data, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			b->error = errno;
-		else
-			data += w, n -= (size_t)w;
+			return errno;
+		data += w, n -= (size_t)w;
 	}
+	return 0;
+}
+
+/* Write n bytes at data straight to the file. */
+static void fd_write(fd_buffer *b, const uint8_t *data, size_t n)
+{
+	if (!b->error)
+		b->error = write_all(b->fd, data, n);
 }
 
 static void fd_append(ProtobufCBuffer *base, size_t len, const uint8_t *data)
@@ -417,18 +424,10 @@ typedef struct {
 static int write_bytes(int fd, void *ctx)
 {
 	const bytes *b = ctx;
-	size_t off = 0;
+	int err = write_all(fd, b->data, b->len);
 
-	while (off < b->len) {
-		ssize_t w = write(fd, b->data + off, b->len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return orx_fail(ORX_EIO, "cannot write: %s",
-					strerror(errno));
-		off += (size_t)w;
-	}
-	return ORX_OK;
+	return err ? orx_fail(ORX_EIO, "cannot write: %s", strerror(err))
+		   : ORX_OK;
 }
 
 int orx_write_file(const char *path, const void *data, size_t len)

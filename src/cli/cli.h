@@ -40,6 +40,12 @@ const char *cli_storage_name(orx_storage s);
  * *out set, or the exit status after printing the error. */
 int cli_load_rules(orx_rules **out, const char *const *files, size_t n);
 
+/* Build a text in memory with write, then save it to path whole
+ * ("-": standard output). Returns EXIT_OK or the exit status after the
+ * error line. */
+int cli_write_text(const char *path, void (*write)(FILE *f, const void *ctx),
+		   const void *ctx);
+
 /* The plan as SPEC.md's JSON, and as a table. */
 json_t *cli_plan_json(const char *model, const orx_plan *plan,
 		      unsigned long long seed);

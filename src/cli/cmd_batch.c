@@ -458,15 +458,10 @@ static json_t *report_line(const batch *b, const job *j)
 	return o;
 }
 
-static int write_report(const batch *b, const char *path)
+static void report_lines(FILE *f, const void *ctx)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	int rc;
+	const batch *b = ctx;
 
-	if (!f)
-		return cli_error(path, "out of memory");
 	for (size_t i = 0; i < b->n; i++) {
 		json_t *line = report_line(b, &b->jobs[i]);
 		json_dumpf(line, f, JSON_COMPACT | JSON_PRESERVE_ORDER |
@@ -474,12 +469,6 @@ static int write_report(const batch *b, const char *path)
 		fputc('\n', f);
 		json_decref(line);
 	}
-	fclose(f);
-	rc = orx_write_file(path, text, len) == ORX_OK
-		     ? EXIT_OK
-		     : cli_error(path, "%s", orx_error_last());
-	free(text);
-	return rc;
 }
 
 static int write_zip(batch *b)
@@ -666,7 +655,7 @@ int cmd_batch(int argc, char **argv)
 	run_all(&b, a.threads);
 	rc = b.zip_out ? write_zip(&b) : EXIT_OK;
 	if (rc == EXIT_OK && a.report)
-		rc = write_report(&b, a.report);
+		rc = cli_write_text(a.report, report_lines, &b);
 	summary(a.report && !strcmp(a.report, "-") ? stderr : stdout, &b,
 		now() - started);
 	for (size_t i = 0; i < b.n; i++)

@@ -408,22 +408,17 @@ static int collect(panel **out, size_t *n, const orx_plan *plan,
 	return rc;
 }
 
-static int write_svg(const char *path, const panel *p, size_t n, bool after)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	int rc;
+typedef struct {
+	const panel *p;
+	size_t n;
+	bool after;
+} svg_job;
 
-	if (!f)
-		return cli_error(path, "out of memory");
-	svg(f, p, n, after);
-	fclose(f);
-	rc = orx_write_file(path, text, len) == ORX_OK
-		     ? EXIT_OK
-		     : cli_error(path, "%s", orx_error_last());
-	free(text);
-	return rc;
+static void svg_text(FILE *f, const void *ctx)
+{
+	const svg_job *j = ctx;
+
+	svg(f, j->p, j->n, j->after);
 }
 
 int cmd_plot(int argc, char **argv)
@@ -451,7 +446,8 @@ int cmd_plot(int argc, char **argv)
 		goto done;
 	}
 	if ((rc = collect(&p, &n, plan, m, after, &a)) < 0)
-		rc = write_svg(a.out, p, n, after != NULL);
+		rc = cli_write_text(a.out, svg_text,
+				    &(svg_job){p, n, after != NULL});
 done:
 	for (size_t i = 0; p && i < n + 1; i++) {
 		free(p[i].before);

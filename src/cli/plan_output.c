@@ -1,7 +1,10 @@
-/* The plan as JSON and as a table, shared by plan and apply. */
+/* Shared by the commands: the plan as JSON and as a table, loading rules,
+ * writing generated text whole. */
+#define _GNU_SOURCE
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static json_t *path_json(const char *const *path, size_t n)
@@ -146,5 +149,24 @@ int cli_load_rules(orx_rules **out, const char *const *files, size_t n)
 		orx_rules_free(rules);
 	else
 		*out = rules;
+	return rc;
+}
+
+int cli_write_text(const char *path, void (*write)(FILE *f, const void *ctx),
+		   const void *ctx)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int rc;
+
+	if (!f)
+		return cli_error(path, "out of memory");
+	write(f, ctx);
+	fclose(f);
+	rc = orx_write_file(path, text, len) == ORX_OK
+		     ? EXIT_OK
+		     : cli_error(path, "%s", orx_error_last());
+	free(text);
 	return rc;
 }

@@ -84,11 +84,6 @@ static op_class classify(const Onnx__NodeProto *node)
 	return CLASS_UNKNOWN;
 }
 
-static bool is_op(const Onnx__NodeProto *node, const char *op)
-{
-	return node->op_type && !strcmp(node->op_type, op);
-}
-
 /*** @@PATTERNS: activations exporters write as several ops ***/
 
 /* Is node (Sigmoid, HardSigmoid, Tanh(Softplus)) the gate of x * gate(x):
@@ -105,7 +100,7 @@ static bool gates_its_input(const orx_graph *gr, const Onnx__NodeProto *node,
 				&nodes, &slots);
 	for (size_t i = 0; i < n; i++) {
 		const Onnx__NodeProto *mul = orx_graph_node(gr, nodes[i]);
-		if (is_op(mul, "Mul") && mul->n_input == 2 &&
+		if (orx_op_is(mul, "Mul") && mul->n_input == 2 &&
 		    !strcmp(mul->input[1 - slots[i]], x))
 			return true;
 	}
@@ -124,7 +119,7 @@ static bool is_mish(const orx_graph *gr, const Onnx__NodeProto *softplus)
 				&nodes, &slots);
 	for (size_t i = 0; i < n; i++) {
 		const Onnx__NodeProto *t = orx_graph_node(gr, nodes[i]);
-		if (is_op(t, "Tanh") && gates_its_input(gr, t, softplus->input[0]))
+		if (orx_op_is(t, "Tanh") && gates_its_input(gr, t, softplus->input[0]))
 			return true;
 	}
 	return false;
@@ -141,9 +136,9 @@ static const char *swish_tail(const orx_graph *gr, const Onnx__NodeProto *mul)
 			continue;
 		g = orx_graph_node(gr, p);
 		if (g->n_input >= 1 && !strcmp(g->input[0], mul->input[1 - side])) {
-			if (is_op(g, "Sigmoid"))
+			if (orx_op_is(g, "Sigmoid"))
 				return "Silu";
-			if (is_op(g, "HardSigmoid"))
+			if (orx_op_is(g, "HardSigmoid"))
 				return "HardSwish";
 		}
 	}
@@ -159,7 +154,7 @@ static const Onnx__NodeProto *made_by(const orx_graph *gr, const char *name,
 	if (p < 0)
 		return NULL;
 	for (size_t i = 0; i < n_ops; i++)
-		if (is_op(orx_graph_node(gr, p), ops[i]))
+		if (orx_op_is(orx_graph_node(gr, p), ops[i]))
 			return orx_graph_node(gr, p);
 	return NULL;
 }
@@ -228,19 +223,19 @@ static const char *classify_special(const orx_graph *gr,
 {
 	double e;
 
-	if (is_op(node, "Sigmoid"))
+	if (orx_op_is(node, "Sigmoid"))
 		return gates_its_input(gr, node, node->input[0]) ? "Silu"
 								 : "Sigmoid";
-	if (is_op(node, "HardSigmoid"))
+	if (orx_op_is(node, "HardSigmoid"))
 		return gates_its_input(gr, node, node->input[0]) ? "HardSwish"
 								 : "HardSigmoid";
-	if (is_op(node, "Softplus"))
+	if (orx_op_is(node, "Softplus"))
 		return is_mish(gr, node) ? "Mish" : "Softplus";
-	if (is_op(node, "Erf"))
+	if (orx_op_is(node, "Erf"))
 		return "Gelu"; /* x * 0.5 * (1 + erf(x / sqrt 2)) */
-	if (is_op(node, "Clip"))
+	if (orx_op_is(node, "Clip"))
 		return clip_name(gr, node);
-	if (is_op(node, "Pow")) /* the tanh form of GELU starts with x^3 */
+	if (orx_op_is(node, "Pow")) /* the tanh form of GELU starts with x^3 */
 		return node->n_input == 2 &&
 				       orx_graph_scalar(&e, gr, node->input[1]) ==
 					       ORX_OK &&
@@ -334,7 +329,7 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 				if (!name)
 					name = node->op_type;
 			}
-			if (is_op(node, "LeakyRelu"))
+			if (orx_op_is(node, "LeakyRelu"))
 				alpha = orx_attr_float(node, "alpha", 0.01);
 			if (cls == CLASS_ACTIVATION)
 				record(branches, n, ORX_BRANCH_ACTIVATION, name,
@@ -366,15 +361,15 @@ static bool is_constant(const orx_graph *gr, const char *name)
 	if (v < 0 || orx_graph_initializer(gr, v) >= 0)
 		return true;
 	p = orx_graph_producer(gr, v);
-	return p >= 0 && is_op(orx_graph_node(gr, p), "Constant");
+	return p >= 0 && orx_op_is(orx_graph_node(gr, p), "Constant");
 }
 
 static bool is_normalization(const Onnx__NodeProto *node)
 {
-	return is_op(node, "BatchNormalization") ||
-	       is_op(node, "LayerNormalization") ||
-	       is_op(node, "InstanceNormalization") ||
-	       is_op(node, "GroupNormalization");
+	return orx_op_is(node, "BatchNormalization") ||
+	       orx_op_is(node, "LayerNormalization") ||
+	       orx_op_is(node, "InstanceNormalization") ||
+	       orx_op_is(node, "GroupNormalization");
 }
 
 int orx_graph_upstream_layer(const orx_graph *gr, int node, int slot,
@@ -395,8 +390,8 @@ int orx_graph_upstream_layer(const orx_graph *gr, int node, int slot,
 			return -1;
 		}
 		cls = classify(n);
-		if (cls == CLASS_LINEAR_END && !is_op(n, "Softmax") &&
-		    !is_op(n, "LogSoftmax"))
+		if (cls == CLASS_LINEAR_END && !orx_op_is(n, "Softmax") &&
+		    !orx_op_is(n, "LogSoftmax"))
 			return p; /* a weighted op */
 		if (cls == CLASS_UNKNOWN || cls == CLASS_LINEAR_END)
 			return -1;

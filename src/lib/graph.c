@@ -252,7 +252,7 @@ double orx_attr_float(const Onnx__NodeProto *node, const char *name,
 	return a && a->has_f ? a->f : fallback;
 }
 
-static bool op_is(const Onnx__NodeProto *node, const char *op)
+bool orx_op_is(const Onnx__NodeProto *node, const char *op)
 {
 	return node->op_type && !strcmp(node->op_type, op) &&
 	       (!node->domain || !node->domain[0] ||
@@ -268,10 +268,10 @@ int orx_graph_scalar(double *out, const orx_graph *gr, const char *name)
 		return orx_tensor_proto_scalar(out, gr->g->initializer[init]);
 	if ((p = orx_graph_producer(gr, v)) < 0)
 		return ORX_EUNSUPPORTED;
-	if ((op_is(gr->g->node[p], "Identity") || op_is(gr->g->node[p], "Cast")) &&
+	if ((orx_op_is(gr->g->node[p], "Identity") || orx_op_is(gr->g->node[p], "Cast")) &&
 	    gr->g->node[p]->n_input >= 1)
 		return orx_graph_scalar(out, gr, gr->g->node[p]->input[0]);
-	if (!op_is(gr->g->node[p], "Constant"))
+	if (!orx_op_is(gr->g->node[p], "Constant"))
 		return ORX_EUNSUPPORTED;
 	if ((a = attr(gr->g->node[p], "value")) && a->t)
 		return orx_tensor_proto_scalar(out, a->t);
@@ -305,8 +305,8 @@ int orx_graph_trace(const orx_graph *gr, const char *input, int64_t *seen,
 	while ((init = orx_graph_initializer(gr, v)) < 0) {
 		p = orx_graph_producer(gr, v);
 		if (p < 0 || depth == 64 ||
-		    !(op_is(gr->g->node[p], "Identity") ||
-		      op_is(gr->g->node[p], "Transpose")) ||
+		    !(orx_op_is(gr->g->node[p], "Identity") ||
+		      orx_op_is(gr->g->node[p], "Transpose")) ||
 		    gr->g->node[p]->n_input < 1)
 			return -1;
 		chain[depth++] = p;
@@ -320,7 +320,7 @@ int orx_graph_trace(const orx_graph *gr, const char *input, int64_t *seen,
 	while (depth-- > 0) { /* from the initializer toward the node */
 		int64_t perm[ORX_DIMS_MAX], tmp[ORX_DIMS_MAX];
 		size_t np;
-		if (!op_is(gr->g->node[chain[depth]], "Transpose"))
+		if (!orx_op_is(gr->g->node[chain[depth]], "Transpose"))
 			continue;
 		if (transpose_perm(perm, &np, gr->g->node[chain[depth]]) ||
 		    orx_permute_dims(tmp, seen, *ndim, perm, np))

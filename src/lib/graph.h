@@ -7,6 +7,9 @@
 
 typedef struct orx_graph orx_graph;
 
+/* Is node the ONNX op called op (default domain)? */
+bool orx_op_is(const Onnx__NodeProto *node, const char *op);
+
 /* Index g: every value (graph inputs and outputs, initializers, node
  * inputs and outputs) with its producer and consumers. */
 int orx_graph_build(orx_graph **out, const Onnx__GraphProto *g);

@@ -8,17 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool op_is(const Onnx__NodeProto *node, const char *op)
-{
-	return node->op_type && !strcmp(node->op_type, op) &&
-	       (!node->domain || !node->domain[0] ||
-		!strcmp(node->domain, "ai.onnx"));
-}
-
 static bool is_weighted(const Onnx__NodeProto *node)
 {
-	return op_is(node, "Gemm") || op_is(node, "MatMul") ||
-	       op_is(node, "Conv") || op_is(node, "ConvTranspose");
+	return orx_op_is(node, "Gemm") || orx_op_is(node, "MatMul") ||
+	       orx_op_is(node, "Conv") || orx_op_is(node, "ConvTranspose");
 }
 
 /*** @@ROLES: which initializer is what to which node ***/
@@ -139,7 +132,7 @@ static void claim_following_bias(ctx *c, int node, int weight)
 	for (size_t i = 0; i < n; i++) {
 		const Onnx__NodeProto *add = c->g->node[nodes[i]];
 		int b;
-		if (!op_is(add, "Add") || add->n_input != 2)
+		if (!orx_op_is(add, "Add") || add->n_input != 2)
 			continue;
 		b = claim(c, nodes[i], 1 - slots[i], ORX_ROLE_BIAS,
 			  orx_graph_value(c->gr, add->output[0]));
@@ -159,20 +152,20 @@ static void claim_layer(ctx *c, int node)
 	int64_t trans = 0;
 	int slot = 1, w, b = -1;
 
-	if (op_is(nd, "Gemm") || op_is(nd, "MatMul")) {
+	if (orx_op_is(nd, "Gemm") || orx_op_is(nd, "MatMul")) {
 		int64_t seen[ORX_DIMS_MAX];
 		size_t ndim;
 		if (nd->n_input < 2 ||
 		    orx_graph_trace(c->gr, nd->input[1], seen, &ndim) < 0)
 			slot = 0; /* the weight is A */
-		if (op_is(nd, "Gemm"))
+		if (orx_op_is(nd, "Gemm"))
 			trans = orx_attr_int(nd, slot ? "transB" : "transA", 0);
 	}
 	if ((w = claim(c, node, slot, ORX_ROLE_WEIGHT, out)) < 0)
 		return;
 	c->plan->e[w].trans = trans;
 	c->plan->e[w].group = orx_attr_int(nd, "group", 1);
-	if (!op_is(nd, "MatMul"))
+	if (!orx_op_is(nd, "MatMul"))
 		b = claim(c, node, 2, ORX_ROLE_BIAS, out);
 	if (b >= 0)
 		c->plan->e[b].layer_entry = w;
@@ -186,7 +179,7 @@ static void claim_norm(ctx *c, int node)
 				       ORX_ROLE_NORM_MEAN, ORX_ROLE_NORM_VAR};
 	const Onnx__NodeProto *nd = c->g->node[node];
 	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
-	int last = op_is(nd, "BatchNormalization") ? 4 : 2;
+	int last = orx_op_is(nd, "BatchNormalization") ? 4 : 2;
 
 	for (int slot = 1; slot <= last; slot++)
 		claim(c, node, slot, bn[slot - 1], out);
@@ -194,10 +187,10 @@ static void claim_norm(ctx *c, int node)
 
 static bool is_norm(const Onnx__NodeProto *nd)
 {
-	return op_is(nd, "BatchNormalization") ||
-	       op_is(nd, "InstanceNormalization") ||
-	       op_is(nd, "LayerNormalization") ||
-	       op_is(nd, "GroupNormalization");
+	return orx_op_is(nd, "BatchNormalization") ||
+	       orx_op_is(nd, "InstanceNormalization") ||
+	       orx_op_is(nd, "LayerNormalization") ||
+	       orx_op_is(nd, "GroupNormalization");
 }
 
 /*** @@DECIDE: the rule, the fans, the distribution ***/

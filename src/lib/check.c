@@ -159,7 +159,6 @@ int orx_check_run(orx_check **out, const orx_model *model,
 	orx_check_options defaults = ORX_CHECK_OPTIONS_INIT;
 	orx_check *c = calloc(1, sizeof(*c));
 	layer *L = calloc(plan->n_items + 1, sizeof(layer));
-	orx_graph *gr = NULL;
 	size_t n = 0;
 	int rc = ORX_OK;
 
@@ -181,10 +180,8 @@ int orx_check_run(orx_check **out, const orx_model *model,
 			L[k] = L[k - 1];
 			L[k - 1] = t;
 		}
-	if (rc == ORX_OK)
-		rc = orx_graph_build(&gr, model->proto->graph);
 	if (rc == ORX_OK) {
-		link_chains(L, n, gr);
+		link_chains(L, n, plan->graph); /* the plan's index of the graph */
 		rc = judge_chains(c, L, n, opts);
 	}
 	for (size_t i = 0; i < n && rc == ORX_OK; i++)
@@ -192,7 +189,6 @@ int orx_check_run(orx_check **out, const orx_model *model,
 			rc = add_finding(c, &L[i], L[i].problem % 100,
 					 L[i].problem >= 100);
 done:
-	orx_graph_free(gr);
 	free(L);
 	if (rc != ORX_OK)
 		orx_check_free(c);

@@ -80,8 +80,10 @@ typedef struct {
 
 /* Claim initializer behind node input slot for role; returns the entry
  * index, or -1 (no initializer, or already claimed: the first user
- * decides). */
-static int claim(ctx *c, int node, int slot, orx_role role, int walk_from)
+ * decides). Its activation comes from a walk from value walk_from, or,
+ * when like is given, from that entry's walk from the same value. */
+static int claim(ctx *c, int node, int slot, orx_role role, int walk_from,
+		 const entry *like)
 {
 	const Onnx__NodeProto *nd = c->g->node[node];
 	int64_t seen[ORX_DIMS_MAX];
@@ -114,8 +116,12 @@ static int claim(ctx *c, int node, int slot, orx_role role, int walk_from)
 		e->pub.node = e->node_name;
 	}
 	e->layer_entry = -1;
-	if (orx_graph_walk(br, &nb, c->gr, walk_from) != ORX_OK)
+	if (like) {
+		nb = like->pub.n_branches;
+		memcpy(br, like->br, nb * sizeof(*br));
+	} else if (orx_graph_walk(br, &nb, c->gr, walk_from) != ORX_OK) {
 		nb = 0;
+	}
 	choose(e, br, nb);
 	return init;
 }
@@ -135,7 +141,7 @@ static void claim_following_bias(ctx *c, int node, int weight)
 		if (!orx_op_is(add, "Add") || add->n_input != 2)
 			continue;
 		b = claim(c, nodes[i], 1 - slots[i], ORX_ROLE_BIAS,
-			  orx_graph_value(c->gr, add->output[0]));
+			  orx_graph_value(c->gr, add->output[0]), NULL);
 		if (b >= 0) {
 			c->plan->e[b].layer_entry = weight;
 			c->plan->e[b].pub.op = nd->op_type;
@@ -161,12 +167,12 @@ static void claim_layer(ctx *c, int node)
 		if (orx_op_is(nd, "Gemm"))
 			trans = orx_attr_int(nd, slot ? "transB" : "transA", 0);
 	}
-	if ((w = claim(c, node, slot, ORX_ROLE_WEIGHT, out)) < 0)
+	if ((w = claim(c, node, slot, ORX_ROLE_WEIGHT, out, NULL)) < 0)
 		return;
 	c->plan->e[w].trans = trans;
 	c->plan->e[w].group = orx_attr_int(nd, "group", 1);
 	if (!orx_op_is(nd, "MatMul"))
-		b = claim(c, node, 2, ORX_ROLE_BIAS, out);
+		b = claim(c, node, 2, ORX_ROLE_BIAS, out, &c->plan->e[w]);
 	if (b >= 0)
 		c->plan->e[b].layer_entry = w;
 	else
@@ -180,9 +186,13 @@ static void claim_norm(ctx *c, int node)
 	const Onnx__NodeProto *nd = c->g->node[node];
 	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
 	int last = orx_op_is(nd, "BatchNormalization") ? 4 : 2;
+	const entry *walked = NULL; /* one walk serves all the parameters */
 
-	for (int slot = 1; slot <= last; slot++)
-		claim(c, node, slot, bn[slot - 1], out);
+	for (int slot = 1; slot <= last; slot++) {
+		int k = claim(c, node, slot, bn[slot - 1], out, walked);
+		if (k >= 0 && !walked)
+			walked = &c->plan->e[k];
+	}
 }
 
 static bool is_norm(const Onnx__NodeProto *nd)
@@ -325,7 +335,6 @@ int orx_plan_build(orx_plan **out, const orx_model *model,
 {
 	const Onnx__GraphProto *g = model->proto->graph;
 	orx_plan *plan = calloc(1, sizeof(*plan));
-	orx_graph *gr = NULL;
 	ctx c;
 	int rc;
 
@@ -337,9 +346,9 @@ int orx_plan_build(orx_plan **out, const orx_model *model,
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = orx_graph_build(&gr, g)) != ORX_OK)
+	if ((rc = orx_graph_build(&plan->graph, g)) != ORX_OK)
 		goto done;
-	c = (ctx){plan, gr, g};
+	c = (ctx){plan, plan->graph, g};
 	for (size_t n = 0; n < g->n_node; n++)
 		if (is_weighted(g->node[n]))
 			claim_layer(&c, (int)n);
@@ -354,7 +363,6 @@ int orx_plan_build(orx_plan **out, const orx_model *model,
 			decide(&plan->e[i], plan, rules, g->initializer[i]);
 	rc = collect(plan, g);
 done:
-	orx_graph_free(gr);
 	if (rc != ORX_OK)
 		orx_plan_free(plan);
 	else
@@ -398,6 +406,7 @@ void orx_plan_free(orx_plan *plan)
 {
 	if (!plan)
 		return;
+	orx_graph_free(plan->graph);
 	free(plan->e);
 	free(plan->items);
 	free(plan->skips);

@@ -21,6 +21,7 @@ typedef struct {
 } entry;
 
 struct orx_plan {
+	orx_graph *graph;  /* the model's main graph, indexed */
 	entry *e;          /* one per initializer, by index */
 	size_t n_init;
 	size_t *items;     /* entries rewritten */

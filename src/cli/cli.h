@@ -40,6 +40,9 @@ const char *cli_storage_name(orx_storage s);
  * *out set, or the exit status after printing the error. */
 int cli_load_rules(orx_rules **out, const char *const *files, size_t n);
 
+/* A --seed value: a decimal number that fits 64 bits; 0, or -1. */
+int cli_parse_seed(unsigned long long *out, const char *s);
+
 /* Build a text in memory with write, then save it to path whole
  * ("-": standard output). Returns EXIT_OK or the exit status after the
  * error line. */

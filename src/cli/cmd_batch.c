@@ -583,8 +583,7 @@ static int parse_batch_args(batch *b, batch_args *a, int argc, char **argv)
 						       optarg);
 			break;
 		case 's':
-			b->seed = strtoull(optarg, &end, 10);
-			if (*end || !*optarg || optarg[0] == '-')
+			if (cli_parse_seed(&b->seed, optarg))
 				return cli_usage_error("batch", "batch: --seed "
 								"takes a number, "
 								"not '%s'",

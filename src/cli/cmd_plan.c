@@ -21,15 +21,6 @@ typedef struct {
 	orx_save_options save;
 } plan_args;
 
-static int parse_seed(unsigned long long *out, const char *s)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return *s && !*end && !errno && s[0] != '-' ? 0 : -1;
-}
-
 static int parse_ratio(double *out, const char *s)
 {
 	char *end;
@@ -90,7 +81,7 @@ static int parse_args(plan_args *a, const char *cmd, command_kind kind,
 		} else if (c == 'r' && a->n_rules < 64) {
 			a->rules[a->n_rules++] = optarg;
 		} else if (c == 's' && apply) {
-			if (parse_seed(&a->seed, optarg))
+			if (cli_parse_seed(&a->seed, optarg))
 				return cli_usage_error(cmd, "%s: --seed takes a "
 							    "number, not '%s'",
 						       cmd, optarg);

@@ -1,8 +1,9 @@
 /* Shared by the commands: the plan as JSON and as a table, loading rules,
- * writing generated text whole. */
+ * parsing a seed, writing generated text whole. */
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,4 +170,13 @@ int cli_write_text(const char *path, void (*write)(FILE *f, const void *ctx),
 		     : cli_error(path, "%s", orx_error_last());
 	free(text);
 	return rc;
+}
+
+int cli_parse_seed(unsigned long long *out, const char *s)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return *s && !*end && !errno && s[0] != '-' ? 0 : -1;
 }

@@ -52,6 +52,17 @@ static uint64_t nbytes(const Onnx__TensorProto *t)
 
 /*** @@PLACE: where each tensor goes ***/
 
+/* Is tensor i the first placed in its data file? */
+static bool first_of_location(const place *pl, size_t i)
+{
+	if (!pl[i].location)
+		return false;
+	for (size_t k = 0; k < i; k++)
+		if (pl[k].location && !strcmp(pl[k].location, pl[i].location))
+			return false;
+	return true;
+}
+
 static int place_all(place *pl, const orx_model *m, const orx_save_options *o)
 {
 	size_t n = orx_model_tensor_count(m);
@@ -74,11 +85,7 @@ static int place_all(place *pl, const orx_model *m, const orx_save_options *o)
 	/* offsets: per data file, in initializer order, aligned */
 	for (size_t i = 0; i < n; i++) {
 		uint64_t cursor = 0;
-		bool first = true;
-		for (size_t k = 0; k < i && first; k++)
-			first = !pl[k].location || !pl[i].location ||
-				strcmp(pl[k].location, pl[i].location);
-		if (!pl[i].location || !first)
+		if (!first_of_location(pl, i))
 			continue;
 		for (size_t k = i; k < n; k++) {
 			if (!pl[k].location || strcmp(pl[k].location, pl[i].location))
@@ -234,29 +241,54 @@ static char *join(const char *dir, const char *rel)
 	return asprintf(&p, "%s/%s", dir, rel) < 0 ? NULL : p;
 }
 
-/* A data file to write must not be a data file of the input. */
-static int not_an_input(const orx_model *m, const char *out_path,
-			const char *location)
+/* The input's data files, each opened once: what an output must not be. */
+typedef struct {
+	const char *location;
+	dev_t dev;
+	ino_t ino;
+} input_file;
+
+static int input_files(input_file **out, size_t *n, const orx_model *m)
 {
-	struct stat out, in;
+	input_file *f = calloc(orx_model_tensor_count(m) + 1, sizeof(*f));
+	struct stat st;
 	orx_ext_ref ref;
 	int fd;
 
+	if (!f)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	*n = 0;
+	for (size_t i = 0; i < orx_model_tensor_count(m); i++) {
+		size_t k = 0;
+		if (!is_external(m, i) || orx_external_ref(&ref, tensor(m, i)))
+			continue;
+		while (k < *n && strcmp(f[k].location, ref.location))
+			k++;
+		if (k < *n || orx_external_open(&fd, &ref, m, tensor(m, i)))
+			continue; /* known already, or unreadable: not ours */
+		if (fstat(fd, &st) == 0)
+			f[(*n)++] = (input_file){ref.location, st.st_dev, st.st_ino};
+		close(fd);
+	}
+	*out = f;
+	return ORX_OK;
+}
+
+/* A data file to write must not be a data file of the input. */
+static int not_an_input(const input_file *in, size_t n, const char *out_path,
+			const char *location)
+{
+	struct stat out;
+
 	if (stat(out_path, &out) != 0)
 		return ORX_OK; /* a new file */
-	for (size_t i = 0; i < orx_model_tensor_count(m); i++) {
-		if (!is_external(m, i) ||
-		    orx_external_open(&fd, &ref, m, tensor(m, i)) != ORX_OK)
-			continue;
-		fstat(fd, &in);
-		close(fd);
-		if (in.st_dev == out.st_dev && in.st_ino == out.st_ino)
+	for (size_t k = 0; k < n; k++)
+		if (in[k].dev == out.st_dev && in[k].ino == out.st_ino)
 			return orx_fail(ORX_EINVALID, "the output's data file "
 						      "'%s' is the input's: "
 						      "write the output to "
 						      "another folder",
 					location);
-	}
 	return ORX_OK;
 }
 
@@ -280,24 +312,25 @@ static int make_parents(const char *path)
 
 static int write_data_files(orx_model *m, place *pl, const char *out_dir)
 {
-	size_t n = orx_model_tensor_count(m);
-	int rc = ORX_OK;
+	size_t n = orx_model_tensor_count(m), n_in = 0;
+	input_file *in = NULL;
+	int rc = input_files(&in, &n_in, m);
 
 	for (size_t i = 0; i < n && rc == ORX_OK; i++) {
 		data_ctx c = {m, pl, pl[i].location};
 		char *path;
-		bool first = pl[i].location != NULL;
-		for (size_t k = 0; k < i && first; k++)
-			first = !pl[k].location || strcmp(pl[k].location, pl[i].location);
-		if (!first)
+		if (!first_of_location(pl, i))
 			continue;
-		if (!(path = join(out_dir, pl[i].location)))
-			return orx_fail(ORX_ENOMEM, "out of memory");
-		if ((rc = not_an_input(m, path, pl[i].location)) == ORX_OK &&
+		if (!(path = join(out_dir, pl[i].location))) {
+			rc = orx_fail(ORX_ENOMEM, "out of memory");
+			break;
+		}
+		if ((rc = not_an_input(in, n_in, path, pl[i].location)) == ORX_OK &&
 		    (rc = make_parents(path)) == ORX_OK)
 			rc = orx_save_with(path, write_data_file, &c);
 		free(path);
 	}
+	free(in);
 	return rc;
 }
 

@@ -3,6 +3,8 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <unistd.h>
 #include <math.h>
@@ -315,84 +317,161 @@ int orx_threads(void)
 	return fill_threads;
 }
 
+size_t orx_thread_count(void)
+{
+	long n = fill_threads > 0 ? fill_threads : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return (size_t)(n < 1 ? 1 : n > ORX_MAX_THREADS ? ORX_MAX_THREADS : n);
+}
+
+void orx_run_parallel(size_t n, void *(*fn)(void *), void *args,
+		      size_t stride)
+{
+	pthread_t t[ORX_MAX_THREADS];
+	bool started[ORX_MAX_THREADS] = {false};
+
+	if (n > ORX_MAX_THREADS)
+		n = ORX_MAX_THREADS;
+	for (size_t k = 1; k < n; k++)
+		started[k] = pthread_create(&t[k], NULL, fn,
+					    (char *)args + k * stride) == 0;
+	fn(args);
+	for (size_t k = 1; k < n; k++) {
+		if (started[k])
+			pthread_join(t[k], NULL);
+		else
+			fn((char *)args + k * stride); /* no thread: here */
+	}
+}
+
+
+/* A unit of work: one RNG block of a job, or a whole orthogonal job. */
+typedef struct {
+	size_t job;
+	size_t first; /* WHOLE: the whole job at once */
+} fill_unit;
+
+#define WHOLE SIZE_MAX
 
 typedef struct {
-	void *base;
-	orx_store_fn store;
-	size_t n, first, count;
-	const orx_init_params *p;
-	uint64_t key;
-} fill_part;
+	const orx_fill_job *jobs;
+	const fill_unit *units;
+	size_t n_units;
+	atomic_size_t next;
+	pthread_mutex_t lock;
+	int rc;
+	char msg[512];
+} fill_pool;
 
-/* The part's elements, stored at their place in the whole tensor. */
-static void *fill_part_run(void *arg)
+static int fill_whole(const orx_fill_job *j)
 {
-	fill_part *f = arg;
+	double *tmp;
+	int rc;
 
-	for (size_t at = f->first; at < f->first + f->count; at += ORX_RNG_BLOCK) {
-		size_t len = f->first + f->count - at;
-		fill_block(f->base, 0, f->store, at,
-			   len < ORX_RNG_BLOCK ? len : ORX_RNG_BLOCK, f->p, f->key);
+	if (!(tmp = malloc(j->n * sizeof(double) + 1)))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	rc = orx_orthogonal_fill(tmp, j->n, j->p, j->key, j->dims, j->ndim);
+	if (rc == ORX_OK)
+		j->store(j->base, 0, tmp, j->n);
+	free(tmp);
+	return rc;
+}
+
+/* Units taken in turn until none is left; the first failure is kept
+ * with its message (errors are per thread). */
+static void *fill_pool_run(void *arg)
+{
+	fill_pool *pool = arg;
+	size_t u;
+
+	while ((u = atomic_fetch_add(&pool->next, 1)) < pool->n_units) {
+		const orx_fill_job *j = &pool->jobs[pool->units[u].job];
+		size_t first = pool->units[u].first, len;
+		int rc = ORX_OK;
+
+		if (first == WHOLE) {
+			rc = fill_whole(j);
+		} else {
+			len = j->n - first;
+			fill_block(j->base, 0, j->store, first,
+				   len < ORX_RNG_BLOCK ? len : ORX_RNG_BLOCK,
+				   j->p, j->key);
+		}
+		if (rc != ORX_OK) {
+			pthread_mutex_lock(&pool->lock);
+			if (pool->rc == ORX_OK) {
+				pool->rc = rc;
+				snprintf(pool->msg, sizeof(pool->msg), "%s",
+					 orx_error_last());
+			}
+			pthread_mutex_unlock(&pool->lock);
+		}
 	}
 	return NULL;
 }
 
-/* Blocks are independent, so the bytes do not depend on the threads. */
-static int fill_parallel(void *base, orx_store_fn store, size_t n,
-			 const orx_init_params *p, uint64_t key)
+/* Whole (orthogonal) jobs first, as they are the longest; then every
+ * block of every other job in order. */
+static fill_unit *make_units(const orx_fill_job *jobs, size_t n_jobs,
+			     size_t *n_units, size_t *elements)
 {
-	enum { MAX_THREADS = 16 };
-	pthread_t t[MAX_THREADS];
-	fill_part part[MAX_THREADS];
-	size_t blocks = (n + ORX_RNG_BLOCK - 1) / ORX_RNG_BLOCK, k = 0;
-	long cores = fill_threads > 0 ? fill_threads
-				      : sysconf(_SC_NPROCESSORS_ONLN);
-	size_t parts = (size_t)(cores < 1 ? 1 : cores > MAX_THREADS ? MAX_THREADS : cores);
-	bool started[MAX_THREADS] = {false};
+	size_t n = 0, k = 0;
+	fill_unit *u;
 
+	*elements = 0;
+	for (size_t i = 0; i < n_jobs; i++) {
+		if (jobs[i].p->dist == ORX_DIST_KEEP)
+			continue;
+		n += jobs[i].p->dist == ORX_DIST_ORTHOGONAL
+			     ? 1 : (jobs[i].n + ORX_RNG_BLOCK - 1) / ORX_RNG_BLOCK;
+		*elements += jobs[i].n;
+	}
+	if (!(u = malloc(n * sizeof(*u) + 1)))
+		return NULL;
+	for (size_t i = 0; i < n_jobs; i++)
+		if (jobs[i].p->dist == ORX_DIST_ORTHOGONAL)
+			u[k++] = (fill_unit){i, WHOLE};
+	for (size_t i = 0; i < n_jobs; i++) {
+		if (jobs[i].p->dist == ORX_DIST_KEEP ||
+		    jobs[i].p->dist == ORX_DIST_ORTHOGONAL)
+			continue;
+		for (size_t at = 0; at < jobs[i].n; at += ORX_RNG_BLOCK)
+			u[k++] = (fill_unit){i, at};
+	}
+	*n_units = n;
+	return u;
+}
+
+/* Blocks are independent, so the bytes do not depend on the threads. */
+int orx_init_fill_jobs(const orx_fill_job *jobs, size_t n_jobs)
+{
+	fill_pool pool = {.jobs = jobs, .rc = ORX_OK};
+	size_t elements, threads = orx_thread_count();
+	fill_unit *units;
+
+	if (!(units = make_units(jobs, n_jobs, &pool.n_units, &elements)))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	pool.units = units;
+	atomic_init(&pool.next, 0);
+	pthread_mutex_init(&pool.lock, NULL);
 	orx_rng_prepare();
-	if (parts > blocks / 4) /* small tensors: not worth a thread */
-		parts = blocks / 4 ? blocks / 4 : 1;
-	for (size_t i = 0; i < parts; i++) {
-		size_t b0 = blocks * i / parts, b1 = blocks * (i + 1) / parts;
-		part[i] = (fill_part){base, store, n, b0 * ORX_RNG_BLOCK,
-				      (b1 * ORX_RNG_BLOCK < n ? b1 * ORX_RNG_BLOCK : n) -
-					      b0 * ORX_RNG_BLOCK,
-				      p, key};
-	}
-	for (k = 1; k < parts; k++)
-		started[k] = pthread_create(&t[k], NULL, fill_part_run, &part[k]) == 0;
-	fill_part_run(&part[0]);
-	for (k = 1; k < parts; k++) {
-		if (started[k])
-			pthread_join(t[k], NULL);
-		else
-			fill_part_run(&part[k]); /* no thread: do it here */
-	}
-	return ORX_OK;
+	if (threads > pool.n_units)
+		threads = pool.n_units;
+	if (elements < 4 * ORX_RNG_BLOCK) /* little work: not worth a thread */
+		threads = 1;
+	orx_run_parallel(threads, fill_pool_run, &pool, 0);
+	pthread_mutex_destroy(&pool.lock);
+	free(units);
+	return pool.rc == ORX_OK ? ORX_OK : orx_fail(pool.rc, "%s", pool.msg);
 }
 
 int orx_init_fill_store(void *base, orx_store_fn store, size_t n,
 			const orx_init_params *p, uint64_t key,
 			const int64_t *dims, size_t ndim)
 {
-	double *tmp;
-	int rc;
+	orx_fill_job job = {base, store, n, p, key, dims, ndim};
 
-	if (p->dist == ORX_DIST_KEEP)
-		return ORX_OK;
-	if (p->dist == ORX_DIST_ORTHOGONAL) {
-		if (!(tmp = malloc(n * sizeof(double) + 1)))
-			return orx_fail(ORX_ENOMEM, "out of memory");
-		rc = orx_orthogonal_fill(tmp, n, p, key, dims, ndim);
-		if (rc == ORX_OK)
-			store(base, 0, tmp, n);
-		free(tmp);
-		return rc;
-	}
-	if (p->dist == ORX_DIST_CONSTANT)
-		return orx_init_fill_range(base, store, n, 0, n, p, key);
-	return fill_parallel(base, store, n, p, key);
+	return orx_init_fill_jobs(&job, 1);
 }
 
 int orx_init_fill(double *out, size_t n, const orx_init_params *p,

@@ -53,9 +53,22 @@ int orx_wire_scan(const uint8_t *data, size_t len,
 /* The orx_set_threads setting (0: one per core). */
 int orx_threads(void);
 
-/* Values orx_tensor_init deferred for inline tensor i: made into out (its
- * raw bytes), or into the tensor itself (materialize; all of them). */
-int orx_fill_into(uint8_t *out, const orx_model *model, size_t i);
+/* Threads to use: the setting, or the cores, at most ORX_MAX_THREADS. */
+#define ORX_MAX_THREADS 16
+size_t orx_thread_count(void);
+
+/* fn on n threads, the calling one included, thread k given the argument
+ * at args + k * stride (stride 0: all the same); the share of a thread
+ * that cannot be started is done by the caller. */
+void orx_run_parallel(size_t n, void *(*fn)(void *), void *args,
+		      size_t stride);
+
+/* Values orx_tensor_init deferred for inline tensor i: the job making
+ * them into out (its raw bytes), or made into the tensor itself
+ * (materialize; all of them). */
+struct orx_fill_job;
+void orx_fill_job_of(struct orx_fill_job *job, uint8_t *out,
+		     const orx_model *model, size_t i);
 int orx_materialize(orx_model *model, size_t i);
 int orx_materialize_all(orx_model *model);
 
@@ -96,6 +109,21 @@ typedef void (*orx_store_fn)(void *base, size_t offset, const double *v,
 int orx_init_fill_range(void *base, orx_store_fn store, size_t n,
 			size_t first, size_t count, const orx_init_params *p,
 			uint64_t key);
+
+/* Values for n elements of a tensor at base, stored by store. */
+typedef struct orx_fill_job {
+	void *base;
+	orx_store_fn store;
+	size_t n;
+	const orx_init_params *p;
+	uint64_t key;
+	const int64_t *dims; /* for orthogonal */
+	size_t ndim;
+} orx_fill_job;
+
+/* Every job's values, their RNG blocks shared among the threads
+ * (orx_set_threads): the same bytes for any number of threads. */
+int orx_init_fill_jobs(const orx_fill_job *jobs, size_t n_jobs);
 
 /* orx_init_fill through a store function instead of a double array. */
 int orx_init_fill_store(void *base, orx_store_fn store, size_t n,

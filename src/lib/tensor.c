@@ -188,38 +188,59 @@ static int read_external(double *out, size_t n, const orx_model *model,
 	return rc;
 }
 
-int orx_fill_into(uint8_t *out, const orx_model *model, size_t i)
+void orx_fill_job_of(orx_fill_job *job, uint8_t *out, const orx_model *model,
+		     size_t i)
 {
 	const Onnx__TensorProto *t = initializer(model, i);
 	uint64_t n = 0;
 
 	orx_tensor_proto_count(&n, t);
-	return orx_init_fill_store(out, orx_raw_store(t->data_type), (size_t)n,
-				   &model->pending[i].params,
-				   model->pending[i].key, t->dims, t->n_dims);
+	*job = (orx_fill_job){out, orx_raw_store(t->data_type), (size_t)n,
+			      &model->pending[i].params, model->pending[i].key,
+			      t->dims, t->n_dims};
+}
+
+static bool inline_pending(const orx_model *model, size_t i)
+{
+	return model->pending && model->pending[i].set &&
+	       orx_tensor_proto_storage(initializer(model, i)) !=
+		       ORX_STORAGE_EXTERNAL;
 }
 
 int orx_materialize(orx_model *model, size_t i)
 {
-	Onnx__TensorProto *t = initializer(model, i);
+	orx_fill_job job;
 	int rc;
 
-	if (!model->pending || !model->pending[i].set ||
-	    orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+	if (!inline_pending(model, i))
 		return ORX_OK;
-	if ((rc = orx_fill_into(t->raw_data.data, model, i)) == ORX_OK)
+	orx_fill_job_of(&job, initializer(model, i)->raw_data.data, model, i);
+	if ((rc = orx_init_fill_jobs(&job, 1)) == ORX_OK)
 		model->pending[i].set = false;
 	return rc;
 }
 
+/* All at once, so that the threads share the blocks of every tensor. */
 int orx_materialize_all(orx_model *model)
 {
-	int rc = ORX_OK;
+	size_t n = orx_model_tensor_count(model), k = 0;
+	orx_fill_job *jobs;
+	int rc;
 
-	for (size_t i = 0; model->pending && rc == ORX_OK &&
-			   i < orx_model_tensor_count(model);
-	     i++)
-		rc = orx_materialize(model, i);
+	if (!model->pending)
+		return ORX_OK;
+	if (!(jobs = calloc(n + 1, sizeof(*jobs))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (inline_pending(model, i))
+			orx_fill_job_of(&jobs[k++],
+					initializer(model, i)->raw_data.data,
+					model, i);
+	rc = orx_init_fill_jobs(jobs, k);
+	for (size_t i = 0; i < n && rc == ORX_OK; i++)
+		if (inline_pending(model, i))
+			model->pending[i].set = false;
+	free(jobs);
 	return rc;
 }
 

@@ -165,12 +165,7 @@ size_t count_entries(const char *dir)
 
 /*** a tiny protobuf writer for build_model ***/
 
-typedef struct {
-	uint8_t *p;
-	size_t n, cap;
-} wbuf;
-
-static void put(wbuf *b, const void *data, size_t n)
+void wbuf_put(wbuf *b, const void *data, size_t n)
 {
 	if (b->n + n > b->cap) {
 		b->cap = (b->n + n) * 2;
@@ -180,7 +175,7 @@ static void put(wbuf *b, const void *data, size_t n)
 	b->n += n;
 }
 
-static void put_varint(wbuf *b, uint64_t v)
+void wbuf_varint(wbuf *b, uint64_t v)
 {
 	uint8_t c;
 
@@ -189,21 +184,21 @@ static void put_varint(wbuf *b, uint64_t v)
 		v >>= 7;
 		if (v)
 			c |= 0x80;
-		put(b, &c, 1);
+		wbuf_put(b, &c, 1);
 	} while (v);
 }
 
-static void put_len(wbuf *b, unsigned field, const void *data, size_t n)
+void wbuf_len(wbuf *b, unsigned field, const void *data, size_t n)
 {
-	put_varint(b, (uint64_t)field << 3 | 2);
-	put_varint(b, n);
-	put(b, data, n);
+	wbuf_varint(b, (uint64_t)field << 3 | 2);
+	wbuf_varint(b, n);
+	wbuf_put(b, data, n);
 }
 
-static void put_int(wbuf *b, unsigned field, uint64_t v)
+void wbuf_int(wbuf *b, unsigned field, uint64_t v)
 {
-	put_varint(b, (uint64_t)field << 3);
-	put_varint(b, v);
+	wbuf_varint(b, (uint64_t)field << 3);
+	wbuf_varint(b, v);
 }
 
 void build_model(uint8_t **out, size_t *len, int dtype, const int64_t *dims,
@@ -213,16 +208,16 @@ void build_model(uint8_t **out, size_t *len, int dtype, const int64_t *dims,
 	void *zeros = raw ? NULL : calloc(1, raw_len + 1);
 
 	for (size_t i = 0; i < ndim; i++)
-		put_int(&tensor, 1, (uint64_t)dims[i]);
-	put_int(&tensor, 2, (uint64_t)dtype);
-	put_len(&tensor, 8, "w", 1);
-	put_len(&tensor, 9, raw ? raw : zeros, raw_len);
-	put_len(&graph, 2, "g", 1);
-	put_len(&graph, 5, tensor.p, tensor.n);
-	put_int(&opset, 2, 17);
-	put_int(&model, 1, 8);
-	put_len(&model, 7, graph.p, graph.n);
-	put_len(&model, 8, opset.p, opset.n);
+		wbuf_int(&tensor, 1, (uint64_t)dims[i]);
+	wbuf_int(&tensor, 2, (uint64_t)dtype);
+	wbuf_len(&tensor, 8, "w", 1);
+	wbuf_len(&tensor, 9, raw ? raw : zeros, raw_len);
+	wbuf_len(&graph, 2, "g", 1);
+	wbuf_len(&graph, 5, tensor.p, tensor.n);
+	wbuf_int(&opset, 2, 17);
+	wbuf_int(&model, 1, 8);
+	wbuf_len(&model, 7, graph.p, graph.n);
+	wbuf_len(&model, 8, opset.p, opset.n);
 	*out = model.p;
 	*len = model.n;
 	free(tensor.p);

@@ -39,6 +39,16 @@ size_t count_entries(const char *dir);
 
 
 
+/* A protobuf message written field by field into p (realloc'd). */
+typedef struct {
+	uint8_t *p;
+	size_t n, cap;
+} wbuf;
+void wbuf_put(wbuf *b, const void *data, size_t n);
+void wbuf_varint(wbuf *b, uint64_t v);
+void wbuf_len(wbuf *b, unsigned field, const void *data, size_t n);
+void wbuf_int(wbuf *b, unsigned field, uint64_t v);
+
 /* A minimal model built byte by byte: ir_version 8, opset 17, a graph
  * named "g" with one initializer "w" of the dtype and dims whose raw_data
  * is the raw_len bytes at raw (NULL: zeros). The caller frees *out. */

@@ -26,8 +26,11 @@ typedef struct {
 } orx_pending;
 
 struct orx_model {
-	Onnx__ModelProto *proto; /* all of it in arena */
+	Onnx__ModelProto *proto; /* in arena, but for borrowed raw_data */
 	orx_arena *arena;
+	uint8_t *backing;     /* the file's bytes raw_data may point into */
+	size_t backing_len;
+	bool backing_mapped;  /* mapped private (else malloc'd) */
 	char *dir;            /* the model file's folder; NULL from a buffer */
 	orx_pending *pending; /* one per initializer, or NULL */
 	char **verified;      /* data files whose checksum was checked */
@@ -47,6 +50,23 @@ int orx_fail(int code, const char *fmt, ...)
  * max_depth messages. Returns ORX_OK or ORX_EINVALID. */
 int orx_wire_scan(const uint8_t *data, size_t len,
 		  const ProtobufCMessageDescriptor *desc, unsigned max_depth);
+
+/* A tensor's raw_data bytes left out of a skeleton: initializer tensor
+ * of the main graph, and where its bytes lie in the original. */
+typedef struct {
+	size_t tensor;
+	const uint8_t *data;
+	size_t len;
+} orx_borrowed;
+
+/* The ModelProto at data (already scanned) as *out (malloc'd) without the
+ * raw_data of the main graph's larger initializers, listed in *borrowed
+ * (malloc'd), so that unpacking it copies little. ORX_EUNSUPPORTED when
+ * there is nothing to leave out or the layout is not the plain one (one
+ * graph field): then unpack data itself. */
+int orx_wire_skeleton(uint8_t **out, size_t *out_len,
+		      orx_borrowed **borrowed, size_t *n_borrowed,
+		      const uint8_t *data, size_t len);
 
 /*** @@TENSOR: element counts and data ***/
 
@@ -192,8 +212,8 @@ int orx_pread_all(int fd, void *buf, size_t n, uint64_t off);
 
 /* Map a regular, non-empty file read-only; ORX_EUNSUPPORTED when it is
  * not one (then read it). */
-int orx_map_file(const uint8_t **out, size_t *len, const char *path);
-void orx_unmap_file(const uint8_t *data, size_t len);
+int orx_map_file(uint8_t **out, size_t *len, const char *path);
+void orx_unmap_file(uint8_t *data, size_t len);
 
 /* Write path whole or not at all: write_fn fills a temporary file in the
  * target's folder, which is then renamed into place ("-": stdout). */

@@ -52,7 +52,7 @@ static int read_fd(uint8_t **out, size_t *len, int fd, size_t hint)
 	return ORX_OK;
 }
 
-int orx_map_file(const uint8_t **out, size_t *len, const char *path)
+int orx_map_file(uint8_t **out, size_t *len, const char *path)
 {
 	struct stat st;
 	void *p;
@@ -64,7 +64,7 @@ int orx_map_file(const uint8_t **out, size_t *len, const char *path)
 		rc = ORX_EUNSUPPORTED; /* not a regular file: read it instead */
 		goto done;
 	}
-	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE,
 		 fd, 0);
 	if (p == MAP_FAILED) {
 		rc = ORX_EUNSUPPORTED;
@@ -77,9 +77,9 @@ done:
 	return rc;
 }
 
-void orx_unmap_file(const uint8_t *data, size_t len)
+void orx_unmap_file(uint8_t *data, size_t len)
 {
-	munmap((void *)data, len);
+	munmap(data, len);
 }
 
 int orx_read_all(uint8_t **out, size_t *len, const char *path)

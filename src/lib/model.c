@@ -22,13 +22,69 @@ static int check_model(const Onnx__ModelProto *m)
 	return orx_walk_tensors(m, check_tensor, NULL);
 }
 
-int orx_model_open_buffer(orx_model **out, const void *data, size_t len,
-			  const orx_open_options *opts)
+/* Point the tensors the skeleton left out at their bytes. */
+static int attach_borrowed(Onnx__ModelProto *m, const orx_borrowed *b,
+			   size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		Onnx__TensorProto *t;
+
+		if (!m->graph || b[i].tensor >= m->graph->n_initializer ||
+		    (t = m->graph->initializer[b[i].tensor])->has_raw_data)
+			return orx_fail(ORX_EINVALID, "malformed protobuf: not "
+						      "an ONNX model");
+		t->has_raw_data = true;
+		t->raw_data.len = b[i].len;
+		t->raw_data.data = (uint8_t *)b[i].data;
+	}
+	return ORX_OK;
+}
+
+/* Unpack data into model: when its bytes outlive the model (may_borrow),
+ * a skeleton without the large raw_data, which is then pointed into data
+ * (*borrowed set); else all of data, copied. */
+static int unpack(orx_model *model, const uint8_t *data, size_t len,
+		  bool may_borrow, bool *borrowed)
+{
+	uint8_t *skel = NULL;
+	orx_borrowed *b = NULL;
+	size_t n = 0, skel_len = 0;
+	int rc = may_borrow ? orx_wire_skeleton(&skel, &skel_len, &b, &n, data,
+						len)
+			    : ORX_EUNSUPPORTED;
+
+	*borrowed = rc == ORX_OK;
+	if (rc == ORX_EINVALID || rc == ORX_ENOMEM)
+		return rc;
+	if (*borrowed) {
+		data = skel;
+		len = skel_len;
+	}
+	rc = ORX_OK;
+	if (!(model->arena = orx_arena_new(len + len / 8 + (1 << 20))))
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+	else if (!(model->proto = onnx__model_proto__unpack(
+			   orx_arena_allocator(model->arena), len, data)))
+		rc = orx_fail(ORX_EINVALID, "malformed protobuf: not an ONNX "
+					    "model");
+	else
+		rc = attach_borrowed(model->proto, b, n);
+	free(skel);
+	free(b);
+	return rc;
+}
+
+/* The model from len bytes at data; with may_borrow (the bytes are the
+ * caller's to give: *borrowed tells whether the model kept them). */
+static int open_bytes(orx_model **out, const uint8_t *data, size_t len,
+		      const orx_open_options *opts, bool may_borrow,
+		      bool *borrowed)
 {
 	orx_open_options defaults = ORX_OPEN_OPTIONS_INIT;
 	orx_model *model = NULL;
 	int rc;
 
+	*borrowed = false;
 	if (!opts)
 		opts = &defaults;
 	if (len == 0)
@@ -37,26 +93,28 @@ int orx_model_open_buffer(orx_model **out, const void *data, size_t len,
 			   opts->max_depth);
 	if (rc != ORX_OK)
 		return rc;
-	if (!(model = calloc(1, sizeof(*model))) ||
-	    !(model->arena = orx_arena_new(len + len / 8 + (1 << 20)))) {
-		free(model);
+	if (!(model = calloc(1, sizeof(*model))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	}
-	model->proto = onnx__model_proto__unpack(orx_arena_allocator(model->arena),
-						 len, data);
-	if (!model->proto) {
-		rc = orx_fail(ORX_EINVALID, "malformed protobuf: not an ONNX "
-					    "model");
+	if ((rc = unpack(model, data, len, may_borrow, borrowed)) != ORX_OK)
 		goto done;
-	}
 	if ((rc = check_model(model->proto)) == ORX_OK)
 		rc = orx_external_validate(model); /* the paths, no folder yet */
 done:
-	if (rc != ORX_OK)
+	if (rc != ORX_OK) {
 		orx_model_free(model);
-	else
+		*borrowed = false;
+	} else {
 		*out = model;
+	}
 	return rc;
+}
+
+int orx_model_open_buffer(orx_model **out, const void *data, size_t len,
+			  const orx_open_options *opts)
+{
+	bool borrowed;
+
+	return open_bytes(out, data, len, opts, false, &borrowed);
 }
 
 /* Attach the model's folder and check its external data there. */
@@ -74,19 +132,26 @@ static int attach_folder(orx_model *m, const char *path)
 int orx_model_open_file(orx_model **out, const char *path,
 			const orx_open_options *opts)
 {
-	const uint8_t *mapped;
 	uint8_t *data = NULL;
 	size_t len = 0;
 	orx_model *m = NULL;
+	bool mapped = false, borrowed = false;
 	int rc;
 
-	/* a mapped file is unpacked straight from the page cache */
-	if (strcmp(path, "-") != 0 &&
-	    orx_map_file(&mapped, &len, path) == ORX_OK) {
-		rc = orx_model_open_buffer(&m, mapped, len, opts);
-		orx_unmap_file(mapped, len);
-	} else if ((rc = orx_read_all(&data, &len, path)) == ORX_OK) {
-		rc = orx_model_open_buffer(&m, data, len, opts);
+	/* a mapped file (private: the model's changes never reach it) is
+	 * unpacked straight from the page cache, its tensor bytes left there */
+	if (strcmp(path, "-") != 0 && orx_map_file(&data, &len, path) == ORX_OK)
+		mapped = true;
+	else if ((rc = orx_read_all(&data, &len, path)) != ORX_OK)
+		return rc;
+	rc = open_bytes(&m, data, len, opts, true, &borrowed);
+	if (borrowed) {
+		m->backing = data;
+		m->backing_len = len;
+		m->backing_mapped = mapped;
+	} else if (mapped) {
+		orx_unmap_file(data, len);
+	} else {
 		free(data);
 	}
 	if (rc == ORX_OK && strcmp(path, "-") != 0 &&
@@ -126,6 +191,10 @@ void orx_model_free(orx_model *model)
 	if (!model)
 		return;
 	orx_arena_free(model->arena); /* the whole proto */
+	if (model->backing_mapped)
+		orx_unmap_file(model->backing, model->backing_len);
+	else
+		free(model->backing);
 	free(model->dir);
 	free(model->pending);
 	for (size_t i = 0; i < model->n_verified; i++)

@@ -270,33 +270,43 @@ int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
 
 /*** @@WRITE: doubles to elements ***/
 
+/* raw_data lies at any byte offset (in the mapped input or output file),
+ * so raw elements are stored with memcpy, which compiles to plain
+ * (vectorized) stores. */
+
 static void store_f32(void *base, size_t off, const double *v, size_t n)
 {
-	float *out = (float *)base + off;
+	uint8_t *out = (uint8_t *)base + off * sizeof(float);
 
-	for (size_t k = 0; k < n; k++)
-		out[k] = (float)v[k];
+	for (size_t k = 0; k < n; k++) {
+		float f = (float)v[k];
+		memcpy(out + k * sizeof(f), &f, sizeof(f));
+	}
 }
 
 static void store_f64(void *base, size_t off, const double *v, size_t n)
 {
-	memcpy((double *)base + off, v, n * sizeof(double));
+	memcpy((uint8_t *)base + off * sizeof(double), v, n * sizeof(double));
 }
 
 static void store_f16(void *base, size_t off, const double *v, size_t n)
 {
-	uint16_t *out = (uint16_t *)base + off;
+	uint8_t *out = (uint8_t *)base + off * sizeof(uint16_t);
 
-	for (size_t k = 0; k < n; k++)
-		out[k] = orx_f16_from_double(v[k]);
+	for (size_t k = 0; k < n; k++) {
+		uint16_t h = orx_f16_from_double(v[k]);
+		memcpy(out + k * sizeof(h), &h, sizeof(h));
+	}
 }
 
 static void store_bf16(void *base, size_t off, const double *v, size_t n)
 {
-	uint16_t *out = (uint16_t *)base + off;
+	uint8_t *out = (uint8_t *)base + off * sizeof(uint16_t);
 
-	for (size_t k = 0; k < n; k++)
-		out[k] = orx_bf16_from_double(v[k]);
+	for (size_t k = 0; k < n; k++) {
+		uint16_t h = orx_bf16_from_double(v[k]);
+		memcpy(out + k * sizeof(h), &h, sizeof(h));
+	}
 }
 
 /* Typed storage of 16-bit floats: one pattern per int32_data value. */

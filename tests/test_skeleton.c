@@ -1,0 +1,253 @@
+/* Opening a file leaves large raw_data where it lies (the skeleton):
+ * the model must be the one a whole unpack gives, and the file untouched. */
+#define _GNU_SOURCE
+#include "helpers.h"
+#include "internal.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void fill_pattern(uint8_t *p, size_t n, uint8_t seed)
+{
+	for (size_t k = 0; k < n; k++)
+		p[k] = (uint8_t)(seed + k * 7);
+}
+
+static char *write_temp(const uint8_t *data, size_t len)
+{
+	char *path = strdup("/tmp/orx-skeleton-XXXXXX");
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "wb");
+
+	cr_assert(f && fwrite(data, 1, len, f) == len);
+	fclose(f);
+	return path;
+}
+
+/* The model saved to memory after opening it from a file and from a
+ * buffer: both must succeed or fail alike, and give the same bytes. */
+static void expect_same_either_way(const uint8_t *data, size_t len)
+{
+	char *path = write_temp(data, len);
+	orx_model *a = NULL, *b = NULL;
+	uint8_t *out_a = NULL, *out_b = NULL;
+	size_t len_a = 0, len_b = 0;
+	int rc_a = orx_model_open_file(&a, path, NULL);
+	int rc_b = orx_model_open_buffer(&b, data, len, NULL);
+
+	cr_assert_eq(rc_a, rc_b, "file: %d, buffer: %d", rc_a, rc_b);
+	if (rc_a == ORX_OK) {
+		cr_assert_eq(orx_model_save_buffer(&out_a, &len_a, a), ORX_OK);
+		cr_assert_eq(orx_model_save_buffer(&out_b, &len_b, b), ORX_OK);
+		cr_assert_eq(len_a, len_b);
+		cr_assert_eq(memcmp(out_a, out_b, len_a), 0);
+	}
+	free(out_a);
+	free(out_b);
+	orx_model_free(a);
+	orx_model_free(b);
+	unlink(path);
+	free(path);
+}
+
+Test(skeleton, leaves_out_large_raw_data_and_points_at_it)
+{
+	int64_t dims[1] = {2048};
+	uint8_t raw[8192], *model, *skel;
+	size_t len, skel_len, n;
+	orx_borrowed *b;
+	Onnx__ModelProto *m;
+
+	fill_pattern(raw, sizeof(raw), 3);
+	build_model(&model, &len, 1, dims, 1, raw, sizeof(raw));
+	cr_assert_eq(orx_wire_skeleton(&skel, &skel_len, &b, &n, model, len),
+		     ORX_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(b[0].tensor, 0);
+	cr_assert_eq(b[0].len, sizeof(raw));
+	cr_assert(b[0].data > model && b[0].data + b[0].len <= model + len);
+	cr_assert_eq(memcmp(b[0].data, raw, sizeof(raw)), 0);
+	/* the field (tag, 2-byte length, bytes) is gone, and the tensor's
+	 * and the graph's lengths each need one byte less */
+	cr_assert_eq(skel_len, len - (1 + 2 + sizeof(raw)) - 1 - 1);
+	m = onnx__model_proto__unpack(NULL, skel_len, skel);
+	cr_assert_not_null(m);
+	cr_assert_eq(m->graph->n_initializer, 1);
+	cr_assert_str_eq(m->graph->initializer[0]->name, "w");
+	cr_assert_eq(m->graph->initializer[0]->n_dims, 1);
+	cr_assert_eq(m->graph->initializer[0]->dims[0], 2048);
+	cr_assert(!m->graph->initializer[0]->has_raw_data);
+	cr_assert_str_eq(m->graph->name, "g");
+	onnx__model_proto__free_unpacked(m, NULL);
+	free(skel);
+	free(b);
+	free(model);
+}
+
+Test(skeleton, small_raw_data_is_not_worth_it)
+{
+	int64_t dims[1] = {1023};
+	uint8_t raw[4092], *model, *skel;
+	size_t len, skel_len, n;
+	orx_borrowed *b;
+
+	fill_pattern(raw, sizeof(raw), 5);
+	build_model(&model, &len, 1, dims, 1, raw, sizeof(raw));
+	cr_assert_eq(orx_wire_skeleton(&skel, &skel_len, &b, &n, model, len),
+		     ORX_EUNSUPPORTED);
+	expect_same_either_way(model, len);
+	free(model);
+}
+
+/* A tensor with two raw_data fields: protobuf keeps the last. */
+Test(skeleton, two_raw_data_fields_keep_the_last_either_way)
+{
+	uint8_t first[8192], last[8192];
+	wbuf tensor = {0}, graph = {0}, model = {0};
+	char *path;
+	orx_model *m = NULL;
+	double v[2048];
+
+	fill_pattern(first, sizeof(first), 1);
+	memset(last, 0, sizeof(last));
+	memcpy(last, &(float){0.25f}, 4);
+	wbuf_int(&tensor, 1, 2048);
+	wbuf_int(&tensor, 2, 1);
+	wbuf_len(&tensor, 8, "w", 1);
+	wbuf_len(&tensor, 9, first, sizeof(first));
+	wbuf_len(&tensor, 9, last, sizeof(last));
+	wbuf_len(&graph, 5, tensor.p, tensor.n);
+	wbuf_int(&model, 1, 8);
+	wbuf_len(&model, 7, graph.p, graph.n);
+	expect_same_either_way(model.p, model.n);
+	path = write_temp(model.p, model.n);
+	cr_assert_eq(orx_model_open_file(&m, path, NULL), ORX_OK);
+	cr_assert_eq(orx_tensor_read(v, 2048, m, 0), ORX_OK);
+	cr_assert_eq(v[0], 0.25);
+	cr_assert_eq(v[1], 0);
+	orx_model_free(m);
+	unlink(path);
+	free(path);
+	free(tensor.p);
+	free(graph.p);
+	free(model.p);
+}
+
+/* Two graph fields merge: the skeleton is not used, the result the same. */
+Test(skeleton, two_graph_fields_merge_either_way)
+{
+	int64_t dims[1] = {2048};
+	uint8_t raw[8192], *one, *skel;
+	wbuf graph = {0}, model = {0};
+	size_t len, skel_len, n;
+	orx_borrowed *b;
+	orx_model *m = NULL;
+	char *path;
+
+	fill_pattern(raw, sizeof(raw), 9);
+	build_model(&one, &len, 1, dims, 1, raw, sizeof(raw));
+	wbuf_len(&graph, 2, "h", 1);
+	wbuf_put(&model, one, len);
+	wbuf_len(&model, 7, graph.p, graph.n);
+	cr_assert_eq(orx_wire_skeleton(&skel, &skel_len, &b, &n, model.p,
+				       model.n),
+		     ORX_EUNSUPPORTED);
+	expect_same_either_way(model.p, model.n);
+	path = write_temp(model.p, model.n);
+	cr_assert_eq(orx_model_open_file(&m, path, NULL), ORX_OK);
+	cr_assert_eq(orx_model_tensor_count(m), 1);
+	orx_model_free(m);
+	unlink(path);
+	free(path);
+	free(graph.p);
+	free(model.p);
+	free(one);
+}
+
+Test(skeleton, changing_a_tensor_never_changes_the_file)
+{
+	int64_t dims[1] = {4096};
+	uint8_t raw[16384], *model, *before, *out;
+	size_t len, before_len, out_len;
+	double v[4096], back[4096];
+	orx_model *m = NULL;
+	char *path;
+
+	fill_pattern(raw, sizeof(raw), 11);
+	build_model(&model, &len, 1, dims, 1, raw, sizeof(raw));
+	path = write_temp(model, len);
+	cr_assert_eq(orx_model_open_file(&m, path, NULL), ORX_OK);
+	for (size_t k = 0; k < 4096; k++)
+		v[k] = (double)k - 2048;
+	cr_assert_eq(orx_tensor_write(m, 0, v, 4096), ORX_OK);
+	cr_assert_eq(orx_model_save_buffer(&out, &out_len, m), ORX_OK);
+	cr_assert_eq(read_file(&before, &before_len, path), 0);
+	cr_assert_eq(before_len, len);
+	cr_assert_eq(memcmp(before, model, len), 0, "the input file changed");
+	cr_assert_eq(orx_tensor_read(back, 4096, m, 0), ORX_OK);
+	cr_assert_eq(memcmp(back, v, sizeof(v)), 0);
+	cr_assert_eq(out_len, len);
+	cr_assert_neq(memcmp(out, model, len), 0);
+	orx_model_free(m);
+	unlink(path);
+	free(path);
+	free(before);
+	free(out);
+	free(model);
+}
+
+/* Damaged copies of a real model: opening the file (skeleton) and the
+ * buffer (whole unpack) agree on every one. */
+Test(skeleton, damaged_models_fail_or_load_alike, .timeout = 120)
+{
+	uint8_t *good, *buf;
+	size_t len;
+	uint64_t s = 7;
+
+	cr_assert_eq(read_file(&good, &len, ORX_SOURCE_DIR
+			       "/samples/cnn_bn_relu.onnx"),
+		     0);
+	buf = malloc(len);
+	for (size_t i = 0; i < 300; i++) {
+		memcpy(buf, good, len);
+		for (int k = 0; k < 2; k++) {
+			s = s * 6364136223846793005u + 1442695040888963407u;
+			buf[(s >> 20) % len] ^= (uint8_t)(1 + (s >> 8) % 255);
+		}
+		expect_same_either_way(buf, len);
+	}
+	for (size_t cut = 1; cut < len; cut += len / 97)
+		expect_same_either_way(good, cut);
+	free(buf);
+	free(good);
+}
+
+/* raw_data of the wrong wire type is not the skeleton's to judge: the
+ * tensor is kept whole and protobuf-c decides, the same either way. */
+Test(skeleton, raw_data_of_another_wire_type_is_judged_alike)
+{
+	uint8_t raw[8192];
+	wbuf tensor = {0}, graph = {0}, model = {0};
+
+	fill_pattern(raw, sizeof(raw), 2);
+	wbuf_int(&tensor, 1, 2048);
+	wbuf_int(&tensor, 2, 1);
+	wbuf_len(&tensor, 8, "w", 1);
+	wbuf_int(&tensor, 9, 5); /* a varint where bytes belong */
+	wbuf_len(&graph, 5, tensor.p, tensor.n);
+	tensor.n = 0;
+	wbuf_int(&tensor, 1, 2048);
+	wbuf_int(&tensor, 2, 1);
+	wbuf_len(&tensor, 8, "v", 1);
+	wbuf_len(&tensor, 9, raw, sizeof(raw));
+	wbuf_len(&graph, 5, tensor.p, tensor.n);
+	wbuf_int(&model, 1, 8);
+	wbuf_len(&model, 7, graph.p, graph.n);
+	expect_same_either_way(model.p, model.n);
+	free(tensor.p);
+	free(graph.p);
+	free(model.p);
+}

@@ -161,3 +161,77 @@ Test(save, a_killed_save_leaves_no_partial_file, .timeout = 120)
 	cr_expect_gt(absent, 0, "no save was ever killed mid-way");
 	orx_model_free(m);
 }
+
+/* A model with one float32 tensor of rows x cols zeros, in a file. */
+static char *matrix_model(const char *dir, int64_t rows, int64_t cols)
+{
+	int64_t dims[2] = {rows, cols};
+	uint8_t *data;
+	size_t len;
+	char *path = malloc(4096);
+	FILE *f;
+
+	build_model(&data, &len, 1, dims, 2, NULL, (size_t)(rows * cols) * 4);
+	snprintf(path, 4096, "%s/big.onnx", dir);
+	f = fopen(path, "wb");
+	fwrite(data, 1, len, f);
+	fclose(f);
+	free(data);
+	return path;
+}
+
+/* The model at path with tensor 0 re-initialized by p, saved with the
+ * given threads to out (NULL: to memory) and returned read back. */
+static uint8_t *saved(size_t *len, const char *path,
+		      const orx_init_params *p, int threads, const char *out)
+{
+	orx_model *m = NULL;
+	uint8_t *bytes = NULL;
+
+	orx_set_threads(threads);
+	cr_assert_eq(orx_model_open_file(&m, path, NULL), ORX_OK);
+	cr_assert_eq(orx_tensor_init(m, 0, p, 99), ORX_OK);
+	if (out) {
+		cr_assert_eq(orx_model_save_file(m, out), ORX_OK, "%s",
+			     orx_error_last());
+		cr_assert_eq(read_file(&bytes, len, out), 0);
+	} else {
+		cr_assert_eq(orx_model_save_buffer(&bytes, len, m), ORX_OK);
+	}
+	orx_model_free(m);
+	orx_set_threads(0);
+	return bytes;
+}
+
+/* Values are made three ways when saving: into the mapped file by a pool
+ * of threads (apply), a slice at a time while packing into the file
+ * (batch: one thread), in the tensor first (memory, standard output).
+ * A 1024 x 600 tensor spans 10 RNG blocks and 3 slices of 4 blocks. */
+Test(save, every_way_of_making_values_gives_the_same_bytes)
+{
+	orx_init_params normal = {.dist = ORX_DIST_NORMAL, .std = 0.05},
+			orthogonal = {.dist = ORX_DIST_ORTHOGONAL, .gain = 1};
+	const orx_init_params *params[2] = {&normal, &orthogonal};
+	char *dir = make_temp_dir(), out[4096], *path;
+
+	snprintf(out, sizeof(out), "%s/out.onnx", dir);
+	for (int k = 0; k < 2; k++) {
+		size_t n_mem, n_pool, n_slices;
+		path = matrix_model(dir, k == 0 ? 1024 : 300, k == 0 ? 600 : 200);
+		uint8_t *mem = saved(&n_mem, path, params[k], 0, NULL),
+			*pool = saved(&n_pool, path, params[k], 0, out),
+			*slices = saved(&n_slices, path, params[k], 1, out);
+		cr_assert_eq(n_pool, n_mem);
+		cr_assert_eq(n_slices, n_mem);
+		cr_expect_eq(memcmp(pool, mem, n_mem), 0, "case %d: pool", k);
+		cr_expect_eq(memcmp(slices, mem, n_mem), 0, "case %d: slices", k);
+		/* and the values are new: not the zeros of the input */
+		cr_expect_neq(memcmp(mem + n_mem - 64, (uint8_t[64]){0}, 64), 0);
+		free(mem);
+		free(pool);
+		free(slices);
+		free(path);
+	}
+	remove_tree(dir);
+	free(dir);
+}

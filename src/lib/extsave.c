@@ -172,49 +172,26 @@ static int copy_external(int fd, uint64_t off, const orx_model *m, size_t i)
 	return rc;
 }
 
-/* Made values straight to fd at off, a slice of blocks at a time: memory
- * stays small whatever the tensor's size. */
-static int stream_values(int fd, uint64_t off, const orx_model *m, size_t i)
-{
-	const Onnx__TensorProto *t = tensor(m, i);
-	size_t size = orx_dtype_bits(t->data_type) / 8, slice = 32 * ORX_RNG_BLOCK;
-	uint64_t n = 0;
-	uint8_t *buf = malloc(slice * size);
-	int rc = ORX_OK;
+typedef struct {
+	int fd;
+	uint64_t off;
+} file_at;
 
-	orx_tensor_proto_count(&n, t);
-	if (!buf)
-		return orx_fail(ORX_ENOMEM, "out of memory");
-	for (uint64_t first = 0; first < n && rc == ORX_OK; first += slice) {
-		size_t count = n - first < slice ? (size_t)(n - first) : slice;
-		rc = orx_init_fill_range(buf, orx_raw_store(t->data_type),
-					 (size_t)n, (size_t)first, count,
-					 &m->pending[i].params, m->pending[i].key);
-		if (rc == ORX_OK)
-			rc = pwrite_all(fd, buf, count * size, off + first * size);
-	}
-	free(buf);
-	return rc;
+static int put_at(void *ctx, const uint8_t *bytes, size_t len, uint64_t at)
+{
+	file_at *f = ctx;
+
+	return pwrite_all(f->fd, bytes, len, f->off + at);
 }
 
 /* One tensor's bytes to fd at off: made, copied, or from raw_data. */
 static int put_tensor(int fd, uint64_t off, const orx_model *m, size_t i,
 		      uint64_t len)
 {
-	uint8_t *buf;
-	int rc;
+	file_at f = {fd, off};
 
-	if (is_pending(m, i) && orx_raw_store(tensor(m, i)->data_type) &&
-	    m->pending[i].params.dist != ORX_DIST_ORTHOGONAL)
-		return stream_values(fd, off, m, i);
-	if (is_pending(m, i)) {
-		if (!(buf = malloc(len ? len : 1)))
-			return orx_fail(ORX_ENOMEM, "out of memory");
-		if ((rc = make_values(buf, m, i)) == ORX_OK)
-			rc = pwrite_all(fd, buf, len, off);
-		free(buf);
-		return rc;
-	}
+	if (is_pending(m, i))
+		return orx_values_stream(m, i, put_at, &f);
 	if (is_external(m, i))
 		return copy_external(fd, off, m, i);
 	return pwrite_all(fd, tensor(m, i)->raw_data.data, len, off);

@@ -90,6 +90,15 @@ struct orx_fill_job;
 void orx_fill_job_of(struct orx_fill_job *job, uint8_t *out,
 		     const orx_model *model, size_t i);
 int orx_materialize(orx_model *model, size_t i);
+
+/* The deferred values of tensor i (inline or external), made a slice of
+ * RNG blocks at a time (orthogonal: whole) and handed in order to put
+ * with their byte offset in the tensor: memory stays small whatever its
+ * size. Stops at put's first error and returns it. */
+typedef int (*orx_put_fn)(void *ctx, const uint8_t *bytes, size_t len,
+			  uint64_t at);
+int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
+		      void *ctx);
 int orx_materialize_all(orx_model *model);
 
 /* Check that the tensor's dims and data agree (overflow-safe). */

@@ -136,10 +136,50 @@ void orx_abort_cleanup(void)
 			unlink(pending[i]);
 }
 
+/* Deferred tensors met while packing: initializers are packed in order,
+ * each raw_data appended from its own pointer, so the bytes appended are
+ * those of the next pending inline tensor when the pointers agree. */
+typedef struct {
+	const orx_model *m;
+	size_t next; /* the next initializer that may be deferred */
+	size_t made; /* deferred tensors met */
+} deferred_cursor;
+
+/* Whether data is the raw_data of the next deferred tensor; if so, its
+ * index goes to *i and the cursor moves past it. */
+static bool deferred_next(deferred_cursor *c, const uint8_t *data, size_t *i)
+{
+	const Onnx__GraphProto *g = c->m->proto->graph;
+
+	while (c->next < g->n_initializer &&
+	       !(c->m->pending && c->m->pending[c->next].set &&
+		 g->initializer[c->next]->has_raw_data))
+		c->next++;
+	if (c->next >= g->n_initializer ||
+	    data != g->initializer[c->next]->raw_data.data)
+		return false;
+	*i = c->next++;
+	c->made++;
+	return true;
+}
+
+/* Deferred inline tensors (those in data files are not packed). */
+static size_t deferred(const orx_model *m)
+{
+	const Onnx__GraphProto *g = m->proto->graph;
+	size_t n = 0;
+
+	for (size_t i = 0; m->pending && i < orx_model_tensor_count(m); i++)
+		n += m->pending[i].set && g->initializer[i]->has_raw_data;
+	return n;
+}
+
 typedef struct {
 	ProtobufCBuffer base;
 	int fd;
 	int error; /* errno of the first failed write */
+	int rc;    /* the first failure making values */
+	deferred_cursor values; /* m NULL: no values to make */
 	size_t used;
 	uint8_t buf[1 << 20];
 } fd_buffer;
@@ -173,10 +213,28 @@ static void fd_write(fd_buffer *b, const uint8_t *data, size_t n)
 		b->error = write_all(b->fd, data, n);
 }
 
+static int put_fd(void *ctx, const uint8_t *bytes, size_t len, uint64_t at)
+{
+	fd_buffer *b = ctx;
+
+	(void)at; /* in order */
+	fd_write(b, bytes, len);
+	return b->error ? orx_fail(ORX_EIO, "cannot write: %s",
+				   strerror(b->error))
+			: ORX_OK;
+}
+
 static void fd_append(ProtobufCBuffer *base, size_t len, const uint8_t *data)
 {
 	fd_buffer *b = (fd_buffer *)base;
+	size_t i;
 
+	if (b->values.m && deferred_next(&b->values, data, &i)) {
+		fd_flush(b); /* values made a slice at a time, written in turn */
+		if (b->rc == ORX_OK)
+			b->rc = orx_values_stream(b->values.m, i, put_fd, b);
+		return;
+	}
 	if (len >= sizeof(b->buf) / 4) { /* a tensor: no copy on the way */
 		fd_flush(b);
 		fd_write(b, data, len);
@@ -195,8 +253,9 @@ static void fd_append(ProtobufCBuffer *base, size_t len, const uint8_t *data)
 	}
 }
 
-/* Pack the message into fd. */
-static int pack_to_fd(const ProtobufCMessage *msg, int fd)
+/* Pack the model into fd, its deferred values made on the way (when
+ * values is set): *met tells how many were met. */
+static int pack_to_fd(const orx_model *m, int fd, bool values, size_t *met)
 {
 	fd_buffer *b = malloc(sizeof(*b));
 	int rc = ORX_OK;
@@ -206,11 +265,16 @@ static int pack_to_fd(const ProtobufCMessage *msg, int fd)
 	b->base.append = fd_append;
 	b->fd = fd;
 	b->error = 0;
+	b->rc = ORX_OK;
+	b->values = (deferred_cursor){values ? m : NULL, 0, 0};
 	b->used = 0;
-	protobuf_c_message_pack_to_buffer(msg, &b->base);
+	protobuf_c_message_pack_to_buffer(&m->proto->base, &b->base);
 	fd_flush(b);
 	if (b->error)
 		rc = orx_fail(ORX_EIO, "cannot write: %s", strerror(b->error));
+	else
+		rc = b->rc;
+	*met = b->values.made;
 	free(b);
 	return rc;
 }
@@ -327,8 +391,7 @@ typedef struct {
 	orx_model *m;
 	uint8_t *map;
 	size_t size, at;
-	size_t next;  /* the next initializer that may be deferred */
-	size_t made;  /* deferred tensors met, their jobs in jobs */
+	deferred_cursor values; /* the jobs of those met in jobs */
 	orx_fill_job *jobs;
 	int rc;
 } map_buffer;
@@ -336,24 +399,17 @@ typedef struct {
 static void map_append(ProtobufCBuffer *base, size_t len, const uint8_t *data)
 {
 	map_buffer *b = (map_buffer *)base;
-	const Onnx__GraphProto *g = b->m->proto->graph;
+	size_t i;
 
 	if (len > b->size - b->at) {
 		b->rc = orx_fail(ORX_EIO, "the model grew while it was written");
 		return;
 	}
-	while (b->next < g->n_initializer &&
-	       !(b->m->pending && b->m->pending[b->next].set))
-		b->next++;
-	if (b->next < g->n_initializer &&
-	    data == g->initializer[b->next]->raw_data.data &&
-	    b->made < g->n_initializer) {
-		orx_fill_job_of(&b->jobs[b->made++], b->map + b->at, b->m,
-				b->next);
-		b->next++;
-	} else {
+	if (deferred_next(&b->values, data, &i))
+		orx_fill_job_of(&b->jobs[b->values.made - 1], b->map + b->at,
+				b->m, i);
+	else
 		memcpy(b->map + b->at, data, len);
-	}
 	b->at += len;
 }
 
@@ -395,20 +451,11 @@ static void populate(uint8_t *map, size_t size)
 	orx_run_parallel(orx_thread_count(), populate_run, &p, 0);
 }
 
-static size_t deferred(const orx_model *m)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; m->pending && i < orx_model_tensor_count(m); i++)
-		n += m->pending[i].set;
-	return n;
-}
-
 /* The whole model packed into fd through a shared mapping. */
 static int pack_mapped(orx_model *m, int fd)
 {
 	size_t size = onnx__model_proto__get_packed_size(m->proto);
-	map_buffer b = {{NULL}, m, NULL, size, 0, 0, 0, NULL, ORX_OK};
+	map_buffer b = {{NULL}, m, NULL, size, 0, {m, 0, 0}, NULL, ORX_OK};
 	int err;
 
 	if (size == 0)
@@ -431,24 +478,33 @@ static int pack_mapped(orx_model *m, int fd)
 	b.base.append = map_append;
 	protobuf_c_message_pack_to_buffer(&m->proto->base, &b.base);
 	/* then the values, every tensor's blocks shared among the threads */
-	if (b.rc == ORX_OK && b.made == deferred(m))
-		b.rc = orx_init_fill_jobs(b.jobs, b.made);
+	if (b.rc == ORX_OK && b.values.made == deferred(m))
+		b.rc = orx_init_fill_jobs(b.jobs, b.values.made);
 	free(b.jobs);
 	munmap(b.map, size);
 	if (b.rc == ORX_OK && b.at != size)
 		b.rc = orx_fail(ORX_EIO, "wrote %zu bytes of %zu", b.at, size);
 	/* every deferred tensor must have been met in packing order, else
 	 * the file holds old values: then write it the ordinary way */
-	if (b.rc == ORX_OK && b.made != deferred(m))
+	if (b.rc == ORX_OK && b.values.made != deferred(m))
 		return ftruncate(fd, 0) == 0 ? ORX_EUNSUPPORTED
 					     : orx_fail(ORX_EIO, "cannot write: %s",
 							strerror(errno));
 	return b.rc;
 }
 
+/* fd emptied, to be written again from the start. */
+static int rewind_fd(int fd)
+{
+	if (lseek(fd, 0, SEEK_SET) < 0 || ftruncate(fd, 0) != 0)
+		return orx_fail(ORX_EIO, "cannot write: %s", strerror(errno));
+	return ORX_OK;
+}
+
 static int write_model(int fd, void *ctx)
 {
 	orx_model *m = ctx;
+	size_t met = 0;
 	int rc;
 
 	/* mapped output pays off for one model at a time; with threads set
@@ -456,11 +512,20 @@ static int write_model(int fd, void *ctx)
 	if (fd != STDOUT_FILENO && deferred(m) > 0 && orx_threads() != 1 &&
 	    (rc = pack_mapped(m, fd)) != ORX_EUNSUPPORTED)
 		return rc;
-	if (lseek(fd, 0, SEEK_SET) < 0 && fd != STDOUT_FILENO)
-		return orx_fail(ORX_EIO, "cannot write: %s", strerror(errno));
+	if (fd != STDOUT_FILENO && deferred(m) > 0) {
+		/* values made a slice at a time as their turn comes */
+		if ((rc = rewind_fd(fd)) != ORX_OK ||
+		    (rc = pack_to_fd(m, fd, true, &met)) != ORX_OK ||
+		    met == deferred(m))
+			return rc;
+	}
+	/* standard output, or a deferred tensor not met in packing order:
+	 * the values made in the tensors first */
+	if (fd != STDOUT_FILENO && (rc = rewind_fd(fd)) != ORX_OK)
+		return rc;
 	if ((rc = orx_materialize_all(m)) != ORX_OK)
 		return rc;
-	return pack_to_fd(&m->proto->base, fd);
+	return pack_to_fd(m, fd, false, &met);
 }
 
 int orx_model_save_plain(const orx_model *model, const char *path)

@@ -200,6 +200,39 @@ void orx_fill_job_of(orx_fill_job *job, uint8_t *out, const orx_model *model,
 			      t->dims, t->n_dims};
 }
 
+int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
+		      void *ctx)
+{
+	const Onnx__TensorProto *t = initializer(model, i);
+	const orx_pending *p = &model->pending[i];
+	orx_store_fn store = orx_raw_store(t->data_type);
+	size_t size = orx_dtype_bits(t->data_type) / 8, slice = 4 * ORX_RNG_BLOCK;
+	uint64_t n = 0;
+	uint8_t *buf;
+	int rc = ORX_OK;
+
+	if (!store)
+		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': cannot make "
+						  "values of its dtype",
+				t->name ? t->name : "");
+	orx_tensor_proto_count(&n, t);
+	if (p->params.dist == ORX_DIST_ORTHOGONAL || n < slice)
+		slice = (size_t)n; /* made whole */
+	if (!(buf = malloc(slice * size + 1)))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	for (size_t first = 0; first < n && rc == ORX_OK; first += slice) {
+		size_t count = n - first < slice ? (size_t)n - first : slice;
+		rc = slice == n ? orx_init_fill_store(buf, store, count, &p->params,
+						      p->key, t->dims, t->n_dims)
+				: orx_init_fill_range(buf, store, (size_t)n, first,
+						      count, &p->params, p->key);
+		if (rc == ORX_OK)
+			rc = put(ctx, buf, count * size, (uint64_t)first * size);
+	}
+	free(buf);
+	return rc;
+}
+
 static bool inline_pending(const orx_model *model, size_t i)
 {
 	return model->pending && model->pending[i].set &&

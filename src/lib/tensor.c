@@ -162,6 +162,34 @@ int orx_tensor_proto_scalar(double *out, const Onnx__TensorProto *t)
 	return ORX_OK;
 }
 
+/* n raw elements at p as doubles: a loop per floating dtype. */
+static void raw_elements(double *out, const uint8_t *p, int dtype, size_t n)
+{
+	switch (dtype) {
+	case ORX_DTYPE_FLOAT:
+		for (size_t k = 0; k < n; k++) {
+			float f;
+			memcpy(&f, p + k * sizeof(f), sizeof(f));
+			out[k] = f;
+		}
+		break;
+	case ORX_DTYPE_DOUBLE:
+		memcpy(out, p, n * sizeof(double));
+		break;
+	case ORX_DTYPE_FLOAT16: case ORX_DTYPE_BFLOAT16:
+		for (size_t k = 0; k < n; k++) {
+			uint16_t h;
+			memcpy(&h, p + k * sizeof(h), sizeof(h));
+			out[k] = dtype == ORX_DTYPE_FLOAT16 ? orx_f16_to_double(h)
+							    : orx_bf16_to_double(h);
+		}
+		break;
+	default:
+		for (size_t k = 0; k < n; k++)
+			out[k] = raw_element(p, dtype, k);
+	}
+}
+
 /* Elements of a tensor in a data file: read in slices, converted. */
 static int read_external(double *out, size_t n, const orx_model *model,
 			 const Onnx__TensorProto *t)
@@ -180,8 +208,8 @@ static int read_external(double *out, size_t n, const orx_model *model,
 	for (size_t k = 0; k < n && rc == ORX_OK; k += slice) {
 		size_t m = n - k < slice ? n - k : slice;
 		rc = orx_pread_all(fd, buf, m * size, ref.offset + k * size);
-		for (size_t e = 0; e < m && rc == ORX_OK; e++)
-			out[k + e] = raw_element(buf, t->data_type, e);
+		if (rc == ORX_OK)
+			raw_elements(out + k, buf, t->data_type, m);
 	}
 	close(fd);
 	free(buf);
@@ -294,10 +322,11 @@ int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
 					: "unknown");
 	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
 		return read_external(out, n, model, t);
-	for (size_t k = 0; k < n; k++)
-		out[k] = t->has_raw_data
-				 ? raw_element(t->raw_data.data, t->data_type, k)
-				 : typed_element(t, k);
+	if (t->has_raw_data)
+		raw_elements(out, t->raw_data.data, t->data_type, n);
+	else
+		for (size_t k = 0; k < n; k++)
+			out[k] = typed_element(t, k);
 	return ORX_OK;
 }
 

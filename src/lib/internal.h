@@ -162,6 +162,12 @@ int orx_init_fill_store(void *base, orx_store_fn store, size_t n,
 int orx_orthogonal_fill(double *out, size_t n, const orx_init_params *p,
 			uint64_t key, const int64_t *dims, size_t ndim);
 
+/* Whether normals take the shortcuts: eight draws at a time where the
+ * CPU has AVX-512, the wedge test decided without exp() when the draw is
+ * clearly on one side (both on by default). Returns the previous setting.
+ * For tests: the values are the same either way. */
+bool orx_rng_shortcuts(bool on);
+
 /*** @@RULES ***/
 
 typedef enum { ORX_GAIN_DEFAULT, ORX_GAIN_VALUE, ORX_GAIN_NAMED } orx_gain_kind;

@@ -77,6 +77,45 @@ static double zig_x[LAYERS + 1]; /* layer i spans widths zig_x[i] */
 static double zig_f[LAYERS + 1]; /* exp(-x^2/2) at zig_x */
 static pthread_once_t zig_once = PTHREAD_ONCE_INIT;
 
+/* The wedge of layer i (x from zig_x[i+1] to zig_x[i]) lies on one side
+ * of the chord between its corners where the curve is convex (x >= 1:
+ * below it) or concave (x <= 1: above it), and at most zig_dev[i] away
+ * from it, in units of the layer's height. A uniform clearly on one side
+ * decides the wedge test without exp(); the margin is far wider than the
+ * rounding of either computation, so the decision is always the one exp()
+ * gives and the values do not change. */
+enum { SHAPE_BOTH, SHAPE_CONVEX, SHAPE_CONCAVE };
+static bool use_wedge_bounds = true; /* orx_rng_shortcuts */
+static bool use_fast8 = false;        /* set where the CPU has AVX-512 */
+static unsigned char zig_shape[LAYERS];
+static double zig_dev[LAYERS];
+#define WEDGE_MARGIN 1e-9
+
+/* Where x is between the layer's corners: 0 at zig_x[i], 1 at zig_x[i+1]
+ * (the chord's height there, in units of the layer's height). */
+static double chord_at(unsigned i, double x)
+{
+	return (zig_x[i] - x) / (zig_x[i] - zig_x[i + 1]);
+}
+
+static void wedge_init(void)
+{
+	for (unsigned i = 1; i < LAYERS; i++) {
+		double a = zig_x[i + 1], b = zig_x[i], h = zig_f[i + 1] - zig_f[i],
+		       most = 0;
+
+		zig_shape[i] = a >= 1 ? SHAPE_CONVEX
+			       : b <= 1 ? SHAPE_CONCAVE : SHAPE_BOTH;
+		for (int k = 0; k <= 1024; k++) {
+			double x = a + (b - a) * k / 1024,
+			       off = fabs((exp(-0.5 * x * x) - zig_f[i]) / h -
+					  chord_at(i, x));
+			most = off > most ? off : most;
+		}
+		zig_dev[i] = 1.25 * most;
+	}
+}
+
 static void zig_init(void)
 {
 	double f = exp(-0.5 * ZIG_R * ZIG_R);
@@ -153,17 +192,99 @@ static inline double with_sign(double x, uint64_t u)
 __attribute__((noinline)) static double zig_slow(draws *d, uint64_t u,
 						 unsigned i, double x)
 {
+	double v, t;
+
 	if (i == 0)
 		return with_sign(zig_tail(d), u);
-	if (zig_f[i] + take_uniform(d) * (zig_f[i + 1] - zig_f[i]) <
-	    exp(-0.5 * x * x))
+	v = take_uniform(d);
+	t = chord_at(i, x);
+	if (!use_wedge_bounds) {
+		/* the plain test below */
+	} else if (zig_shape[i] == SHAPE_CONVEX) {
+		if (v >= t + WEDGE_MARGIN)
+			return NAN;
+		if (v < t - zig_dev[i] - WEDGE_MARGIN)
+			return with_sign(x, u);
+	} else if (zig_shape[i] == SHAPE_CONCAVE) {
+		if (v < t - WEDGE_MARGIN)
+			return with_sign(x, u);
+		if (v >= t + zig_dev[i] + WEDGE_MARGIN)
+			return NAN;
+	}
+	if (zig_f[i] + v * (zig_f[i + 1] - zig_f[i]) < exp(-0.5 * x * x))
 		return with_sign(x, u);
 	return NAN;
 }
 
+/*** @@FAST8: eight fast-path draws at once (AVX-512) ***/
+
+/* The common case, eight draws at a time, made with the same operations
+ * in the same order as the scalar loop, so the values are the same. At
+ * the first draw for the rare path (or beyond the cut) it stops, having
+ * stored the values before it, and the scalar loop takes that draw.
+ * Returns the draws used (each gave a value). */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_FAST8 1
+
+__attribute__((target("avx512f,avx512dq"))) static size_t
+fast8(double *out, size_t room, const uint64_t *u, size_t avail, double cut)
+{
+	const __m512i layer = _mm512_set1_epi64(255), sign = _mm512_set1_epi64(256);
+	const __m512d scale = _mm512_set1_pd(0x1p-53),
+		      limit = _mm512_set1_pd(cut > 0 ? cut : INFINITY);
+	size_t k = 0;
+
+	for (; k + 8 <= room && k + 8 <= avail; k += 8) {
+		__m512i v = _mm512_loadu_si512(u + k), i = _mm512_and_si512(v, layer);
+		__m512d m = _mm512_cvtepi64_pd(_mm512_srli_epi64(v, 11));
+		__m512d w = _mm512_i64gather_pd(i, zig_x, 8),
+			next = _mm512_i64gather_pd(i, zig_x + 1, 8);
+		__m512d x = _mm512_mul_pd(_mm512_mul_pd(m, scale), w);
+		__mmask8 ok = _mm512_cmp_pd_mask(x, next, _CMP_LT_OQ) &
+			      _mm512_cmp_pd_mask(x, limit, _CMP_LE_OQ);
+		unsigned lanes = ok == 0xff ? 8 : (unsigned)__builtin_ctz(~ok);
+
+		x = _mm512_castsi512_pd(_mm512_xor_si512(
+			_mm512_castpd_si512(x),
+			_mm512_slli_epi64(_mm512_and_si512(v, sign), 55)));
+		_mm512_mask_storeu_pd(out + k, (__mmask8)((1u << lanes) - 1), x);
+		if (lanes < 8)
+			return k + lanes; /* the draws before the rare one */
+	}
+	return k;
+}
+#endif
+
+
+
+static void prepare(void)
+{
+	zig_init();
+	wedge_init();
+#ifdef HAVE_FAST8
+	__builtin_cpu_init();
+	use_fast8 = __builtin_cpu_supports("avx512f") &&
+		    __builtin_cpu_supports("avx512dq");
+#endif
+}
+
 void orx_rng_prepare(void)
 {
-	pthread_once(&zig_once, zig_init);
+	pthread_once(&zig_once, prepare);
+}
+
+bool orx_rng_shortcuts(bool on)
+{
+	bool was = use_wedge_bounds;
+
+	orx_rng_prepare();
+	use_wedge_bounds = on;
+#ifdef HAVE_FAST8
+	use_fast8 = on && __builtin_cpu_supports("avx512f") &&
+		    __builtin_cpu_supports("avx512dq");
+#endif
+	return was;
 }
 
 /* n normals into out, keeping those within [-cut, cut] (cut <= 0: all).
@@ -178,6 +299,16 @@ static void normals(double *out, size_t n, orx_rng *r, double cut)
 	d.base = r->next;
 	d.pos = d.len = 0;
 	while (k < n) {
+#ifdef HAVE_FAST8
+		if (use_fast8) {
+			size_t done = fast8(out + k, n - k, d.buf + d.pos,
+					    d.len - d.pos, cut);
+			k += done;
+			d.pos += done;
+			if (k == n)
+				break;
+		}
+#endif
 		uint64_t u = take(&d);
 		unsigned i = (unsigned)(u & 255);
 		double x = (double)(int64_t)(u >> 11) * 0x1p-53 * zig_x[i];

@@ -171,6 +171,23 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
+/* Files are mapped (the input for reading, the output for writing): if
+ * one shrinks while in use, the kernel raises SIGBUS. One line, the
+ * output in progress discarded, exit 2 (bad input), instead of a crash. */
+static void on_bus_error(int sig)
+{
+	static const char msg[] =
+		"onnx-reinit: a file in use was truncated or could not be read "
+		"or written (SIGBUS); the output in progress was discarded\n";
+	ssize_t ignored;
+
+	(void)sig;
+	orx_abort_cleanup();
+	ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)ignored;
+	_exit(EXIT_USAGE);
+}
+
 static const cli_command *find_command(const char *name)
 {
 	for (size_t i = 0; i < N_COMMANDS; i++)
@@ -201,6 +218,7 @@ int main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGBUS, on_bus_error);
 	if (argc < 2)
 		return cli_usage_error(NULL, "no command given");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

@@ -12,9 +12,11 @@ Prints one line per problem and 'N passed, N failed'; exits 1 on any.
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 import onnx
@@ -87,6 +89,31 @@ def check_sample(tool, path, tmp):
     return problems
 
 
+BUS_LINE = ("onnx-reinit: a file in use was truncated or could not be read or written "
+            "(SIGBUS); the output in progress was discarded\n")
+
+
+def bus_error(tool, tmp):
+    """Files are mapped, so an input truncated under apply raises SIGBUS:
+    one line, exit 2, nothing written. The signal is sent while apply waits
+    on its standard input (a truncation is a race to provoke)."""
+    out = os.path.join(tmp, "bus", "out.onnx")
+    os.makedirs(os.path.dirname(out))
+    p = subprocess.Popen([tool, "apply", "-", "-o", out], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGBUS)
+    _, err = p.communicate(timeout=30)
+    problems = []
+    if p.returncode != 2:
+        problems.append(f"SIGBUS: exit status {p.returncode}, not 2")
+    if err.decode() != BUS_LINE:
+        problems.append(f"SIGBUS: stderr {err.decode()!r}")
+    if os.listdir(os.path.dirname(out)):
+        problems.append(f"SIGBUS: left {os.listdir(os.path.dirname(out))}")
+    return problems
+
+
 def main():
     tool, samples = sys.argv[1], sys.argv[2]
     passed = failed = 0
@@ -103,6 +130,12 @@ def main():
                 print(f"FAIL {f}: " + "; ".join(problems))
             else:
                 passed += 1
+        problems = bus_error(tool, tmp)
+        if problems:
+            failed += 1
+            print("FAIL " + "; ".join(problems))
+        else:
+            passed += 1
     print(f"{passed} passed, {failed} failed")
     return 1 if failed or not passed else 0
 

@@ -16,21 +16,13 @@ static double now(void)
 	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* The float32 store apply uses for raw_data (see tensor.c). */
-static void store_f32(void *base, size_t off, const double *v, size_t n)
-{
-	float *out = (float *)base + off;
-
-	for (size_t k = 0; k < n; k++)
-		out[k] = (float)v[k];
-}
-
 /* Fill n float32 values from the params the way apply does. */
 static void fill_f32(float *out, size_t n, orx_init_params *p)
 {
 	int64_t dims[1] = {(int64_t)n};
 
-	orx_init_fill_store(out, store_f32, n, p, orx_stream_key(0, "bench"),
+	orx_init_fill_store(out, orx_raw_store(ORX_DTYPE_FLOAT), n, p,
+			    orx_stream_key(0, "bench"),
 			    dims, 1);
 }
 

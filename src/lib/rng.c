@@ -90,6 +90,8 @@ static bool use_fast8 = false;        /* set where the CPU has AVX-512 */
 static unsigned char zig_shape[LAYERS];
 static double zig_dev[LAYERS];
 #define WEDGE_MARGIN 1e-9
+#define WEDGE_SAMPLES 64 /* the distance's maximum is sampled; 1.25 times
+			  * it bounds it (the sampling error is ~1e-3) */
 
 /* Where x is between the layer's corners: 0 at zig_x[i], 1 at zig_x[i+1]
  * (the chord's height there, in units of the layer's height). */
@@ -106,8 +108,8 @@ static void wedge_init(void)
 
 		zig_shape[i] = a >= 1 ? SHAPE_CONVEX
 			       : b <= 1 ? SHAPE_CONCAVE : SHAPE_BOTH;
-		for (int k = 0; k <= 1024; k++) {
-			double x = a + (b - a) * k / 1024,
+		for (int k = 0; k <= WEDGE_SAMPLES; k++) {
+			double x = a + (b - a) * k / WEDGE_SAMPLES,
 			       off = fabs((exp(-0.5 * x * x) - zig_f[i]) / h -
 					  chord_at(i, x));
 			most = off > most ? off : most;
@@ -138,6 +140,7 @@ typedef struct {
 	orx_rng *r;
 	uint64_t base; /* stream position of buf[0] */
 	size_t pos, len;
+	size_t need;   /* values still to make: at least as many draws */
 	uint64_t buf[AHEAD];
 } draws;
 
@@ -151,10 +154,14 @@ static void fill_draws(uint64_t *out, size_t n, uint64_t state, uint64_t first)
 static inline uint64_t take(draws *d)
 {
 	if (d->pos == d->len) {
+		/* no more ahead than the values still to make need (in
+		 * eights): draws made and not taken would be made again */
+		size_t n = (d->need + 7) & ~(size_t)7;
+		n = n < 8 ? 8 : n > AHEAD ? AHEAD : n;
 		d->base += d->len;
-		fill_draws(d->buf, AHEAD, d->r->state, d->base);
+		fill_draws(d->buf, n, d->r->state, d->base);
 		d->pos = 0;
-		d->len = AHEAD;
+		d->len = n;
 	}
 	return d->buf[d->pos++];
 }
@@ -287,9 +294,28 @@ bool orx_rng_shortcuts(bool on)
 	return was;
 }
 
-/* n normals into out, keeping those within [-cut, cut] (cut <= 0: all).
- * The common case (about 99%) is one draw, one table look-up and one
- * comparison; the rest goes to zig_slow. */
+/* One draw of the sampler: its value into *out (returns 1), or none when
+ * it is rejected (returns 0). The common case (about 99%) is one draw,
+ * one table look-up and one comparison; the rest goes to zig_slow. */
+static inline size_t normal_step(draws *d, double *out, double cut)
+{
+	uint64_t u = take(d);
+	unsigned i = (unsigned)(u & 255);
+	double x = (double)(int64_t)(u >> 11) * 0x1p-53 * zig_x[i];
+
+	if (__builtin_expect(!(x < zig_x[i + 1]), 0)) {
+		x = zig_slow(d, u, i, x);
+		if (isnan(x))
+			return 0;
+		x = fabs(x);
+	}
+	if (cut > 0 && x > cut)
+		return 0;
+	*out = with_sign(x, u);
+	return 1;
+}
+
+/* n normals into out, keeping those within [-cut, cut] (cut <= 0: all). */
 static void normals(double *out, size_t n, orx_rng *r, double cut)
 {
 	draws d;
@@ -298,30 +324,22 @@ static void normals(double *out, size_t n, orx_rng *r, double cut)
 	d.r = r;
 	d.base = r->next;
 	d.pos = d.len = 0;
-	while (k < n) {
 #ifdef HAVE_FAST8
-		if (use_fast8) {
+	if (use_fast8) {
+		while (k < n) {
 			size_t done = fast8(out + k, n - k, d.buf + d.pos,
 					    d.len - d.pos, cut);
 			k += done;
 			d.pos += done;
-			if (k == n)
-				break;
+			d.need = n - k;
+			if (k < n) /* the draw that stopped it, or a refill */
+				k += normal_step(&d, out + k, cut);
 		}
+	}
 #endif
-		uint64_t u = take(&d);
-		unsigned i = (unsigned)(u & 255);
-		double x = (double)(int64_t)(u >> 11) * 0x1p-53 * zig_x[i];
-
-		if (__builtin_expect(!(x < zig_x[i + 1]), 0)) {
-			x = zig_slow(&d, u, i, x);
-			if (isnan(x))
-				continue;
-			x = fabs(x);
-		}
-		if (cut > 0 && x > cut)
-			continue;
-		out[k++] = with_sign(x, u);
+	while (k < n) {
+		d.need = n - k;
+		k += normal_step(&d, out + k, cut);
 	}
 	r->next = d.base + d.pos;
 }

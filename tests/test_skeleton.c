@@ -251,3 +251,50 @@ Test(skeleton, raw_data_of_another_wire_type_is_judged_alike)
 	free(graph.p);
 	free(model.p);
 }
+
+/* Saving to a file copies unchanged tensor bytes from the input file in
+ * the kernel (copy_file_range); a tensor written since must be saved
+ * with its new values, not the file's. 32768 float32 values (128 KiB) is
+ * past the size from which bytes are copied that way. */
+Test(skeleton, saved_file_holds_written_values_not_the_inputs)
+{
+	int64_t dims[1] = {32768};
+	size_t raw_len = 32768 * 4, len, out_len;
+	uint8_t *raw = malloc(raw_len), *model, *out;
+	double *v = malloc(32768 * sizeof(double)),
+	       *back = malloc(32768 * sizeof(double));
+	orx_model *m = NULL, *again = NULL;
+	char *path, saved[4096];
+
+	fill_pattern(raw, raw_len, 4);
+	build_model(&model, &len, 1, dims, 1, raw, raw_len);
+	path = write_temp(model, len);
+	snprintf(saved, sizeof(saved), "%s.out", path);
+	/* unchanged: the same bytes */
+	cr_assert_eq(orx_model_open_file(&m, path, NULL), ORX_OK);
+	cr_assert_eq(orx_model_save_file(m, saved), ORX_OK, "%s",
+		     orx_error_last());
+	cr_assert_eq(read_file(&out, &out_len, saved), 0);
+	cr_assert_eq(out_len, len);
+	cr_assert_eq(memcmp(out, model, len), 0);
+	free(out);
+	/* written: the new values */
+	for (size_t k = 0; k < 32768; k++)
+		v[k] = (double)k / 64 - 100;
+	cr_assert_eq(orx_tensor_write(m, 0, v, 32768), ORX_OK);
+	cr_assert_eq(orx_model_save_file(m, saved), ORX_OK, "%s",
+		     orx_error_last());
+	cr_assert_eq(orx_model_open_file(&again, saved, NULL), ORX_OK);
+	cr_assert_eq(orx_tensor_read(back, 32768, again, 0), ORX_OK);
+	cr_assert_eq(memcmp(back, v, 32768 * sizeof(double)), 0,
+		     "the saved file holds the input's values");
+	orx_model_free(m);
+	orx_model_free(again);
+	unlink(saved);
+	unlink(path);
+	free(path);
+	free(model);
+	free(raw);
+	free(v);
+	free(back);
+}

@@ -31,6 +31,9 @@ struct orx_model {
 	uint8_t *backing;     /* the file's bytes raw_data may point into */
 	size_t backing_len;
 	bool backing_mapped;  /* mapped private (else malloc'd) */
+	int backing_fd;       /* the mapped file, open; else -1 */
+	bool backing_changed; /* values written into backing: it no longer
+			       * equals the file */
 	char *dir;            /* the model file's folder; NULL from a buffer */
 	orx_pending *pending; /* one per initializer, or NULL */
 	char **verified;      /* data files whose checksum was checked */
@@ -227,7 +230,10 @@ int orx_pread_all(int fd, void *buf, size_t n, uint64_t off);
 
 /* Map a regular, non-empty file read-only; ORX_EUNSUPPORTED when it is
  * not one (then read it). */
-int orx_map_file(uint8_t **out, size_t *len, const char *path);
+/* path mapped private and writable (changes never reach the file) into
+ * *out, *len bytes, its descriptor left open in *fd; ORX_EUNSUPPORTED when
+ * it is not a regular file that can be mapped. */
+int orx_map_file(uint8_t **out, size_t *len, int *fd, const char *path);
 void orx_unmap_file(uint8_t *data, size_t len);
 
 /* Write path whole or not at all: write_fn fills a temporary file in the

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int check_tensor(const Onnx__TensorProto *t, void *ctx)
 {
@@ -95,6 +96,7 @@ static int open_bytes(orx_model **out, const uint8_t *data, size_t len,
 		return rc;
 	if (!(model = calloc(1, sizeof(*model))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
+	model->backing_fd = -1;
 	if ((rc = unpack(model, data, len, may_borrow, borrowed)) != ORX_OK)
 		goto done;
 	if ((rc = check_model(model->proto)) == ORX_OK)
@@ -136,11 +138,12 @@ int orx_model_open_file(orx_model **out, const char *path,
 	size_t len = 0;
 	orx_model *m = NULL;
 	bool mapped = false, borrowed = false;
-	int rc;
+	int rc, fd = -1;
 
 	/* a mapped file (private: the model's changes never reach it) is
 	 * unpacked straight from the page cache, its tensor bytes left there */
-	if (strcmp(path, "-") != 0 && orx_map_file(&data, &len, path) == ORX_OK)
+	if (strcmp(path, "-") != 0 &&
+	    orx_map_file(&data, &len, &fd, path) == ORX_OK)
 		mapped = true;
 	else if ((rc = orx_read_all(&data, &len, path)) != ORX_OK)
 		return rc;
@@ -149,8 +152,10 @@ int orx_model_open_file(orx_model **out, const char *path,
 		m->backing = data;
 		m->backing_len = len;
 		m->backing_mapped = mapped;
+		m->backing_fd = fd; /* kept bytes are copied from it on save */
 	} else if (mapped) {
 		orx_unmap_file(data, len);
+		close(fd);
 	} else {
 		free(data);
 	}
@@ -195,6 +200,8 @@ void orx_model_free(orx_model *model)
 		orx_unmap_file(model->backing, model->backing_len);
 	else
 		free(model->backing);
+	if (model->backing_fd >= 0)
+		close(model->backing_fd);
 	free(model->dir);
 	free(model->pending);
 	for (size_t i = 0; i < model->n_verified; i++)

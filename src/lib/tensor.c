@@ -276,6 +276,7 @@ int orx_materialize(orx_model *model, size_t i)
 	if (!inline_pending(model, i))
 		return ORX_OK;
 	orx_fill_job_of(&job, initializer(model, i)->raw_data.data, model, i);
+	model->backing_changed = true;
 	if ((rc = orx_init_fill_jobs(&job, 1)) == ORX_OK)
 		model->pending[i].set = false;
 	return rc;
@@ -297,6 +298,7 @@ int orx_materialize_all(orx_model *model)
 			orx_fill_job_of(&jobs[k++],
 					initializer(model, i)->raw_data.data,
 					model, i);
+	model->backing_changed |= k > 0;
 	rc = orx_init_fill_jobs(jobs, k);
 	for (size_t i = 0; i < n && rc == ORX_OK; i++)
 		if (inline_pending(model, i))
@@ -451,6 +453,7 @@ int orx_tensor_write(orx_model *model, size_t i, const double *values,
 		return rc;
 	if (n > 0)
 		store(base, 0, values, n);
+	model->backing_changed = true;
 	return ORX_OK;
 }
 
@@ -487,6 +490,7 @@ int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
 	    (t->has_raw_data && orx_raw_store(t->data_type) &&
 	     p->dist != ORX_DIST_KEEP))
 		return defer(model, i, p, key);
+	model->backing_changed |= p->dist != ORX_DIST_KEEP;
 	return orx_init_fill_store(base, store, (size_t)n, p, key, t->dims,
 				   t->n_dims);
 }

@@ -11,6 +11,11 @@
 
 enum { EXIT_OK = 0, EXIT_FINDINGS = 1, EXIT_USAGE = 2 };
 
+/* The sigjmp_buf where a SIGBUS raised in this thread (a mapped model
+ * file truncated while in use) jumps: batch fails the model in progress
+ * and goes on. NULL: the run ends with one line (main.c). */
+extern _Thread_local void *cli_bus_jump;
+
 typedef struct {
 	const char *name;
 	int (*run)(int argc, char **argv);

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,6 +352,25 @@ done:
 	orx_model_free(m);
 }
 
+/* run_job, the model failed if its file is truncated under it (SIGBUS):
+ * the others go on. What that model held (memory, an unnamed temporary
+ * output) is left to the end of the process. */
+static void run_job_guarded(batch *b, job *j)
+{
+	sigjmp_buf jump;
+
+	if (sigsetjmp(jump, 1) == 0) {
+		cli_bus_jump = &jump;
+		run_job(b, j);
+	} else {
+		j->ok = false;
+		snprintf(j->error, sizeof(j->error),
+			 "the model file was truncated while it was in use "
+			 "(SIGBUS)");
+	}
+	cli_bus_jump = NULL;
+}
+
 static void *worker(void *arg)
 {
 	batch *b = arg;
@@ -359,7 +379,7 @@ static void *worker(void *arg)
 	while ((i = __atomic_fetch_add(&b->next, 1, __ATOMIC_SEQ_CST)) < b->n) {
 		job *j = &b->jobs[b->order[i]];
 		double t0 = now();
-		run_job(b, j);
+		run_job_guarded(b, j);
 		j->seconds = now() - t0;
 		__atomic_add_fetch(&b->bytes_done, j->in_bytes, __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(&b->done, 1, __ATOMIC_SEQ_CST);

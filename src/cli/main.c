@@ -1,6 +1,8 @@
 /* onnx-reinit: the command line. */
+#define _GNU_SOURCE
 #include "cli.h"
 
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -171,11 +173,17 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
+_Thread_local void *cli_bus_jump;
+
 /* Files are mapped (the input for reading, the output for writing): if
- * one shrinks while in use, the kernel raises SIGBUS. One line, the
- * output in progress discarded, exit 2 (bad input), instead of a crash. */
+ * one shrinks while in use, the kernel raises SIGBUS in the thread that
+ * touched it. In a batch worker, back to its model (failed); else one
+ * line, the output in progress discarded, exit 2 (bad input), instead of
+ * a crash. */
 static void on_bus_error(int sig)
 {
+	if (cli_bus_jump)
+		siglongjmp(*(sigjmp_buf *)cli_bus_jump, 1);
 	static const char msg[] =
 		"onnx-reinit: a file in use was truncated or could not be read "
 		"or written (SIGBUS); the output in progress was discarded\n";

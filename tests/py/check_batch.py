@@ -385,11 +385,68 @@ def interrupted(tmp):
     return problems
 
 
+def truncation_model(path):
+    """x -> MatMul w1 (4096 x 8192, made first: it takes a while) -> Relu ->
+    MatMul keepme (8192 x 1, 32 KiB, kept by a rule: read from the mapped
+    file, after w1)."""
+    w1 = numpy_helper.from_array(np.zeros((4096, 8192), np.float32), "w1")
+    w2 = numpy_helper.from_array(np.ones((8192, 1), np.float32), "keepme")
+    g = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w1"], ["h"]),
+         helper.make_node("Relu", ["h"], ["r"]),
+         helper.make_node("MatMul", ["r", "keepme"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4096])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1])],
+        initializer=[w1, w2])
+    onnx.save(helper.make_model(g), path)
+
+
+@case("a model truncated while batch reads it fails alone (SIGBUS), the others are written")
+def truncated_under_batch(tmp):
+    src, rules = os.path.join(tmp, "in"), os.path.join(tmp, "keep.rules")
+    os.makedirs(src)
+    open(rules, "w").write("name=keepme => keep\n")
+    big = os.path.join(src, "big.onnx")
+    shutil.copy(os.path.join(SAMPLES, "mlp_tanh.onnx"), os.path.join(src, "small.onnx"))
+    for attempt in range(3):  # the truncation must land while big is in use
+        truncation_model(big)
+        out, rep = os.path.join(tmp, f"out{attempt}"), os.path.join(tmp, f"r{attempt}")
+        p = subprocess.Popen([TOOL, "batch", src, "-o", out, "-j", "1", "--rules", rules,
+                              "--report", rep], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 10
+        while p.poll() is None and time.monotonic() < deadline:
+            try:
+                if big in open(f"/proc/{p.pid}/maps").read():
+                    os.truncate(big, 100)  # mapped: being read
+                    break
+            except OSError:
+                break
+            time.sleep(0.0005)
+        _, err = p.communicate(timeout=60)
+        lines = {os.path.basename(l["input"]): l for l in report(rep)}
+        if lines.get("big.onnx", {}).get("status") == "ok":
+            continue  # done before the truncation: try again
+        problems = []
+        if p.returncode != 1:
+            problems.append(f"exit {p.returncode}, stderr {err!r}")
+        if "SIGBUS" not in (lines.get("big.onnx", {}).get("error") or ""):
+            problems.append(f"big: {lines.get('big.onnx')}")
+        if lines.get("small.onnx", {}).get("status") != "ok":
+            problems.append(f"small: {lines.get('small.onnx')}")
+        else:
+            onnx.checker.check_model(os.path.join(out, "small.onnx"))
+        if sorted(os.listdir(out)) != ["small.onnx"]:
+            problems.append(f"outputs {sorted(os.listdir(out))}")
+        return problems
+    return ["the truncation never landed while the model was in use: nothing tested"]
+
+
 def main():
     global TOOL, SAMPLES
     TOOL, SAMPLES = sys.argv[1], sys.argv[2]
     for fn in (folder, deterministic, zips, shards, resume, check_mode, no_overwrite,
-               interrupted):
+               interrupted, truncated_under_batch):
         with tempfile.TemporaryDirectory() as tmp:
             fn(tmp)
     with tempfile.TemporaryDirectory() as tmp:

@@ -54,7 +54,11 @@ typedef struct {
 /* Open the model in the file at path ("-" reads standard input).
  * opts may be NULL for the defaults. On success *out is a new model the
  * caller frees with orx_model_free(). The model is validated: message
- * nesting, wire format, element counts against data lengths. */
+ * nesting, wire format, element counts against data lengths.
+ * A regular file is mapped (private: changes to the model never reach
+ * it) and, when its large tensor bytes are used where they lie, stays
+ * mapped and open until orx_model_free(): truncating it meanwhile makes
+ * the next read of those bytes raise SIGBUS. */
 int orx_model_open_file(orx_model **out, const char *path,
 			const orx_open_options *opts);
 

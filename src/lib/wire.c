@@ -56,77 +56,6 @@ static bool is_submessage(const ProtobufCMessageDescriptor *desc,
 	return true;
 }
 
-static int scan(const uint8_t *data, size_t len,
-		const ProtobufCMessageDescriptor *desc, unsigned depth,
-		unsigned max_depth)
-{
-	cursor c = {data, data + len};
-	int rc = ORX_OK;
-
-	if (depth > max_depth)
-		return orx_fail(ORX_EINVALID, "messages nested deeper than %u "
-					      "levels", max_depth);
-	while (c.p < c.end && rc == ORX_OK) {
-		uint64_t key = 0, n = 0;
-		const ProtobufCMessageDescriptor *sub;
-
-		if ((rc = read_varint(&key, &c)) != ORX_OK)
-			break;
-		if (key >> 3 == 0 || key >> 3 > 536870911u)
-			return orx_fail(ORX_EINVALID, "malformed protobuf: "
-						      "invalid field number");
-		switch (key & 7) {
-		case WIRE_VARINT:
-			rc = read_varint(&n, &c);
-			break;
-		case WIRE_64BIT:
-			rc = skip(&c, 8);
-			break;
-		case WIRE_32BIT:
-			rc = skip(&c, 4);
-			break;
-		case WIRE_LEN:
-			if ((rc = read_varint(&n, &c)) != ORX_OK)
-				break;
-			if (n > (uint64_t)(c.end - c.p))
-				return skip(&c, n);
-			if (is_submessage(desc, (uint32_t)(key >> 3), &sub))
-				rc = scan(c.p, n, sub, depth + 1, max_depth);
-			c.p += rc == ORX_OK ? n : 0;
-			break;
-		default:
-			return orx_fail(ORX_EINVALID, "malformed protobuf: "
-						      "unsupported wire type "
-						      "%u",
-					(unsigned)(key & 7));
-		}
-	}
-	return rc;
-}
-
-int orx_wire_scan(const uint8_t *data, size_t len,
-		  const ProtobufCMessageDescriptor *desc, unsigned max_depth)
-{
-	return scan(data, len, desc, 1, max_depth);
-}
-
-/*** @@SKELETON: the model without its large raw_data bytes ***/
-
-/* protobuf-c copies every bytes field on unpack. The skeleton is the
- * same message with the raw_data of the main graph's larger initializers
- * left out, so that unpacking copies only the rest; the tensors are then
- * pointed at their bytes where they lie. Only the plain layout is
- * rewritten (one graph field; at most one raw_data field per tensor);
- * anything else is unpacked as it is. */
-
-enum {
-	MODEL_GRAPH = 7,       /* ModelProto.graph */
-	GRAPH_INITIALIZER = 5, /* GraphProto.initializer */
-	TENSOR_RAW_DATA = 9,   /* TensorProto.raw_data */
-	BORROW_MIN = 4096,     /* smaller raw_data is copied as usual */
-	VARINT_MAX = 10,
-};
-
 typedef struct {
 	uint32_t number;
 	unsigned type;
@@ -135,7 +64,7 @@ typedef struct {
 	size_t len;
 } field;
 
-/* The field at c, c moved past it. */
+/* The field at c, bounds checked, c moved past it. */
 static int next_field(field *f, cursor *c)
 {
 	uint64_t key = 0, n = 0;
@@ -144,6 +73,9 @@ static int next_field(field *f, cursor *c)
 	f->start = c->p;
 	if ((rc = read_varint(&key, c)) != ORX_OK)
 		return rc;
+	if (key >> 3 == 0 || key >> 3 > 536870911u)
+		return orx_fail(ORX_EINVALID, "malformed protobuf: invalid "
+					      "field number");
 	f->number = (uint32_t)(key >> 3);
 	f->type = (unsigned)(key & 7);
 	switch (f->type) {
@@ -170,6 +102,50 @@ static int next_field(field *f, cursor *c)
 	f->end = c->p;
 	return rc;
 }
+
+static int scan(const uint8_t *data, size_t len,
+		const ProtobufCMessageDescriptor *desc, unsigned depth,
+		unsigned max_depth)
+{
+	cursor c = {data, data + len};
+	int rc = ORX_OK;
+
+	if (depth > max_depth)
+		return orx_fail(ORX_EINVALID, "messages nested deeper than %u "
+					      "levels", max_depth);
+	while (c.p < c.end && rc == ORX_OK) {
+		const ProtobufCMessageDescriptor *sub;
+		field f;
+
+		if ((rc = next_field(&f, &c)) == ORX_OK && f.type == WIRE_LEN &&
+		    is_submessage(desc, f.number, &sub))
+			rc = scan(f.payload, f.len, sub, depth + 1, max_depth);
+	}
+	return rc;
+}
+
+int orx_wire_scan(const uint8_t *data, size_t len,
+		  const ProtobufCMessageDescriptor *desc, unsigned max_depth)
+{
+	return scan(data, len, desc, 1, max_depth);
+}
+
+/*** @@SKELETON: the model without its large raw_data bytes ***/
+
+/* protobuf-c copies every bytes field on unpack. The skeleton is the
+ * same message with the raw_data of the main graph's larger initializers
+ * left out, so that unpacking copies only the rest; the tensors are then
+ * pointed at their bytes where they lie. Only the plain layout is
+ * rewritten (one graph field; at most one raw_data field per tensor);
+ * anything else is unpacked as it is. */
+
+enum {
+	MODEL_GRAPH = 7,       /* ModelProto.graph */
+	GRAPH_INITIALIZER = 5, /* GraphProto.initializer */
+	TENSOR_RAW_DATA = 9,   /* TensorProto.raw_data */
+	BORROW_MIN = 4096,     /* smaller raw_data is copied as usual */
+	VARINT_MAX = 10,
+};
 
 /* Occurrences of field number in the message; ORX_EUNSUPPORTED when one
  * is not of wire type LEN. */
@@ -261,16 +237,18 @@ static int tensor_content(sink *s, const uint8_t *data, size_t len)
 	return rc;
 }
 
-static int graph_content(sink *s, const uint8_t *data, size_t len)
+/* The message's fields copied, but for those numbered number (of wire
+ * type LEN), whose content fn writes. */
+static int rewrite_fields(sink *s, const uint8_t *data, size_t len,
+			  uint32_t number, content_fn fn)
 {
 	cursor c = {data, data + len};
 	field f;
 	int rc = ORX_OK;
 
 	while (c.p < c.end && (rc = next_field(&f, &c)) == ORX_OK) {
-		if (f.number == GRAPH_INITIALIZER && f.type == WIRE_LEN)
-			rc = put_message(s, f.number, tensor_content, f.payload,
-					 f.len);
+		if (f.number == number && f.type == WIRE_LEN)
+			rc = put_message(s, f.number, fn, f.payload, f.len);
 		else
 			put_bytes(s, f.start, (size_t)(f.end - f.start));
 		if (rc != ORX_OK)
@@ -279,22 +257,14 @@ static int graph_content(sink *s, const uint8_t *data, size_t len)
 	return rc;
 }
 
+static int graph_content(sink *s, const uint8_t *data, size_t len)
+{
+	return rewrite_fields(s, data, len, GRAPH_INITIALIZER, tensor_content);
+}
+
 static int model_content(sink *s, const uint8_t *data, size_t len)
 {
-	cursor c = {data, data + len};
-	field f;
-	int rc = ORX_OK;
-
-	while (c.p < c.end && (rc = next_field(&f, &c)) == ORX_OK) {
-		if (f.number == MODEL_GRAPH)
-			rc = put_message(s, f.number, graph_content, f.payload,
-					 f.len);
-		else
-			put_bytes(s, f.start, (size_t)(f.end - f.start));
-		if (rc != ORX_OK)
-			break;
-	}
-	return rc;
+	return rewrite_fields(s, data, len, MODEL_GRAPH, graph_content);
 }
 
 int orx_wire_skeleton(uint8_t **out, size_t *out_len,

@@ -133,22 +133,6 @@ static int pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
 	return ORX_OK;
 }
 
-/* Made values, in the tensor's dtype, into buf. */
-static int make_values(uint8_t *buf, const orx_model *m, size_t i)
-{
-	const Onnx__TensorProto *t = tensor(m, i);
-	orx_store_fn store = orx_raw_store(t->data_type);
-	uint64_t n = 0;
-
-	orx_tensor_proto_count(&n, t);
-	if (!store)
-		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': cannot make "
-						  "values of its dtype",
-				t->name ? t->name : "");
-	return orx_init_fill_store(buf, store, (size_t)n, &m->pending[i].params,
-				   m->pending[i].key, t->dims, t->n_dims);
-}
-
 /* Copy a tensor from its input data file to fd at off, in slices. */
 static int copy_external(int fd, uint64_t off, const orx_model *m, size_t i)
 {
@@ -370,7 +354,7 @@ static int set_inline(orx_model *m, size_t i, uint64_t len)
 
 	if (!buf)
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	rc = is_pending(m, i) ? make_values(buf, m, i)
+	rc = is_pending(m, i) ? orx_make_values(buf, m, i)
 			      : orx_external_read(buf, m, t);
 	if (rc != ORX_OK)
 		return rc;

@@ -86,12 +86,13 @@ size_t orx_thread_count(void);
 void orx_run_parallel(size_t n, void *(*fn)(void *), void *args,
 		      size_t stride);
 
-/* Values orx_tensor_init deferred for inline tensor i: the job making
- * them into out (its raw bytes), or made into the tensor itself
- * (materialize; all of them). */
+/* Values orx_tensor_init deferred for tensor i: the job making them into
+ * out (its raw bytes; fails for a dtype without a raw store), made there
+ * at once, or made into the tensor itself (materialize; all of them). */
 struct orx_fill_job;
-void orx_fill_job_of(struct orx_fill_job *job, uint8_t *out,
-		     const orx_model *model, size_t i);
+int orx_fill_job_of(struct orx_fill_job *job, uint8_t *out,
+		    const orx_model *model, size_t i);
+int orx_make_values(uint8_t *out, const orx_model *model, size_t i);
 int orx_materialize(orx_model *model, size_t i);
 
 /* The deferred values of tensor i (inline or external), made a slice of

@@ -445,10 +445,11 @@ static void map_append(ProtobufCBuffer *base, size_t len, const uint8_t *data)
 		b->rc = orx_fail(ORX_EIO, "the model grew while it was written");
 		return;
 	}
-	if (deferred_next(&b->values, data, &i))
-		orx_fill_job_of(&b->jobs[b->values.made - 1], b->map + b->at,
-				b->m, i);
-	else
+	if (deferred_next(&b->values, data, &i)) {
+		int rc = orx_fill_job_of(&b->jobs[b->values.made - 1],
+					 b->map + b->at, b->m, i);
+		b->rc = b->rc == ORX_OK ? rc : b->rc;
+	} else
 		memcpy(b->map + b->at, data, len);
 	b->at += len;
 }

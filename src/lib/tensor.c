@@ -216,8 +216,8 @@ static int read_external(double *out, size_t n, const orx_model *model,
 	return rc;
 }
 
-void orx_fill_job_of(orx_fill_job *job, uint8_t *out, const orx_model *model,
-		     size_t i)
+int orx_fill_job_of(orx_fill_job *job, uint8_t *out, const orx_model *model,
+		    size_t i)
 {
 	const Onnx__TensorProto *t = initializer(model, i);
 	uint64_t n = 0;
@@ -226,34 +226,42 @@ void orx_fill_job_of(orx_fill_job *job, uint8_t *out, const orx_model *model,
 	*job = (orx_fill_job){out, orx_raw_store(t->data_type), (size_t)n,
 			      &model->pending[i].params, model->pending[i].key,
 			      t->dims, t->n_dims};
+	return job->store ? ORX_OK
+			  : orx_fail(ORX_EUNSUPPORTED, "tensor '%s': cannot "
+						       "make values of its dtype",
+				     t->name ? t->name : "");
+}
+
+int orx_make_values(uint8_t *out, const orx_model *model, size_t i)
+{
+	orx_fill_job job;
+	int rc = orx_fill_job_of(&job, out, model, i);
+
+	return rc == ORX_OK ? orx_init_fill_jobs(&job, 1) : rc;
 }
 
 int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
 		      void *ctx)
 {
-	const Onnx__TensorProto *t = initializer(model, i);
-	const orx_pending *p = &model->pending[i];
-	orx_store_fn store = orx_raw_store(t->data_type);
-	size_t size = orx_dtype_bits(t->data_type) / 8, slice = 4 * ORX_RNG_BLOCK;
-	uint64_t n = 0;
+	size_t size = orx_dtype_bits(initializer(model, i)->data_type) / 8,
+	       slice = 4 * ORX_RNG_BLOCK;
+	orx_fill_job job;
 	uint8_t *buf;
-	int rc = ORX_OK;
+	int rc = orx_fill_job_of(&job, NULL, model, i);
 
-	if (!store)
-		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': cannot make "
-						  "values of its dtype",
-				t->name ? t->name : "");
-	orx_tensor_proto_count(&n, t);
-	if (p->params.dist == ORX_DIST_ORTHOGONAL || n < slice)
-		slice = (size_t)n; /* made whole */
+	if (rc != ORX_OK)
+		return rc;
+	if (job.p->dist == ORX_DIST_ORTHOGONAL || job.n < slice)
+		slice = job.n; /* made whole */
 	if (!(buf = malloc(slice * size + 1)))
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	for (size_t first = 0; first < n && rc == ORX_OK; first += slice) {
-		size_t count = n - first < slice ? (size_t)n - first : slice;
-		rc = slice == n ? orx_init_fill_store(buf, store, count, &p->params,
-						      p->key, t->dims, t->n_dims)
-				: orx_init_fill_range(buf, store, (size_t)n, first,
-						      count, &p->params, p->key);
+	job.base = buf;
+	for (size_t first = 0; first < job.n && rc == ORX_OK; first += slice) {
+		size_t count = job.n - first < slice ? job.n - first : slice;
+		rc = slice == job.n ? orx_init_fill_jobs(&job, 1)
+				    : orx_init_fill_range(buf, job.store, job.n,
+							  first, count, job.p,
+							  job.key);
 		if (rc == ORX_OK)
 			rc = put(ctx, buf, count * size, (uint64_t)first * size);
 	}
@@ -270,14 +278,13 @@ static bool inline_pending(const orx_model *model, size_t i)
 
 int orx_materialize(orx_model *model, size_t i)
 {
-	orx_fill_job job;
 	int rc;
 
 	if (!inline_pending(model, i))
 		return ORX_OK;
-	orx_fill_job_of(&job, initializer(model, i)->raw_data.data, model, i);
 	model->backing_changed = true;
-	if ((rc = orx_init_fill_jobs(&job, 1)) == ORX_OK)
+	if ((rc = orx_make_values(initializer(model, i)->raw_data.data, model,
+				  i)) == ORX_OK)
 		model->pending[i].set = false;
 	return rc;
 }
@@ -287,19 +294,20 @@ int orx_materialize_all(orx_model *model)
 {
 	size_t n = orx_model_tensor_count(model), k = 0;
 	orx_fill_job *jobs;
-	int rc;
+	int rc = ORX_OK;
 
 	if (!model->pending)
 		return ORX_OK;
 	if (!(jobs = calloc(n + 1, sizeof(*jobs))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && rc == ORX_OK; i++)
 		if (inline_pending(model, i))
-			orx_fill_job_of(&jobs[k++],
-					initializer(model, i)->raw_data.data,
-					model, i);
+			rc = orx_fill_job_of(&jobs[k++],
+					     initializer(model, i)->raw_data.data,
+					     model, i);
 	model->backing_changed |= k > 0;
-	rc = orx_init_fill_jobs(jobs, k);
+	if (rc == ORX_OK)
+		rc = orx_init_fill_jobs(jobs, k);
 	for (size_t i = 0; i < n && rc == ORX_OK; i++)
 		if (inline_pending(model, i))
 			model->pending[i].set = false;

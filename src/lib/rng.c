@@ -265,15 +265,23 @@ fast8(double *out, size_t room, const uint64_t *u, size_t avail, double cut)
 
 
 
+/* Whether this CPU runs fast8. */
+static bool cpu_has_fast8(void)
+{
+#ifdef HAVE_FAST8
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") &&
+	       __builtin_cpu_supports("avx512dq");
+#else
+	return false;
+#endif
+}
+
 static void prepare(void)
 {
 	zig_init();
 	wedge_init();
-#ifdef HAVE_FAST8
-	__builtin_cpu_init();
-	use_fast8 = __builtin_cpu_supports("avx512f") &&
-		    __builtin_cpu_supports("avx512dq");
-#endif
+	use_fast8 = cpu_has_fast8();
 }
 
 void orx_rng_prepare(void)
@@ -287,10 +295,7 @@ bool orx_rng_shortcuts(bool on)
 
 	orx_rng_prepare();
 	use_wedge_bounds = on;
-#ifdef HAVE_FAST8
-	use_fast8 = on && __builtin_cpu_supports("avx512f") &&
-		    __builtin_cpu_supports("avx512dq");
-#endif
+	use_fast8 = on && cpu_has_fast8();
 	return was;
 }
 

@@ -34,6 +34,32 @@ int read_file(uint8_t **out, size_t *len, const char *path)
 	return 0;
 }
 
+int write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	int ok = f && fwrite(data, 1, len, f) == len;
+
+	if (f && fclose(f) != 0)
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+uint64_t test_random(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * UINT64_C(2685821657736338717);
+}
+
+void flip_bytes(uint8_t *buf, size_t len, int flips, uint64_t *s)
+{
+	for (int k = 0; k < flips; k++) {
+		size_t at = test_random(s) % len;
+		buf[at] ^= (uint8_t)(1 + test_random(s) % 255);
+	}
+}
+
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
 	return strcmp((*a)->d_name, (*b)->d_name);

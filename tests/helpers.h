@@ -12,6 +12,15 @@
 /* Read a whole file into a new buffer; 0 on success. */
 int read_file(uint8_t **out, size_t *len, const char *path);
 
+/* Write len bytes as the whole file at path; 0 on success. */
+int write_file(const char *path, const void *data, size_t len);
+
+/* xorshift64*: the tests' own reproducible random numbers, state *s. */
+uint64_t test_random(uint64_t *s);
+
+/* Damage flips random bytes of buf (each changed, never left the same). */
+void flip_bytes(uint8_t *buf, size_t len, int flips, uint64_t *s);
+
 /* Call fn on every *.onnx file under dir (recursively, sorted); returns
  * how many calls returned nonzero and sets *total to the number of files. */
 size_t for_each_model(const char *dir, int (*fn)(const char *path, void *ctx),

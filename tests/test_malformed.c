@@ -85,15 +85,6 @@ Test(malformed, depth_limit_is_an_option)
 	orx_model_free(m);
 }
 
-/* xorshift64*: the tests' own reproducible byte source. */
-static uint64_t next(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * UINT64_C(2685821657736338717);
-}
-
 static void expect_clean_result(const uint8_t *buf, size_t len,
 				const char *what, size_t i)
 {
@@ -119,15 +110,14 @@ Test(malformed, random_bytes_flips_and_truncations_never_crash,
 		     0);
 	buf = malloc(len);
 	for (size_t i = 0; i < 500; i++) { /* random buffers */
-		size_t n = next(&s) % 8192;
+		size_t n = test_random(&s) % 8192;
 		for (size_t k = 0; k < n; k++)
-			buf[k] = (uint8_t)next(&s);
+			buf[k] = (uint8_t)test_random(&s);
 		expect_clean_result(buf, n, "random buffer", i);
 	}
 	for (size_t i = 0; i < 1000; i++) { /* a few flipped bytes */
 		memcpy(buf, good, len);
-		for (int k = 0; k < 4; k++)
-			buf[next(&s) % len] ^= (uint8_t)(1 + next(&s) % 255);
+		flip_bytes(buf, len, 4, &s);
 		expect_clean_result(buf, len, "flipped copy", i);
 	}
 	for (size_t cut = 0; cut < len; cut += 61) /* truncations */

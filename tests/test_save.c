@@ -69,13 +69,10 @@ Test(save, replacing_the_input_path_is_atomic_and_complete)
 	uint8_t *data;
 	size_t len;
 	orx_model *m = NULL;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/model.onnx", dir);
 	cr_assert_eq(read_file(&data, &len, SAMPLE), 0);
-	f = fopen(path, "wb");
-	fwrite(data, 1, len, f);
-	fclose(f);
+	cr_assert_eq(write_file(path, data, len), 0);
 	cr_assert_eq(orx_model_open_file(&m, path, NULL), ORX_OK);
 	cr_assert_eq(orx_model_save_file(m, path), ORX_OK);
 	cr_expect(files_equal(path, SAMPLE));
@@ -169,13 +166,10 @@ static char *matrix_model(const char *dir, int64_t rows, int64_t cols)
 	uint8_t *data;
 	size_t len;
 	char *path = malloc(4096);
-	FILE *f;
 
 	build_model(&data, &len, 1, dims, 2, NULL, (size_t)(rows * cols) * 4);
 	snprintf(path, 4096, "%s/big.onnx", dir);
-	f = fopen(path, "wb");
-	fwrite(data, 1, len, f);
-	fclose(f);
+	cr_assert_eq(write_file(path, data, len), 0);
 	free(data);
 	return path;
 }

@@ -6,12 +6,10 @@ downloaded) for bench/e2e.sh; models already there are kept.
 """
 import os
 import sys
-import warnings
 
 import torch
-import torchvision
 
-warnings.filterwarnings("ignore")
+from make_zoo import export  # the same export, beside this script
 
 
 def main():
@@ -19,15 +17,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
     for name in ("resnet50", "vit_b_16"):
-        path = os.path.join(out, name + ".onnx")
-        if os.path.exists(path):
-            continue
-        model = getattr(torchvision.models, name)().eval()
-        torch.onnx.export(model, torch.randn(1, 3, 224, 224), path + ".tmp",
-                          opset_version=17, do_constant_folding=False,
-                          training=torch.onnx.TrainingMode.PRESERVE)
-        os.replace(path + ".tmp", path)
-        print(f"{name}: {os.path.getsize(path) / 1e6:.1f} MB")
+        export(out, name)
 
 
 if __name__ == "__main__":

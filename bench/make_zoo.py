@@ -18,21 +18,26 @@ ARCHS = ["resnet18", "resnet34", "mobilenet_v2", "mobilenet_v3_small",
          "googlenet"]
 
 
+def export(out, name, **kw):
+    """torchvision's NAME (random weights) as OUT/NAME.onnx, unless there."""
+    path = os.path.join(out, name + ".onnx")
+    if os.path.exists(path):
+        return
+    model = getattr(torchvision.models, name)(**kw).eval()
+    torch.onnx.export(model, torch.randn(1, 3, 224, 224), path + ".tmp",
+                      opset_version=17, do_constant_folding=False,
+                      training=torch.onnx.TrainingMode.PRESERVE)
+    os.replace(path + ".tmp", path)
+    print(f"{name}: {os.path.getsize(path) / 1e6:.1f} MB")
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
     for name in ARCHS:
-        path = os.path.join(out, name + ".onnx")
-        if os.path.exists(path):
-            continue
-        kw = {"aux_logits": False, "init_weights": True} if name == "googlenet" else {}
-        model = getattr(torchvision.models, name)(**kw).eval()
-        torch.onnx.export(model, torch.randn(1, 3, 224, 224), path + ".tmp",
-                          opset_version=17, do_constant_folding=False,
-                          training=torch.onnx.TrainingMode.PRESERVE)
-        os.replace(path + ".tmp", path)
-        print(f"{name}: {os.path.getsize(path) / 1e6:.1f} MB")
+        export(out, name, **({"aux_logits": False, "init_weights": True}
+                             if name == "googlenet" else {}))
 
 
 if __name__ == "__main__":

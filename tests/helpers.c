@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "helpers.h"
 
+#include <criterion/criterion.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -152,6 +154,18 @@ void cli_result_free(cli_result *r)
 {
 	free(r->out);
 	free(r->err);
+}
+
+void expect_cli_error(const char *stdin_path, const char *const *args,
+		      const char *err)
+{
+	cli_result r = run_cli(stdin_path, args);
+
+	cr_expect_eq(r.status, 2, "%s: status %d", args[0] ? args[0] : "",
+		     r.status);
+	cr_expect_str_eq(r.err, err);
+	cr_expect_eq(r.out_len, 0, "standard output: %s", r.out);
+	cli_result_free(&r);
 }
 
 char *make_temp_dir(void)

@@ -39,6 +39,11 @@ typedef struct {
 cli_result run_cli(const char *stdin_path, const char *const *args);
 void cli_result_free(cli_result *r);
 
+/* Run the CLI as run_cli does and expect a refusal: exit status 2, the
+ * one line err on standard error, nothing on standard output. */
+void expect_cli_error(const char *stdin_path, const char *const *args,
+		      const char *err);
+
 /* A new empty temporary folder; the caller removes it with remove_tree. */
 char *make_temp_dir(void);
 void remove_tree(const char *path);

@@ -28,46 +28,33 @@ Test(cli, version_prints_name_and_version)
 Test(cli, no_command_is_a_usage_error_with_a_hint)
 {
 	const char *args[] = {NULL};
-	cli_result r = run_cli(NULL, args);
-
-	cr_expect_eq(r.status, 2);
-	cr_expect_str_eq(r.err, "onnx-reinit: no command given (try "
-				"'onnx-reinit --help')\n");
-	cr_expect_eq(r.out_len, 0);
-	cli_result_free(&r);
+	expect_cli_error(NULL, args,
+			 "onnx-reinit: no command given (try "
+			 "'onnx-reinit --help')\n");
 }
 
 Test(cli, unknown_command_is_a_usage_error)
 {
 	const char *args[] = {"frobnicate", NULL};
-	cli_result r = run_cli(NULL, args);
-
-	cr_expect_eq(r.status, 2);
-	cr_expect_str_eq(r.err, "onnx-reinit: unknown command 'frobnicate' "
-				"(try 'onnx-reinit --help')\n");
-	cli_result_free(&r);
+	expect_cli_error(NULL, args,
+			 "onnx-reinit: unknown command 'frobnicate' "
+			 "(try 'onnx-reinit --help')\n");
 }
 
 Test(cli, info_with_two_models_is_a_usage_error)
 {
 	const char *args[] = {"info", "a.onnx", "b.onnx", NULL};
-	cli_result r = run_cli(NULL, args);
-
-	cr_expect_eq(r.status, 2);
-	cr_expect_str_eq(r.err, "onnx-reinit: info takes one MODEL (try "
-				"'onnx-reinit info --help')\n");
-	cli_result_free(&r);
+	expect_cli_error(NULL, args,
+			 "onnx-reinit: info takes one MODEL (try "
+			 "'onnx-reinit info --help')\n");
 }
 
 Test(cli, info_unknown_option_is_a_usage_error)
 {
 	const char *args[] = {"info", "--jsno", "a.onnx", NULL};
-	cli_result r = run_cli(NULL, args);
-
-	cr_expect_eq(r.status, 2);
-	cr_expect_str_eq(r.err, "onnx-reinit: info: unknown option '--jsno' "
-				"(try 'onnx-reinit info --help')\n");
-	cli_result_free(&r);
+	expect_cli_error(NULL, args,
+			 "onnx-reinit: info: unknown option '--jsno' "
+			 "(try 'onnx-reinit info --help')\n");
 }
 
 Test(cli, command_help_shows_its_usage)

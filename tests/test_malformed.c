@@ -129,33 +129,24 @@ Test(malformed, random_bytes_flips_and_truncations_never_crash,
 Test(malformed, missing_file_is_a_one_line_error)
 {
 	const char *args[] = {"info", "/nonexistent/model.onnx", NULL};
-	cli_result r = run_cli(NULL, args);
-
-	cr_expect_eq(r.status, 2);
-	cr_expect_str_eq(r.err, "onnx-reinit: /nonexistent/model.onnx: cannot "
-				"open: No such file or directory\n");
-	cli_result_free(&r);
+	expect_cli_error(NULL, args,
+			 "onnx-reinit: /nonexistent/model.onnx: cannot "
+			 "open: No such file or directory\n");
 }
 
 Test(malformed, folder_is_not_a_model)
 {
 	const char *args[] = {"info", ORX_SOURCE_DIR "/samples", NULL};
-	cli_result r = run_cli(NULL, args);
-
-	cr_expect_eq(r.status, 2);
-	cr_expect_str_eq(r.err, "onnx-reinit: " ORX_SOURCE_DIR
-				"/samples: is a directory, not a model file\n");
-	cli_result_free(&r);
+	expect_cli_error(NULL, args,
+			 "onnx-reinit: " ORX_SOURCE_DIR
+			 "/samples: is a directory, not a model file\n");
 }
 
 Test(malformed, bad_model_on_stdin_names_stdin)
 {
 	const char *args[] = {"info", "-", NULL};
-	cli_result r = run_cli(MALFORMED_DIR "/truncated.onnx", args);
-
-	cr_expect_eq(r.status, 2);
-	cr_expect_str_eq(r.err, "onnx-reinit: <stdin>: malformed protobuf: "
-				"field runs past the end of its message "
-				"(truncated file?)\n");
-	cli_result_free(&r);
+	expect_cli_error(MALFORMED_DIR "/truncated.onnx", args,
+			 "onnx-reinit: <stdin>: malformed protobuf: "
+			 "field runs past the end of its message "
+			 "(truncated file?)\n");
 }

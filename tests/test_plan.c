@@ -144,12 +144,9 @@ Test(plan, missing_rules_file_is_a_one_line_error)
 {
 	const char *args[] = {"plan", SAMPLES "/mlp_tanh.onnx", "--rules",
 			      "/nonexistent.rules", NULL};
-	cli_result r = run_cli(NULL, args);
-
-	cr_expect_eq(r.status, 2);
-	cr_expect_str_eq(r.err, "onnx-reinit: /nonexistent.rules: cannot open: "
-				"No such file or directory\n");
-	cli_result_free(&r);
+	expect_cli_error(NULL, args,
+			 "onnx-reinit: /nonexistent.rules: cannot open: "
+			 "No such file or directory\n");
 }
 
 /* Write text to a new file in dir; returns its path (static buffer). */
@@ -375,15 +372,10 @@ Test(plan, apply_usage_errors)
 	const char *no_out[] = {"apply", SAMPLES "/mlp_tanh.onnx", NULL};
 	const char *bad_seed[] = {"apply", SAMPLES "/mlp_tanh.onnx", "-o", "x",
 				  "--seed", "-3", NULL};
-	cli_result r = run_cli(NULL, no_out);
-
-	cr_expect_eq(r.status, 2);
-	cr_expect_str_eq(r.err, "onnx-reinit: apply needs -o OUT (try "
-				"'onnx-reinit apply --help')\n");
-	cli_result_free(&r);
-	r = run_cli(NULL, bad_seed);
-	cr_expect_eq(r.status, 2);
-	cr_expect_str_eq(r.err, "onnx-reinit: apply: --seed takes a number, not "
-				"'-3' (try 'onnx-reinit apply --help')\n");
-	cli_result_free(&r);
+	expect_cli_error(NULL, no_out,
+			 "onnx-reinit: apply needs -o OUT (try "
+			 "'onnx-reinit apply --help')\n");
+	expect_cli_error(NULL, bad_seed,
+			 "onnx-reinit: apply: --seed takes a number, not "
+			 "'-3' (try 'onnx-reinit apply --help')\n");
 }

@@ -244,24 +244,15 @@ def patch_headers(path, name, field_local, field_central, fmt, value):
     """Overwrite a field of an entry's local and central headers."""
     data = bytearray(open(path, "rb").read())
     enc = name.encode()
-    at = 0
-    while True:
-        at = data.find(b"PK\x03\x04", at)
-        if at < 0:
-            break
-        n = struct.unpack_from("<H", data, at + 26)[0]
-        if data[at + 30:at + 30 + n] == enc:
-            struct.pack_into(fmt, data, at + field_local, value)
-        at += 4
-    at = 0
-    while True:
-        at = data.find(b"PK\x01\x02", at)
-        if at < 0:
-            break
-        n = struct.unpack_from("<H", data, at + 28)[0]
-        if data[at + 46:at + 46 + n] == enc:
-            struct.pack_into(fmt, data, at + field_central, value)
-        at += 4
+    # (signature, offset of the name's length, of the name, of the field)
+    for sig, name_len, name_at, field in ((b"PK\x03\x04", 26, 30, field_local),
+                                          (b"PK\x01\x02", 28, 46, field_central)):
+        at = data.find(sig)
+        while at >= 0:
+            n = struct.unpack_from("<H", data, at + name_len)[0]
+            if data[at + name_at:at + name_at + n] == enc:
+                struct.pack_into(fmt, data, at + field, value)
+            at = data.find(sig, at + 4)
     open(path, "wb").write(bytes(data))
 
 

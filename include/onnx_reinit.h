@@ -46,10 +46,22 @@ typedef struct {
 	/* Deepest nesting of protobuf messages accepted. ONNX nests
 	 * graph > node > attribute > graph; real models stay far below. */
 	unsigned max_depth;
+	/* The most nodes, graphs (the main graph, bodies, training graphs)
+	 * and value names (the inputs and outputs of nodes and graphs, and
+	 * initializers, counted each time they are named) in the whole
+	 * model; a model past any of them is refused. */
+	size_t max_nodes;
+	size_t max_graphs;
+	size_t max_names;
 } orx_open_options;
 
 #define ORX_MAX_DEPTH_DEFAULT 64
-#define ORX_OPEN_OPTIONS_INIT {ORX_MAX_DEPTH_DEFAULT}
+#define ORX_MAX_NODES_DEFAULT ((size_t)1 << 24)
+#define ORX_MAX_GRAPHS_DEFAULT ((size_t)1 << 16)
+#define ORX_MAX_NAMES_DEFAULT ((size_t)1 << 26)
+#define ORX_OPEN_OPTIONS_INIT                                                \
+	{ORX_MAX_DEPTH_DEFAULT, ORX_MAX_NODES_DEFAULT, ORX_MAX_GRAPHS_DEFAULT, \
+	 ORX_MAX_NAMES_DEFAULT}
 
 /* Open the model in the file at path ("-" reads standard input).
  * opts may be NULL for the defaults. On success *out is a new model the

@@ -1,10 +1,12 @@
 /* Bad input: one line on stderr, exit 2, nothing written, no crash. */
+#define _GNU_SOURCE
 #include "helpers.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MALFORMED_DIR ORX_SOURCE_DIR "/tests/malformed"
 
@@ -22,36 +24,59 @@ static char *expected_error(const char *model_path)
 	return (char *)text;
 }
 
-static int fails_with_its_error(const char *path, void *ctx)
+/* Every command that opens a model: each must refuse it the same way. */
+static int command_fails_with(const char *cmd, const char *path,
+			      const char *msg)
 {
-	const char *args[] = {"info", path, NULL};
-	char *msg = expected_error(path), want[8192];
-	cli_result r = run_cli(NULL, args);
-	orx_model *m = NULL;
-	int lib_rc = orx_model_open_file(&m, path, NULL);
-	int bad;
+	char out[] = "/tmp/orx-malformed-XXXXXX", want[8192];
+	const char *args[] = {cmd, path, "-o", out, NULL};
+	cli_result r;
+	int bad, fd = mkstemp(out);
 
-	(void)ctx;
+	cr_assert_geq(fd, 0);
+	close(fd);
+	unlink(out);
+	if (strcmp(cmd, "apply") != 0)
+		args[2] = NULL;
+	r = run_cli(NULL, args);
 	snprintf(want, sizeof(want), "onnx-reinit: %s: %s", path, msg);
 	bad = r.status != 2 || r.out_len != 0 || strcmp(r.err, want) != 0 ||
-	      lib_rc != ORX_EINVALID || m != NULL;
+	      access(out, F_OK) == 0;
 	if (bad)
-		cr_log_error("%s: status %d, library %d, stderr '%s', "
-			     "wanted '%s'",
-			     path, r.status, lib_rc, r.err, want);
-	free(msg);
+		cr_log_error("%s %s: status %d, stderr '%s', wanted '%s'%s",
+			     cmd, path, r.status, r.err, want,
+			     access(out, F_OK) == 0 ? ", and wrote output" : "");
+	unlink(out);
 	cli_result_free(&r);
+	return bad;
+}
+
+static int fails_with_its_error(const char *path, void *ctx)
+{
+	static const char *const cmds[] = {"info", "plan", "apply", "check"};
+	char *msg = expected_error(path);
+	orx_model *m = NULL;
+	int lib_rc = orx_model_open_file(&m, path, NULL);
+	int bad = lib_rc != ORX_EINVALID || m != NULL;
+
+	(void)ctx;
+	if (bad)
+		cr_log_error("%s: library %d", path, lib_rc);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(*cmds); i++)
+		bad |= command_fails_with(cmds[i], path, msg);
+	free(msg);
 	orx_model_free(m);
 	return bad;
 }
 
-Test(malformed, every_corpus_file_fails_with_its_exact_one_line_error)
+Test(malformed, every_corpus_file_fails_with_its_exact_one_line_error,
+     .timeout = 120)
 {
 	size_t total = 0;
 	size_t failed =
 		for_each_model(MALFORMED_DIR, fails_with_its_error, NULL, &total);
 
-	cr_expect_geq(total, 15, "only %zu malformed files", total);
+	cr_expect_geq(total, 19, "only %zu malformed files", total);
 	cr_expect_eq(failed, 0, "%zu of %zu malformed files", failed, total);
 }
 
@@ -149,4 +174,37 @@ Test(malformed, bad_model_on_stdin_names_stdin)
 			 "onnx-reinit: <stdin>: malformed protobuf: "
 			 "field runs past the end of its message "
 			 "(truncated file?)\n");
+}
+
+/* mlp_tanh.onnx: one graph of 5 nodes; 24 names (1 input, 1 output, 6
+ * initializers, 16 node inputs and outputs). */
+static int open_sample_with(size_t nodes, size_t graphs, size_t names)
+{
+	orx_open_options opts = ORX_OPEN_OPTIONS_INIT;
+	orx_model *m = NULL;
+	int rc;
+
+	opts.max_nodes = nodes;
+	opts.max_graphs = graphs;
+	opts.max_names = names;
+	rc = orx_model_open_file(&m, ORX_SOURCE_DIR "/samples/mlp_tanh.onnx",
+				 &opts);
+	cr_assert_eq(rc == ORX_OK, m != NULL);
+	orx_model_free(m);
+	return rc;
+}
+
+Test(malformed, graph_size_limits_are_exact_and_refuse_past_them)
+{
+	cr_assert_eq(open_sample_with(5, 1, 24), ORX_OK);
+	cr_assert_eq(open_sample_with(4, 1, 24), ORX_EINVALID);
+	cr_assert_str_eq(orx_error_last(),
+			 "more than 4 nodes: the model is too large");
+	cr_assert_eq(open_sample_with(5, 0, 24), ORX_EINVALID);
+	cr_assert_str_eq(orx_error_last(), "more than 0 graphs (the main graph "
+					   "and bodies): the model is too "
+					   "large");
+	cr_assert_eq(open_sample_with(5, 1, 23), ORX_EINVALID);
+	cr_assert_str_eq(orx_error_last(),
+			 "more than 23 value names: the model is too large");
 }

@@ -50,7 +50,8 @@ static int measure(layer *l, const orx_model *m, const orx_check_options *o)
 	bool finite = true, zeros = true, same = true;
 	int rc;
 
-	if ((rc = orx_model_tensor(&t, m, l->e->pub.tensor)) != ORX_OK)
+	if ((rc = orx_model_tensor(&t, m, l->e->pub.tensor)) != ORX_OK ||
+	    (rc = orx_tensor_readable(m, l->e->pub.tensor)) != ORX_OK)
 		return rc;
 	if (!(v = malloc(t.count * sizeof(double) + 1)))
 		return orx_fail(ORX_ENOMEM, "out of memory");

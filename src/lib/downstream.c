@@ -223,12 +223,13 @@ static const char *classify_special(const orx_graph *gr,
 {
 	double e;
 
+	const char *x = node->n_input ? node->input[0] : NULL;
+
 	if (orx_op_is(node, "Sigmoid"))
-		return gates_its_input(gr, node, node->input[0]) ? "Silu"
-								 : "Sigmoid";
+		return gates_its_input(gr, node, x) ? "Silu" : "Sigmoid";
 	if (orx_op_is(node, "HardSigmoid"))
-		return gates_its_input(gr, node, node->input[0]) ? "HardSwish"
-								 : "HardSigmoid";
+		return gates_its_input(gr, node, x) ? "HardSwish"
+						    : "HardSigmoid";
 	if (orx_op_is(node, "Softplus"))
 		return is_mish(gr, node) ? "Mish" : "Softplus";
 	if (orx_op_is(node, "Erf"))
@@ -268,6 +269,9 @@ static void record(orx_branch *out, size_t *n, orx_branch_kind kind,
 	const char *rev[ORX_PATH_MAX];
 	size_t len = 0;
 
+	if (!name)
+		name = "";
+	b.activation = name;
 	for (size_t i = 0; i < *n; i++)
 		if (out[i].kind == kind && !strcmp(out[i].activation, name))
 			return; /* the same ending by another way */

@@ -255,7 +255,9 @@ static const char *field_name(typed_field f)
 	return names[f];
 }
 
-static int validate_typed(const Onnx__TensorProto *t, uint64_t n)
+/* what: how n was found ("dims give", or a segment's bounds). */
+static int validate_typed(const Onnx__TensorProto *t, uint64_t n,
+			  const char *what)
 {
 	uint64_t want;
 	typed_field f = typed_len(&want, t->data_type, n);
@@ -264,24 +266,25 @@ static int validate_typed(const Onnx__TensorProto *t, uint64_t n)
 	if (f == FIELD_NONE)
 		return ORX_OK; /* a dtype newer than this schema: keep as is */
 	if (want > 0 && typed_total(t) == 0)
-		return orx_fail(ORX_EINVALID, "tensor '%s': dims give %llu "
+		return orx_fail(ORX_EINVALID, "tensor '%s': %s %llu "
 					      "elements but it holds no data",
-				name, (unsigned long long)n);
+				name, what, (unsigned long long)n);
 	if (typed_count(t, f) != typed_total(t))
 		return orx_fail(ORX_EINVALID, "tensor '%s': data in a field "
 					      "that does not match its dtype "
 					      "%s",
 				name, orx_dtype_name(t->data_type));
 	if (typed_count(t, f) != want)
-		return orx_fail(ORX_EINVALID, "tensor '%s': dims give %llu "
+		return orx_fail(ORX_EINVALID, "tensor '%s': %s %llu "
 					      "elements but %s has %zu "
 					      "values",
-				name, (unsigned long long)n, field_name(f),
-				typed_count(t, f));
+				name, what, (unsigned long long)n,
+				field_name(f), typed_count(t, f));
 	return ORX_OK;
 }
 
-static int validate_raw(const Onnx__TensorProto *t, uint64_t n)
+static int validate_raw(const Onnx__TensorProto *t, uint64_t n,
+			const char *what)
 {
 	uint64_t want = orx_dtype_nbytes(t->data_type, n);
 	const char *name = t->name ? t->name : "";
@@ -295,11 +298,29 @@ static int validate_raw(const Onnx__TensorProto *t, uint64_t n)
 					      "and a typed field hold data",
 				name);
 	if (orx_dtype_bits(t->data_type) && t->raw_data.len != want)
-		return orx_fail(ORX_EINVALID, "tensor '%s': dims give %llu "
+		return orx_fail(ORX_EINVALID, "tensor '%s': %s %llu "
 					      "elements (%llu bytes) but "
 					      "raw_data has %zu bytes",
-				name, (unsigned long long)n,
+				name, what, (unsigned long long)n,
 				(unsigned long long)want, t->raw_data.len);
+	return ORX_OK;
+}
+
+/* A segment (a piece [begin, end) of the flattened elements of a larger
+ * tensor) holds end - begin of its *n elements: into *n. */
+static int segment_count(uint64_t *n, const Onnx__TensorProto *t)
+{
+	const Onnx__TensorProto__Segment *s = t->segment;
+	int64_t begin = s->has_begin ? s->begin : 0;
+	int64_t end = s->has_end ? s->end : 0;
+
+	if (begin < 0 || end < begin || (uint64_t)end > *n)
+		return orx_fail(ORX_EINVALID, "tensor '%s': segment [%lld, "
+					      "%lld) is not within its %llu "
+					      "elements",
+				t->name ? t->name : "", (long long)begin,
+				(long long)end, (unsigned long long)*n);
+	*n = (uint64_t)(end - begin);
 	return ORX_OK;
 }
 
@@ -308,16 +329,20 @@ int orx_tensor_proto_validate(const Onnx__TensorProto *t)
 	uint64_t n;
 	int rc;
 
+	const char *what = "dims give";
+
 	if ((rc = orx_tensor_proto_count(&n, t)) != ORX_OK)
 		return rc;
+	if (t->segment && (rc = segment_count(&n, t)) != ORX_OK)
+		return rc;
 	if (t->segment)
-		return ORX_OK; /* a piece of a larger tensor: kept as is */
+		what = "its segment gives";
 	switch (orx_tensor_proto_storage(t)) {
 	case ORX_STORAGE_RAW:
-		return validate_raw(t, n);
+		return validate_raw(t, n, what);
 	case ORX_STORAGE_EXTERNAL:
 		return ORX_OK; /* checked where the data is read */
 	default:
-		return validate_typed(t, n);
+		return validate_typed(t, n, what);
 	}
 }

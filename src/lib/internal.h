@@ -105,6 +105,10 @@ int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
 		      void *ctx);
 int orx_materialize_all(orx_model *model);
 
+/* Whether orx_tensor_read of initializer i would find its elements
+ * (storage, dtype, size): checked before allocating for them. */
+int orx_tensor_readable(const orx_model *model, size_t i);
+
 /* Check that the tensor's dims and data agree (overflow-safe). */
 int orx_tensor_proto_validate(const Onnx__TensorProto *t);
 
@@ -129,6 +133,35 @@ uint64_t orx_dtype_nbytes(int dtype, uint64_t n);
  * Stops at the first nonzero return and returns it. */
 typedef int (*orx_tensor_fn)(const Onnx__TensorProto *t, void *ctx);
 int orx_walk_tensors(const Onnx__ModelProto *m, orx_tensor_fn fn, void *ctx);
+
+/* Where a node sits: a graph (main, body or training graph) or a
+ * function; the other is NULL. */
+typedef struct {
+	const Onnx__GraphProto *graph;
+	const Onnx__FunctionProto *function;
+} orx_node_owner;
+
+/* What orx_walk calls, each optional (NULL): tensor on every TensorProto,
+ * graph on every GraphProto before its contents, node on every node
+ * (index: its position in its owner) before its attributes. */
+typedef struct {
+	orx_tensor_fn tensor;
+	int (*graph)(const Onnx__GraphProto *g, void *ctx);
+	int (*node)(const Onnx__NodeProto *node, const orx_node_owner *owner,
+		    size_t index, void *ctx);
+	void *ctx;
+} orx_visitor;
+
+/* Visit the whole model, depth first in file order; stops at the first
+ * nonzero return and returns it. */
+int orx_walk(const Onnx__ModelProto *m, const orx_visitor *v);
+
+/*** @@VALIDATE: what a model must be before any stage reads it ***/
+
+/* Every node has an op_type and an output, every tensor's dims agree
+ * with its data, and the model stays within opts' size limits. */
+int orx_model_validate(const Onnx__ModelProto *m,
+		       const orx_open_options *opts);
 
 /*** @@INIT ***/
 

@@ -6,23 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int check_tensor(const Onnx__TensorProto *t, void *ctx)
-{
-	(void)ctx;
-	return orx_tensor_proto_validate(t);
-}
-
-/* What makes a parsed protobuf message an ONNX model. */
-static int check_model(const Onnx__ModelProto *m)
-{
-	if (!m->has_ir_version || m->ir_version < 1)
-		return orx_fail(ORX_EINVALID, "not an ONNX model: no "
-					      "ir_version");
-	if (!m->graph)
-		return orx_fail(ORX_EINVALID, "not an ONNX model: no graph");
-	return orx_walk_tensors(m, check_tensor, NULL);
-}
-
 /* Point the tensors the skeleton left out at their bytes. */
 static int attach_borrowed(Onnx__ModelProto *m, const orx_borrowed *b,
 			   size_t n)
@@ -99,7 +82,7 @@ static int open_bytes(orx_model **out, const uint8_t *data, size_t len,
 	model->backing_fd = -1;
 	if ((rc = unpack(model, data, len, may_borrow, borrowed)) != ORX_OK)
 		goto done;
-	if ((rc = check_model(model->proto)) == ORX_OK)
+	if ((rc = orx_model_validate(model->proto, opts)) == ORX_OK)
 		rc = orx_external_validate(model); /* the paths, no folder yet */
 done:
 	if (rc != ORX_OK) {

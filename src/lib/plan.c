@@ -131,14 +131,15 @@ static int claim(ctx *c, int node, int slot, orx_role role, int walk_from,
 static void claim_following_bias(ctx *c, int node, int weight)
 {
 	const Onnx__NodeProto *nd = c->g->node[node];
-	int out = orx_graph_value(c->gr, nd->output[0]);
+	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
 	const int *nodes, *slots;
 	size_t n = orx_graph_consumers(c->gr, out, &nodes, &slots);
 
 	for (size_t i = 0; i < n; i++) {
 		const Onnx__NodeProto *add = c->g->node[nodes[i]];
 		int b;
-		if (!orx_op_is(add, "Add") || add->n_input != 2)
+		if (!orx_op_is(add, "Add") || add->n_input != 2 ||
+		    add->n_output == 0)
 			continue;
 		b = claim(c, nodes[i], 1 - slots[i], ORX_ROLE_BIAS,
 			  orx_graph_value(c->gr, add->output[0]), NULL);
@@ -277,6 +278,8 @@ static void decide(entry *e, const orx_plan *plan, const orx_rules *rules,
 	e->pub.rule_line = line;
 	if (a->spec.scheme == ORX_SCHEME_KEEP)
 		return skip(e, "kept by %s:%u", file, line);
+	if (t->segment)
+		return skip(e, "a segment of a larger tensor is kept as it is");
 	if (!float_dtype(t->data_type))
 		return skip(e, e->pub.role == ORX_ROLE_WEIGHT
 				       ? "dtype %s: a quantized weight's layout "

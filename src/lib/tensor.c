@@ -315,21 +315,49 @@ int orx_materialize_all(orx_model *model)
 	return rc;
 }
 
+/* The checks of a read of n elements of tensor i, before anything is
+ * allocated for them. */
+static int read_check(Onnx__TensorProto **t, const orx_model *model, size_t i,
+		      size_t n)
+{
+	int rc;
+
+	if ((rc = access_check(t, model, i, n)) != ORX_OK)
+		return rc;
+	if (!readable((*t)->data_type))
+		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': reading dtype "
+						  "%s is not supported",
+				(*t)->name ? (*t)->name : "",
+				orx_dtype_name((*t)->data_type)
+					? orx_dtype_name((*t)->data_type)
+					: "unknown");
+	return ORX_OK;
+}
+
+int orx_tensor_readable(const orx_model *model, size_t i)
+{
+	Onnx__TensorProto *t = initializer(model, i);
+	uint64_t n;
+	int rc;
+
+	if (!t)
+		return orx_fail(ORX_EINVALID, "no initializer %zu", i);
+	if ((rc = orx_tensor_proto_count(&n, t)) != ORX_OK)
+		return rc;
+	if (n > SIZE_MAX / sizeof(double))
+		return orx_fail(ORX_ENOMEM, "tensor '%s' is too large to read",
+				t->name ? t->name : "");
+	return read_check(&t, model, i, (size_t)n);
+}
+
 int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
 {
 	Onnx__TensorProto *t = NULL;
 	int rc;
 
-	if ((rc = access_check(&t, model, i, n)) != ORX_OK ||
+	if ((rc = read_check(&t, model, i, n)) != ORX_OK ||
 	    (rc = orx_materialize((orx_model *)model, i)) != ORX_OK)
 		return rc;
-	if (!readable(t->data_type))
-		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': reading dtype "
-						  "%s is not supported",
-				t->name ? t->name : "",
-				orx_dtype_name(t->data_type)
-					? orx_dtype_name(t->data_type)
-					: "unknown");
 	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
 		return read_external(out, n, model, t);
 	if (t->has_raw_data)

@@ -69,6 +69,26 @@ def model_with(tensor):
     return m.SerializeToString()
 
 
+def graph_model(nodes, inits):
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(
+        "x", TensorProto.FLOAT, [1, 4])], [], initializer=inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return m.SerializeToString()
+
+
+def weight(name, dims):
+    t = tensor(dims, raw=b"\0" * (4 * dims[0] * dims[1]))
+    t.name = name
+    return t
+
+
+def no_op_type(name):
+    n = onnx.NodeProto()
+    n.input.append(name)
+    n.output.append(name + "_out")
+    return n
+
+
 def write(name, data):
     with open(os.path.join(HERE, name + ".onnx"), "wb") as f:
         f.write(data)
@@ -100,6 +120,25 @@ def main():
     write("wrong_typed_field",
           model_with(tensor([3], TensorProto.FLOAT16, floats=[1.0, 2.0, 3.0])))
     write("missing_data", model_with(tensor([16, 16])))
+    # Found by fuzzing: each crashed plan, apply and check (SIGSEGV).
+    conv = helper.make_node("Conv", ["x", "w"], [])
+    write("crash_layer_without_output", graph_model([conv], [weight("w", [4, 1])]))
+    mm = helper.make_node("MatMul", ["x", "w"], ["y"])
+    add = helper.make_node("Add", ["y", "b"], [])
+    write("crash_add_without_output",
+          graph_model([mm, add], [weight("w", [4, 4]), weight("b", [1, 4])]))
+    write("crash_nodes_without_op_type",
+          graph_model([mm, no_op_type("y"), no_op_type("y")], [weight("w", [4, 4])]))
+    # A segment declaring 2^28 elements and holding none: check allocated
+    # 2 GiB before the tensor was refused.
+    seg = tensor([16384, 16384])
+    seg.segment.begin = 0
+    seg.segment.end = 16384 * 16384
+    write("crash_segment_without_data", graph_model([mm], [seg]))
+    seg = tensor([8, 8], raw=b"\0" * 4 * 80)
+    seg.segment.begin = 0
+    seg.segment.end = 80
+    write("segment_out_of_range", model_with(seg))
 
 if __name__ == "__main__":
     main()

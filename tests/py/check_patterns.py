@@ -238,6 +238,17 @@ def skip_cases():
         [node("LSTM", ["X", "W", "R"], ["Y"], hidden_size=4)],
         [init("W", [1, 16, 8]), init("R", [1, 16, 4])]), \
         {"W": dict(skipped="not consumed by a weighted op or a normalization")}
+    yield "a segment of a weight is kept", model(
+        [node("MatMul", ["X", "W"], ["Y"])], [segment(init("W", [8, 8]), 16, 32)]), \
+        {"W": dict(skipped="a segment of a larger tensor is kept as it is")}
+
+
+def segment(t, begin, end):
+    """t cut to the elements [begin, end) of its flattened data."""
+    a = numpy_helper.to_array(t).reshape(-1)[begin:end]
+    t.raw_data = a.tobytes()
+    t.segment.begin, t.segment.end = begin, end
+    return t
 
 
 def run(tool, path):

@@ -96,9 +96,17 @@ static int add_finding(orx_check *c, const layer *l, int problem,
 	return ORX_OK;
 }
 
-/* Link every layer to the layer feeding it, and multiply along. */
-static void link_chains(layer *L, size_t n, const orx_graph *gr)
+/* Link every layer to the layer feeding it (looked up by its node), and
+ * multiply along. */
+static int link_chains(layer *L, size_t n, const orx_graph *gr)
 {
+	size_t n_nodes = orx_graph_node_count(gr);
+	int *layer_of = malloc((n_nodes + 1) * sizeof(int));
+
+	if (!layer_of)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	for (size_t k = 0; k < n_nodes; k++)
+		layer_of[k] = -1;
 	for (size_t i = 0; i < n; i++) { /* node order: feeders come first */
 		bool normalized;
 		/* the data input: X of Conv, the other side of Gemm/MatMul */
@@ -106,10 +114,7 @@ static void link_chains(layer *L, size_t n, const orx_graph *gr)
 							       : 0;
 		int node = orx_graph_upstream_layer(gr, L[i].e->node_index, data,
 						    &normalized);
-		L[i].pred = -1;
-		for (size_t k = 0; k < i && node >= 0; k++)
-			if (L[k].e->node_index == node)
-				L[i].pred = (int)k;
+		L[i].pred = node >= 0 ? layer_of[node] : -1;
 		L[i].scale = isnan(L[i].ratio) ? 1 : L[i].ratio;
 		L[i].residual = L[i].problem >= 0 ? 1 : L[i].scale;
 		L[i].depth = 1;
@@ -122,7 +127,10 @@ static void link_chains(layer *L, size_t n, const orx_graph *gr)
 			L[i].first = p->first;
 			L[L[i].pred].has_succ = true;
 		}
+		layer_of[L[i].e->node_index] = (int)i;
 	}
+	free(layer_of);
+	return ORX_OK;
 }
 
 static int judge_chains(orx_check *c, layer *L, size_t n,
@@ -154,6 +162,16 @@ static int judge_chains(orx_check *c, layer *L, size_t n,
 	return ORX_OK;
 }
 
+/* Layers in node order; a node's weights in initializer order. */
+static int by_node(const void *x, const void *y)
+{
+	const entry *a = ((const layer *)x)->e, *b = ((const layer *)y)->e;
+
+	if (a->node_index != b->node_index)
+		return a->node_index < b->node_index ? -1 : 1;
+	return a->pub.tensor < b->pub.tensor ? -1 : a->pub.tensor > b->pub.tensor;
+}
+
 int orx_check_run(orx_check **out, const orx_model *model,
 		  const orx_plan *plan, const orx_check_options *opts)
 {
@@ -170,21 +188,17 @@ int orx_check_run(orx_check **out, const orx_model *model,
 		goto done;
 	}
 	for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++)
-		if (plan->e[i].decided && plan->e[i].pub.role == ORX_ROLE_WEIGHT) {
-			L[n].e = &plan->e[i];
+		if (plan->e[i] && plan->e[i]->decided &&
+		    plan->e[i]->pub.role == ORX_ROLE_WEIGHT) {
+			L[n].e = plan->e[i];
 			rc = measure(&L[n++], model, opts);
 		}
 	/* node order, so that a layer's feeder is measured before it */
-	for (size_t i = 1; i < n; i++)
-		for (size_t k = i; k > 0 && L[k].e->node_index < L[k - 1].e->node_index; k--) {
-			layer t = L[k];
-			L[k] = L[k - 1];
-			L[k - 1] = t;
-		}
-	if (rc == ORX_OK) {
-		link_chains(L, n, plan->graph); /* the plan's index of the graph */
+	qsort(L, n, sizeof(*L), by_node);
+	if (rc == ORX_OK) /* the plan's index of the graph */
+		rc = link_chains(L, n, plan->graph);
+	if (rc == ORX_OK)
 		rc = judge_chains(c, L, n, opts);
-	}
 	for (size_t i = 0; i < n && rc == ORX_OK; i++)
 		if (L[i].problem >= 0)
 			rc = add_finding(c, &L[i], L[i].problem % 100,
@@ -240,11 +254,10 @@ int orx_plan_restrict(orx_plan *plan, const orx_check *check)
 	size_t kept = 0;
 
 	for (size_t i = 0; i < plan->n_items; i++) {
-		entry *e = &plan->e[plan->items[i]];
+		entry *e = plan->e[plan->items[i]];
 		const char *weight = e->pub.role == ORX_ROLE_WEIGHT ? e->pub.name
-				     : e->layer_entry >= 0
-					     ? plan->e[e->layer_entry].pub.name
-					     : NULL;
+				     : e->layer ? e->layer->pub.name
+						: NULL;
 		if (weight && flagged(check, weight)) {
 			plan->items[kept++] = plan->items[i];
 			continue;

@@ -288,12 +288,11 @@ static void record(orx_branch *out, size_t *n, orx_branch_kind kind,
 }
 
 /* Queue value w (reached from queue entry at through op) once. */
-static void enqueue(step *q, size_t *tail, bool *seen, int w, int at,
+static void enqueue(step *q, size_t *tail, const orx_graph *gr, int w, int at,
 		    const char *op)
 {
-	if (w < 0 || seen[w] || *tail == QUEUE_MAX)
+	if (*tail == QUEUE_MAX || !orx_graph_visit(gr, w))
 		return;
-	seen[w] = true;
 	q[(*tail)++] = (step){w, at, op};
 }
 
@@ -301,16 +300,13 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 		   int start)
 {
 	step *q = malloc(QUEUE_MAX * sizeof(step));
-	bool *seen = calloc(orx_graph_value_count(gr) + 1, sizeof(bool));
 	size_t head = 0, tail = 0;
 
-	if (!q || !seen) {
-		free(q);
-		free(seen);
+	if (!q)
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	}
 	*n = 0;
-	enqueue(q, &tail, seen, start, -1, NULL);
+	orx_graph_new_walk(gr);
+	enqueue(q, &tail, gr, start, -1, NULL);
 	while (head < tail) {
 		int at = (int)head++, v = q[at].value;
 		const int *nodes, *slots;
@@ -346,13 +342,12 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 				       q, at, name);
 			else
 				for (size_t k = 0; k < node->n_output; k++)
-					enqueue(q, &tail, seen,
+					enqueue(q, &tail, gr,
 						orx_graph_value(gr, node->output[k]),
 						at, node->op_type);
 		}
 	}
 	free(q);
-	free(seen);
 	return ORX_OK;
 }
 

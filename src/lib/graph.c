@@ -18,6 +18,14 @@ struct orx_graph {
 	bool *is_output;    /* value -> a graph output */
 	size_t *cons_start; /* value -> first consumer in cons_* */
 	int *cons_node, *cons_slot;
+	struct marks *marks; /* the values one walk has visited */
+};
+
+/* Visited values of the current walk: mark[v] == gen. Bumping gen forgets
+ * the last walk without clearing the table. */
+struct marks {
+	uint32_t gen;
+	uint32_t mark[];
 };
 
 static uint64_t hash(const char *s)
@@ -81,8 +89,9 @@ static int alloc_tables(orx_graph *gr, size_t cap)
 	gr->initializer = malloc((cap + 1) * sizeof(int));
 	gr->cons_start = calloc(cap + 2, sizeof(size_t));
 	gr->is_output = calloc(cap + 1, sizeof(bool));
+	gr->marks = calloc(1, sizeof(struct marks) + (cap + 1) * sizeof(uint32_t));
 	if (!gr->names || !gr->slots || !gr->producer || !gr->initializer ||
-	    !gr->cons_start || !gr->is_output)
+	    !gr->cons_start || !gr->is_output || !gr->marks)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i <= cap; i++)
 		gr->producer[i] = gr->initializer[i] = -1;
@@ -183,7 +192,28 @@ void orx_graph_free(orx_graph *gr)
 	free(gr->is_output);
 	free(gr->cons_node);
 	free(gr->cons_slot);
+	free(gr->marks);
 	free(gr);
+}
+
+void orx_graph_new_walk(const orx_graph *gr)
+{
+	struct marks *m = gr->marks;
+
+	if (++m->gen == 0) { /* wrapped: the old marks could match again */
+		memset(m->mark, 0, (gr->cap_values + 1) * sizeof(uint32_t));
+		m->gen = 1;
+	}
+}
+
+bool orx_graph_visit(const orx_graph *gr, int v)
+{
+	struct marks *m = gr->marks;
+
+	if (v < 0 || m->mark[v] == m->gen)
+		return false;
+	m->mark[v] = m->gen;
+	return true;
 }
 
 int orx_graph_producer(const orx_graph *gr, int v)

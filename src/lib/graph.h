@@ -32,6 +32,11 @@ int orx_graph_initializer(const orx_graph *graph, int v);
 size_t orx_graph_consumers(const orx_graph *graph, int v, const int **nodes,
 			   const int **slots);
 
+/* Start a walk over the graph's values: orx_graph_visit is then true
+ * once for each value (false for -1). One walk at a time per graph. */
+void orx_graph_new_walk(const orx_graph *graph);
+bool orx_graph_visit(const orx_graph *graph, int v);
+
 const Onnx__NodeProto *orx_graph_node(const orx_graph *graph, int n);
 size_t orx_graph_node_count(const orx_graph *graph);
 

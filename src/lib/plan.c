@@ -18,10 +18,12 @@ static bool is_weighted(const Onnx__NodeProto *node)
 
 /* The policy when branches end differently: the nearest activation
  * (breadth first) decides; without any, "none". The chosen one is moved
- * first. */
+ * first, into e's walk. */
 static void choose(entry *e, const orx_branch *all, size_t n_all)
 {
 	orx_branch br[ORX_BRANCH_MAX];
+	orx_branch *out = e->walk->br;
+	orx_plan_branch *pub = e->walk->pub_br;
 	size_t pick = 0, n = 0;
 
 	/* one branch per activation name: opaque endings count as none */
@@ -50,25 +52,25 @@ static void choose(entry *e, const orx_branch *all, size_t n_all)
 		}
 	e->pub.n_branches = n;
 	for (size_t i = 0, k = 1; i < n; i++)
-		e->br[i == pick ? 0 : k++] = br[i];
+		out[i == pick ? 0 : k++] = br[i];
 	for (size_t i = 0; i < n; i++) {
-		e->pub_br[i].activation = e->br[i].kind == ORX_BRANCH_OPAQUE
-						  ? "none"
-						  : e->br[i].activation;
-		e->pub_br[i].path = e->br[i].path;
-		e->pub_br[i].path_len = e->br[i].path_len;
+		pub[i].activation = out[i].kind == ORX_BRANCH_OPAQUE
+					    ? "none"
+					    : out[i].activation;
+		pub[i].path = out[i].path;
+		pub[i].path_len = out[i].path_len;
 	}
-	e->pub.branches = e->pub_br;
-	if (n == 0 || e->br[0].kind == ORX_BRANCH_OPAQUE) {
+	e->pub.branches = pub;
+	if (n == 0 || out[0].kind == ORX_BRANCH_OPAQUE) {
 		e->pub.activation = "none";
-		e->pub.path = n ? e->pub_br[0].path : NULL;
-		e->pub.path_len = n ? e->pub_br[0].path_len : 0;
+		e->pub.path = n ? pub[0].path : NULL;
+		e->pub.path_len = n ? pub[0].path_len : 0;
 		e->alpha = NAN;
 	} else {
-		e->pub.activation = e->pub_br[0].activation;
-		e->pub.path = e->pub_br[0].path;
-		e->pub.path_len = e->pub_br[0].path_len;
-		e->alpha = e->br[0].alpha;
+		e->pub.activation = pub[0].activation;
+		e->pub.path = pub[0].path;
+		e->pub.path_len = pub[0].path_len;
+		e->alpha = out[0].alpha;
 	}
 }
 
@@ -78,27 +80,55 @@ typedef struct {
 	const Onnx__GraphProto *g;
 } ctx;
 
-/* Claim initializer behind node input slot for role; returns the entry
- * index, or -1 (no initializer, or already claimed: the first user
- * decides). Its activation comes from a walk from value walk_from, or,
- * when like is given, from that entry's walk from the same value. */
-static int claim(ctx *c, int node, int slot, orx_role role, int walk_from,
-		 const entry *like)
+/* The branches downstream of value v into e (a walk of its own). */
+static int walk_from(entry *e, const orx_graph *gr, int v)
+{
+	orx_branch br[ORX_BRANCH_MAX];
+	size_t nb = 0;
+	int rc;
+
+	if (!(e->walk = calloc(1, sizeof(*e->walk))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	e->owns_walk = true;
+	if ((rc = orx_graph_walk(br, &nb, gr, v)) != ORX_OK)
+		return rc;
+	choose(e, br, nb);
+	return ORX_OK;
+}
+
+/* e takes like's branches (the same walk from the same value). */
+static void share_walk(entry *e, const entry *like)
+{
+	e->walk = like->walk;
+	e->pub.n_branches = like->pub.n_branches;
+	e->pub.branches = like->pub.branches;
+	e->pub.activation = like->pub.activation;
+	e->pub.path = like->pub.path;
+	e->pub.path_len = like->pub.path_len;
+	e->alpha = like->alpha;
+}
+
+/* Claim the initializer behind node input slot for role into *out (NULL
+ * when there is none or it is already claimed: the first user decides).
+ * Its activation comes from a walk from value walk_from, or, when like is
+ * given, from that entry's walk from the same value. */
+static int claim(entry **out, ctx *c, int node, int slot, orx_role role,
+		 int walk_from_value, const entry *like)
 {
 	const Onnx__NodeProto *nd = c->g->node[node];
 	int64_t seen[ORX_DIMS_MAX];
 	size_t ndim = 0;
 	int init;
 	entry *e;
-	orx_branch br[ORX_BRANCH_MAX];
-	size_t nb = 0;
 
+	*out = NULL;
 	if (slot >= (int)nd->n_input)
-		return -1;
+		return ORX_OK;
 	init = orx_graph_trace(c->gr, nd->input[slot], seen, &ndim);
-	if (init < 0 || c->plan->e[init].pub.name)
-		return -1;
-	e = &c->plan->e[init];
+	if (init < 0 || c->plan->e[init])
+		return ORX_OK;
+	if (!(e = c->plan->e[init] = calloc(1, sizeof(*e))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
 	e->pub.tensor = (size_t)init;
 	e->pub.name = c->g->initializer[init]->name ? c->g->initializer[init]->name
 						     : "";
@@ -115,20 +145,17 @@ static int claim(ctx *c, int node, int slot, orx_role role, int walk_from,
 			 nd->op_type, node);
 		e->pub.node = e->node_name;
 	}
-	e->layer_entry = -1;
+	*out = e;
 	if (like) {
-		nb = like->pub.n_branches;
-		memcpy(br, like->br, nb * sizeof(*br));
-	} else if (orx_graph_walk(br, &nb, c->gr, walk_from) != ORX_OK) {
-		nb = 0;
+		share_walk(e, like);
+		return ORX_OK;
 	}
-	choose(e, br, nb);
-	return init;
+	return walk_from(e, c->gr, walk_from_value);
 }
 
 /* The Add right after a layer that adds an initializer: its bias (the
  * MatMul + Add that exporters write for Linear). */
-static void claim_following_bias(ctx *c, int node, int weight)
+static int claim_following_bias(ctx *c, int node, const entry *weight)
 {
 	const Onnx__NodeProto *nd = c->g->node[node];
 	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
@@ -137,27 +164,32 @@ static void claim_following_bias(ctx *c, int node, int weight)
 
 	for (size_t i = 0; i < n; i++) {
 		const Onnx__NodeProto *add = c->g->node[nodes[i]];
-		int b;
+		entry *b;
+		int rc;
 		if (!orx_op_is(add, "Add") || add->n_input != 2 ||
 		    add->n_output == 0)
 			continue;
-		b = claim(c, nodes[i], 1 - slots[i], ORX_ROLE_BIAS,
-			  orx_graph_value(c->gr, add->output[0]), NULL);
-		if (b >= 0) {
-			c->plan->e[b].layer_entry = weight;
-			c->plan->e[b].pub.op = nd->op_type;
-			c->plan->e[b].pub.activation = c->plan->e[weight].pub.activation;
-			return;
+		rc = claim(&b, c, nodes[i], 1 - slots[i], ORX_ROLE_BIAS,
+			   orx_graph_value(c->gr, add->output[0]), NULL);
+		if (rc != ORX_OK || b) {
+			if (b) {
+				b->layer = weight;
+				b->pub.op = nd->op_type;
+				b->pub.activation = weight->pub.activation;
+			}
+			return rc;
 		}
 	}
+	return ORX_OK;
 }
 
-static void claim_layer(ctx *c, int node)
+static int claim_layer(ctx *c, int node)
 {
 	const Onnx__NodeProto *nd = c->g->node[node];
 	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
 	int64_t trans = 0;
-	int slot = 1, w, b = -1;
+	int slot = 1, rc;
+	entry *w, *b = NULL;
 
 	if (orx_op_is(nd, "Gemm") || orx_op_is(nd, "MatMul")) {
 		int64_t seen[ORX_DIMS_MAX];
@@ -168,32 +200,37 @@ static void claim_layer(ctx *c, int node)
 		if (orx_op_is(nd, "Gemm"))
 			trans = orx_attr_int(nd, slot ? "transB" : "transA", 0);
 	}
-	if ((w = claim(c, node, slot, ORX_ROLE_WEIGHT, out, NULL)) < 0)
-		return;
-	c->plan->e[w].trans = trans;
-	c->plan->e[w].group = orx_attr_int(nd, "group", 1);
-	if (!orx_op_is(nd, "MatMul"))
-		b = claim(c, node, 2, ORX_ROLE_BIAS, out, &c->plan->e[w]);
-	if (b >= 0)
-		c->plan->e[b].layer_entry = w;
-	else
-		claim_following_bias(c, node, w);
+	if ((rc = claim(&w, c, node, slot, ORX_ROLE_WEIGHT, out, NULL)) != ORX_OK ||
+	    !w)
+		return rc;
+	w->trans = trans;
+	w->group = orx_attr_int(nd, "group", 1);
+	if (!orx_op_is(nd, "MatMul") &&
+	    (rc = claim(&b, c, node, 2, ORX_ROLE_BIAS, out, w)) != ORX_OK)
+		return rc;
+	if (b) {
+		b->layer = w;
+		return ORX_OK;
+	}
+	return claim_following_bias(c, node, w);
 }
 
-static void claim_norm(ctx *c, int node)
+static int claim_norm(ctx *c, int node)
 {
 	static const orx_role bn[4] = {ORX_ROLE_NORM_SCALE, ORX_ROLE_NORM_BIAS,
 				       ORX_ROLE_NORM_MEAN, ORX_ROLE_NORM_VAR};
 	const Onnx__NodeProto *nd = c->g->node[node];
 	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
-	int last = orx_op_is(nd, "BatchNormalization") ? 4 : 2;
+	int last = orx_op_is(nd, "BatchNormalization") ? 4 : 2, rc = ORX_OK;
 	const entry *walked = NULL; /* one walk serves all the parameters */
 
-	for (int slot = 1; slot <= last; slot++) {
-		int k = claim(c, node, slot, bn[slot - 1], out, walked);
-		if (k >= 0 && !walked)
-			walked = &c->plan->e[k];
+	for (int slot = 1; slot <= last && rc == ORX_OK; slot++) {
+		entry *k;
+		rc = claim(&k, c, node, slot, bn[slot - 1], out, walked);
+		if (k && !walked)
+			walked = k;
 	}
+	return rc;
 }
 
 static bool is_norm(const Onnx__NodeProto *nd)
@@ -254,7 +291,7 @@ static void skip(entry *e, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void decide(entry *e, const orx_plan *plan, const orx_rules *rules,
+static void decide(entry *e, const orx_rules *rules,
 		   const Onnx__TensorProto *t)
 {
 	orx_rule_query q = {e->pub.op, e->pub.activation, e->pub.role,
@@ -269,9 +306,9 @@ static void decide(entry *e, const orx_plan *plan, const orx_rules *rules,
 	e->pub.dims = t->dims;
 	if (e->pub.role == ORX_ROLE_WEIGHT)
 		fans_of(e, ORX_FANS_EXACT);
-	if (e->layer_entry >= 0 && plan->e[e->layer_entry].reason[0])
+	if (e->layer && e->layer->reason[0])
 		return skip(e, "its layer's weight %s is kept",
-			    plan->e[e->layer_entry].pub.name);
+			    e->layer->pub.name);
 	if (!(a = orx_rules_match(rules, &q, &file, &line)))
 		return skip(e, "no rule matches");
 	e->pub.rule_file = file;
@@ -309,28 +346,50 @@ static void decide(entry *e, const orx_plan *plan, const orx_rules *rules,
 
 static int collect(orx_plan *plan, const Onnx__GraphProto *g)
 {
+	static const char unclaimed[] = "not consumed by a weighted op or a "
+					"normalization";
+
 	plan->items = malloc((plan->n_init + 1) * sizeof(size_t));
 	plan->skips = malloc((plan->n_init + 1) * sizeof(orx_plan_skip));
 	if (!plan->items || !plan->skips)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i < plan->n_init; i++) {
-		entry *e = &plan->e[i];
-		if (e->decided) {
+		entry *e = plan->e[i];
+		if (e && e->decided)
 			plan->items[plan->n_items++] = i;
-			continue;
-		}
-		if (!e->pub.name) {
-			e->pub.name = g->initializer[i]->name
-					      ? g->initializer[i]->name
-					      : "";
-			snprintf(e->reason, sizeof(e->reason),
-				 "not consumed by a weighted op or a "
-				 "normalization");
-		}
-		plan->skips[plan->n_skips++] =
-			(orx_plan_skip){e->pub.name, e->reason};
+		else if (e)
+			plan->skips[plan->n_skips++] =
+				(orx_plan_skip){e->pub.name, e->reason};
+		else
+			plan->skips[plan->n_skips++] = (orx_plan_skip){
+				g->initializer[i]->name ? g->initializer[i]->name
+							: "",
+				unclaimed};
 	}
 	return ORX_OK;
+}
+
+/* Claim every layer's and normalization's tensors, then decide them:
+ * weights first, since a bias follows its weight. */
+static int plan_graph(orx_plan *plan, const orx_rules *rules,
+		      const Onnx__GraphProto *g)
+{
+	ctx c = {plan, plan->graph, g};
+	int rc = ORX_OK;
+
+	for (size_t n = 0; n < g->n_node && rc == ORX_OK; n++)
+		if (is_weighted(g->node[n]))
+			rc = claim_layer(&c, (int)n);
+	for (size_t n = 0; n < g->n_node && rc == ORX_OK; n++)
+		if (is_norm(g->node[n]))
+			rc = claim_norm(&c, (int)n);
+	for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++)
+		if (plan->e[i] && plan->e[i]->pub.role == ORX_ROLE_WEIGHT)
+			decide(plan->e[i], rules, g->initializer[i]);
+	for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++)
+		if (plan->e[i] && plan->e[i]->pub.role != ORX_ROLE_WEIGHT)
+			decide(plan->e[i], rules, g->initializer[i]);
+	return rc == ORX_OK ? collect(plan, g) : rc;
 }
 
 int orx_plan_build(orx_plan **out, const orx_model *model,
@@ -338,33 +397,18 @@ int orx_plan_build(orx_plan **out, const orx_model *model,
 {
 	const Onnx__GraphProto *g = model->proto->graph;
 	orx_plan *plan = calloc(1, sizeof(*plan));
-	ctx c;
 	int rc;
 
 	if (!plan)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	plan->n_init = g->n_initializer;
-	plan->e = calloc(plan->n_init + 1, sizeof(entry));
+	plan->e = calloc(plan->n_init + 1, sizeof(*plan->e));
 	if (!plan->e) {
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = orx_graph_build(&plan->graph, g)) != ORX_OK)
-		goto done;
-	c = (ctx){plan, plan->graph, g};
-	for (size_t n = 0; n < g->n_node; n++)
-		if (is_weighted(g->node[n]))
-			claim_layer(&c, (int)n);
-	for (size_t n = 0; n < g->n_node; n++)
-		if (is_norm(g->node[n]))
-			claim_norm(&c, (int)n);
-	for (size_t i = 0; i < plan->n_init; i++) /* weights before biases */
-		if (plan->e[i].pub.name && plan->e[i].pub.role == ORX_ROLE_WEIGHT)
-			decide(&plan->e[i], plan, rules, g->initializer[i]);
-	for (size_t i = 0; i < plan->n_init; i++)
-		if (plan->e[i].pub.name && plan->e[i].pub.role != ORX_ROLE_WEIGHT)
-			decide(&plan->e[i], plan, rules, g->initializer[i]);
-	rc = collect(plan, g);
+	if ((rc = orx_graph_build(&plan->graph, g)) == ORX_OK)
+		rc = plan_graph(plan, rules, g);
 done:
 	if (rc != ORX_OK)
 		orx_plan_free(plan);
@@ -380,7 +424,7 @@ size_t orx_plan_count(const orx_plan *plan)
 
 const orx_plan_item *orx_plan_item_at(const orx_plan *plan, size_t i)
 {
-	return i < plan->n_items ? &plan->e[plan->items[i]].pub : NULL;
+	return i < plan->n_items ? &plan->e[plan->items[i]]->pub : NULL;
 }
 
 size_t orx_plan_skipped_count(const orx_plan *plan)
@@ -398,7 +442,7 @@ int orx_plan_apply(orx_model *model, const orx_plan *plan, uint64_t seed)
 	int rc = ORX_OK;
 
 	for (size_t i = 0; i < plan->n_items && rc == ORX_OK; i++) {
-		const orx_plan_item *it = &plan->e[plan->items[i]].pub;
+		const orx_plan_item *it = &plan->e[plan->items[i]]->pub;
 		rc = orx_tensor_init(model, it->tensor, &it->params,
 				     orx_stream_key(seed, it->name));
 	}
@@ -410,6 +454,12 @@ void orx_plan_free(orx_plan *plan)
 	if (!plan)
 		return;
 	orx_graph_free(plan->graph);
+	for (size_t i = 0; plan->e && i < plan->n_init; i++)
+		if (plan->e[i]) {
+			if (plan->e[i]->owns_walk)
+				free(plan->e[i]->walk);
+			free(plan->e[i]);
+		}
 	free(plan->e);
 	free(plan->items);
 	free(plan->skips);

@@ -4,7 +4,14 @@
 
 #include "graph.h"
 
-typedef struct {
+/* The endings of one downstream walk, the chosen one first: shared by
+ * the tensors of one layer or normalization. */
+typedef struct walked {
+	orx_branch br[ORX_BRANCH_MAX];
+	orx_plan_branch pub_br[ORX_BRANCH_MAX];
+} walked;
+
+typedef struct entry {
 	orx_plan_item pub;
 	int decided;  /* a rule rewrites it */
 	int input;    /* which input of the node */
@@ -12,17 +19,17 @@ typedef struct {
 	int64_t seen[ORX_DIMS_MAX]; /* shape as the node sees it */
 	size_t seen_ndim;
 	double alpha; /* of the chosen activation (LeakyRelu) */
-	orx_branch br[ORX_BRANCH_MAX];
-	orx_plan_branch pub_br[ORX_BRANCH_MAX];
+	struct walked *walk; /* the branches found downstream */
+	bool owns_walk;      /* else shared with the entry it came from */
 	char node_name[48];
 	char reason[160];    /* why it is skipped, if it is */
-	int layer_entry;     /* bias: the entry of its layer's weight */
+	const struct entry *layer; /* bias: its layer's weight, or NULL */
 	int node_index;      /* the node that uses it */
 } entry;
 
 struct orx_plan {
 	orx_graph *graph;  /* the model's main graph, indexed */
-	entry *e;          /* one per initializer, by index */
+	entry **e;         /* by initializer index: NULL where unclaimed */
 	size_t n_init;
 	size_t *items;     /* entries rewritten */
 	size_t n_items;

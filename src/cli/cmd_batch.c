@@ -96,7 +96,29 @@ static void add_file(batch *b, const char *path, const char *rel)
 		j->in_bytes = (uint64_t)st.st_size;
 }
 
-/* Every *.onnx regular file under dir (symlinks are not followed). */
+/* What a folder entry that is neither a folder nor a regular file is. */
+static const char *kind_of(mode_t mode)
+{
+	return S_ISLNK(mode)    ? "a symlink (not followed)"
+	       : S_ISFIFO(mode) ? "a FIFO"
+	       : S_ISSOCK(mode) ? "a socket"
+				: "a device";
+}
+
+/* A *.onnx entry that is not a regular file: reported, never opened (a
+ * FIFO would block the open). */
+static void add_skipped(batch *b, const char *path, const char *rel,
+			mode_t mode)
+{
+	job *j = add_job(b, path, rel);
+
+	if (j)
+		snprintf(j->error, sizeof(j->error),
+			 "not a regular file but %s: skipped", kind_of(mode));
+}
+
+/* Every *.onnx regular file under dir (symlinks are not followed); other
+ * *.onnx entries get a failed line of their own. */
 static void walk(batch *b, const char *dir, const char *rel)
 {
 	struct dirent **list;
@@ -116,6 +138,8 @@ static void walk(batch *b, const char *dir, const char *rel)
 				walk(b, path, sub);
 			else if (S_ISREG(st.st_mode) && ends_with(name, ".onnx"))
 				add_file(b, path, sub);
+			else if (ends_with(name, ".onnx"))
+				add_skipped(b, path, sub, st.st_mode);
 		}
 		free(list[i]);
 	}

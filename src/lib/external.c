@@ -120,14 +120,31 @@ static int open_under(int *out, const char *dir, const char *rel,
 						: strerror(errno));
 		dfd = fd;
 	}
-	fd = openat(dfd, comp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* non-blocking: opening a FIFO must not wait for a writer; the caller
+	 * refuses anything but a regular file before reading */
+	fd = openat(dfd, comp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	close(dfd);
+	if (fd < 0 && errno == ELOOP)
+		return orx_fail(ORX_EINVALID, "tensor '%s': external data '%s' "
+					      "is a symlink",
+				name, rel);
+	if (fd < 0 && errno == ENXIO) /* a socket */
+		return orx_fail(ORX_EINVALID, "tensor '%s': external data '%s' "
+					      "is not a regular file",
+				name, rel);
 	if (fd < 0)
-		return orx_fail(errno == ELOOP ? ORX_EINVALID : ORX_EIO,
-				"tensor '%s': external data '%s' %s", name, rel,
-				errno == ELOOP ? "is a symlink" : strerror(errno));
+		return orx_fail(ORX_EIO, "tensor '%s': external data '%s': %s",
+				name, rel, strerror(errno));
 	*out = fd;
 	return ORX_OK;
+}
+
+/* Reads of a regular file block as usual. */
+static int clear_nonblock(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 }
 
 int orx_external_open(int *fd, orx_ext_ref *ref, const orx_model *m,
@@ -149,6 +166,9 @@ int orx_external_open(int *fd, orx_ext_ref *ref, const orx_model *m,
 		rc = orx_fail(ORX_EINVALID, "tensor '%s': external data '%s' "
 					    "is not a regular file",
 			      tname(t), ref->location);
+	else if (clear_nonblock(*fd) != 0)
+		rc = orx_fail(ORX_EIO, "tensor '%s': external data '%s': %s",
+			      tname(t), ref->location, strerror(errno));
 	else if (st.st_nlink != 1)
 		rc = orx_fail(ORX_EINVALID, "tensor '%s': external data '%s' "
 					    "has %lu hard links",

@@ -127,6 +127,42 @@ def folder(tmp):
     return problems
 
 
+@case("a FIFO, a symlink and a model whose data file is a FIFO, in a folder: "
+      "each reported failed at once, the good models written")
+def hostile_entries(tmp):
+    zoo, out, rep = os.path.join(tmp, "zoo"), os.path.join(tmp, "out"), os.path.join(tmp, "r")
+    os.makedirs(os.path.join(zoo, "fifo_data"))
+    shutil.copy(os.path.join(SAMPLES, "mlp_tanh.onnx"), os.path.join(zoo, "good.onnx"))
+    os.mkfifo(os.path.join(zoo, "fifo.onnx"))
+    os.symlink("good.onnx", os.path.join(zoo, "link.onnx"))
+    m = onnx.load(os.path.join(SAMPLES, "external", "cnn_bn_relu.onnx"), load_external_data=False)
+    onnx.save(m, os.path.join(zoo, "fifo_data", "m.onnx"))
+    for t in m.graph.initializer:
+        for e in t.external_data:
+            if e.key == "location" and not os.path.exists(os.path.join(zoo, "fifo_data", e.value)):
+                os.mkfifo(os.path.join(zoo, "fifo_data", e.value))
+    try:
+        r = subprocess.run([TOOL, "batch", zoo, "-o", out, "--report", rep],
+                           capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return ["batch blocked on a FIFO"]
+    lines = {os.path.relpath(l["input"], zoo): l for l in report(rep)}
+    want = {"fifo.onnx": "not a regular file but a FIFO: skipped",
+            "link.onnx": "not a regular file but a symlink (not followed): skipped",
+            "fifo_data/m.onnx": "is not a regular file"}
+    problems = [] if r.returncode == 1 else [f"exit {r.returncode}"]
+    if sorted(lines) != sorted(list(want) + ["good.onnx"]):
+        problems.append(f"report lines for {sorted(lines)}")
+    for rel, reason in want.items():
+        l = lines.get(rel, {})
+        if l.get("status") != "failed" or reason not in (l.get("error") or ""):
+            problems.append(f"{rel}: {l}")
+    if lines.get("good.onnx", {}).get("status") != "ok" or \
+            not os.path.exists(os.path.join(out, "good.onnx")):
+        problems.append("the good model was not written")
+    return problems
+
+
 @case("the same bytes with -j1 and -j2 and with the inputs in another order")
 def deterministic(tmp):
     zoo = make_zoo(tmp)
@@ -436,7 +472,7 @@ def truncated_under_batch(tmp):
 def main():
     global TOOL, SAMPLES
     TOOL, SAMPLES = sys.argv[1], sys.argv[2]
-    for fn in (folder, deterministic, zips, shards, resume, check_mode, no_overwrite,
+    for fn in (folder, hostile_entries, deterministic, zips, shards, resume, check_mode, no_overwrite,
                interrupted, truncated_under_batch):
         with tempfile.TemporaryDirectory() as tmp:
             fn(tmp)

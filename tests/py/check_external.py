@@ -11,6 +11,7 @@ attack of the ONNX CVEs is refused with one line and exit 2.
 """
 import hashlib
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,10 @@ RESULTS = []
 
 
 def run(*args):
-    return subprocess.run([TOOL, *args], capture_output=True, text=True)
+    try:
+        return subprocess.run([TOOL, *args], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:  # a hang, reported as a failure
+        return subprocess.CompletedProcess(args, -1, "", "timed out after 30 s")
 
 
 def report(title, problems):
@@ -193,6 +197,15 @@ def attack(tmp, title, location, setup, reason, offset="0", length=None):
     report(f"path attack, {title}", problems)
 
 
+def bind_socket(folder, outside, data):
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(os.path.join(folder, "w.bin"))
+    SOCKETS.append(sock)
+
+
+SOCKETS = []
+
+
 def attacks(tmp):
     def nothing(folder, outside, data):
         pass
@@ -214,6 +227,11 @@ def attacks(tmp):
         ("hard link to another file (CVE-2026-34446)", "w.bin",
          lambda f, o, d: os.link(os.path.join(o, "secret.bin"), os.path.join(f, "w.bin")),
          "hard links"),
+        ("a FIFO, which must not block the open", "w.bin",
+         lambda f, o, d: os.mkfifo(os.path.join(f, "w.bin")), "is not a regular file"),
+        ("a FIFO as a folder on the way", "p/w.bin",
+         lambda f, o, d: os.mkfifo(os.path.join(f, "p")), "is a symlink or not a folder"),
+        ("a socket", "w.bin", bind_socket, "is not a regular file"),
     ]
     for title, loc, setup, reason in cases:
         with tempfile.TemporaryDirectory() as sub:

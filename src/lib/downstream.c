@@ -84,6 +84,16 @@ static op_class classify(const Onnx__NodeProto *node)
 	return CLASS_UNKNOWN;
 }
 
+/* classify(), remembered per node of the graph (as class + 1). */
+static op_class class_of(const orx_graph *gr, int n)
+{
+	uint8_t *memo = orx_graph_node_memo(gr) + n;
+
+	if (!*memo)
+		*memo = (uint8_t)(classify(orx_graph_node(gr, n)) + 1);
+	return (op_class)(*memo - 1);
+}
+
 /*** @@PATTERNS: activations exporters write as several ops ***/
 
 /* Is node (Sigmoid, HardSigmoid, Tanh(Softplus)) the gate of x * gate(x):
@@ -259,7 +269,11 @@ typedef struct {
 	const char *op; /* the op that produced value, NULL at the start */
 } step;
 
+/* A walk visits at most QUEUE_MAX values and EDGES_MAX consumers: far
+ * beyond any real layer's reach, and a bound on the work a hostile graph
+ * (one value read by every node) can cause per layer. */
 #define QUEUE_MAX 4096
+#define EDGES_MAX 4096
 
 static void record(orx_branch *out, size_t *n, orx_branch_kind kind,
 		   const char *name, double alpha, const step *q, int at,
@@ -300,7 +314,7 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 		   int start)
 {
 	step *q = malloc(QUEUE_MAX * sizeof(step));
-	size_t head = 0, tail = 0;
+	size_t head = 0, tail = 0, edges = 0;
 
 	if (!q)
 		return orx_fail(ORX_ENOMEM, "out of memory");
@@ -315,9 +329,12 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 		if (orx_graph_is_output(gr, v))
 			record(branches, n, ORX_BRANCH_NONE, "none", NAN, q, at,
 			       "output");
+		if (nc > EDGES_MAX - edges)
+			nc = EDGES_MAX - edges;
+		edges += nc;
 		for (size_t i = 0; i < nc; i++) {
 			const Onnx__NodeProto *node = orx_graph_node(gr, nodes[i]);
-			op_class cls = classify(node);
+			op_class cls = class_of(gr, nodes[i]);
 			const char *name = node->op_type;
 			double alpha = NAN;
 
@@ -343,7 +360,7 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 			else
 				for (size_t k = 0; k < node->n_output; k++)
 					enqueue(q, &tail, gr,
-						orx_graph_value(gr, node->output[k]),
+						orx_graph_output_of(gr, nodes[i], k),
 						at, node->op_type);
 		}
 	}

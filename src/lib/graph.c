@@ -19,6 +19,9 @@ struct orx_graph {
 	size_t *cons_start; /* value -> first consumer in cons_* */
 	int *cons_node, *cons_slot;
 	struct marks *marks; /* the values one walk has visited */
+	size_t *out_start;   /* node -> its first output in out_value */
+	int *out_value;      /* the values of the nodes' outputs, or -1 */
+	uint8_t *node_memo;  /* a byte per node for the walks' own use */
 };
 
 /* Visited values of the current walk: mark[v] == gen. Bumping gen forgets
@@ -90,8 +93,12 @@ static int alloc_tables(orx_graph *gr, size_t cap)
 	gr->cons_start = calloc(cap + 2, sizeof(size_t));
 	gr->is_output = calloc(cap + 1, sizeof(bool));
 	gr->marks = calloc(1, sizeof(struct marks) + (cap + 1) * sizeof(uint32_t));
+	gr->out_start = calloc(gr->g->n_node + 1, sizeof(size_t));
+	gr->out_value = malloc((cap + 1) * sizeof(int));
+	gr->node_memo = calloc(gr->g->n_node + 1, 1);
 	if (!gr->names || !gr->slots || !gr->producer || !gr->initializer ||
-	    !gr->cons_start || !gr->is_output || !gr->marks)
+	    !gr->cons_start || !gr->is_output || !gr->marks || !gr->out_start ||
+	    !gr->out_value || !gr->node_memo)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i <= cap; i++)
 		gr->producer[i] = gr->initializer[i] = -1;
@@ -116,10 +123,12 @@ static void index_values(orx_graph *gr)
 			if (v >= 0)
 				gr->cons_start[v + 1]++;
 		}
+		gr->out_start[i + 1] = gr->out_start[i] + node->n_output;
 		for (size_t k = 0; k < node->n_output; k++) {
 			int v = intern(gr, node->output[k]);
 			if (v >= 0)
 				gr->producer[v] = (int)i;
+			gr->out_value[gr->out_start[i] + k] = v;
 		}
 	}
 	for (size_t i = 0; i < g->n_output; i++) {
@@ -193,7 +202,21 @@ void orx_graph_free(orx_graph *gr)
 	free(gr->cons_node);
 	free(gr->cons_slot);
 	free(gr->marks);
+	free(gr->out_start);
+	free(gr->out_value);
+	free(gr->node_memo);
 	free(gr);
+}
+
+uint8_t *orx_graph_node_memo(const orx_graph *gr)
+{
+	return gr->node_memo;
+}
+
+int orx_graph_output_of(const orx_graph *gr, int n, size_t k)
+{
+	return k < gr->g->node[n]->n_output ? gr->out_value[gr->out_start[n] + k]
+					    : -1;
 }
 
 void orx_graph_new_walk(const orx_graph *gr)

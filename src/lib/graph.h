@@ -32,6 +32,13 @@ int orx_graph_initializer(const orx_graph *graph, int v);
 size_t orx_graph_consumers(const orx_graph *graph, int v, const int **nodes,
 			   const int **slots);
 
+/* The value of output k of node n (-1: omitted, or no such output). */
+int orx_graph_output_of(const orx_graph *graph, int n, size_t k);
+
+/* A byte per node, 0 when the graph is built, that the walks may use to
+ * remember what they found out about each node. */
+uint8_t *orx_graph_node_memo(const orx_graph *graph);
+
 /* Start a walk over the graph's values: orx_graph_visit is then true
  * once for each value (false for -1). One walk at a time per graph. */
 void orx_graph_new_walk(const orx_graph *graph);

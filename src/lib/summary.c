@@ -16,31 +16,49 @@ static const char *str(const char *s)
 	return s ? s : "";
 }
 
+/* One row per node at first; merge_op_types then counts them. */
 static int count_op(summary *s, const Onnx__NodeProto *node)
 {
-	const char *op = str(node->op_type), *dom = str(node->domain);
-	size_t i;
+	size_t i = s->pub.n_op_types;
 
-	for (i = 0; i < s->pub.n_op_types; i++)
-		if (!strcmp(s->op_types[i].op_type, op) &&
-		    !strcmp(s->op_types[i].domain, dom))
-			break;
-	if (i == s->pub.n_op_types) {
-		if (i == s->cap_op_types) {
-			size_t cap = s->cap_op_types ? 2 * s->cap_op_types : 16;
-			orx_op_count *n =
-				realloc(s->op_types, cap * sizeof(*n));
-			if (!n)
-				return orx_fail(ORX_ENOMEM, "out of memory");
-			s->op_types = n;
-			s->cap_op_types = cap;
-		}
-		s->op_types[i] = (orx_op_count){op, dom, 0};
-		s->pub.n_op_types++;
+	if (i == s->cap_op_types) {
+		size_t cap = s->cap_op_types ? 2 * s->cap_op_types : 16;
+		orx_op_count *n = realloc(s->op_types, cap * sizeof(*n));
+		if (!n)
+			return orx_fail(ORX_ENOMEM, "out of memory");
+		s->op_types = n;
+		s->cap_op_types = cap;
 	}
-	s->op_types[i].count++;
+	s->op_types[i] = (orx_op_count){str(node->op_type), str(node->domain), 1};
+	s->pub.n_op_types++;
 	s->pub.n_nodes++;
 	return ORX_OK;
+}
+
+static int by_op_then_domain(const void *a, const void *b)
+{
+	const orx_op_count *x = a, *y = b;
+	int c = strcmp(x->op_type, y->op_type);
+
+	return c ? c : strcmp(x->domain, y->domain);
+}
+
+/* Sort the rows by op type and domain and merge equal ones: n log n,
+ * whatever the number of distinct op types. */
+static void merge_op_types(summary *s)
+{
+	size_t kept = 0;
+
+	if (s->pub.n_op_types == 0)
+		return;
+	qsort(s->op_types, s->pub.n_op_types, sizeof(*s->op_types),
+	      by_op_then_domain);
+	for (size_t i = 1; i < s->pub.n_op_types; i++)
+		if (by_op_then_domain(&s->op_types[kept], &s->op_types[i]) == 0)
+			s->op_types[kept].count += s->op_types[i].count;
+		else
+			s->op_types[++kept] = s->op_types[i];
+	s->pub.n_op_types = kept + 1;
 }
 
 static int count_graph(summary *s, const Onnx__GraphProto *g)
@@ -108,6 +126,7 @@ int orx_model_summary(orx_summary **out, const orx_model *model)
 	s->pub.opsets = s->opsets;
 	if ((rc = count_graph(s, m->graph)) != ORX_OK)
 		goto done;
+	merge_op_types(s);
 	if (s->pub.n_op_types > 0)
 		qsort(s->op_types, s->pub.n_op_types, sizeof(*s->op_types),
 		      by_count_then_name);

@@ -314,16 +314,22 @@ bool orx_op_is(const Onnx__NodeProto *node, const char *op)
 
 int orx_graph_scalar(double *out, const orx_graph *gr, const char *name)
 {
-	int v = orx_graph_value(gr, name), p, init;
+	int v = orx_graph_value(gr, name), p = -1, init;
 	const Onnx__AttributeProto *a;
 
-	if ((init = orx_graph_initializer(gr, v)) >= 0)
-		return orx_tensor_proto_scalar(out, gr->g->initializer[init]);
-	if ((p = orx_graph_producer(gr, v)) < 0)
-		return ORX_EUNSUPPORTED;
-	if ((orx_op_is(gr->g->node[p], "Identity") || orx_op_is(gr->g->node[p], "Cast")) &&
-	    gr->g->node[p]->n_input >= 1)
-		return orx_graph_scalar(out, gr, gr->g->node[p]->input[0]);
+	/* through at most 64 Identity or Cast nodes (a cycle ends there) */
+	for (int hops = 0; hops <= 64; hops++) {
+		if ((init = orx_graph_initializer(gr, v)) >= 0)
+			return orx_tensor_proto_scalar(out,
+						       gr->g->initializer[init]);
+		if ((p = orx_graph_producer(gr, v)) < 0)
+			return ORX_EUNSUPPORTED;
+		if (!(orx_op_is(gr->g->node[p], "Identity") ||
+		      orx_op_is(gr->g->node[p], "Cast")) ||
+		    gr->g->node[p]->n_input < 1)
+			break;
+		v = orx_graph_value(gr, gr->g->node[p]->input[0]);
+	}
 	if (!orx_op_is(gr->g->node[p], "Constant"))
 		return ORX_EUNSUPPORTED;
 	if ((a = attr(gr->g->node[p], "value")) && a->t)

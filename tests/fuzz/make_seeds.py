@@ -122,6 +122,15 @@ def external(loc, offset=0, length=64, dims=(16,)):
     return model([n("MatMul", ["x", "w"], ["h"]), n("Relu", ["h"], ["y"])], [t])
 
 
+def regressions():
+    """Inputs that once crashed or hung a target, kept under regressions/."""
+    # Clip's min from a cycle of Identity nodes: the scalar lookup recursed
+    # without end (a loop forever, once compiled with tail calls).
+    yield "model", "identity_cycle_scalar.onnx", model(
+        [n("MatMul", ["x", "w"], ["h"]), n("Identity", ["b"], ["a"]), n("Identity", ["a"], ["b"]),
+         n("Clip", ["h", "a"], ["y"])], [w("w", 4, 4)])
+
+
 def write(folder, name, data):
     os.makedirs(os.path.join(SEEDS, folder), exist_ok=True)
     with open(os.path.join(SEEDS, folder, name), "wb") as f:
@@ -153,6 +162,9 @@ def main():
           b"op=Conv,Gemm activation=Relu role=weight name=*conv* => he_uniform(gain=relu, mode=fan_out)\n"
           b"role=bias => zeros\nop=MatMul => normal(0, 0.02)\nname=fc* => keep\n"
           b"activation=Tanh => xavier_normal(gain=tanh)\nop=Conv => kaiming_normal(fans=pytorch)\n")
+    for target, name, m in regressions():
+        with open(os.path.join(HERE, "regressions", target, name), "wb") as f:
+            f.write(m.SerializeToString())
 
 
 if __name__ == "__main__":

@@ -84,14 +84,27 @@ static op_class classify(const Onnx__NodeProto *node)
 	return CLASS_UNKNOWN;
 }
 
-/* classify(), remembered per node of the graph (as class + 1). */
-static op_class class_of(const orx_graph *gr, int n)
+static bool is_normalization(const Onnx__NodeProto *node);
+
+/* classify() and is_normalization(), remembered per node of the graph:
+ * class + 1 in the low bits, NORM_BIT for a normalization. */
+#define NORM_BIT 0x80
+
+static uint8_t memo_of(const orx_graph *gr, int n)
 {
 	uint8_t *memo = orx_graph_node_memo(gr) + n;
 
 	if (!*memo)
-		*memo = (uint8_t)(classify(orx_graph_node(gr, n)) + 1);
-	return (op_class)(*memo - 1);
+		*memo = (uint8_t)((classify(orx_graph_node(gr, n)) + 1) |
+				  (is_normalization(orx_graph_node(gr, n))
+					   ? NORM_BIT
+					   : 0));
+	return *memo;
+}
+
+static op_class class_of(const orx_graph *gr, int n)
+{
+	return (op_class)((memo_of(gr, n) & ~NORM_BIT) - 1);
 }
 
 /*** @@PATTERNS: activations exporters write as several ops ***/
@@ -370,14 +383,17 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 
 /*** @@UPSTREAM: the layer that feeds a layer ***/
 
-static bool is_constant(const orx_graph *gr, const char *name)
+/* Value v is a constant: an initializer, a Constant's output, or an
+ * omitted input (-1). */
+static bool is_constant(const orx_graph *gr, int v)
 {
-	int v = orx_graph_value(gr, name), p;
+	int p;
 
 	if (v < 0 || orx_graph_initializer(gr, v) >= 0)
 		return true;
 	p = orx_graph_producer(gr, v);
-	return p >= 0 && orx_op_is(orx_graph_node(gr, p), "Constant");
+	return p >= 0 && class_of(gr, p) == CLASS_UNKNOWN &&
+	       orx_op_is(orx_graph_node(gr, p), "Constant");
 }
 
 static bool is_normalization(const Onnx__NodeProto *node)
@@ -391,30 +407,30 @@ static bool is_normalization(const Onnx__NodeProto *node)
 int orx_graph_upstream_layer(const orx_graph *gr, int node, int slot,
 			     bool *normalized)
 {
-	const Onnx__NodeProto *n = orx_graph_node(gr, node);
-	const char *v = slot < (int)n->n_input ? n->input[slot] : NULL;
+	int v = slot >= 0 ? orx_graph_input_of(gr, node, (size_t)slot) : -1;
 
 	*normalized = false;
-	for (int steps = 0; v && steps < 1000; steps++) {
-		int p = orx_graph_producer(gr, orx_graph_value(gr, v));
+	for (int steps = 0; v >= 0 && steps < 1000; steps++) {
+		int p = orx_graph_producer(gr, v);
+		const Onnx__NodeProto *n;
 		op_class cls;
 		if (p < 0)
 			return -1; /* a graph input */
 		n = orx_graph_node(gr, p);
-		if (is_normalization(n)) {
+		cls = class_of(gr, p);
+		if (memo_of(gr, p) & NORM_BIT) {
 			*normalized = true;
 			return -1;
 		}
-		cls = classify(n);
 		if (cls == CLASS_LINEAR_END && !orx_op_is(n, "Softmax") &&
 		    !orx_op_is(n, "LogSoftmax"))
 			return p; /* a weighted op */
 		if (cls == CLASS_UNKNOWN || cls == CLASS_LINEAR_END)
 			return -1;
-		v = NULL; /* on through the first input that is not constant */
-		for (size_t i = 0; i < n->n_input && !v; i++)
-			if (!is_constant(gr, n->input[i]))
-				v = n->input[i];
+		v = -1; /* on through the first input that is not constant */
+		for (size_t i = 0; i < n->n_input && v < 0; i++)
+			if (!is_constant(gr, orx_graph_input_of(gr, p, i)))
+				v = orx_graph_input_of(gr, p, i);
 	}
 	return -1;
 }

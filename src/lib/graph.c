@@ -21,6 +21,8 @@ struct orx_graph {
 	struct marks *marks; /* the values one walk has visited */
 	size_t *out_start;   /* node -> its first output in out_value */
 	int *out_value;      /* the values of the nodes' outputs, or -1 */
+	size_t *in_start;    /* node -> its first input in in_value */
+	int *in_value;       /* the values of the nodes' inputs, or -1 */
 	uint8_t *node_memo;  /* a byte per node for the walks' own use */
 };
 
@@ -96,9 +98,11 @@ static int alloc_tables(orx_graph *gr, size_t cap)
 	gr->out_start = calloc(gr->g->n_node + 1, sizeof(size_t));
 	gr->out_value = malloc((cap + 1) * sizeof(int));
 	gr->node_memo = calloc(gr->g->n_node + 1, 1);
+	gr->in_start = calloc(gr->g->n_node + 1, sizeof(size_t));
+	gr->in_value = malloc((cap + 1) * sizeof(int));
 	if (!gr->names || !gr->slots || !gr->producer || !gr->initializer ||
 	    !gr->cons_start || !gr->is_output || !gr->marks || !gr->out_start ||
-	    !gr->out_value || !gr->node_memo)
+	    !gr->out_value || !gr->node_memo || !gr->in_start || !gr->in_value)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i <= cap; i++)
 		gr->producer[i] = gr->initializer[i] = -1;
@@ -118,10 +122,12 @@ static void index_values(orx_graph *gr)
 	}
 	for (size_t i = 0; i < g->n_node; i++) {
 		const Onnx__NodeProto *node = g->node[i];
+		gr->in_start[i + 1] = gr->in_start[i] + node->n_input;
 		for (size_t k = 0; k < node->n_input; k++) {
 			int v = intern(gr, node->input[k]);
 			if (v >= 0)
 				gr->cons_start[v + 1]++;
+			gr->in_value[gr->in_start[i] + k] = v;
 		}
 		gr->out_start[i + 1] = gr->out_start[i] + node->n_output;
 		for (size_t k = 0; k < node->n_output; k++) {
@@ -157,7 +163,7 @@ static int index_consumers(orx_graph *gr)
 	for (size_t i = 0; i < g->n_node; i++) {
 		const Onnx__NodeProto *node = g->node[i];
 		for (size_t k = 0; k < node->n_input; k++) {
-			int v = orx_graph_value(gr, node->input[k]);
+			int v = orx_graph_input_of(gr, (int)i, k);
 			size_t at;
 			if (v < 0)
 				continue;
@@ -205,12 +211,20 @@ void orx_graph_free(orx_graph *gr)
 	free(gr->out_start);
 	free(gr->out_value);
 	free(gr->node_memo);
+	free(gr->in_start);
+	free(gr->in_value);
 	free(gr);
 }
 
 uint8_t *orx_graph_node_memo(const orx_graph *gr)
 {
 	return gr->node_memo;
+}
+
+int orx_graph_input_of(const orx_graph *gr, int n, size_t k)
+{
+	return k < gr->g->node[n]->n_input ? gr->in_value[gr->in_start[n] + k]
+					   : -1;
 }
 
 int orx_graph_output_of(const orx_graph *gr, int n, size_t k)

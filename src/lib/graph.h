@@ -32,7 +32,9 @@ int orx_graph_initializer(const orx_graph *graph, int v);
 size_t orx_graph_consumers(const orx_graph *graph, int v, const int **nodes,
 			   const int **slots);
 
-/* The value of output k of node n (-1: omitted, or no such output). */
+/* The value of input or output k of node n (-1: omitted, or no such
+ * input or output). */
+int orx_graph_input_of(const orx_graph *graph, int n, size_t k);
 int orx_graph_output_of(const orx_graph *graph, int n, size_t k);
 
 /* A byte per node, 0 when the graph is built, that the walks may use to

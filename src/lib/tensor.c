@@ -23,15 +23,22 @@ size_t orx_model_tensor_count(const orx_model *model)
 	return g ? g->n_initializer : 0;
 }
 
+/* Initializer i and its element count. */
+static int counted(Onnx__TensorProto **t, uint64_t *count,
+		   const orx_model *model, size_t i)
+{
+	if (!(*t = initializer(model, i)))
+		return orx_fail(ORX_EINVALID, "no initializer %zu", i);
+	return orx_tensor_proto_count(count, *t);
+}
+
 int orx_model_tensor(orx_tensor_info *out, const orx_model *model, size_t i)
 {
-	const Onnx__TensorProto *t = initializer(model, i);
+	Onnx__TensorProto *t;
 	uint64_t n;
 	int rc;
 
-	if (!t)
-		return orx_fail(ORX_EINVALID, "no initializer %zu", i);
-	if ((rc = orx_tensor_proto_count(&n, t)) != ORX_OK)
+	if ((rc = counted(&t, &n, model, i)) != ORX_OK)
 		return rc;
 	out->name = t->name ? t->name : "";
 	out->dtype = t->data_type;
@@ -128,13 +135,11 @@ static bool readable(int dtype)
 static int access_check(Onnx__TensorProto **out, const orx_model *model,
 			size_t i, size_t n)
 {
-	Onnx__TensorProto *t = initializer(model, i);
+	Onnx__TensorProto *t;
 	uint64_t count;
 	int rc;
 
-	if (!t)
-		return orx_fail(ORX_EINVALID, "no initializer %zu", i);
-	if ((rc = orx_tensor_proto_count(&count, t)) != ORX_OK)
+	if ((rc = counted(&t, &count, model, i)) != ORX_OK)
 		return rc;
 	if (count != n)
 		return orx_fail(ORX_EINVALID, "tensor '%s' has %llu elements, "
@@ -336,13 +341,11 @@ static int read_check(Onnx__TensorProto **t, const orx_model *model, size_t i,
 
 int orx_tensor_readable(const orx_model *model, size_t i)
 {
-	Onnx__TensorProto *t = initializer(model, i);
+	Onnx__TensorProto *t;
 	uint64_t n;
 	int rc;
 
-	if (!t)
-		return orx_fail(ORX_EINVALID, "no initializer %zu", i);
-	if ((rc = orx_tensor_proto_count(&n, t)) != ORX_OK)
+	if ((rc = counted(&t, &n, model, i)) != ORX_OK)
 		return rc;
 	if (n > SIZE_MAX / sizeof(double))
 		return orx_fail(ORX_ENOMEM, "tensor '%s' is too large to read",

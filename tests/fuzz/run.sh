@@ -6,6 +6,8 @@
 # in base64, to be kept in tests/fuzz/regressions/TARGET/.
 #
 #   bash tests/fuzz/run.sh [SECONDS] [TARGET...]
+#
+# FUZZ_MAX_LEN sets the largest input tried (default 65536 bytes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
@@ -40,7 +42,7 @@ for t in "${targets[@]}"; do
     fi
   done
   if "build-fuzz/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 \
-      -malloc_limit_mb=256 -rss_limit_mb=2048 -max_len=65536 \
+      -malloc_limit_mb=256 -rss_limit_mb=2048 -max_len="${FUZZ_MAX_LEN:-65536}" \
       -print_final_stats=1 -artifact_prefix="$work/$t/artifacts/" \
       "$corpus" >"$work/$t/log" 2>&1; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/$t/log" | grep -o '[0-9]*$')

@@ -15,7 +15,7 @@ size=$(stat -c %s "$dir/deep.onnx")
 echo "model: $layers layers, $size bytes"
 run() {
   /usr/bin/time -f "%e %M" -o "$dir/t" "$@" >/dev/null 2>&1 || true
-  read -r secs kb <"$dir/t"
+  read -r secs kb < <(tail -n 1 "$dir/t")
   printf '%-8s %6.2f s  peak RSS %7.1f MB (%.1fx the file)\n' "$label" "$secs" \
     "$(echo "$kb / 1024" | bc -l)" "$(echo "$kb * 1024 / $size" | bc -l)"
 }

@@ -389,7 +389,8 @@ int orx_graph_trace(const orx_graph *gr, const char *input, int64_t *seen,
 	if (t->n_dims > ORX_DIMS_MAX)
 		return -1;
 	*ndim = t->n_dims;
-	memcpy(seen, t->dims, t->n_dims * sizeof(int64_t));
+	if (t->n_dims) /* a scalar's dims are NULL: no memcpy from NULL */
+		memcpy(seen, t->dims, t->n_dims * sizeof(int64_t));
 	while (depth-- > 0) { /* from the initializer toward the node */
 		int64_t perm[ORX_DIMS_MAX], tmp[ORX_DIMS_MAX];
 		size_t np;

@@ -449,8 +449,9 @@ static void map_append(ProtobufCBuffer *base, size_t len, const uint8_t *data)
 		int rc = orx_fill_job_of(&b->jobs[b->values.made - 1],
 					 b->map + b->at, b->m, i);
 		b->rc = b->rc == ORX_OK ? rc : b->rc;
-	} else
+	} else if (len) { /* an empty field's data may be NULL */
 		memcpy(b->map + b->at, data, len);
+	}
 	b->at += len;
 }
 

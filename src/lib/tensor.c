@@ -179,7 +179,8 @@ static void raw_elements(double *out, const uint8_t *p, int dtype, size_t n)
 		}
 		break;
 	case ORX_DTYPE_DOUBLE:
-		memcpy(out, p, n * sizeof(double));
+		if (n) /* an empty raw_data may be NULL */
+			memcpy(out, p, n * sizeof(double));
 		break;
 	case ORX_DTYPE_FLOAT16: case ORX_DTYPE_BFLOAT16:
 		for (size_t k = 0; k < n; k++) {

@@ -263,11 +263,6 @@ bool orx_graph_is_output(const orx_graph *gr, int v)
 	return v >= 0 && gr->is_output[v];
 }
 
-size_t orx_graph_value_count(const orx_graph *gr)
-{
-	return gr->n_values;
-}
-
 int orx_graph_initializer(const orx_graph *gr, int v)
 {
 	return v >= 0 ? gr->initializer[v] : -1;

@@ -23,7 +23,6 @@ int orx_graph_producer(const orx_graph *graph, int v);
 
 /* Is value v an output of the graph? */
 bool orx_graph_is_output(const orx_graph *graph, int v);
-size_t orx_graph_value_count(const orx_graph *graph);
 
 /* The initializer that is value v, or -1. */
 int orx_graph_initializer(const orx_graph *graph, int v);

@@ -23,7 +23,7 @@ static int walk_sparse(const Onnx__SparseTensorProto *s, const orx_visitor *v)
 	return rc;
 }
 
-/* The nodes of a graph (g) or of a function (f: g is NULL). */
+/* The nodes of owner (a graph or a function), each with its attributes. */
 static int walk_nodes(Onnx__NodeProto *const *nodes, size_t n,
 		      const orx_node_owner *owner, const orx_visitor *v)
 {

@@ -34,11 +34,15 @@ typedef struct {
 	int first;     /* layer index where its chain starts */
 } layer;
 
+/* Does a normalization (a row of the op table) lie on the path from
+ * the layer to its activation? */
 static bool normalized_after(const entry *e)
 {
-	for (size_t i = 0; i < e->pub.path_len; i++)
-		if (strstr(e->pub.path[i], "Normalization"))
+	for (size_t i = 0; i < e->pub.path_len; i++) {
+		const orx_op *op = orx_op_named(e->pub.path[i]);
+		if (op && op->cls == ORX_OP_NORMALIZATION)
 			return true;
+	}
 	return false;
 }
 
@@ -110,8 +114,9 @@ static int link_chains(layer *L, size_t n, const orx_graph *gr)
 	for (size_t i = 0; i < n; i++) { /* node order: feeders come first */
 		bool normalized;
 		/* the data input: X of Conv, the other side of Gemm/MatMul */
-		int data = strncmp(L[i].e->pub.op, "Conv", 4) ? 1 - L[i].e->input
-							       : 0;
+		const orx_op *op = orx_op_named(L[i].e->pub.op);
+		int data = op && op->data_input >= 0 ? op->data_input
+						     : 1 - L[i].e->input;
 		int node = orx_graph_upstream_layer(gr, L[i].e->node_index, data,
 						    &normalized);
 		L[i].pred = node >= 0 ? layer_of[node] : -1;

@@ -1,110 +1,21 @@
 /* The walk downstream from a layer to the activation that decides its
  * nonlinearity. */
 #include "graph.h"
+#include "ops.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum {
-	CLASS_UNKNOWN,     /* not followed: an opaque branch */
-	CLASS_TRANSPARENT, /* does not decide the nonlinearity: walk on */
-	CLASS_ACTIVATION,  /* ends the branch with its name */
-	CLASS_LINEAR_END,  /* Softmax or a weighted op: ends with "none" */
-	CLASS_SPECIAL      /* a pattern decides: see classify_special */
-} op_class;
-
-static const struct {
-	const char *op;
-	op_class cls;
-} op_table[] = {
-	{"BatchNormalization", CLASS_TRANSPARENT},
-	{"InstanceNormalization", CLASS_TRANSPARENT},
-	{"LayerNormalization", CLASS_TRANSPARENT},
-	{"GroupNormalization", CLASS_TRANSPARENT},
-	{"Add", CLASS_TRANSPARENT},
-	{"Sub", CLASS_TRANSPARENT},
-	{"Div", CLASS_TRANSPARENT},
-	{"Identity", CLASS_TRANSPARENT},
-	{"Dropout", CLASS_TRANSPARENT},
-	{"Reshape", CLASS_TRANSPARENT},
-	{"Flatten", CLASS_TRANSPARENT},
-	{"Squeeze", CLASS_TRANSPARENT},
-	{"Unsqueeze", CLASS_TRANSPARENT},
-	{"Transpose", CLASS_TRANSPARENT},
-	{"MaxPool", CLASS_TRANSPARENT},
-	{"AveragePool", CLASS_TRANSPARENT},
-	{"GlobalAveragePool", CLASS_TRANSPARENT},
-	{"GlobalMaxPool", CLASS_TRANSPARENT},
-	{"LpPool", CLASS_TRANSPARENT},
-	{"Pad", CLASS_TRANSPARENT},
-	{"Concat", CLASS_TRANSPARENT},
-	{"Split", CLASS_TRANSPARENT},
-	{"Slice", CLASS_TRANSPARENT},
-	{"Resize", CLASS_TRANSPARENT},
-	{"Upsample", CLASS_TRANSPARENT},
-	{"Cast", CLASS_TRANSPARENT},
-	{"DepthToSpace", CLASS_TRANSPARENT},
-	{"SpaceToDepth", CLASS_TRANSPARENT},
-	{"Expand", CLASS_TRANSPARENT},
-	{"Relu", CLASS_ACTIVATION},
-	{"LeakyRelu", CLASS_ACTIVATION},
-	{"PRelu", CLASS_ACTIVATION},
-	{"Elu", CLASS_ACTIVATION},
-	{"Celu", CLASS_ACTIVATION},
-	{"Selu", CLASS_ACTIVATION},
-	{"Tanh", CLASS_ACTIVATION},
-	{"Softsign", CLASS_ACTIVATION},
-	{"HardSwish", CLASS_ACTIVATION},
-	{"Mish", CLASS_ACTIVATION},
-	{"Gelu", CLASS_ACTIVATION},
-	{"ThresholdedRelu", CLASS_ACTIVATION},
-	{"Softmax", CLASS_LINEAR_END},
-	{"LogSoftmax", CLASS_LINEAR_END},
-	{"Gemm", CLASS_LINEAR_END},
-	{"MatMul", CLASS_LINEAR_END},
-	{"Conv", CLASS_LINEAR_END},
-	{"ConvTranspose", CLASS_LINEAR_END},
-	{"Sigmoid", CLASS_SPECIAL},
-	{"HardSigmoid", CLASS_SPECIAL},
-	{"Softplus", CLASS_SPECIAL},
-	{"Erf", CLASS_SPECIAL},
-	{"Clip", CLASS_SPECIAL},
-	{"Mul", CLASS_SPECIAL},
-	{"Pow", CLASS_SPECIAL},
-};
-
-static op_class classify(const Onnx__NodeProto *node)
-{
-	if (node->domain && node->domain[0] && strcmp(node->domain, "ai.onnx"))
-		return CLASS_UNKNOWN;
-	for (size_t i = 0; i < sizeof(op_table) / sizeof(*op_table); i++)
-		if (node->op_type && !strcmp(op_table[i].op, node->op_type))
-			return op_table[i].cls;
-	return CLASS_UNKNOWN;
-}
-
-static bool is_normalization(const Onnx__NodeProto *node);
-
-/* classify() and is_normalization(), remembered per node of the graph:
- * class + 1 in the low bits, NORM_BIT for a normalization. */
-#define NORM_BIT 0x80
-
-static uint8_t memo_of(const orx_graph *gr, int n)
+/* The op table's class of node n, remembered per node of the graph (as
+ * class + 1). */
+static orx_op_class class_of(const orx_graph *gr, int n)
 {
 	uint8_t *memo = orx_graph_node_memo(gr) + n;
 
 	if (!*memo)
-		*memo = (uint8_t)((classify(orx_graph_node(gr, n)) + 1) |
-				  (is_normalization(orx_graph_node(gr, n))
-					   ? NORM_BIT
-					   : 0));
-	return *memo;
-}
-
-static op_class class_of(const orx_graph *gr, int n)
-{
-	return (op_class)((memo_of(gr, n) & ~NORM_BIT) - 1);
+		*memo = (uint8_t)(orx_op_class_of(orx_graph_node(gr, n)) + 1);
+	return (orx_op_class)(*memo - 1);
 }
 
 /*** @@PATTERNS: activations exporters write as several ops ***/
@@ -239,7 +150,7 @@ static const char *clip_name(const orx_graph *gr, const Onnx__NodeProto *clip)
 	return hi == 6 ? "Relu6" : isinf(hi) ? "Relu" : "Relu6";
 }
 
-/* What a CLASS_SPECIAL node means: an activation name, "" to walk on
+/* What an ORX_OP_PATTERN node means: an activation name, "" to walk on
  * through it, or NULL for an opaque op. */
 static const char *classify_special(const orx_graph *gr,
 				    const Onnx__NodeProto *node)
@@ -347,30 +258,30 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 		edges += nc;
 		for (size_t i = 0; i < nc; i++) {
 			const Onnx__NodeProto *node = orx_graph_node(gr, nodes[i]);
-			op_class cls = class_of(gr, nodes[i]);
+			orx_op_class cls = class_of(gr, nodes[i]);
 			const char *name = node->op_type;
 			double alpha = NAN;
 
-			if (cls == CLASS_SPECIAL) {
+			if (cls == ORX_OP_PATTERN) {
 				name = classify_special(gr, node);
-				cls = !name	    ? CLASS_UNKNOWN
-				      : !name[0] ? CLASS_TRANSPARENT
-						 : CLASS_ACTIVATION;
+				cls = !name	    ? ORX_OP_UNKNOWN
+				      : !name[0] ? ORX_OP_TRANSPARENT
+						 : ORX_OP_ACTIVATION;
 				if (!name)
 					name = node->op_type;
 			}
 			if (orx_op_is(node, "LeakyRelu"))
 				alpha = orx_attr_float(node, "alpha", 0.01);
-			if (cls == CLASS_ACTIVATION)
+			if (cls == ORX_OP_ACTIVATION)
 				record(branches, n, ORX_BRANCH_ACTIVATION, name,
 				       alpha, q, at, name);
-			else if (cls == CLASS_LINEAR_END)
+			else if (cls == ORX_OP_WEIGHTED || cls == ORX_OP_END)
 				record(branches, n, ORX_BRANCH_NONE, "none", NAN,
 				       q, at, name);
-			else if (cls == CLASS_UNKNOWN)
+			else if (cls == ORX_OP_UNKNOWN)
 				record(branches, n, ORX_BRANCH_OPAQUE, name, NAN,
 				       q, at, name);
-			else
+			else /* transparent, or a normalization */
 				for (size_t k = 0; k < node->n_output; k++)
 					enqueue(q, &tail, gr,
 						orx_graph_output_of(gr, nodes[i], k),
@@ -392,16 +303,8 @@ static bool is_constant(const orx_graph *gr, int v)
 	if (v < 0 || orx_graph_initializer(gr, v) >= 0)
 		return true;
 	p = orx_graph_producer(gr, v);
-	return p >= 0 && class_of(gr, p) == CLASS_UNKNOWN &&
+	return p >= 0 && class_of(gr, p) == ORX_OP_UNKNOWN &&
 	       orx_op_is(orx_graph_node(gr, p), "Constant");
-}
-
-static bool is_normalization(const Onnx__NodeProto *node)
-{
-	return orx_op_is(node, "BatchNormalization") ||
-	       orx_op_is(node, "LayerNormalization") ||
-	       orx_op_is(node, "InstanceNormalization") ||
-	       orx_op_is(node, "GroupNormalization");
 }
 
 int orx_graph_upstream_layer(const orx_graph *gr, int node, int slot,
@@ -413,19 +316,18 @@ int orx_graph_upstream_layer(const orx_graph *gr, int node, int slot,
 	for (int steps = 0; v >= 0 && steps < 1000; steps++) {
 		int p = orx_graph_producer(gr, v);
 		const Onnx__NodeProto *n;
-		op_class cls;
+		orx_op_class cls;
 		if (p < 0)
 			return -1; /* a graph input */
 		n = orx_graph_node(gr, p);
 		cls = class_of(gr, p);
-		if (memo_of(gr, p) & NORM_BIT) {
+		if (cls == ORX_OP_NORMALIZATION) {
 			*normalized = true;
 			return -1;
 		}
-		if (cls == CLASS_LINEAR_END && !orx_op_is(n, "Softmax") &&
-		    !orx_op_is(n, "LogSoftmax"))
-			return p; /* a weighted op */
-		if (cls == CLASS_UNKNOWN || cls == CLASS_LINEAR_END)
+		if (cls == ORX_OP_WEIGHTED)
+			return p;
+		if (cls == ORX_OP_UNKNOWN || cls == ORX_OP_END)
 			return -1;
 		v = -1; /* on through the first input that is not constant */
 		for (size_t i = 0; i < n->n_input && v < 0; i++)

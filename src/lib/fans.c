@@ -1,5 +1,6 @@
-/* fan_in and fan_out, one function per op behind a table. */
-#include "internal.h"
+/* fan_in and fan_out, one function per weighted op (the rows of ops.c
+ * name them). */
+#include "ops.h"
 
 #include <string.h>
 
@@ -14,7 +15,7 @@ static int64_t prod(const int64_t *dims, size_t from, size_t to)
 	return p;
 }
 
-static int gemm_fans(int64_t *in, int64_t *out, const orx_fan_query *q,
+int orx_fans_gemm(int64_t *in, int64_t *out, const orx_fan_query *q,
 		     const int64_t *dims, size_t ndim)
 {
 	if (ndim != 2)
@@ -32,7 +33,7 @@ static int gemm_fans(int64_t *in, int64_t *out, const orx_fan_query *q,
 }
 
 /* MatMul: leading (batch) dimensions count in neither fan. */
-static int matmul_fans(int64_t *in, int64_t *out, const orx_fan_query *q,
+int orx_fans_matmul(int64_t *in, int64_t *out, const orx_fan_query *q,
 		       const int64_t *dims, size_t ndim)
 {
 	if (ndim == 0)
@@ -70,7 +71,7 @@ static int check_conv(const orx_fan_query *q, const int64_t *dims,
 }
 
 /* Conv weight [M, C/g, k...]. */
-static int conv_fans(int64_t *in, int64_t *out, const orx_fan_query *q,
+int orx_fans_conv(int64_t *in, int64_t *out, const orx_fan_query *q,
 		     const int64_t *dims, size_t ndim)
 {
 	int64_t k;
@@ -86,7 +87,7 @@ static int conv_fans(int64_t *in, int64_t *out, const orx_fan_query *q,
 }
 
 /* ConvTranspose weight [C, M/g, k...]. */
-static int conv_transpose_fans(int64_t *in, int64_t *out,
+int orx_fans_conv_transpose(int64_t *in, int64_t *out,
 			       const orx_fan_query *q, const int64_t *dims,
 			       size_t ndim)
 {
@@ -106,38 +107,22 @@ static int conv_transpose_fans(int64_t *in, int64_t *out,
 	return ORX_OK;
 }
 
-typedef int (*fan_fn)(int64_t *, int64_t *, const orx_fan_query *,
-		      const int64_t *, size_t);
-
-static const struct {
-	const char *op;
-	fan_fn fans;
-	int inputs; /* bit i: input i can be a weight */
-} fan_table[] = {
-	{"Gemm", gemm_fans, 0x3},
-	{"MatMul", matmul_fans, 0x3},
-	{"Conv", conv_fans, 0x2},
-	{"ConvTranspose", conv_transpose_fans, 0x2},
-};
-
 int orx_fans(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
 	     const int64_t *dims, size_t ndim)
 {
-	for (size_t i = 0; i < sizeof(fan_table) / sizeof(*fan_table); i++) {
-		if (strcmp(fan_table[i].op, q->op) != 0)
-			continue;
-		if (q->input < 0 || q->input > 1 ||
-		    !(fan_table[i].inputs & (1 << q->input)))
-			return orx_fail(ORX_EUNSUPPORTED, "input %d of %s is "
-							  "not a weight",
-					q->input, q->op);
-		for (size_t d = 0; d < ndim; d++)
-			if (dims[d] < 0)
-				return orx_fail(ORX_EINVALID, "negative "
-							      "dimension");
-		return fan_table[i].fans(fan_in, fan_out, q, dims, ndim);
-	}
-	return orx_fail(ORX_EUNSUPPORTED, "no fan rule for op %s", q->op);
+	const orx_op *op = orx_op_named(q->op);
+
+	if (!op || !op->fans)
+		return orx_fail(ORX_EUNSUPPORTED, "no fan rule for op %s", q->op);
+	if (q->input < 0 || q->input > 1 ||
+	    !(op->weight_inputs & (1u << q->input)))
+		return orx_fail(ORX_EUNSUPPORTED, "input %d of %s is not a "
+						  "weight",
+				q->input, q->op);
+	for (size_t d = 0; d < ndim; d++)
+		if (dims[d] < 0)
+			return orx_fail(ORX_EINVALID, "negative dimension");
+	return op->fans(fan_in, fan_out, q, dims, ndim);
 }
 
 int orx_permute_dims(int64_t *out, const int64_t *dims, size_t ndim,

@@ -8,12 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_weighted(const Onnx__NodeProto *node)
-{
-	return orx_op_is(node, "Gemm") || orx_op_is(node, "MatMul") ||
-	       orx_op_is(node, "Conv") || orx_op_is(node, "ConvTranspose");
-}
-
 /*** @@ROLES: which initializer is what to which node ***/
 
 /* The policy when branches end differently: the nearest activation
@@ -183,30 +177,37 @@ static int claim_following_bias(ctx *c, int node, const entry *weight)
 	return ORX_OK;
 }
 
-static int claim_layer(ctx *c, int node)
+/* The input that holds a layer's weight: B when the op takes either A or
+ * B and B is a constant, else the lowest input the op allows. */
+static int weight_slot(ctx *c, const Onnx__NodeProto *nd, const orx_op *op)
+{
+	int64_t seen[ORX_DIMS_MAX];
+	size_t ndim;
+
+	if ((op->weight_inputs & 0x3) == 0x3)
+		return nd->n_input >= 2 &&
+			       orx_graph_trace(c->gr, nd->input[1], seen, &ndim) >= 0
+		       ? 1
+		       : 0;
+	return op->weight_inputs & 0x1 ? 0 : 1;
+}
+
+static int claim_layer(ctx *c, int node, const orx_op *op)
 {
 	const Onnx__NodeProto *nd = c->g->node[node];
 	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
-	int64_t trans = 0;
-	int slot = 1, rc;
+	int slot = weight_slot(c, nd, op), rc;
+	const char *trans = slot ? op->trans_b : op->trans_a;
 	entry *w, *b = NULL;
 
-	if (orx_op_is(nd, "Gemm") || orx_op_is(nd, "MatMul")) {
-		int64_t seen[ORX_DIMS_MAX];
-		size_t ndim;
-		if (nd->n_input < 2 ||
-		    orx_graph_trace(c->gr, nd->input[1], seen, &ndim) < 0)
-			slot = 0; /* the weight is A */
-		if (orx_op_is(nd, "Gemm"))
-			trans = orx_attr_int(nd, slot ? "transB" : "transA", 0);
-	}
 	if ((rc = claim(&w, c, node, slot, ORX_ROLE_WEIGHT, out, NULL)) != ORX_OK ||
 	    !w)
 		return rc;
-	w->trans = trans;
+	w->trans = trans ? orx_attr_int(nd, trans, 0) : 0;
 	w->group = orx_attr_int(nd, "group", 1);
-	if (!orx_op_is(nd, "MatMul") &&
-	    (rc = claim(&b, c, node, 2, ORX_ROLE_BIAS, out, w)) != ORX_OK)
+	if (op->bias_input >= 0 &&
+	    (rc = claim(&b, c, node, op->bias_input, ORX_ROLE_BIAS, out, w)) !=
+		    ORX_OK)
 		return rc;
 	if (b) {
 		b->layer = w;
@@ -215,13 +216,13 @@ static int claim_layer(ctx *c, int node)
 	return claim_following_bias(c, node, w);
 }
 
-static int claim_norm(ctx *c, int node)
+static int claim_norm(ctx *c, int node, const orx_op *op)
 {
 	static const orx_role bn[4] = {ORX_ROLE_NORM_SCALE, ORX_ROLE_NORM_BIAS,
 				       ORX_ROLE_NORM_MEAN, ORX_ROLE_NORM_VAR};
 	const Onnx__NodeProto *nd = c->g->node[node];
 	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
-	int last = orx_op_is(nd, "BatchNormalization") ? 4 : 2, rc = ORX_OK;
+	int last = op->n_params < 4 ? op->n_params : 4, rc = ORX_OK;
 	const entry *walked = NULL; /* one walk serves all the parameters */
 
 	for (int slot = 1; slot <= last && rc == ORX_OK; slot++) {
@@ -231,14 +232,6 @@ static int claim_norm(ctx *c, int node)
 			walked = k;
 	}
 	return rc;
-}
-
-static bool is_norm(const Onnx__NodeProto *nd)
-{
-	return orx_op_is(nd, "BatchNormalization") ||
-	       orx_op_is(nd, "InstanceNormalization") ||
-	       orx_op_is(nd, "LayerNormalization") ||
-	       orx_op_is(nd, "GroupNormalization");
 }
 
 /*** @@DECIDE: the rule, the fans, the distribution ***/
@@ -377,12 +370,16 @@ static int plan_graph(orx_plan *plan, const orx_rules *rules,
 	ctx c = {plan, plan->graph, g};
 	int rc = ORX_OK;
 
-	for (size_t n = 0; n < g->n_node && rc == ORX_OK; n++)
-		if (is_weighted(g->node[n]))
-			rc = claim_layer(&c, (int)n);
-	for (size_t n = 0; n < g->n_node && rc == ORX_OK; n++)
-		if (is_norm(g->node[n]))
-			rc = claim_norm(&c, (int)n);
+	for (size_t n = 0; n < g->n_node && rc == ORX_OK; n++) {
+		const orx_op *op = orx_op_of(g->node[n]);
+		if (op && op->cls == ORX_OP_WEIGHTED)
+			rc = claim_layer(&c, (int)n, op);
+	}
+	for (size_t n = 0; n < g->n_node && rc == ORX_OK; n++) {
+		const orx_op *op = orx_op_of(g->node[n]);
+		if (op && op->cls == ORX_OP_NORMALIZATION)
+			rc = claim_norm(&c, (int)n, op);
+	}
 	for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++)
 		if (plan->e[i] && plan->e[i]->pub.role == ORX_ROLE_WEIGHT)
 			decide(plan->e[i], rules, g->initializer[i]);

@@ -3,6 +3,7 @@
 #define ORX_PLAN_INTERNAL_H
 
 #include "graph.h"
+#include "ops.h"
 
 /* The endings of one downstream walk, the chosen one first: shared by
  * the tensors of one layer or normalization. */

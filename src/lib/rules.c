@@ -6,7 +6,7 @@
  * KEY is op, activation, role or name (a glob); an absent key matches
  * anything. ARG is a number, a positional value, or KEY=VALUE. */
 #define _POSIX_C_SOURCE 200809L
-#include "internal.h"
+#include "ops.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -42,9 +42,6 @@ const char *orx_role_name(orx_role role)
 	return role <= ORX_ROLE_NORM_VAR ? role_names[role] : "unknown";
 }
 
-static const char *const known_ops[] = {
-	"Gemm", "MatMul", "Conv", "ConvTranspose", "BatchNormalization",
-	"InstanceNormalization", "LayerNormalization", "GroupNormalization"};
 
 static const char *const known_acts[] = {
 	"none", "Relu", "LeakyRelu", "PRelu", "Elu", "Celu", "Selu",
@@ -127,6 +124,19 @@ static int parse_alts(lexer *lx, char **list, size_t *n, const char *key)
 	return ORX_OK;
 }
 
+/* op= names an op whose tensors the planner claims: a layer or a
+ * normalization of the op table. */
+static int check_ops(lexer *lx, const char *at, char **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const orx_op *op = orx_op_named(list[i]);
+		if (!op || (op->cls != ORX_OP_WEIGHTED &&
+			    op->cls != ORX_OP_NORMALIZATION))
+			return syntax(lx, at, "unknown op '%s'", list[i]);
+	}
+	return ORX_OK;
+}
+
 static int check_alts(lexer *lx, const char *at, char **list, size_t n,
 		      const char *const *known, size_t n_known,
 		      const char *what)
@@ -175,9 +185,7 @@ static int parse_match(lexer *lx, rule *r)
 	if (!strcmp(key, "op")) {
 		const char *v = lx->p;
 		if ((rc = parse_alts(lx, r->ops, &r->n_ops, key)) == ORX_OK)
-			rc = check_alts(lx, v, r->ops, r->n_ops, known_ops,
-					sizeof(known_ops) / sizeof(*known_ops),
-					"op");
+			rc = check_ops(lx, v, r->ops, r->n_ops);
 		return rc;
 	}
 	if (!strcmp(key, "activation")) {

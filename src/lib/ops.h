@@ -1,0 +1,63 @@
+/* Internal: what each ONNX op is to the tool, in one table (ops.c). The
+ * planner, the downstream walk, the fans, the rules and check read it;
+ * a new kind of layer is a new row. */
+#ifndef ORX_OPS_H
+#define ORX_OPS_H
+
+#include "internal.h"
+
+/* The op's class for the planner and the downstream walk. */
+typedef enum {
+	ORX_OP_UNKNOWN,       /* not in the table: an opaque end of a walk */
+	ORX_OP_TRANSPARENT,   /* does not decide the nonlinearity: walk on */
+	ORX_OP_NORMALIZATION, /* transparent to the walk; has parameters */
+	ORX_OP_ACTIVATION,    /* ends a walk with its name */
+	ORX_OP_WEIGHTED,      /* a layer: ends a walk with "none" */
+	ORX_OP_END,           /* Softmax and kin: ends a walk with "none" */
+	ORX_OP_PATTERN        /* a pattern of several ops decides (the walk) */
+} orx_op_class;
+
+typedef int (*orx_fan_fn)(int64_t *fan_in, int64_t *fan_out,
+			  const orx_fan_query *q, const int64_t *dims,
+			  size_t ndim);
+
+typedef struct {
+	const char *op;
+	orx_op_class cls;
+	/* ORX_OP_WEIGHTED: */
+	unsigned weight_inputs; /* bit i: input i may be the weight; with
+				   both 0 and 1, B when it is a constant */
+	int bias_input;         /* -1: none (an Add after it may be one) */
+	int data_input;         /* the signal's input; -1: the other of A
+				   and B */
+	const char *trans_a, *trans_b; /* attributes transposing A and B */
+	orx_fan_fn fans;
+	/* ORX_OP_NORMALIZATION: its parameters are inputs 1 to n_params */
+	int n_params;
+} orx_op;
+
+/* The fan functions of the weighted ops (fans.c): the fans of a weight
+ * of shape dims used as input q->input. */
+int orx_fans_gemm(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
+		  const int64_t *dims, size_t ndim);
+int orx_fans_matmul(int64_t *fan_in, int64_t *fan_out,
+		    const orx_fan_query *q, const int64_t *dims, size_t ndim);
+int orx_fans_conv(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
+		  const int64_t *dims, size_t ndim);
+int orx_fans_conv_transpose(int64_t *fan_in, int64_t *fan_out,
+			    const orx_fan_query *q, const int64_t *dims,
+			    size_t ndim);
+
+/* The row of an op type (default domain), or NULL. */
+const orx_op *orx_op_named(const char *op_type);
+
+/* The row of a node: NULL for other domains and unknown ops. */
+const orx_op *orx_op_of(const Onnx__NodeProto *node);
+
+/* The class of a node (ORX_OP_UNKNOWN without a row). */
+orx_op_class orx_op_class_of(const Onnx__NodeProto *node);
+
+/* Row i of the table, for listings (NULL past the end). */
+const orx_op *orx_op_at(size_t i);
+
+#endif

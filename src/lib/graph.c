@@ -1,5 +1,6 @@
 /* An index of a graph's values, and the walks the planner does over it. */
 #include "graph.h"
+#include "ops.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -307,6 +308,19 @@ int64_t orx_attr_int(const Onnx__NodeProto *node, const char *name,
 	return a && a->has_i ? a->i : fallback;
 }
 
+bool orx_attr_ints(int64_t *out, size_t max, size_t *n,
+		   const Onnx__NodeProto *node, const char *name)
+{
+	const Onnx__AttributeProto *a = attr(node, name);
+
+	if (!a || a->n_ints > max)
+		return false;
+	for (size_t i = 0; i < a->n_ints; i++)
+		out[i] = a->ints[i];
+	*n = a->n_ints;
+	return true;
+}
+
 double orx_attr_float(const Onnx__NodeProto *node, const char *name,
 		      double fallback)
 {
@@ -350,51 +364,70 @@ int orx_graph_scalar(double *out, const orx_graph *gr, const char *name)
 	return ORX_EUNSUPPORTED;
 }
 
-/*** @@TRACE: from a node input up to its initializer ***/
-
-static int transpose_perm(int64_t *perm, size_t *n, const Onnx__NodeProto *t)
+int orx_graph_ints(int64_t *out, size_t max, size_t *n, const orx_graph *gr,
+		   const char *name)
 {
-	const Onnx__AttributeProto *a = attr(t, "perm");
+	int v = orx_graph_value(gr, name), p, init;
+	const Onnx__AttributeProto *a;
 
-	*n = a ? a->n_ints : 0;
-	if (*n > ORX_DIMS_MAX)
+	if ((init = orx_graph_initializer(gr, v)) >= 0)
+		return orx_tensor_proto_ints(out, max, n, gr->g->initializer[init]);
+	if ((p = orx_graph_producer(gr, v)) < 0 ||
+	    !orx_op_is(gr->g->node[p], "Constant"))
 		return ORX_EUNSUPPORTED;
-	for (size_t i = 0; i < *n; i++)
-		perm[i] = a->ints[i];
-	return ORX_OK;
+	if ((a = attr(gr->g->node[p], "value")) && a->t)
+		return orx_tensor_proto_ints(out, max, n, a->t);
+	return orx_attr_ints(out, max, n, gr->g->node[p], "value_ints")
+		       ? ORX_OK
+		       : ORX_EUNSUPPORTED;
 }
 
-int orx_graph_trace(const orx_graph *gr, const char *input, int64_t *seen,
-		    size_t *ndim)
+/*** @@TRACE: from a node input up to its initializer ***/
+
+/* The shape of a tensor: the product of its dims (below 2^62 once
+ * validated; a view's product is checked against it). */
+static uint64_t count_of(const int64_t *dims, size_t ndim)
+{
+	uint64_t n = 1;
+
+	for (size_t i = 0; i < ndim; i++) {
+		if (dims[i] < 0 || (dims[i] && n > (UINT64_C(1) << 62) / (uint64_t)dims[i]))
+			return UINT64_MAX;
+		n *= (uint64_t)dims[i];
+	}
+	return n;
+}
+
+int orx_graph_trace(orx_trace *out, const orx_graph *gr, const char *input)
 {
 	int chain[64], depth = 0, v = orx_graph_value(gr, input), init, p;
 	const Onnx__TensorProto *t;
 
+	out->quantized = false;
 	while ((init = orx_graph_initializer(gr, v)) < 0) {
+		const orx_op *op;
 		p = orx_graph_producer(gr, v);
-		if (p < 0 || depth == 64 ||
-		    !(orx_op_is(gr->g->node[p], "Identity") ||
-		      orx_op_is(gr->g->node[p], "Transpose")) ||
-		    gr->g->node[p]->n_input < 1)
+		if (p < 0 || depth == 64 || gr->g->node[p]->n_input < 1 ||
+		    !(op = orx_op_of(gr->g->node[p])) || !op->view)
 			return -1;
+		out->quantized |= op->quantized;
 		chain[depth++] = p;
-		v = orx_graph_value(gr, gr->g->node[p]->input[0]);
+		v = orx_graph_input_of(gr, p, 0);
 	}
 	t = gr->g->initializer[init];
 	if (t->n_dims > ORX_DIMS_MAX)
 		return -1;
-	*ndim = t->n_dims;
+	out->ndim = t->n_dims;
 	if (t->n_dims) /* a scalar's dims are NULL: no memcpy from NULL */
-		memcpy(seen, t->dims, t->n_dims * sizeof(int64_t));
+		memcpy(out->seen, t->dims, t->n_dims * sizeof(int64_t));
 	while (depth-- > 0) { /* from the initializer toward the node */
-		int64_t perm[ORX_DIMS_MAX], tmp[ORX_DIMS_MAX];
-		size_t np;
-		if (!orx_op_is(gr->g->node[chain[depth]], "Transpose"))
-			continue;
-		if (transpose_perm(perm, &np, gr->g->node[chain[depth]]) ||
-		    orx_permute_dims(tmp, seen, *ndim, perm, np))
+		int n = chain[depth];
+		if (orx_op_of(gr->g->node[n])->view(out->seen, &out->ndim, gr, n) !=
+		    ORX_OK)
 			return -1;
-		memcpy(seen, tmp, *ndim * sizeof(int64_t));
 	}
+	if (count_of(out->seen, out->ndim) != count_of(t->dims, t->n_dims))
+		return -1; /* a view that does not fit the tensor */
+	out->init = init;
 	return init;
 }

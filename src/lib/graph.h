@@ -50,12 +50,25 @@ size_t orx_graph_node_count(const orx_graph *graph);
 
 #define ORX_DIMS_MAX 16
 
-/* The initializer behind a node input, followed upstream through
- * Identity and Transpose nodes; -1 if there is none. seen (ORX_DIMS_MAX
- * values, *ndim used) is its shape as the node sees it: after the
- * Transposes on the way. */
-int orx_graph_trace(const orx_graph *graph, const char *input, int64_t *seen,
-		    size_t *ndim);
+/* What is behind a node input: the initializer it comes from, followed
+ * upstream through the ops whose rows in the op table have a view
+ * (Identity, Transpose, Cast, Reshape, Squeeze, Unsqueeze, Flatten,
+ * DequantizeLinear), and its shape as the node sees it. */
+typedef struct {
+	int init;                   /* the initializer's index */
+	int64_t seen[ORX_DIMS_MAX]; /* shape after the views on the way */
+	size_t ndim;
+	bool quantized;             /* a DequantizeLinear on the way */
+} orx_trace;
+
+/* Trace input into *out; the initializer's index, or -1 when there is
+ * none or the shape through the views cannot be told. */
+int orx_graph_trace(orx_trace *out, const orx_graph *graph, const char *input);
+
+/* The elements of a small int64 constant (an initializer or a Constant
+ * node's output: shapes, axes) into out, *n of them. */
+int orx_graph_ints(int64_t *out, size_t max, size_t *n, const orx_graph *graph,
+		   const char *name);
 
 /* A scalar constant: an initializer or the output of a Constant node. */
 int orx_graph_scalar(double *out, const orx_graph *graph, const char *name);
@@ -65,6 +78,11 @@ int64_t orx_attr_int(const Onnx__NodeProto *node, const char *name,
 		     int64_t fallback);
 double orx_attr_float(const Onnx__NodeProto *node, const char *name,
 		      double fallback);
+
+/* An ints attribute into out (*n of them); false when absent or longer
+ * than max. */
+bool orx_attr_ints(int64_t *out, size_t max, size_t *n,
+		   const Onnx__NodeProto *node, const char *name);
 
 /*** the downstream walk ***/
 

@@ -120,6 +120,12 @@ int orx_tensor_proto_count(uint64_t *out, const Onnx__TensorProto *t);
  * constant input); ORX_EUNSUPPORTED when it cannot be read. */
 int orx_tensor_proto_scalar(double *out, const Onnx__TensorProto *t);
 
+/* The elements of a small int64 or int32 tensor (a shape, axes) into
+ * out, *n of them; ORX_EUNSUPPORTED for another dtype, more than max
+ * elements, or data outside the model. */
+int orx_tensor_proto_ints(int64_t *out, size_t max, size_t *n,
+			  const Onnx__TensorProto *t);
+
 /* Which storage the tensor's elements are in. */
 orx_storage orx_tensor_proto_storage(const Onnx__TensorProto *t);
 

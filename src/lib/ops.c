@@ -5,47 +5,54 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define T(name) {name, ORX_OP_TRANSPARENT, 0, -1, -1, NULL, NULL, NULL, 0}
-#define A(name) {name, ORX_OP_ACTIVATION, 0, -1, -1, NULL, NULL, NULL, 0}
-#define P(name) {name, ORX_OP_PATTERN, 0, -1, -1, NULL, NULL, NULL, 0}
-#define E(name) {name, ORX_OP_END, 0, -1, -1, NULL, NULL, NULL, 0}
-#define N(name, params)                                                      \
-	{name, ORX_OP_NORMALIZATION, 0, -1, -1, NULL, NULL, NULL, params}
+#define T(name) {.op = name, .cls = ORX_OP_TRANSPARENT}
+#define A(name) {.op = name, .cls = ORX_OP_ACTIVATION}
+#define P(name) {.op = name, .cls = ORX_OP_PATTERN}
+#define E(name) {.op = name, .cls = ORX_OP_END}
+#define N(name, params) {.op = name, .cls = ORX_OP_NORMALIZATION, .n_params = params}
+/* transparent, and a constant reaches a layer through it seen by view */
+#define V(name, fn) {.op = name, .cls = ORX_OP_TRANSPARENT, .view = fn}
 
 static const orx_op table[] = {
 	T("Add"),
 	T("AveragePool"),
 	N("BatchNormalization", 4), /* scale, bias, mean, var */
-	T("Cast"),
+	V("Cast", orx_view_same), /* float16 or bfloat16 storage cast to float */
 	A("Celu"),
 	P("Clip"),      /* at 0: Relu or Relu6 */
 	T("Concat"),
-	{"Conv", ORX_OP_WEIGHTED, 0x2, 2, 0, NULL, NULL, orx_fans_conv, 0},
-	{"ConvTranspose", ORX_OP_WEIGHTED, 0x2, 2, 0, NULL, NULL,
-	 orx_fans_conv_transpose, 0},
+	{.op = "Conv", .cls = ORX_OP_WEIGHTED, .weight_inputs = 0x2,
+	 .bias_input = 2, .data_input = 0, .fans = orx_fans_conv},
+	{.op = "ConvTranspose", .cls = ORX_OP_WEIGHTED, .weight_inputs = 0x2,
+	 .bias_input = 2, .data_input = 0, .fans = orx_fans_conv_transpose},
 	T("DepthToSpace"),
+	/* opaque to the walk; a weight behind it is quantized: never
+	 * rewritten */
+	{.op = "DequantizeLinear", .cls = ORX_OP_UNKNOWN, .view = orx_view_same,
+	 .quantized = true},
 	T("Div"),
 	T("Dropout"),
 	A("Elu"),
 	P("Erf"),       /* GELU's erf form */
 	T("Expand"),
-	T("Flatten"),
+	V("Flatten", orx_view_flatten),
 	A("Gelu"),
-	{"Gemm", ORX_OP_WEIGHTED, 0x3, 2, -1, "transA", "transB",
-	 orx_fans_gemm, 0},
+	{.op = "Gemm", .cls = ORX_OP_WEIGHTED, .weight_inputs = 0x3,
+	 .bias_input = 2, .data_input = -1, .trans_a = "transA",
+	 .trans_b = "transB", .fans = orx_fans_gemm},
 	T("GlobalAveragePool"),
 	T("GlobalMaxPool"),
 	N("GroupNormalization", 2),
 	P("HardSigmoid"), /* alone, or HardSwish as x * HardSigmoid(x) */
 	A("HardSwish"),
-	T("Identity"),
+	V("Identity", orx_view_same),
 	N("InstanceNormalization", 2),
 	N("LayerNormalization", 2),
 	A("LeakyRelu"),
 	E("LogSoftmax"),
 	T("LpPool"),
-	{"MatMul", ORX_OP_WEIGHTED, 0x3, -1, -1, NULL, NULL, orx_fans_matmul,
-	 0},
+	{.op = "MatMul", .cls = ORX_OP_WEIGHTED, .weight_inputs = 0x3,
+	 .bias_input = -1, .data_input = -1, .fans = orx_fans_matmul},
 	T("MaxPool"),
 	A("Mish"),
 	P("Mul"),       /* by a constant or a residual; or ends swish, GELU */
@@ -53,7 +60,7 @@ static const orx_op table[] = {
 	T("Pad"),
 	P("Pow"),       /* x^3: GELU's tanh form */
 	A("Relu"),
-	T("Reshape"),
+	V("Reshape", orx_view_reshape),
 	T("Resize"),
 	A("Selu"),
 	P("Sigmoid"),   /* alone, or Silu as x * Sigmoid(x) */
@@ -63,12 +70,12 @@ static const orx_op table[] = {
 	A("Softsign"),
 	T("SpaceToDepth"),
 	T("Split"),
-	T("Squeeze"),
+	V("Squeeze", orx_view_squeeze),
 	T("Sub"),
 	A("Tanh"),
 	A("ThresholdedRelu"),
-	T("Transpose"),
-	T("Unsqueeze"),
+	V("Transpose", orx_view_transpose),
+	V("Unsqueeze", orx_view_unsqueeze),
 	T("Upsample"),
 };
 

@@ -4,7 +4,7 @@
 #ifndef ORX_OPS_H
 #define ORX_OPS_H
 
-#include "internal.h"
+#include "graph.h"
 
 /* The op's class for the planner and the downstream walk. */
 typedef enum {
@@ -21,9 +21,19 @@ typedef int (*orx_fan_fn)(int64_t *fan_in, int64_t *fan_out,
 			  const orx_fan_query *q, const int64_t *dims,
 			  size_t ndim);
 
+/* How an op changes the shape of a constant on its way to a layer (dims
+ * in place, *ndim of them, at most ORX_DIMS_MAX): node n of graph.
+ * ORX_EUNSUPPORTED when the shape cannot be told. */
+typedef int (*orx_view_fn)(int64_t *dims, size_t *ndim, const orx_graph *gr,
+			   int n);
+
 typedef struct {
 	const char *op;
 	orx_op_class cls;
+	/* a constant may reach a layer through it (its input 0), seen with
+	 * this shape: NULL, the trace stops there */
+	orx_view_fn view;
+	bool quantized;         /* what comes through is a quantized weight */
 	/* ORX_OP_WEIGHTED: */
 	unsigned weight_inputs; /* bit i: input i may be the weight; with
 				   both 0 and 1, B when it is a constant */
@@ -47,6 +57,14 @@ int orx_fans_conv(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
 int orx_fans_conv_transpose(int64_t *fan_in, int64_t *fan_out,
 			    const orx_fan_query *q, const int64_t *dims,
 			    size_t ndim);
+
+/* The views (view.c). */
+int orx_view_same(int64_t *dims, size_t *ndim, const orx_graph *gr, int n);
+int orx_view_transpose(int64_t *dims, size_t *ndim, const orx_graph *gr, int n);
+int orx_view_reshape(int64_t *dims, size_t *ndim, const orx_graph *gr, int n);
+int orx_view_squeeze(int64_t *dims, size_t *ndim, const orx_graph *gr, int n);
+int orx_view_unsqueeze(int64_t *dims, size_t *ndim, const orx_graph *gr, int n);
+int orx_view_flatten(int64_t *dims, size_t *ndim, const orx_graph *gr, int n);
 
 /* The row of an op type (default domain), or NULL. */
 const orx_op *orx_op_named(const char *op_type);

@@ -110,15 +110,14 @@ static int claim(entry **out, ctx *c, int node, int slot, orx_role role,
 		 int walk_from_value, const entry *like)
 {
 	const Onnx__NodeProto *nd = c->g->node[node];
-	int64_t seen[ORX_DIMS_MAX];
-	size_t ndim = 0;
+	orx_trace tr;
 	int init;
 	entry *e;
 
 	*out = NULL;
 	if (slot >= (int)nd->n_input)
 		return ORX_OK;
-	init = orx_graph_trace(c->gr, nd->input[slot], seen, &ndim);
+	init = orx_graph_trace(&tr, c->gr, nd->input[slot]);
 	if (init < 0 || c->plan->e[init])
 		return ORX_OK;
 	if (!(e = c->plan->e[init] = calloc(1, sizeof(*e))))
@@ -130,8 +129,9 @@ static int claim(entry **out, ctx *c, int node, int slot, orx_role role,
 	e->pub.role = role;
 	e->node_index = node;
 	e->input = slot;
-	memcpy(e->seen, seen, ndim * sizeof(int64_t));
-	e->seen_ndim = ndim;
+	memcpy(e->seen, tr.seen, tr.ndim * sizeof(int64_t));
+	e->seen_ndim = tr.ndim;
+	e->quantized = tr.quantized;
 	if (nd->name && nd->name[0])
 		e->pub.node = nd->name;
 	else {
@@ -181,12 +181,11 @@ static int claim_following_bias(ctx *c, int node, const entry *weight)
  * B and B is a constant, else the lowest input the op allows. */
 static int weight_slot(ctx *c, const Onnx__NodeProto *nd, const orx_op *op)
 {
-	int64_t seen[ORX_DIMS_MAX];
-	size_t ndim;
+	orx_trace tr;
 
 	if ((op->weight_inputs & 0x3) == 0x3)
 		return nd->n_input >= 2 &&
-			       orx_graph_trace(c->gr, nd->input[1], seen, &ndim) >= 0
+			       orx_graph_trace(&tr, c->gr, nd->input[1]) >= 0
 		       ? 1
 		       : 0;
 	return op->weight_inputs & 0x1 ? 0 : 1;
@@ -308,6 +307,9 @@ static void decide(entry *e, const orx_rules *rules,
 	e->pub.rule_line = line;
 	if (a->spec.scheme == ORX_SCHEME_KEEP)
 		return skip(e, "kept by %s:%u", file, line);
+	if (e->quantized)
+		return skip(e, "quantized weight (behind DequantizeLinear): "
+			       "never rewritten");
 	if (t->segment)
 		return skip(e, "a segment of a larger tensor is kept as it is");
 	if (!float_dtype(t->data_type))

@@ -19,6 +19,7 @@ typedef struct entry {
 	int64_t trans, group;
 	int64_t seen[ORX_DIMS_MAX]; /* shape as the node sees it */
 	size_t seen_ndim;
+	bool quantized; /* behind DequantizeLinear: never rewritten */
 	double alpha; /* of the chosen activation (LeakyRelu) */
 	struct walked *walk; /* the branches found downstream */
 	bool owns_walk;      /* else shared with the entry it came from */

@@ -167,6 +167,24 @@ int orx_tensor_proto_scalar(double *out, const Onnx__TensorProto *t)
 	return ORX_OK;
 }
 
+int orx_tensor_proto_ints(int64_t *out, size_t max, size_t *n,
+			  const Onnx__TensorProto *t)
+{
+	uint64_t count;
+
+	if ((t->data_type != ORX_DTYPE_INT64 && t->data_type != ORX_DTYPE_INT32) ||
+	    orx_tensor_proto_count(&count, t) != ORX_OK || count > max ||
+	    t->segment || orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+		return ORX_EUNSUPPORTED;
+	for (size_t k = 0; k < count; k++)
+		out[k] = t->has_raw_data ? (int64_t)raw_element(t->raw_data.data,
+								t->data_type, k)
+			 : t->data_type == ORX_DTYPE_INT64 ? t->int64_data[k]
+							   : t->int32_data[k];
+	*n = (size_t)count;
+	return ORX_OK;
+}
+
 /* n raw elements at p as doubles: a loop per floating dtype. */
 static void raw_elements(double *out, const uint8_t *p, int dtype, size_t n)
 {

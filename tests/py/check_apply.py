@@ -89,6 +89,47 @@ def check_sample(tool, path, tmp):
     return problems
 
 
+def plumbing_model(path):
+    """Weights behind the ops exporters put between a weight and its layer:
+    a Conv1d weight stored flat and Reshaped, one stored 2-D and
+    Unsqueezed (axes as an input, opset 13), and a float16 Gemm weight
+    with a leading 1 Squeezed away and Cast to float."""
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(5)
+    f = lambda name, *shape, dt=np.float32: numpy_helper.from_array(
+        rng.standard_normal(shape).astype(dt), name)
+    i = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)
+    n = helper.make_node
+    nodes = [n("Reshape", ["W1f", "s1"], ["W1"]), n("Conv", ["X", "W1", "b1"], ["c1"], pads=[1, 1]),
+             n("Relu", ["c1"], ["r1"]),
+             n("Unsqueeze", ["W2s", "ax2"], ["W2"]), n("Conv", ["r1", "W2"], ["c2"]),
+             n("Sigmoid", ["c2"], ["s2"]), n("GlobalAveragePool", ["s2"], ["p"]),
+             n("Flatten", ["p"], ["fl"]),
+             n("Squeeze", ["W3h", "ax3"], ["W3q"]), n("Cast", ["W3q"], ["W3"], to=TensorProto.FLOAT),
+             n("Gemm", ["fl", "W3", "b3"], ["g"], transB=1), n("Tanh", ["g"], ["Y"])]
+    inits = [f("W1f", 8, 12), i("s1", [8, 4, 3]), f("b1", 8), f("W2s", 8, 8), i("ax2", [2]),
+             f("W3h", 1, 8, 8, dt=np.float16), i("ax3", [0]), f("b3", 8)]
+    g = helper.make_graph(nodes, "plumbing",
+                          [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 4, 16])],
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 8])],
+                          initializer=inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def check_plumbing(tool, tmp):
+    path = os.path.join(tmp, "plumbing.onnx")
+    plumbing_model(path)
+    r = subprocess.run([tool, "plan", path, "--json"], capture_output=True, text=True)
+    plan = {t["name"]: t for t in json.loads(r.stdout)["tensors"]}
+    want = {"W1f": ("he_normal", 12, 24), "W2s": ("xavier_uniform", 8, 8),
+            "W3h": ("xavier_uniform", 8, 8)}
+    problems = [f"{k}: {plan.get(k, {}).get('scheme')} {plan.get(k, {}).get('fan_in')}/"
+                f"{plan.get(k, {}).get('fan_out')}, want {v}" for k, v in want.items()
+                if (plan.get(k, {}).get("scheme"), plan.get(k, {}).get("fan_in"),
+                    plan.get(k, {}).get("fan_out")) != v]
+    return problems + check_sample(tool, path, tmp)
+
+
 BUS_LINE = ("onnx-reinit: a file in use was truncated or could not be read or written "
             "(SIGBUS); the output in progress was discarded\n")
 
@@ -124,6 +165,8 @@ def main():
         for f in sorted(os.listdir(samples)):
             if f.endswith(".onnx"):
                 results.append((f, check_sample(tool, os.path.join(samples, f), tmp)))
+        results.append(("weights behind Reshape, Unsqueeze, Squeeze and Cast",
+                        check_plumbing(tool, tmp)))
         results.append(("SIGBUS under apply", bus_error(tool, tmp)))
     failed = [(what, problems) for what, problems in results if problems]
     for what, problems in failed:

@@ -258,6 +258,50 @@ def run(tool, path):
     return json.loads(r.stdout)
 
 
+def plumbing_cases():
+    """Weights reaching their layer through the ops exporters put between:
+    fans measured on the shape the layer sees (computed by hand here)."""
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)
+    yield "float16 weight behind Cast", model(
+        [node("Cast", ["Wh"], ["W"], to=TensorProto.FLOAT), node("MatMul", ["X", "W"], ["Y"])],
+        [init("Wh", [64, 32], dtype=np.float16)]), \
+        {"Wh": dict(fan_in=64, fan_out=32, dtype="float16", scheme="xavier_uniform")}
+    yield "Conv1d weight stored 2-D, Unsqueezed (opset 13 axes input)", model(
+        [node("Unsqueeze", ["W2", "ax"], ["W"]), conv(), node("Relu", ["c"], ["Y"])],
+        [init("W2", [16, 8]), i64("ax", [2])], opset=13), \
+        {"W2": dict(fan_in=8, fan_out=16, shape=[16, 8], scheme="he_normal")}
+    yield "Unsqueeze with the axes attribute (opset 11)", model(
+        [node("Unsqueeze", ["W2"], ["W"], axes=[-1]), conv(), node("Relu", ["c"], ["Y"])],
+        [init("W2", [16, 8])], opset=11), \
+        {"W2": dict(fan_in=8, fan_out=16)}
+    yield "Conv weight stored flat, Reshaped with 0 and -1", model(
+        [node("Reshape", ["Wf", "shape"], ["W"]), conv(), node("Relu", ["c"], ["Y"])],
+        [init("Wf", [8, 36]), i64("shape", [0, 4, -1, 3])]), \
+        {"Wf": dict(fan_in=36, fan_out=72, scheme="he_normal")}
+    yield "Gemm weight through Squeeze of a leading 1", model(
+        [node("Squeeze", ["W3", "ax"], ["W"]), node("Gemm", ["X", "W"], ["Y"], transB=1)],
+        [init("W3", [1, 64, 128]), i64("ax", [0])]), \
+        {"W3": dict(fan_in=128, fan_out=64)}
+    yield "Squeeze without axes drops every 1", model(
+        [node("Squeeze", ["W4"], ["W"]), node("MatMul", ["X", "W"], ["Y"])],
+        [init("W4", [1, 24, 1, 12])]), \
+        {"W4": dict(fan_in=24, fan_out=12)}
+    yield "Flatten then Transpose then Gemm", model(
+        [node("Flatten", ["W5"], ["F"], axis=1), node("Transpose", ["F"], ["W"], perm=[1, 0]),
+         node("Gemm", ["X", "W"], ["Y"])],
+        [init("W5", [10, 4, 5])]), \
+        {"W5": dict(fan_in=20, fan_out=10)}
+    yield "a Reshape that does not fit its tensor is not guessed", model(
+        [node("Reshape", ["Wb", "shape"], ["W"]), node("MatMul", ["X", "W"], ["Y"])],
+        [init("Wb", [8, 8]), i64("shape", [7, 9])]), \
+        {"Wb": dict(skipped="not consumed by a weighted op or a normalization")}
+    q = numpy_helper.from_array(np.ones((16, 8), np.int8), "Wq")
+    yield "a weight behind DequantizeLinear is skipped as quantized", model(
+        [node("DequantizeLinear", ["Wq", "sc", "zp"], ["W"]), node("MatMul", ["X", "W"], ["Y"])],
+        [q, init("sc", [], value=0.1), numpy_helper.from_array(np.array(0, np.int8), "zp")]), \
+        {"Wq": dict(skipped="quantized weight (behind DequantizeLinear): never rewritten")}
+
+
 def check(plan, expect):
     tensors = {t["name"]: t for t in plan["tensors"]}
     skipped = {s["name"]: s["reason"] for s in plan["skipped"]}
@@ -290,7 +334,7 @@ def main():
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         for cases in (transparent_cases, activation_cases, pattern_cases,
-                      layout_cases, skip_cases):
+                      layout_cases, plumbing_cases, skip_cases):
             for title, m, expect in cases():
                 path = os.path.join(tmp, "m.onnx")
                 with open(path, "wb") as f:

@@ -433,6 +433,9 @@ typedef struct {
 	orx_init_params params; /* gain, std, bounds */
 	const char *rule_file;
 	unsigned rule_line;
+	const char *graph;   /* where it lives: "main" (the main graph) */
+	const char *storage; /* "initializer", or "constant" (a Constant
+				node's value; name is the node's output) */
 } orx_plan_item;
 
 typedef struct {
@@ -440,7 +443,8 @@ typedef struct {
 	const char *reason;
 } orx_plan_skip;
 
-/* Decide, for every initializer of the main graph, what the rules say.
+/* Decide, for every initializer of the main graph and every tensor of its
+ * Constant nodes, what the rules say.
  * The plan refers to the model's strings: free it first. */
 int orx_plan_build(orx_plan **out, const orx_model *model,
 		   const orx_rules *rules);

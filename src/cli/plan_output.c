@@ -54,6 +54,8 @@ static json_t *item_json(const orx_plan_item *it)
 	json_object_set_new(o, "std", json_real(p->std));
 	json_object_set_new(o, "bound", num_or_null(bounded, p->high));
 	json_object_set_new(o, "rule", json_string(rule));
+	json_object_set_new(o, "graph", json_string(it->graph));
+	json_object_set_new(o, "storage", json_string(it->storage));
 	if (it->n_branches > 1) {
 		json_t *b = json_array();
 		for (size_t i = 0; i < it->n_branches; i++)

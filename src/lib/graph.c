@@ -404,9 +404,18 @@ int orx_graph_trace(orx_trace *out, const orx_graph *gr, const char *input)
 	const Onnx__TensorProto *t;
 
 	out->quantized = false;
+	out->constant_node = -1;
+	t = NULL;
 	while ((init = orx_graph_initializer(gr, v)) < 0) {
 		const orx_op *op;
+		const Onnx__AttributeProto *a;
 		p = orx_graph_producer(gr, v);
+		if (p >= 0 && orx_op_is(gr->g->node[p], "Constant") &&
+		    (a = attr(gr->g->node[p], "value")) && a->t) {
+			out->constant_node = p; /* a Constant node's tensor */
+			t = a->t;
+			break;
+		}
 		if (p < 0 || depth == 64 || gr->g->node[p]->n_input < 1 ||
 		    !(op = orx_op_of(gr->g->node[p])) || !op->view)
 			return -1;
@@ -414,7 +423,8 @@ int orx_graph_trace(orx_trace *out, const orx_graph *gr, const char *input)
 		chain[depth++] = p;
 		v = orx_graph_input_of(gr, p, 0);
 	}
-	t = gr->g->initializer[init];
+	if (!t)
+		t = gr->g->initializer[init];
 	if (t->n_dims > ORX_DIMS_MAX)
 		return -1;
 	out->ndim = t->n_dims;
@@ -429,5 +439,5 @@ int orx_graph_trace(orx_trace *out, const orx_graph *gr, const char *input)
 	if (count_of(out->seen, out->ndim) != count_of(t->dims, t->n_dims))
 		return -1; /* a view that does not fit the tensor */
 	out->init = init;
-	return init;
+	return 0;
 }

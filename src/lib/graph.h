@@ -55,14 +55,16 @@ size_t orx_graph_node_count(const orx_graph *graph);
  * (Identity, Transpose, Cast, Reshape, Squeeze, Unsqueeze, Flatten,
  * DequantizeLinear), and its shape as the node sees it. */
 typedef struct {
-	int init;                   /* the initializer's index */
+	int init;                   /* the initializer's index, or -1 */
+	int constant_node;          /* else the Constant node holding it */
 	int64_t seen[ORX_DIMS_MAX]; /* shape after the views on the way */
 	size_t ndim;
 	bool quantized;             /* a DequantizeLinear on the way */
 } orx_trace;
 
-/* Trace input into *out; the initializer's index, or -1 when there is
- * none or the shape through the views cannot be told. */
+/* Trace input into *out: 0 when it comes from an initializer or a
+ * Constant node's tensor, -1 when from neither or when the shape
+ * through the views cannot be told. */
 int orx_graph_trace(orx_trace *out, const orx_graph *graph, const char *input);
 
 /* The elements of a small int64 constant (an initializer or a Constant

@@ -25,6 +25,12 @@ typedef struct {
 	uint64_t key;
 } orx_pending;
 
+/* A main-graph Constant node's tensor and the name it is known by. */
+typedef struct {
+	Onnx__TensorProto *tensor;
+	const char *name; /* the Constant's output */
+} orx_constant;
+
 struct orx_model {
 	Onnx__ModelProto *proto; /* in arena, but for borrowed raw_data */
 	orx_arena *arena;
@@ -38,7 +44,23 @@ struct orx_model {
 	orx_pending *pending; /* one per initializer, or NULL */
 	char **verified;      /* data files whose checksum was checked */
 	size_t n_verified;
+	orx_constant *consts; /* values after the initializers (values.c) */
+	size_t n_consts;
+	int *value_of_node;   /* main-graph node -> its Constant's value, -1 */
 };
+
+/*** @@VALUES: the constants that can hold parameters (values.c) ***/
+
+/* Values 0 .. n_initializer - 1 are the main graph's initializers, then
+ * come its Constant nodes' tensors. Built at open. */
+int orx_values_build(orx_model *m);
+void orx_values_free(orx_model *m);
+size_t orx_value_count(const orx_model *m);
+Onnx__TensorProto *orx_value_tensor(const orx_model *m, size_t i);
+const char *orx_value_name(const orx_model *m, size_t i);
+bool orx_value_is_constant(const orx_model *m, size_t i);
+/* The value of main-graph node's Constant tensor, or -1. */
+int orx_value_of_node(const orx_model *m, int node);
 
 /*** @@ERRORS ***/
 

@@ -82,7 +82,8 @@ static int open_bytes(orx_model **out, const uint8_t *data, size_t len,
 	model->backing_fd = -1;
 	if ((rc = unpack(model, data, len, may_borrow, borrowed)) != ORX_OK)
 		goto done;
-	if ((rc = orx_model_validate(model->proto, opts)) == ORX_OK)
+	if ((rc = orx_model_validate(model->proto, opts)) == ORX_OK &&
+	    (rc = orx_values_build(model)) == ORX_OK)
 		rc = orx_external_validate(model); /* the paths, no folder yet */
 done:
 	if (rc != ORX_OK) {
@@ -187,6 +188,7 @@ void orx_model_free(orx_model *model)
 		close(model->backing_fd);
 	free(model->dir);
 	free(model->pending);
+	orx_values_free(model);
 	for (size_t i = 0; i < model->n_verified; i++)
 		free(model->verified[i]);
 	free(model->verified);

@@ -70,6 +70,7 @@ static void choose(entry *e, const orx_branch *all, size_t n_all)
 
 typedef struct {
 	orx_plan *plan;
+	const orx_model *model;
 	const orx_graph *gr;
 	const Onnx__GraphProto *g;
 } ctx;
@@ -117,14 +118,15 @@ static int claim(entry **out, ctx *c, int node, int slot, orx_role role,
 	*out = NULL;
 	if (slot >= (int)nd->n_input)
 		return ORX_OK;
-	init = orx_graph_trace(&tr, c->gr, nd->input[slot]);
+	if (orx_graph_trace(&tr, c->gr, nd->input[slot]) < 0)
+		return ORX_OK;
+	init = tr.init >= 0 ? tr.init : orx_value_of_node(c->model, tr.constant_node);
 	if (init < 0 || c->plan->e[init])
 		return ORX_OK;
 	if (!(e = c->plan->e[init] = calloc(1, sizeof(*e))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	e->pub.tensor = (size_t)init;
-	e->pub.name = c->g->initializer[init]->name ? c->g->initializer[init]->name
-						     : "";
+	e->pub.name = orx_value_name(c->model, (size_t)init);
 	e->pub.op = nd->op_type;
 	e->pub.role = role;
 	e->node_index = node;
@@ -132,6 +134,9 @@ static int claim(entry **out, ctx *c, int node, int slot, orx_role role,
 	memcpy(e->seen, tr.seen, tr.ndim * sizeof(int64_t));
 	e->seen_ndim = tr.ndim;
 	e->quantized = tr.quantized;
+	e->constant = tr.init < 0;
+	e->pub.graph = "main";
+	e->pub.storage = e->constant ? "constant" : "initializer";
 	if (nd->name && nd->name[0])
 		e->pub.node = nd->name;
 	else {
@@ -312,6 +317,8 @@ static void decide(entry *e, const orx_rules *rules,
 			       "never rewritten");
 	if (t->segment)
 		return skip(e, "a segment of a larger tensor is kept as it is");
+	if (e->constant && orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+		return skip(e, "a Constant in external data is not rewritten");
 	if (!float_dtype(t->data_type))
 		return skip(e, e->pub.role == ORX_ROLE_WEIGHT
 				       ? "dtype %s: a quantized weight's layout "
@@ -339,7 +346,25 @@ static void decide(entry *e, const orx_rules *rules,
 	e->decided = 1;
 }
 
-static int collect(orx_plan *plan, const Onnx__GraphProto *g)
+/* Whether an unclaimed value is listed as left alone: every initializer;
+ * a Constant's tensor only when it could be a parameter (a float tensor
+ * of more than one element), not the shapes, axes and scalars that fill
+ * exported graphs. */
+static bool listed(const orx_model *model, size_t i)
+{
+	const Onnx__TensorProto *t = orx_value_tensor(model, i);
+	uint64_t n = 0;
+
+	if (!orx_value_is_constant(model, i))
+		return true;
+	orx_tensor_proto_count(&n, t);
+	return n > 1 && (t->data_type == ORX_DTYPE_FLOAT ||
+			 t->data_type == ORX_DTYPE_FLOAT16 ||
+			 t->data_type == ORX_DTYPE_BFLOAT16 ||
+			 t->data_type == ORX_DTYPE_DOUBLE);
+}
+
+static int collect(orx_plan *plan, const orx_model *model)
 {
 	static const char unclaimed[] = "not consumed by a weighted op or a "
 					"normalization";
@@ -355,11 +380,9 @@ static int collect(orx_plan *plan, const Onnx__GraphProto *g)
 		else if (e)
 			plan->skips[plan->n_skips++] =
 				(orx_plan_skip){e->pub.name, e->reason};
-		else
+		else if (listed(model, i))
 			plan->skips[plan->n_skips++] = (orx_plan_skip){
-				g->initializer[i]->name ? g->initializer[i]->name
-							: "",
-				unclaimed};
+				orx_value_name(model, i), unclaimed};
 	}
 	return ORX_OK;
 }
@@ -367,9 +390,10 @@ static int collect(orx_plan *plan, const Onnx__GraphProto *g)
 /* Claim every layer's and normalization's tensors, then decide them:
  * weights first, since a bias follows its weight. */
 static int plan_graph(orx_plan *plan, const orx_rules *rules,
-		      const Onnx__GraphProto *g)
+		      const orx_model *model)
 {
-	ctx c = {plan, plan->graph, g};
+	const Onnx__GraphProto *g = model->proto->graph;
+	ctx c = {plan, model, plan->graph, g};
 	int rc = ORX_OK;
 
 	for (size_t n = 0; n < g->n_node && rc == ORX_OK; n++) {
@@ -384,11 +408,11 @@ static int plan_graph(orx_plan *plan, const orx_rules *rules,
 	}
 	for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++)
 		if (plan->e[i] && plan->e[i]->pub.role == ORX_ROLE_WEIGHT)
-			decide(plan->e[i], rules, g->initializer[i]);
+			decide(plan->e[i], rules, orx_value_tensor(model, i));
 	for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++)
 		if (plan->e[i] && plan->e[i]->pub.role != ORX_ROLE_WEIGHT)
-			decide(plan->e[i], rules, g->initializer[i]);
-	return rc == ORX_OK ? collect(plan, g) : rc;
+			decide(plan->e[i], rules, orx_value_tensor(model, i));
+	return rc == ORX_OK ? collect(plan, model) : rc;
 }
 
 int orx_plan_build(orx_plan **out, const orx_model *model,
@@ -400,14 +424,14 @@ int orx_plan_build(orx_plan **out, const orx_model *model,
 
 	if (!plan)
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	plan->n_init = g->n_initializer;
+	plan->n_init = orx_value_count(model);
 	plan->e = calloc(plan->n_init + 1, sizeof(*plan->e));
 	if (!plan->e) {
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 		goto done;
 	}
 	if ((rc = orx_graph_build(&plan->graph, g)) == ORX_OK)
-		rc = plan_graph(plan, rules, g);
+		rc = plan_graph(plan, rules, model);
 done:
 	if (rc != ORX_OK)
 		orx_plan_free(plan);

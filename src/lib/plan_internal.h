@@ -20,6 +20,7 @@ typedef struct entry {
 	int64_t seen[ORX_DIMS_MAX]; /* shape as the node sees it */
 	size_t seen_ndim;
 	bool quantized; /* behind DequantizeLinear: never rewritten */
+	bool constant;  /* a Constant node's tensor, not an initializer */
 	double alpha; /* of the chosen activation (LeakyRelu) */
 	struct walked *walk; /* the branches found downstream */
 	bool owns_walk;      /* else shared with the entry it came from */
@@ -32,7 +33,7 @@ typedef struct entry {
 struct orx_plan {
 	orx_graph *graph;  /* the model's main graph, indexed */
 	entry **e;         /* by initializer index: NULL where unclaimed */
-	size_t n_init;
+	size_t n_init;     /* the model's values (values.c) */
 	size_t *items;     /* entries rewritten */
 	size_t n_items;
 	orx_plan_skip *skips;

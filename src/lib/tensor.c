@@ -9,11 +9,11 @@
 #error "raw_data is little-endian; this build assumes a little-endian host"
 #endif
 
+/* Value i of the model (values.c): an initializer of the main graph, or
+ * past them a Constant node's tensor. */
 static Onnx__TensorProto *initializer(const orx_model *m, size_t i)
 {
-	const Onnx__GraphProto *g = m->proto->graph;
-
-	return g && i < g->n_initializer ? g->initializer[i] : NULL;
+	return orx_value_tensor(m, i);
 }
 
 size_t orx_model_tensor_count(const orx_model *model)
@@ -40,7 +40,7 @@ int orx_model_tensor(orx_tensor_info *out, const orx_model *model, size_t i)
 
 	if ((rc = counted(&t, &n, model, i)) != ORX_OK)
 		return rc;
-	out->name = t->name ? t->name : "";
+	out->name = orx_value_name(model, i);
 	out->dtype = t->data_type;
 	out->ndim = t->n_dims;
 	out->dims = t->dims;
@@ -295,7 +295,8 @@ int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
 
 static bool inline_pending(const orx_model *model, size_t i)
 {
-	return model->pending && model->pending[i].set &&
+	return model->pending && i < orx_model_tensor_count(model) &&
+	       model->pending[i].set &&
 	       orx_tensor_proto_storage(initializer(model, i)) !=
 		       ORX_STORAGE_EXTERNAL;
 }
@@ -543,10 +544,18 @@ int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
 	    (rc = writable(&base, &store, t)) != ORX_OK)
 		return rc;
 	/* values are made when they are needed: at save, straight into the
-	 * output file; or when read */
-	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL ||
-	    (t->has_raw_data && orx_raw_store(t->data_type) &&
-	     p->dist != ORX_DIST_KEEP))
+	 * output file; or when read (initializers; a Constant's values are
+	 * made at once, in the model's own copy of its bytes) */
+	if (orx_value_is_constant(model, i) &&
+	    orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': a Constant in "
+						  "external data is not "
+						  "rewritten",
+				orx_value_name(model, i));
+	if (!orx_value_is_constant(model, i) &&
+	    (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL ||
+	     (t->has_raw_data && orx_raw_store(t->data_type) &&
+	      p->dist != ORX_DIST_KEEP)))
 		return defer(model, i, p, key);
 	model->backing_changed |= p->dist != ORX_DIST_KEEP;
 	return orx_init_fill_store(base, store, (size_t)n, p, key, t->dims,

@@ -130,6 +130,74 @@ def check_plumbing(tool, tmp):
     return problems + check_sample(tool, path, tmp)
 
 
+def as_constants(src, dst):
+    """src with every initializer of its main graph turned into a Constant
+    node (the tensor its `value`, the output its name), as paddle2onnx and
+    spox write weights."""
+    from onnx import helper
+    m = onnx.load(src)
+    consts = [helper.make_node("Constant", [], [t.name], value=t) for t in m.graph.initializer]
+    nodes = consts + list(m.graph.node)
+    del m.graph.initializer[:]
+    del m.graph.node[:]
+    m.graph.node.extend(nodes)
+    onnx.save(m, dst)
+
+
+PLAN_FIELDS = ("op", "role", "activation", "path", "scheme", "fan_in", "fan_out", "gain",
+               "std", "bound", "dtype", "shape")
+
+
+def constant_values(path):
+    return {n.output[0]: n.attribute[0].t for n in onnx.load(path).graph.node
+            if n.op_type == "Constant"}
+
+
+def check_constants(tool, path, tmp):
+    """The sample with Constant nodes for initializers: the same plan
+    (only the storage differs), the same values from the same seed, every
+    other Constant byte for byte, checker and ONNX Runtime as for the
+    sample."""
+    const = os.path.join(tmp, "const_" + os.path.basename(path))
+    as_constants(path, const)
+    plans = [json.loads(subprocess.run([tool, "plan", p, "--json"], capture_output=True,
+                                       text=True, check=True).stdout) for p in (path, const)]
+    items = [{t["name"]: {k: t.get(k) for k in PLAN_FIELDS} for t in p["tensors"]}
+             for p in plans]
+    problems = [] if items[0] == items[1] and items[0] else \
+        [f"plans differ: {sorted(set(items[0]) ^ set(items[1])) or 'in their fields'}"]
+    for p, storage in zip(plans, ("initializer", "constant")):
+        if any((t["graph"], t["storage"]) != ("main", storage) for t in p["tensors"]):
+            problems.append(f"not all tensors say graph main, storage {storage}")
+    outs = [os.path.join(tmp, "plain_out.onnx"), os.path.join(tmp, "const_out.onnx")]
+    for src, out in zip((path, const), outs):
+        r = subprocess.run([tool, "apply", src, "-o", out, "--seed", "3"], capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            return problems + [f"apply {src}: {r.stderr.strip()}"]
+    plain = {t.name: t for t in onnx.load(outs[0]).graph.initializer}
+    before, after = constant_values(const), constant_values(outs[1])
+    for name, t in after.items():
+        if name in items[1]:
+            if not np.array_equal(numpy_helper.to_array(t), numpy_helper.to_array(plain[name])):
+                problems.append(f"{name}: other values than the initializer's from the same seed")
+        elif t.SerializeToString() != before[name].SerializeToString():
+            problems.append(f"{name}: changed but not in the plan")
+    try:
+        onnx.checker.check_model(outs[1], full_check=True)
+    except Exception as e:  # the checker's own exception types vary
+        problems.append(f"checker: {e}")
+    name = os.path.basename(path)
+    if name not in NOT_RUNNABLE and ort_available():
+        try:
+            for oname, o in run_ort(outs[1]).items():
+                if not o["finite"]:
+                    problems.append(f"ONNX Runtime: output {oname} not finite")
+        except RuntimeError as e:
+            problems.append(f"ONNX Runtime: {e}")
+    return problems
+
+
 BUS_LINE = ("onnx-reinit: a file in use was truncated or could not be read or written "
             "(SIGBUS); the output in progress was discarded\n")
 
@@ -165,6 +233,8 @@ def main():
         for f in sorted(os.listdir(samples)):
             if f.endswith(".onnx"):
                 results.append((f, check_sample(tool, os.path.join(samples, f), tmp)))
+                results.append((f + " with Constant nodes for initializers",
+                                check_constants(tool, os.path.join(samples, f), tmp)))
         results.append(("weights behind Reshape, Unsqueeze, Squeeze and Cast",
                         check_plumbing(tool, tmp)))
         results.append(("SIGBUS under apply", bus_error(tool, tmp)))

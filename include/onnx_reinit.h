@@ -343,7 +343,7 @@ int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
 /*** @@FANS: fan-in and fan-out of a weight ***/
 
 typedef enum {
-	ORX_FANS_EXACT,  /* the table in SPEC.md: groups in both fans */
+	ORX_FANS_EXACT,  /* the README's fan table: groups in both fans */
 	ORX_FANS_PYTORCH /* torch.nn.init: Conv fan_out ignores groups... */
 } orx_fan_convention;
 

@@ -1,4 +1,4 @@
-/* fan_in and fan_out: SPEC.md's table, hand-computed cases. */
+/* fan_in and fan_out: the README's table, hand-computed cases. */
 #include "helpers.h"
 
 #include <criterion/criterion.h>

@@ -255,7 +255,7 @@ Test(init, formulas_match_spec)
 {
 	orx_init_params p;
 
-	/* he_normal, 3x3 conv with 64 input channels: SPEC.md's example */
+	/* he_normal, 3x3 conv with 64 input channels */
 	p = resolve((orx_init_spec){.scheme = ORX_SCHEME_HE_NORMAL}, 576, 576);
 	cr_expect_float_eq(p.std, 0.05892556509887896, 1e-15);
 	cr_expect_float_eq(p.gain, sqrt(2.0), 1e-15);

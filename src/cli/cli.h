@@ -54,7 +54,7 @@ int cli_parse_seed(unsigned long long *out, const char *s);
 int cli_write_text(const char *path, void (*write)(FILE *f, const void *ctx),
 		   const void *ctx);
 
-/* The plan as SPEC.md's JSON, and as a table. */
+/* The plan as the README's JSON, and as a table. */
 json_t *cli_plan_json(const char *model, const orx_plan *plan,
 		      unsigned long long seed);
 void cli_plan_print(FILE *to, const orx_plan *plan);

@@ -1,4 +1,4 @@
-/* Reading models out of zip archives, defensively (see FACTS.md: libzip
+/* Reading models out of zip archives, defensively (libzip
  * returns hostile names unchanged, reports a bad CRC only on the read past
  * the end, and inflates past the declared size). */
 #ifndef ORX_ZIPIN_H

@@ -37,7 +37,7 @@ from ort_inputs import ort_available, run_ort  # noqa: E402
 warnings.filterwarnings("ignore")
 
 # Module types and functions that pass the signal through unchanged in
-# kind (SPEC.md's transparent ops), and the activations, by family.
+# kind (the README's transparent ops), and the activations, by family.
 PASS_MODULES = (nn.BatchNorm2d, nn.Dropout, nn.Identity, nn.AdaptiveAvgPool2d,
                 nn.MaxPool2d, nn.Flatten, torchvision.ops.StochasticDepth)
 PASS_FUNCTIONS = {operator.add, torch.add, torch.flatten, torch.cat}

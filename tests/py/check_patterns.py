@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Hand-built graphs, one per pattern and transparent op, and what `plan`
 must say about them. The expectations are written here by hand from the
-rules in SPEC.md; the graphs are built with the onnx package.
+rules in the README; the graphs are built with the onnx package.
 
     check_patterns.py ONNX_REINIT
 

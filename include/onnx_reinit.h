@@ -550,6 +550,13 @@ typedef struct {
 	size_t n_initializers;
 	uint64_t n_parameters; /* elements of all initializers */
 	uint64_t n_bytes;      /* their bytes */
+	/* Constant nodes' tensors of the main graph (their `value`) */
+	size_t n_constants;
+	uint64_t n_constant_parameters;
+	/* initializers and Constant tensors inside If, Loop and Scan bodies,
+	 * at any depth */
+	size_t n_body_tensors;
+	uint64_t n_body_parameters;
 } orx_summary;
 
 /* Summarize the model. *out is freed with orx_summary_free(); its strings

@@ -64,7 +64,7 @@ static json_t *summary_json(const char *path, const orx_summary *s,
 		json_object_set_new(ops, s->op_types[i].op_type,
 				    json_integer((json_int_t)s->op_types[i].count));
 	return json_pack("{s:s, s:I, s:o, s:{s:s, s:s}, s:s, s:I, s:o, "
-			 "s:I, s:I, s:o}",
+			 "s:I, s:I, s:o, s:{s:I, s:I}, s:{s:I, s:I}}",
 			 "model", path, "ir_version",
 			 (json_int_t)s->ir_version, "opsets", opsets,
 			 "producer", "name", s->producer_name, "version",
@@ -72,7 +72,11 @@ static json_t *summary_json(const char *path, const orx_summary *s,
 			 (json_int_t)s->n_nodes, "op_types", ops,
 			 "parameters", (json_int_t)s->n_parameters, "bytes",
 			 (json_int_t)s->n_bytes, "initializers",
-			 tensors_json(m));
+			 tensors_json(m), "constants", "tensors",
+			 (json_int_t)s->n_constants, "parameters",
+			 (json_int_t)s->n_constant_parameters, "bodies",
+			 "tensors", (json_int_t)s->n_body_tensors, "parameters",
+			 (json_int_t)s->n_body_parameters);
 }
 
 static void print_shape(const orx_tensor_info *t, char *buf, size_t size)
@@ -129,6 +133,10 @@ static void print_summary(const char *path, const orx_summary *s,
 	printf("parameters    %llu (%s)\n",
 	       (unsigned long long)s->n_parameters,
 	       cli_bytes(size, sizeof(size), s->n_bytes));
+	printf("constants     %zu (%llu parameters in Constant nodes)\n",
+	       s->n_constants, (unsigned long long)s->n_constant_parameters);
+	printf("in bodies     %zu (%llu parameters in If/Loop/Scan bodies)\n",
+	       s->n_body_tensors, (unsigned long long)s->n_body_parameters);
 	print_tensors(m);
 }
 

@@ -408,12 +408,9 @@ int orx_graph_trace(orx_trace *out, const orx_graph *gr, const char *input)
 	t = NULL;
 	while ((init = orx_graph_initializer(gr, v)) < 0) {
 		const orx_op *op;
-		const Onnx__AttributeProto *a;
 		p = orx_graph_producer(gr, v);
-		if (p >= 0 && orx_op_is(gr->g->node[p], "Constant") &&
-		    (a = attr(gr->g->node[p], "value")) && a->t) {
+		if (p >= 0 && (t = orx_constant_value(gr->g->node[p]))) {
 			out->constant_node = p; /* a Constant node's tensor */
-			t = a->t;
 			break;
 		}
 		if (p < 0 || depth == 64 || gr->g->node[p]->n_input < 1 ||

@@ -59,6 +59,9 @@ size_t orx_value_count(const orx_model *m);
 Onnx__TensorProto *orx_value_tensor(const orx_model *m, size_t i);
 const char *orx_value_name(const orx_model *m, size_t i);
 bool orx_value_is_constant(const orx_model *m, size_t i);
+/* The tensor of a Constant node (its `value`), or NULL: another op, or
+ * value_float(s)/value_int(s), which are never weights. */
+Onnx__TensorProto *orx_constant_value(const Onnx__NodeProto *node);
 /* The value of main-graph node's Constant tensor, or -1. */
 int orx_value_of_node(const orx_model *m, int node);
 

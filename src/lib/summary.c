@@ -61,19 +61,41 @@ static void merge_op_types(summary *s)
 	s->pub.n_op_types = kept + 1;
 }
 
-static int count_graph(summary *s, const Onnx__GraphProto *g)
+/* A tensor where it lives: in the main graph's Constant nodes, or in a
+ * body (initializers of the main graph are counted from the model). */
+static void count_tensor(summary *s, const Onnx__TensorProto *t, bool body)
+{
+	uint64_t n = 0;
+
+	orx_tensor_proto_count(&n, t); /* validated at open */
+	if (body) {
+		s->pub.n_body_tensors++;
+		s->pub.n_body_parameters += n;
+	} else {
+		s->pub.n_constants++;
+		s->pub.n_constant_parameters += n;
+	}
+}
+
+/* The nodes of g, and of its bodies (body: g is one) at any depth. */
+static int count_graph(summary *s, const Onnx__GraphProto *g, bool body)
 {
 	int rc = ORX_OK;
 
+	for (size_t i = 0; body && i < g->n_initializer; i++)
+		count_tensor(s, g->initializer[i], true);
 	for (size_t i = 0; i < g->n_node && rc == ORX_OK; i++) {
 		const Onnx__NodeProto *node = g->node[i];
+		const Onnx__TensorProto *t = orx_constant_value(node);
+		if (t)
+			count_tensor(s, t, body);
 		rc = count_op(s, node);
 		for (size_t k = 0; k < node->n_attribute && rc == ORX_OK; k++) {
 			const Onnx__AttributeProto *a = node->attribute[k];
 			if (a->g)
-				rc = count_graph(s, a->g);
+				rc = count_graph(s, a->g, true);
 			for (size_t j = 0; j < a->n_graphs && rc == ORX_OK; j++)
-				rc = count_graph(s, a->graphs[j]);
+				rc = count_graph(s, a->graphs[j], true);
 		}
 	}
 	return rc;
@@ -124,7 +146,7 @@ int orx_model_summary(orx_summary **out, const orx_model *model)
 					   m->opset_import[i]->version};
 	s->pub.n_opsets = m->n_opset_import;
 	s->pub.opsets = s->opsets;
-	if ((rc = count_graph(s, m->graph)) != ORX_OK)
+	if ((rc = count_graph(s, m->graph, false)) != ORX_OK)
 		goto done;
 	merge_op_types(s);
 	if (s->pub.n_op_types > 0)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static Onnx__TensorProto *constant_tensor(const Onnx__NodeProto *node)
+Onnx__TensorProto *orx_constant_value(const Onnx__NodeProto *node)
 {
 	if (!node->op_type || strcmp(node->op_type, "Constant") ||
 	    (node->domain && node->domain[0] && strcmp(node->domain, "ai.onnx")))
@@ -30,7 +30,7 @@ int orx_values_build(orx_model *m)
 	if (!m->value_of_node || !m->consts)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t n = 0; n < g->n_node; n++) {
-		Onnx__TensorProto *t = constant_tensor(g->node[n]);
+		Onnx__TensorProto *t = orx_constant_value(g->node[n]);
 		m->value_of_node[n] = -1;
 		if (!t)
 			continue;

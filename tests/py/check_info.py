@@ -59,6 +59,25 @@ def tensor_summary(t):
             "elements": n, "bytes": nbytes, "storage": storage(t, n)}
 
 
+def where_tensors_live(graph, counts, body=False):
+    """Constant nodes' tensors of the main graph, and the initializers and
+    Constant tensors of bodies at any depth: (tensors, elements) each."""
+    def add(key, t):
+        counts[key][0] += 1
+        counts[key][1] += int(np.prod(t.dims)) if len(t.dims) else 1
+    if body:
+        for t in graph.initializer:
+            add("bodies", t)
+    for node in graph.node:
+        for a in node.attribute:
+            if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and \
+                    a.name == "value" and a.type == onnx.AttributeProto.TENSOR:
+                add("bodies" if body else "constants", a.t)
+            for g in ([a.g] if a.type == onnx.AttributeProto.GRAPH else list(a.graphs)):
+                where_tensors_live(g, counts, True)
+    return counts
+
+
 def reference(path):
     m = onnx.load(path, load_external_data=False)
     ops = collections.Counter()
@@ -72,7 +91,9 @@ def reference(path):
         "graph": m.graph.name, "nodes": sum(ops.values()),
         "op_types": dict(ops),
         "parameters": sum(t["elements"] for t in inits),
-        "bytes": sum(t["bytes"] for t in inits), "initializers": inits}
+        "bytes": sum(t["bytes"] for t in inits), "initializers": inits,
+        **{k: {"tensors": n, "parameters": e} for k, (n, e) in where_tensors_live(
+            m.graph, {"constants": [0, 0], "bodies": [0, 0]}).items()}}
 
 
 def models(paths):

@@ -17,6 +17,7 @@ struct orx_graph {
 	int *producer;      /* value -> node or -1 */
 	int *initializer;   /* value -> initializer or -1 */
 	bool *is_output;    /* value -> a graph output */
+	bool *is_input;     /* value -> a graph input */
 	size_t *cons_start; /* value -> first consumer in cons_* */
 	int *cons_node, *cons_slot;
 	struct marks *marks; /* the values one walk has visited */
@@ -95,6 +96,7 @@ static int alloc_tables(orx_graph *gr, size_t cap)
 	gr->initializer = malloc((cap + 1) * sizeof(int));
 	gr->cons_start = calloc(cap + 2, sizeof(size_t));
 	gr->is_output = calloc(cap + 1, sizeof(bool));
+	gr->is_input = calloc(cap + 1, sizeof(bool));
 	gr->marks = calloc(1, sizeof(struct marks) + (cap + 1) * sizeof(uint32_t));
 	gr->out_start = calloc(gr->g->n_node + 1, sizeof(size_t));
 	gr->out_value = malloc((cap + 1) * sizeof(int));
@@ -102,7 +104,7 @@ static int alloc_tables(orx_graph *gr, size_t cap)
 	gr->in_start = calloc(gr->g->n_node + 1, sizeof(size_t));
 	gr->in_value = malloc((cap + 1) * sizeof(int));
 	if (!gr->names || !gr->slots || !gr->producer || !gr->initializer ||
-	    !gr->cons_start || !gr->is_output || !gr->marks || !gr->out_start ||
+	    !gr->cons_start || !gr->is_output || !gr->is_input || !gr->marks || !gr->out_start ||
 	    !gr->out_value || !gr->node_memo || !gr->in_start || !gr->in_value)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i <= cap; i++)
@@ -114,8 +116,11 @@ static void index_values(orx_graph *gr)
 {
 	const Onnx__GraphProto *g = gr->g;
 
-	for (size_t i = 0; i < g->n_input; i++)
-		intern(gr, g->input[i]->name);
+	for (size_t i = 0; i < g->n_input; i++) {
+		int v = intern(gr, g->input[i]->name);
+		if (v >= 0)
+			gr->is_input[v] = true;
+	}
 	for (size_t i = 0; i < g->n_initializer; i++) {
 		int v = intern(gr, g->initializer[i]->name);
 		if (v >= 0)
@@ -206,6 +211,7 @@ void orx_graph_free(orx_graph *gr)
 	free(gr->initializer);
 	free(gr->cons_start);
 	free(gr->is_output);
+	free(gr->is_input);
 	free(gr->cons_node);
 	free(gr->cons_slot);
 	free(gr->marks);
@@ -257,6 +263,14 @@ bool orx_graph_visit(const orx_graph *gr, int v)
 int orx_graph_producer(const orx_graph *gr, int v)
 {
 	return v >= 0 ? gr->producer[v] : -1;
+}
+
+bool orx_graph_defines(const orx_graph *gr, const char *name)
+{
+	int v = orx_graph_value(gr, name);
+
+	return v >= 0 && (gr->is_input[v] || gr->producer[v] >= 0 ||
+			  gr->initializer[v] >= 0);
 }
 
 bool orx_graph_is_output(const orx_graph *gr, int v)

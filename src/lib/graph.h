@@ -21,6 +21,10 @@ int orx_graph_value(const orx_graph *graph, const char *name);
 /* The node producing value v, or -1 (graph input, initializer). */
 int orx_graph_producer(const orx_graph *graph, int v);
 
+/* Does the graph itself define name: a graph input, an initializer, or
+ * a node's output? */
+bool orx_graph_defines(const orx_graph *graph, const char *name);
+
 /* Is value v an output of the graph? */
 bool orx_graph_is_output(const orx_graph *graph, int v);
 

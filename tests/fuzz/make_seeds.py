@@ -106,6 +106,15 @@ def models():
                 [w("lw", 3, 3)], ["i", "c", "s"], ["c2", "s2"])
     yield "loop_body", model(
         [n("Loop", ["trip", "cond", "x"], ["y"], body=loop)], [], inputs=("x", "trip", "cond"))
+    # a Loop inside an If branch: its body reads the branch's value 'bt'
+    # and the main graph's initializer 'nw' and input 'x' (two levels up)
+    inner = body([n("MatMul", ["bt", "nw"], ["m"]), n("Add", ["m", "x"], ["s2"]),
+                  n("Identity", ["c"], ["c2"])], [], ["i", "c", "s"], ["c2", "s2"])
+    outer_branch = body([n("Relu", ["x"], ["bt"]),
+                         n("Loop", ["trip", "cond", "x"], ["lo"], body=inner)], [], [], ["lo"])
+    yield "nested_bodies", model(
+        [n("If", ["cond"], ["y"], then_branch=outer_branch, else_branch=outer_branch)],
+        [w("nw", 3, 3)], inputs=("x", "trip", "cond"))
     yield "lstm", model(
         [n("LSTM", ["x", "W", "R", "B"], ["y"], hidden_size=2)],
         [w("W", 1, 8, 3), w("R", 1, 8, 2), w("B", 1, 16)])
@@ -128,7 +137,8 @@ def regressions():
     # without end (a loop forever, once compiled with tail calls).
     yield "model", "identity_cycle_scalar.onnx", model(
         [n("MatMul", ["x", "w"], ["h"]), n("Identity", ["b"], ["a"]), n("Identity", ["a"], ["b"]),
-         n("Clip", ["h", "a"], ["y"])], [w("w", 4, 4)])
+         n("Clip", ["h", "a"], ["y"])],
+        [numpy_helper.from_array(np.full((4, 4), 0.5, np.float32), "w")])
 
 
 def write(folder, name, data):

@@ -139,6 +139,24 @@ def main():
     seg.segment.begin = 0
     seg.segment.end = 80
     write("segment_out_of_range", model_with(seg))
+    # An If whose branch reads a name neither it nor the main graph defines
+    # ('x' is the main graph's input: visible in the body).
+    branch = helper.make_graph([helper.make_node("MatMul", ["x", "nowhere"], ["o"])], "then",
+                               [], [helper.make_tensor_value_info("o", TensorProto.FLOAT, None)])
+    cond = helper.make_node("If", ["c"], ["y"], then_branch=branch, else_branch=branch)
+    g = helper.make_graph([cond], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4]),
+                                        helper.make_tensor_value_info("c", TensorProto.BOOL, [])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    write("body_name_defined_nowhere",
+          helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+    # A name of one branch read by the other: siblings do not see each other.
+    then = helper.make_graph([helper.make_node("Relu", ["x"], ["t"])], "then", [],
+                             [helper.make_tensor_value_info("t", TensorProto.FLOAT, None)])
+    other = helper.make_graph([helper.make_node("Relu", ["t"], ["e"])], "else", [],
+                              [helper.make_tensor_value_info("e", TensorProto.FLOAT, None)])
+    g.node[0].CopyFrom(helper.make_node("If", ["c"], ["y"], then_branch=then, else_branch=other))
+    write("body_name_of_its_sibling",
+          helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
 
 if __name__ == "__main__":
     main()

@@ -108,3 +108,18 @@ void orx_arena_free(orx_arena *a)
 	}
 	free(a);
 }
+
+void *orx_room(void *array, size_t *cap, size_t used, size_t size)
+{
+	size_t n = *cap ? 2 * *cap : 16;
+	void *q;
+
+	if (used < *cap)
+		return array;
+	if (n > SIZE_MAX / size || !(q = realloc(array, n * size))) {
+		orx_fail(ORX_ENOMEM, "out of memory");
+		return NULL;
+	}
+	*cap = n;
+	return q;
+}

@@ -102,9 +102,8 @@ static int add_finding(orx_check *c, const layer *l, int problem,
 
 /* Link every layer to the layer feeding it (looked up by its node), and
  * multiply along. */
-static int link_chains(layer *L, size_t n, const orx_graph *gr)
+static int link_chains(layer *L, size_t n, size_t n_nodes)
 {
-	size_t n_nodes = orx_graph_node_count(gr);
 	int *layer_of = malloc((n_nodes + 1) * sizeof(int));
 
 	if (!layer_of)
@@ -117,9 +116,11 @@ static int link_chains(layer *L, size_t n, const orx_graph *gr)
 		const orx_op *op = orx_op_named(L[i].e->pub.op);
 		int data = op && op->data_input >= 0 ? op->data_input
 						     : 1 - L[i].e->input;
+		const orx_graph *gr = L[i].e->gr; /* nodes numbered model-wide */
+		size_t base = orx_graph_node_base(gr);
 		int node = orx_graph_upstream_layer(gr, L[i].e->node_index, data,
 						    &normalized);
-		L[i].pred = node >= 0 ? layer_of[node] : -1;
+		L[i].pred = node >= 0 ? layer_of[base + (size_t)node] : -1;
 		L[i].scale = isnan(L[i].ratio) ? 1 : L[i].ratio;
 		L[i].residual = L[i].problem >= 0 ? 1 : L[i].scale;
 		L[i].depth = 1;
@@ -132,7 +133,8 @@ static int link_chains(layer *L, size_t n, const orx_graph *gr)
 			L[i].first = p->first;
 			L[L[i].pred].has_succ = true;
 		}
-		layer_of[L[i].e->node_index] = (int)i;
+		layer_of[orx_graph_node_base(L[i].e->gr) +
+			 (size_t)L[i].e->node_index] = (int)i;
 	}
 	free(layer_of);
 	return ORX_OK;
@@ -172,8 +174,11 @@ static int by_node(const void *x, const void *y)
 {
 	const entry *a = ((const layer *)x)->e, *b = ((const layer *)y)->e;
 
-	if (a->node_index != b->node_index)
-		return a->node_index < b->node_index ? -1 : 1;
+	size_t na = orx_graph_node_base(a->gr) + (size_t)a->node_index;
+	size_t nb = orx_graph_node_base(b->gr) + (size_t)b->node_index;
+
+	if (na != nb)
+		return na < nb ? -1 : 1;
 	return a->pub.tensor < b->pub.tensor ? -1 : a->pub.tensor > b->pub.tensor;
 }
 
@@ -201,7 +206,7 @@ int orx_check_run(orx_check **out, const orx_model *model,
 	/* node order, so that a layer's feeder is measured before it */
 	qsort(L, n, sizeof(*L), by_node);
 	if (rc == ORX_OK) /* the plan's index of the graph */
-		rc = link_chains(L, n, plan->graph);
+		rc = link_chains(L, n, plan->n_nodes);
 	if (rc == ORX_OK)
 		rc = judge_chains(c, L, n, opts);
 	for (size_t i = 0; i < n && rc == ORX_OK; i++)

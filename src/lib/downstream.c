@@ -188,6 +188,7 @@ static const char *classify_special(const orx_graph *gr,
 /*** @@WALK: breadth first over values ***/
 
 typedef struct {
+	const orx_graph *gr; /* the graph the value is in */
 	int value;
 	int parent;     /* queue index, -1 for the start */
 	const char *op; /* the op that produced value, NULL at the start */
@@ -231,7 +232,25 @@ static void enqueue(step *q, size_t *tail, const orx_graph *gr, int w, int at,
 {
 	if (*tail == QUEUE_MAX || !orx_graph_visit(gr, w))
 		return;
-	q[(*tail)++] = (step){w, at, op};
+	q[(*tail)++] = (step){gr, w, at, op};
+}
+
+/* Value v is an output of graph gr: the If holding gr as a branch outputs
+ * it in the graph around (queued there); else the walk ends at a graph
+ * output. */
+static void leave_graph(orx_branch *branches, size_t *n, step *q, size_t *tail,
+			const orx_graph *gr, int v, int at)
+{
+	int owner;
+	const orx_graph *up = orx_graph_parent(gr, &owner);
+	int k = orx_graph_output_index(gr, v);
+
+	if (up && k >= 0 && orx_op_is(orx_graph_node(up, owner), "If"))
+		enqueue(q, tail, up, orx_graph_output_of(up, owner, (size_t)k),
+			at, "If");
+	else
+		record(branches, n, ORX_BRANCH_NONE, "none", NAN, q, at,
+		       "output");
 }
 
 int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
@@ -248,11 +267,12 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 	while (head < tail) {
 		int at = (int)head++, v = q[at].value;
 		const int *nodes, *slots;
-		size_t nc = orx_graph_consumers(gr, v, &nodes, &slots);
+		size_t nc;
 
+		gr = q[at].gr;
+		nc = orx_graph_consumers(gr, v, &nodes, &slots);
 		if (orx_graph_is_output(gr, v))
-			record(branches, n, ORX_BRANCH_NONE, "none", NAN, q, at,
-			       "output");
+			leave_graph(branches, n, q, &tail, gr, v, at);
 		if (nc > EDGES_MAX - edges)
 			nc = EDGES_MAX - edges;
 		edges += nc;

@@ -26,6 +26,13 @@ struct orx_graph {
 	size_t *in_start;    /* node -> its first input in in_value */
 	int *in_value;       /* the values of the nodes' inputs, or -1 */
 	uint8_t *node_memo;  /* a byte per node for the walks' own use */
+	/* where it sits (orx_graph_set_scope): */
+	const orx_graph *parent; /* the graph around a body, or NULL */
+	int id;                  /* its index among the model's graphs */
+	int owner;               /* the node of parent holding it */
+	size_t node_base;        /* nodes of the graphs before it */
+	uint32_t walk_seen;      /* the walk that last reset its marks */
+	uint32_t walks;          /* walks started (used on the root) */
 };
 
 /* Visited values of the current walk: mark[v] == gen. Bumping gen forgets
@@ -240,7 +247,32 @@ int orx_graph_output_of(const orx_graph *gr, int n, size_t k)
 					    : -1;
 }
 
-void orx_graph_new_walk(const orx_graph *gr)
+void orx_graph_set_scope(orx_graph *gr, const orx_graph *parent, int id,
+			 int owner, size_t node_base)
+{
+	gr->parent = parent;
+	gr->id = id;
+	gr->owner = owner;
+	gr->node_base = node_base;
+}
+
+const orx_graph *orx_graph_parent(const orx_graph *gr, int *owner)
+{
+	*owner = gr->owner;
+	return gr->parent;
+}
+
+int orx_graph_id(const orx_graph *gr)
+{
+	return gr->id;
+}
+
+size_t orx_graph_node_base(const orx_graph *gr)
+{
+	return gr->node_base;
+}
+
+static void reset_marks(const orx_graph *gr)
 {
 	struct marks *m = gr->marks;
 
@@ -250,10 +282,33 @@ void orx_graph_new_walk(const orx_graph *gr)
 	}
 }
 
+/* The outermost graph: it counts the walks of all the graphs in it. */
+static orx_graph *root_of(const orx_graph *gr)
+{
+	while (gr->parent)
+		gr = gr->parent;
+	return (orx_graph *)gr; /* the planner's own scratch */
+}
+
+void orx_graph_new_walk(const orx_graph *gr)
+{
+	orx_graph *root = root_of(gr);
+
+	if (++root->walks == 0)
+		root->walks = 1;
+	((orx_graph *)gr)->walk_seen = root->walks;
+	reset_marks(gr);
+}
+
 bool orx_graph_visit(const orx_graph *gr, int v)
 {
 	struct marks *m = gr->marks;
+	uint32_t walk = root_of(gr)->walks;
 
+	if (gr->walk_seen != walk) { /* first visit of this walk here */
+		((orx_graph *)gr)->walk_seen = walk;
+		reset_marks(gr);
+	}
 	if (v < 0 || m->mark[v] == m->gen)
 		return false;
 	m->mark[v] = m->gen;
@@ -271,6 +326,14 @@ bool orx_graph_defines(const orx_graph *gr, const char *name)
 
 	return v >= 0 && (gr->is_input[v] || gr->producer[v] >= 0 ||
 			  gr->initializer[v] >= 0);
+}
+
+int orx_graph_output_index(const orx_graph *gr, int v)
+{
+	for (size_t i = 0; v >= 0 && i < gr->g->n_output; i++)
+		if (orx_graph_value(gr, gr->g->output[i]->name) == v)
+			return (int)i;
+	return -1;
 }
 
 bool orx_graph_is_output(const orx_graph *gr, int v)
@@ -415,14 +478,24 @@ static uint64_t count_of(const int64_t *dims, size_t ndim)
 int orx_graph_trace(orx_trace *out, const orx_graph *gr, const char *input)
 {
 	int chain[64], depth = 0, v = orx_graph_value(gr, input), init, p;
+	const orx_graph *chain_gr[64];
 	const Onnx__TensorProto *t;
 
 	out->quantized = false;
 	out->constant_node = -1;
 	t = NULL;
+	const char *name = input;
+
 	while ((init = orx_graph_initializer(gr, v)) < 0) {
 		const orx_op *op;
 		p = orx_graph_producer(gr, v);
+		if (p < 0 && (v < 0 || !gr->is_input[v]) && gr->parent && name &&
+		    name[0]) {
+			/* not defined here: a name of a graph around it */
+			gr = gr->parent;
+			v = orx_graph_value(gr, name);
+			continue;
+		}
 		if (p >= 0 && (t = orx_constant_value(gr->g->node[p]))) {
 			out->constant_node = p; /* a Constant node's tensor */
 			break;
@@ -431,8 +504,10 @@ int orx_graph_trace(orx_trace *out, const orx_graph *gr, const char *input)
 		    !(op = orx_op_of(gr->g->node[p])) || !op->view)
 			return -1;
 		out->quantized |= op->quantized;
+		chain_gr[depth] = gr;
 		chain[depth++] = p;
 		v = orx_graph_input_of(gr, p, 0);
+		name = gr->g->node[p]->input[0];
 	}
 	if (!t)
 		t = gr->g->initializer[init];
@@ -442,13 +517,15 @@ int orx_graph_trace(orx_trace *out, const orx_graph *gr, const char *input)
 	if (t->n_dims) /* a scalar's dims are NULL: no memcpy from NULL */
 		memcpy(out->seen, t->dims, t->n_dims * sizeof(int64_t));
 	while (depth-- > 0) { /* from the initializer toward the node */
+		const orx_graph *at = chain_gr[depth]; /* a body's node, maybe */
 		int n = chain[depth];
-		if (orx_op_of(gr->g->node[n])->view(out->seen, &out->ndim, gr, n) !=
+		if (orx_op_of(at->g->node[n])->view(out->seen, &out->ndim, at, n) !=
 		    ORX_OK)
 			return -1;
 	}
 	if (count_of(out->seen, out->ndim) != count_of(t->dims, t->n_dims))
 		return -1; /* a view that does not fit the tensor */
 	out->init = init;
+	out->graph = gr->id;
 	return 0;
 }

@@ -25,6 +25,9 @@ int orx_graph_producer(const orx_graph *graph, int v);
  * a node's output? */
 bool orx_graph_defines(const orx_graph *graph, const char *name);
 
+/* Which of the graph's outputs value v is, or -1. */
+int orx_graph_output_index(const orx_graph *graph, int v);
+
 /* Is value v an output of the graph? */
 bool orx_graph_is_output(const orx_graph *graph, int v);
 
@@ -40,12 +43,22 @@ size_t orx_graph_consumers(const orx_graph *graph, int v, const int **nodes,
 int orx_graph_input_of(const orx_graph *graph, int n, size_t k);
 int orx_graph_output_of(const orx_graph *graph, int n, size_t k);
 
+/* Where graph sits among the model's graphs: the graph around it (NULL
+ * for the main graph), its index, the node of parent that holds it, and
+ * the number of nodes of the graphs before it (to number all nodes). */
+void orx_graph_set_scope(orx_graph *graph, const orx_graph *parent, int id,
+			 int owner, size_t node_base);
+const orx_graph *orx_graph_parent(const orx_graph *graph, int *owner);
+int orx_graph_id(const orx_graph *graph);
+size_t orx_graph_node_base(const orx_graph *graph);
+
 /* A byte per node, 0 when the graph is built, that the walks may use to
  * remember what they found out about each node. */
 uint8_t *orx_graph_node_memo(const orx_graph *graph);
 
 /* Start a walk over the graph's values: orx_graph_visit is then true
- * once for each value (false for -1). One walk at a time per graph. */
+ * once for each value (false for -1), in this graph and in any graph of
+ * the same model the walk enters. One walk at a time per model. */
 void orx_graph_new_walk(const orx_graph *graph);
 bool orx_graph_visit(const orx_graph *graph, int v);
 
@@ -61,6 +74,9 @@ size_t orx_graph_node_count(const orx_graph *graph);
 typedef struct {
 	int init;                   /* the initializer's index, or -1 */
 	int constant_node;          /* else the Constant node holding it */
+	int graph;                  /* the id of the graph holding either
+				       (a name a body uses from outside
+				       resolves in the graphs around it) */
 	int64_t seen[ORX_DIMS_MAX]; /* shape after the views on the way */
 	size_t ndim;
 	bool quantized;             /* a DequantizeLinear on the way */

@@ -17,6 +17,11 @@ char *orx_arena_strdup(orx_arena *a, const char *s);
 ProtobufCAllocator *orx_arena_allocator(orx_arena *a);
 void orx_arena_free(orx_arena *a);
 
+/* Room for one more element in array (*cap elements of size bytes, used
+ * of them in use), doubled when full: the array, perhaps moved, or NULL
+ * (out of memory, recorded as the last error; array is left as it was). */
+void *orx_room(void *array, size_t *cap, size_t used, size_t size);
+
 /* Values to make when the model is saved: for tensors in external data,
  * which are streamed from file to file rather than held. */
 typedef struct {
@@ -25,11 +30,26 @@ typedef struct {
 	uint64_t key;
 } orx_pending;
 
-/* A main-graph Constant node's tensor and the name it is known by. */
+/* A constant that can hold parameters: an initializer or a Constant
+ * node's tensor, in any graph (values.c). */
 typedef struct {
 	Onnx__TensorProto *tensor;
-	const char *name; /* the Constant's output */
-} orx_constant;
+	const char *name;  /* qualified: unique in the model */
+	char *owned_name;  /* the name, when made here */
+	size_t graph;      /* index in orx_model.graphs */
+	int node;          /* the Constant node in its graph, or -1 */
+} orx_value;
+
+/* A graph of the model: the main one (0) or a body. */
+typedef struct {
+	const Onnx__GraphProto *g;
+	int parent;          /* graph index, -1 for the main graph */
+	int owner;           /* the node of the parent holding the body */
+	const char *path;    /* "main", or "If_0.then_branch", ... */
+	char *owned_path;
+	size_t first_value;  /* the value of its initializer 0 */
+	int *value_of_node;  /* node -> its Constant's value, or -1 */
+} orx_graph_ref;
 
 struct orx_model {
 	Onnx__ModelProto *proto; /* in arena, but for borrowed raw_data */
@@ -44,15 +64,17 @@ struct orx_model {
 	orx_pending *pending; /* one per initializer, or NULL */
 	char **verified;      /* data files whose checksum was checked */
 	size_t n_verified;
-	orx_constant *consts; /* values after the initializers (values.c) */
-	size_t n_consts;
-	int *value_of_node;   /* main-graph node -> its Constant's value, -1 */
+	orx_value *values;    /* values.c */
+	size_t n_values;
+	orx_graph_ref *graphs;
+	size_t n_graphs;
 };
 
 /*** @@VALUES: the constants that can hold parameters (values.c) ***/
 
 /* Values 0 .. n_initializer - 1 are the main graph's initializers, then
- * come its Constant nodes' tensors. Built at open. */
+ * come its Constant nodes' tensors, then each body's (depth first).
+ * Built at open. */
 int orx_values_build(orx_model *m);
 void orx_values_free(orx_model *m);
 size_t orx_value_count(const orx_model *m);
@@ -62,8 +84,11 @@ bool orx_value_is_constant(const orx_model *m, size_t i);
 /* The tensor of a Constant node (its `value`), or NULL: another op, or
  * value_float(s)/value_int(s), which are never weights. */
 Onnx__TensorProto *orx_constant_value(const Onnx__NodeProto *node);
-/* The value of main-graph node's Constant tensor, or -1. */
-int orx_value_of_node(const orx_model *m, int node);
+bool orx_value_in_body(const orx_model *m, size_t i);
+/* The value of a Constant node's tensor, or of an initializer, of graph
+ * (an index in orx_model.graphs); -1 when there is none. */
+int orx_value_of_node(const orx_model *m, size_t graph, int node);
+int orx_value_of_initializer(const orx_model *m, size_t graph, int init);
 
 /*** @@ERRORS ***/
 

@@ -120,7 +120,10 @@ static int claim(entry **out, ctx *c, int node, int slot, orx_role role,
 		return ORX_OK;
 	if (orx_graph_trace(&tr, c->gr, nd->input[slot]) < 0)
 		return ORX_OK;
-	init = tr.init >= 0 ? tr.init : orx_value_of_node(c->model, tr.constant_node);
+	init = tr.init >= 0
+		       ? orx_value_of_initializer(c->model, (size_t)tr.graph, tr.init)
+		       : orx_value_of_node(c->model, (size_t)tr.graph,
+					   tr.constant_node);
 	if (init < 0 || c->plan->e[init])
 		return ORX_OK;
 	if (!(e = c->plan->e[init] = calloc(1, sizeof(*e))))
@@ -135,7 +138,9 @@ static int claim(entry **out, ctx *c, int node, int slot, orx_role role,
 	e->seen_ndim = tr.ndim;
 	e->quantized = tr.quantized;
 	e->constant = tr.init < 0;
-	e->pub.graph = "main";
+	e->body = orx_value_in_body(c->model, (size_t)init);
+	e->gr = c->gr;
+	e->pub.graph = c->model->graphs[c->model->values[init].graph].path;
 	e->pub.storage = e->constant ? "constant" : "initializer";
 	if (nd->name && nd->name[0])
 		e->pub.node = nd->name;
@@ -317,8 +322,10 @@ static void decide(entry *e, const orx_rules *rules,
 			       "never rewritten");
 	if (t->segment)
 		return skip(e, "a segment of a larger tensor is kept as it is");
-	if (e->constant && orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
-		return skip(e, "a Constant in external data is not rewritten");
+	if ((e->constant || e->body) &&
+	    orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+		return skip(e, "external data of a Constant or a body is not "
+			       "rewritten yet");
 	if (!float_dtype(t->data_type))
 		return skip(e, e->pub.role == ORX_ROLE_WEIGHT
 				       ? "dtype %s: a quantized weight's layout "
@@ -387,13 +394,11 @@ static int collect(orx_plan *plan, const orx_model *model)
 	return ORX_OK;
 }
 
-/* Claim every layer's and normalization's tensors, then decide them:
- * weights first, since a bias follows its weight. */
-static int plan_graph(orx_plan *plan, const orx_rules *rules,
-		      const orx_model *model)
+/* Claim the tensors of graph k's layers, then of its normalizations. */
+static int claim_graph(orx_plan *plan, const orx_model *model, size_t k)
 {
-	const Onnx__GraphProto *g = model->proto->graph;
-	ctx c = {plan, model, plan->graph, g};
+	const Onnx__GraphProto *g = model->graphs[k].g;
+	ctx c = {plan, model, plan->graphs[k], g};
 	int rc = ORX_OK;
 
 	for (size_t n = 0; n < g->n_node && rc == ORX_OK; n++) {
@@ -406,6 +411,38 @@ static int plan_graph(orx_plan *plan, const orx_rules *rules,
 		if (op && op->cls == ORX_OP_NORMALIZATION)
 			rc = claim_norm(&c, (int)n, op);
 	}
+	return rc;
+}
+
+/* Index every graph of the model, each knowing the graph around it. */
+static int index_graphs(orx_plan *plan, const orx_model *model)
+{
+	if (!(plan->graphs = calloc(model->n_graphs + 1, sizeof(*plan->graphs))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	for (size_t k = 0; k < model->n_graphs; k++) {
+		const orx_graph_ref *r = &model->graphs[k];
+		int rc = orx_graph_build(&plan->graphs[k], r->g);
+		if (rc != ORX_OK)
+			return rc;
+		plan->n_graphs = k + 1;
+		orx_graph_set_scope(plan->graphs[k],
+				    r->parent >= 0 ? plan->graphs[r->parent] : NULL,
+				    (int)k, r->owner, plan->n_nodes);
+		plan->n_nodes += r->g->n_node;
+	}
+	return ORX_OK;
+}
+
+/* Claim every graph's tensors (the main graph first: the first user of a
+ * tensor decides), then decide them: weights first, since a bias follows
+ * its weight. */
+static int plan_graph(orx_plan *plan, const orx_rules *rules,
+		      const orx_model *model)
+{
+	int rc = index_graphs(plan, model);
+
+	for (size_t k = 0; k < model->n_graphs && rc == ORX_OK; k++)
+		rc = claim_graph(plan, model, k);
 	for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++)
 		if (plan->e[i] && plan->e[i]->pub.role == ORX_ROLE_WEIGHT)
 			decide(plan->e[i], rules, orx_value_tensor(model, i));
@@ -418,7 +455,6 @@ static int plan_graph(orx_plan *plan, const orx_rules *rules,
 int orx_plan_build(orx_plan **out, const orx_model *model,
 		   const orx_rules *rules)
 {
-	const Onnx__GraphProto *g = model->proto->graph;
 	orx_plan *plan = calloc(1, sizeof(*plan));
 	int rc;
 
@@ -430,8 +466,7 @@ int orx_plan_build(orx_plan **out, const orx_model *model,
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = orx_graph_build(&plan->graph, g)) == ORX_OK)
-		rc = plan_graph(plan, rules, model);
+	rc = plan_graph(plan, rules, model);
 done:
 	if (rc != ORX_OK)
 		orx_plan_free(plan);
@@ -476,7 +511,9 @@ void orx_plan_free(orx_plan *plan)
 {
 	if (!plan)
 		return;
-	orx_graph_free(plan->graph);
+	for (size_t k = 0; k < plan->n_graphs; k++)
+		orx_graph_free(plan->graphs[k]);
+	free(plan->graphs);
 	for (size_t i = 0; plan->e && i < plan->n_init; i++)
 		if (plan->e[i]) {
 			if (plan->e[i]->owns_walk)

@@ -21,17 +21,21 @@ typedef struct entry {
 	size_t seen_ndim;
 	bool quantized; /* behind DequantizeLinear: never rewritten */
 	bool constant;  /* a Constant node's tensor, not an initializer */
+	bool body;      /* in an If, Loop or Scan body */
 	double alpha; /* of the chosen activation (LeakyRelu) */
 	struct walked *walk; /* the branches found downstream */
 	bool owns_walk;      /* else shared with the entry it came from */
 	char node_name[48];
 	char reason[160];    /* why it is skipped, if it is */
 	const struct entry *layer; /* bias: its layer's weight, or NULL */
-	int node_index;      /* the node that uses it */
+	int node_index;      /* the node that uses it, in gr */
+	const orx_graph *gr; /* the graph of that node */
 } entry;
 
 struct orx_plan {
-	orx_graph *graph;  /* the model's main graph, indexed */
+	orx_graph **graphs; /* every graph of the model, indexed (0: main) */
+	size_t n_graphs;
+	size_t n_nodes;     /* of all the graphs */
 	entry **e;         /* by initializer index: NULL where unclaimed */
 	size_t n_init;     /* the model's values (values.c) */
 	size_t *items;     /* entries rewritten */

@@ -475,14 +475,11 @@ static int parse_line(lexer *lx, rule *r, bool *empty)
 
 static int push(orx_rules *rules, const rule *r)
 {
-	if (rules->n == rules->cap) {
-		size_t cap = rules->cap ? 2 * rules->cap : 16;
-		rule *n = realloc(rules->rules, cap * sizeof(*n));
-		if (!n)
-			return orx_fail(ORX_ENOMEM, "out of memory");
-		rules->rules = n;
-		rules->cap = cap;
-	}
+	rule *all = orx_room(rules->rules, &rules->cap, rules->n, sizeof(*all));
+
+	if (!all)
+		return ORX_ENOMEM;
+	rules->rules = all;
 	rules->rules[rules->n++] = *r;
 	return ORX_OK;
 }

@@ -21,14 +21,12 @@ static int count_op(summary *s, const Onnx__NodeProto *node)
 {
 	size_t i = s->pub.n_op_types;
 
-	if (i == s->cap_op_types) {
-		size_t cap = s->cap_op_types ? 2 * s->cap_op_types : 16;
-		orx_op_count *n = realloc(s->op_types, cap * sizeof(*n));
-		if (!n)
-			return orx_fail(ORX_ENOMEM, "out of memory");
-		s->op_types = n;
-		s->cap_op_types = cap;
-	}
+	orx_op_count *ops = orx_room(s->op_types, &s->cap_op_types, i,
+				     sizeof(*ops));
+
+	if (!ops)
+		return ORX_ENOMEM;
+	s->op_types = ops;
 	s->op_types[i] = (orx_op_count){str(node->op_type), str(node->domain), 1};
 	s->pub.n_op_types++;
 	s->pub.n_nodes++;

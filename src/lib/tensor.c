@@ -545,14 +545,16 @@ int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
 		return rc;
 	/* values are made when they are needed: at save, straight into the
 	 * output file; or when read (initializers; a Constant's values are
-	 * made at once, in the model's own copy of its bytes) */
-	if (orx_value_is_constant(model, i) &&
-	    orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
-		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': a Constant in "
-						  "external data is not "
-						  "rewritten",
+	 * or a body's are made at once, in the model's own copy of its
+	 * bytes) */
+	bool main_init = i < orx_model_tensor_count(model);
+
+	if (!main_init && orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': external data "
+						  "of a Constant or a body is "
+						  "not rewritten yet",
 				orx_value_name(model, i));
-	if (!orx_value_is_constant(model, i) &&
+	if (main_init &&
 	    (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL ||
 	     (t->has_raw_data && orx_raw_store(t->data_type) &&
 	      p->dist != ORX_DIST_KEEP)))

@@ -57,6 +57,19 @@ def check_tensor(t_in, t_out, item):
     return problems
 
 
+def ort_problems(out, name):
+    """Run out in ONNX Runtime (unless sample name cannot be run there, or
+    onnxruntime-node is missing): a problem for each output that is not
+    finite, or for ONNX Runtime's refusal."""
+    if name in NOT_RUNNABLE or not ort_available():
+        return []
+    try:
+        return [f"ONNX Runtime: output {o} not finite"
+                for o, r in run_ort(out).items() if not r["finite"]]
+    except RuntimeError as e:
+        return [f"ONNX Runtime: {e}"]
+
+
 def check_sample(tool, path, tmp):
     out = os.path.join(tmp, "out.onnx")
     r = subprocess.run([tool, "apply", path, "-o", out, "--seed", "3", "--json"],
@@ -79,14 +92,7 @@ def check_sample(tool, path, tmp):
     if name in NOT_RUNNABLE or not ort_available():
         print(f"note: {name} not run in ONNX Runtime: "
               f"{NOT_RUNNABLE.get(name, 'onnxruntime-node not installed')}")
-    else:
-        try:
-            for oname, o in run_ort(out).items():
-                if not o["finite"]:
-                    problems.append(f"ONNX Runtime: output {oname} not finite")
-        except RuntimeError as e:
-            problems.append(f"ONNX Runtime: {e}")
-    return problems
+    return problems + ort_problems(out, name)
 
 
 def plumbing_model(path):
@@ -187,15 +193,7 @@ def check_constants(tool, path, tmp):
         onnx.checker.check_model(outs[1], full_check=True)
     except Exception as e:  # the checker's own exception types vary
         problems.append(f"checker: {e}")
-    name = os.path.basename(path)
-    if name not in NOT_RUNNABLE and ort_available():
-        try:
-            for oname, o in run_ort(outs[1]).items():
-                if not o["finite"]:
-                    problems.append(f"ONNX Runtime: output {oname} not finite")
-        except RuntimeError as e:
-            problems.append(f"ONNX Runtime: {e}")
-    return problems
+    return problems + ort_problems(outs[1], os.path.basename(path))
 
 
 BUS_LINE = ("onnx-reinit: a file in use was truncated or could not be read or written "

@@ -279,6 +279,7 @@ typedef struct {
 	const char *activation;
 	orx_role role;
 	const char *name;
+	const char *graph; /* "main", or a body's path */
 } orx_rule_query;
 
 /* The first rule matching q (and where it was written), or NULL. */

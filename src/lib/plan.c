@@ -297,7 +297,7 @@ static void decide(entry *e, const orx_rules *rules,
 		   const Onnx__TensorProto *t)
 {
 	orx_rule_query q = {e->pub.op, e->pub.activation, e->pub.role,
-			    e->pub.name};
+			    e->pub.name, e->pub.graph};
 	const orx_rule_action *a;
 	orx_init_spec spec;
 	const char *file;

@@ -3,7 +3,7 @@
  *   # comment
  *   [KEY=VALUE[,VALUE...]]... => SCHEME[(ARG, ...)]
  *
- * KEY is op, activation, role or name (a glob); an absent key matches
+ * KEY is op, activation, role, name or graph (globs); an absent key matches
  * anything. ARG is a number, a positional value, or KEY=VALUE. */
 #define _POSIX_C_SOURCE 200809L
 #include "ops.h"
@@ -23,7 +23,8 @@ typedef struct {
 	char *file;
 	unsigned line;
 	char *ops[MAX_ALTS], *acts[MAX_ALTS], *names[MAX_ALTS];
-	size_t n_ops, n_acts, n_names;
+	char *graphs[MAX_ALTS]; /* globs on the tensor's graph path */
+	size_t n_ops, n_acts, n_names, n_graphs;
 	unsigned roles; /* bit per orx_role; 0: any */
 	orx_rule_action action;
 } rule;
@@ -178,7 +179,7 @@ static int parse_match(lexer *lx, rule *r)
 
 	if (len == 0 || len >= sizeof(key) || lx->p >= lx->end || *lx->p != '=')
 		return syntax(lx, at, "expected KEY=VALUE (op, activation, role, "
-				      "name) or '=>'");
+				      "name, graph) or '=>'");
 	memcpy(key, at, len);
 	key[len] = '\0';
 	lx->p++;
@@ -200,7 +201,10 @@ static int parse_match(lexer *lx, rule *r)
 		return parse_roles(lx, r);
 	if (!strcmp(key, "name"))
 		return parse_alts(lx, r->names, &r->n_names, key);
-	return syntax(lx, at, "unknown key '%s' (op, activation, role, name)",
+	if (!strcmp(key, "graph"))
+		return parse_alts(lx, r->graphs, &r->n_graphs, key);
+	return syntax(lx, at, "unknown key '%s' (op, activation, role, name, "
+			      "graph)",
 		      key);
 }
 
@@ -442,6 +446,8 @@ static void rule_clear(rule *r)
 		free(r->acts[i]);
 	for (size_t i = 0; i < r->n_names; i++)
 		free(r->names[i]);
+	for (size_t i = 0; i < r->n_graphs; i++)
+		free(r->graphs[i]);
 	free(r->file);
 }
 
@@ -586,7 +592,8 @@ const orx_rule_action *orx_rules_match(const orx_rules *rules,
 		if ((r->n_ops && !any_equal(r->ops, r->n_ops, q->op)) ||
 		    (r->n_acts && !any_equal(r->acts, r->n_acts, q->activation)) ||
 		    (r->roles && !(r->roles & (1u << q->role))) ||
-		    (r->n_names && !any_glob(r->names, r->n_names, q->name)))
+		    (r->n_names && !any_glob(r->names, r->n_names, q->name)) ||
+		    (r->n_graphs && !any_glob(r->graphs, r->n_graphs, q->graph)))
 			continue;
 		*file = r->file;
 		*line = r->line;

@@ -155,6 +155,28 @@ def check_case(tool, sample, kind, tmp):
     return problems + ort_problems(out, os.path.basename(sample))
 
 
+def graph_rule(tool, sample, tmp):
+    """graph=GLOB targets one body: a keep rule for the then branch keeps
+    its tensors and no others."""
+    path, rules = os.path.join(tmp, "rule.onnx"), os.path.join(tmp, "then.rules")
+    onnx.save(wrapped(sample, "if_init"), path)
+    with open(rules, "w") as f:
+        f.write("graph=*.then_branch => keep\n")
+    r = subprocess.run([tool, "plan", path, "--json", "--rules", rules], capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        return [r.stderr.strip()]
+    plan = json.loads(r.stdout)
+    kept = [s["name"] for s in plan["skipped"] if s["reason"].startswith("kept by then.rules:1")
+            or s["reason"].startswith(f"kept by {rules}:1")]
+    problems = []
+    if not kept or not all(".then_branch/" in n for n in kept):
+        problems.append(f"kept: {kept}")
+    if not plan["tensors"] or any(".then_branch/" in t["name"] for t in plan["tensors"]):
+        problems.append(f"planned: {[t['name'] for t in plan['tensors']]}")
+    return problems
+
+
 def main():
     tool, samples = sys.argv[1], sys.argv[2]
     results = []
@@ -166,6 +188,10 @@ def main():
                 results.append(not problems)
                 print(f"{'FAIL' if problems else 'ok  '} {f} {kind}"
                       + (": " + "; ".join(problems[:4]) if problems else ""))
+        problems = graph_rule(tool, os.path.join(samples, "cnn_bn_relu.onnx"), tmp)
+        results.append(not problems)
+        print(f"{'FAIL' if problems else 'ok  '} graph=GLOB keeps one branch"
+              + (": " + "; ".join(problems) if problems else ""))
     print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
     return 0 if all(results) else 1
 

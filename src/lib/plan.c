@@ -1,5 +1,6 @@
 /* The planner: every initializer's role, the activation downstream of its
  * layer, the rule that decides, and the resolved distribution. */
+#define _GNU_SOURCE
 #include "plan_internal.h"
 
 #include <math.h>
@@ -371,13 +372,58 @@ static bool listed(const orx_model *model, size_t i)
 			 t->data_type == ORX_DTYPE_DOUBLE);
 }
 
+/* A sparse tensor of graph k (sparse_initializer, or a Constant's
+ * sparse_value), named as the graph's other tensors are: listed as left
+ * alone (NULL: only counted, *n). */
+static int list_sparse(orx_plan *plan, const orx_model *model, size_t *n,
+		       bool add)
+{
+	static const char reason[] = "a sparse tensor is not rewritten";
+
+	*n = 0;
+	for (size_t k = 0; k < model->n_graphs; k++) {
+		const Onnx__GraphProto *g = model->graphs[k].g;
+		for (size_t i = 0; i < g->n_sparse_initializer + g->n_node; i++) {
+			const Onnx__SparseTensorProto *sp = NULL;
+			const char *own = NULL;
+			char *name = NULL;
+			if (i < g->n_sparse_initializer) {
+				sp = g->sparse_initializer[i];
+				own = sp->values && sp->values->name ? sp->values->name : "";
+			} else {
+				const Onnx__NodeProto *nd = g->node[i - g->n_sparse_initializer];
+				for (size_t a = 0; orx_op_is(nd, "Constant") && a < nd->n_attribute; a++)
+					if (nd->attribute[a]->sparse_tensor)
+						sp = nd->attribute[a]->sparse_tensor;
+				own = nd->output[0];
+			}
+			if (!sp)
+				continue;
+			++*n;
+			if (!add)
+				continue;
+			if (k > 0 && asprintf(&name, "%s/%s", model->graphs[k].path, own) < 0)
+				return orx_fail(ORX_ENOMEM, "out of memory");
+			plan->owned[plan->n_owned++] = name;
+			plan->skips[plan->n_skips++] =
+				(orx_plan_skip){name ? name : own, reason};
+		}
+	}
+	return ORX_OK;
+}
+
 static int collect(orx_plan *plan, const orx_model *model)
 {
 	static const char unclaimed[] = "not consumed by a weighted op or a "
 					"normalization";
+	size_t n_sparse;
 
+	list_sparse(plan, model, &n_sparse, false);
 	plan->items = malloc((plan->n_init + 1) * sizeof(size_t));
-	plan->skips = malloc((plan->n_init + 1) * sizeof(orx_plan_skip));
+	plan->skips = malloc((plan->n_init + n_sparse + 1) * sizeof(orx_plan_skip));
+	plan->owned = calloc(n_sparse + 1, sizeof(char *));
+	if (!plan->items || !plan->skips || !plan->owned)
+		return orx_fail(ORX_ENOMEM, "out of memory");
 	if (!plan->items || !plan->skips)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i < plan->n_init; i++) {
@@ -391,7 +437,7 @@ static int collect(orx_plan *plan, const orx_model *model)
 			plan->skips[plan->n_skips++] = (orx_plan_skip){
 				orx_value_name(model, i), unclaimed};
 	}
-	return ORX_OK;
+	return list_sparse(plan, model, &n_sparse, true);
 }
 
 /* Claim the tensors of graph k's layers, then of its normalizations. */
@@ -523,5 +569,8 @@ void orx_plan_free(orx_plan *plan)
 	free(plan->e);
 	free(plan->items);
 	free(plan->skips);
+	for (size_t i = 0; i < plan->n_owned; i++)
+		free(plan->owned[i]);
+	free(plan->owned);
 	free(plan);
 }

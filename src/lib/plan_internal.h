@@ -41,6 +41,8 @@ struct orx_plan {
 	size_t *items;     /* entries rewritten */
 	size_t n_items;
 	orx_plan_skip *skips;
+	char **owned;      /* names made for the skipped list */
+	size_t n_owned;
 	size_t n_skips;
 };
 

@@ -149,6 +149,10 @@ def main():
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
     write("body_name_defined_nowhere",
           helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+    # A Constant node whose tensor disagrees with its dims.
+    bad = tensor([8, 8], raw=b"\0" * 60)
+    write("constant_dims_mismatch",
+          graph_model([helper.make_node("Constant", [], ["w"], value=bad), mm], []))
     # A name of one branch read by the other: siblings do not see each other.
     then = helper.make_graph([helper.make_node("Relu", ["x"], ["t"])], "then", [],
                              [helper.make_tensor_value_info("t", TensorProto.FLOAT, None)])

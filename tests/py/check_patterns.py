@@ -238,6 +238,15 @@ def skip_cases():
         [node("LSTM", ["X", "W", "R"], ["Y"], hidden_size=4)],
         [init("W", [1, 16, 8]), init("R", [1, 16, 4])]), \
         {"W": dict(skipped="not consumed by a weighted op or a normalization")}
+    sparse = lambda name: helper.make_sparse_tensor(
+        numpy_helper.from_array(np.ones(3, np.float32), name),
+        numpy_helper.from_array(np.array([0, 5, 9], np.int64), name + "_idx"), [4, 4])
+    m = model([node("Constant", [], ["Wc"], sparse_value=sparse("Wc")),
+               node("MatMul", ["X", "Wc"], ["Y"])], [])
+    m.graph.sparse_initializer.append(sparse("Ws"))
+    yield "sparse tensors are listed as not rewritten", m, \
+        {"Wc": dict(skipped="a sparse tensor is not rewritten"),
+         "Ws": dict(skipped="a sparse tensor is not rewritten")}
     yield "a segment of a weight is kept", model(
         [node("MatMul", ["X", "W"], ["Y"])], [segment(init("W", [8, 8]), 16, 32)]), \
         {"W": dict(skipped="a segment of a larger tensor is kept as it is")}

@@ -136,18 +136,17 @@ def check_plumbing(tool, tmp):
     return problems + check_sample(tool, path, tmp)
 
 
-def as_constants(src, dst):
-    """src with every initializer of its main graph turned into a Constant
-    node (the tensor its `value`, the output its name), as paddle2onnx and
-    spox write weights."""
+def as_constants(m):
+    """Model m with every initializer of its main graph turned into a
+    Constant node (the tensor its `value`, the output its name), as
+    paddle2onnx and spox write weights."""
     from onnx import helper
-    m = onnx.load(src)
     consts = [helper.make_node("Constant", [], [t.name], value=t) for t in m.graph.initializer]
     nodes = consts + list(m.graph.node)
     del m.graph.initializer[:]
     del m.graph.node[:]
     m.graph.node.extend(nodes)
-    onnx.save(m, dst)
+    return m
 
 
 PLAN_FIELDS = ("op", "role", "activation", "path", "scheme", "fan_in", "fan_out", "gain",
@@ -165,7 +164,7 @@ def check_constants(tool, path, tmp):
     other Constant byte for byte, checker and ONNX Runtime as for the
     sample."""
     const = os.path.join(tmp, "const_" + os.path.basename(path))
-    as_constants(path, const)
+    onnx.save(as_constants(onnx.load(path)), const)
     plans = [json.loads(subprocess.run([tool, "plan", p, "--json"], capture_output=True,
                                        text=True, check=True).stdout) for p in (path, const)]
     items = [{t["name"]: {k: t.get(k) for k in PLAN_FIELDS} for t in p["tensors"]}

@@ -20,18 +20,9 @@ import sys
 import tempfile
 import warnings
 
-try:
-    import torch
-    import torch.fx
-    import torchvision
-    from torch import nn
-except ImportError:
-    if os.environ.get("CI"):
-        raise
-    print("skipped: python3-torch and python3-torchvision are not installed")
-    sys.exit(77)
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from needs_torch import nn, torch, torchvision  # noqa: E402
+import torch.fx  # noqa: E402
 from ort_inputs import ort_available, run_ort  # noqa: E402
 
 warnings.filterwarnings("ignore")

@@ -22,20 +22,11 @@ import warnings
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
-
-try:
-    import torch
-    import torchvision
-    from torch import nn
-except ImportError:
-    if os.environ.get("CI"):
-        raise
-    print("skipped: python3-torch and python3-torchvision are not installed")
-    sys.exit(77)
+from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_apply import ort_problems  # noqa: E402
+from needs_torch import nn, torch, torchvision  # noqa: E402
+from check_apply import as_constants, ort_problems  # noqa: E402
 
 warnings.filterwarnings("ignore")
 PLUMBING = {"Identity", "Transpose", "Cast", "Reshape", "Squeeze", "Unsqueeze", "Flatten"}
@@ -86,15 +77,6 @@ def weight_tensors(m):
     return found
 
 
-def as_constants(m):
-    consts = [helper.make_node("Constant", [], [t.name], value=t) for t in m.graph.initializer]
-    nodes = consts + list(m.graph.node)
-    del m.graph.initializer[:]
-    del m.graph.node[:]
-    m.graph.node.extend(nodes)
-    return m
-
-
 def coverage(tool, path, tmp):
     out = os.path.join(tmp, "out.onnx")
     r = subprocess.run([tool, "apply", path, "-o", out], capture_output=True, text=True)
@@ -123,9 +105,8 @@ def exports(tmp):
                 path = os.path.join(tmp, f"{name}_{opset}_{'fold' if fold else 'nofold'}.onnx")
                 torch.onnx.export(net, x, path, opset_version=opset, do_constant_folding=fold)
                 yield path
-                m = as_constants(onnx.load(path))
                 cpath = path.replace(".onnx", "_constants.onnx")
-                onnx.save(m, cpath)
+                onnx.save(as_constants(onnx.load(path)), cpath)
                 yield cpath
 
 

@@ -87,19 +87,38 @@ Test(skeleton, leaves_out_large_raw_data_and_points_at_it)
 	free(model);
 }
 
-Test(skeleton, small_raw_data_is_not_worth_it)
+/* A model of one float tensor of bytes raw_data: whether the skeleton
+ * borrows it (it is then the tensor's bytes), and the model unpacks the
+ * same either way. */
+static bool borrows(size_t bytes)
 {
-	int64_t dims[1] = {1023};
-	uint8_t raw[4092], *model, *skel;
-	size_t len, skel_len, n;
-	orx_borrowed *b;
+	int64_t dims[1] = {(int64_t)bytes / 4};
+	uint8_t raw[256], *model, *skel = NULL;
+	size_t len, skel_len, n = 0;
+	orx_borrowed *b = NULL;
+	int rc;
 
-	fill_pattern(raw, sizeof(raw), 5);
-	build_model(&model, &len, 1, dims, 1, raw, sizeof(raw));
-	cr_assert_eq(orx_wire_skeleton(&skel, &skel_len, &b, &n, model, len),
-		     ORX_EUNSUPPORTED);
+	fill_pattern(raw, bytes, 5);
+	build_model(&model, &len, 1, dims, 1, raw, bytes);
+	rc = orx_wire_skeleton(&skel, &skel_len, &b, &n, model, len);
+	cr_assert(rc == ORX_OK || rc == ORX_EUNSUPPORTED);
+	if (rc == ORX_OK) {
+		cr_assert_eq(n, 1);
+		cr_assert_eq(b[0].len, bytes);
+		cr_assert_eq(memcmp(b[0].data, raw, bytes), 0);
+	}
+	free(skel);
+	free(b);
 	expect_same_either_way(model, len);
 	free(model);
+	return rc == ORX_OK;
+}
+
+Test(skeleton, raw_data_of_64_bytes_or_more_is_borrowed)
+{
+	cr_assert(!borrows(60));
+	cr_assert(borrows(64));
+	cr_assert(borrows(256));
 }
 
 /* A tensor with two raw_data fields: protobuf keeps the last. */

@@ -1,9 +1,14 @@
 /* The memory of an unpacked model: one arena, huge pages where the kernel
  * gives them, freed all at once with the model. A 100 MB model then costs
- * tens of page faults to unpack instead of tens of thousands. */
+ * tens of page faults to unpack instead of tens of thousands. Blocks of
+ * LARGE bytes or more get a mapping of their own, so that the scratch
+ * protobuf-c frees while unpacking a graph of many nodes (its scanned
+ * member slabs, as large as the graph's fields) goes back at once. */
 #define _GNU_SOURCE
 #include "internal.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,25 +21,36 @@ typedef struct chunk {
 struct orx_arena {
 	ProtobufCAllocator pc;
 	chunk *head;
+	chunk *large; /* one block each, most recent first */
 };
 
-#define ALIGNMENT 16
+/* Every field of protobuf-c's messages is at most 8-byte aligned. */
+#define ALIGNMENT 8
 #define MIN_CHUNK ((size_t)16 << 20)
+#define LARGE ((size_t)256 << 10)
 
-static chunk *chunk_new(size_t want)
+static size_t chunk_head(void)
 {
-	size_t size = want + sizeof(chunk);
+	return (sizeof(chunk) + ALIGNMENT - 1) & ~(size_t)(ALIGNMENT - 1);
+}
+
+/* A mapping for want bytes after the header, in huge pages (huge) or in
+ * pages of 4 KiB. */
+static chunk *chunk_new(size_t want, bool huge)
+{
+	size_t unit = huge ? (size_t)2 << 20 : (size_t)4 << 10;
+	size_t size = (want + chunk_head() + unit - 1) & ~(unit - 1);
 	chunk *c;
 
-	size = (size + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1);
 	c = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (c == MAP_FAILED)
 		return NULL;
-	madvise(c, size, MADV_HUGEPAGE); /* a hint; fine if refused */
+	if (huge)
+		madvise(c, size, MADV_HUGEPAGE); /* a hint; fine if refused */
 	c->next = NULL;
 	c->size = size;
-	c->used = (sizeof(chunk) + ALIGNMENT - 1) & ~(size_t)(ALIGNMENT - 1);
+	c->used = chunk_head();
 	return c;
 }
 
@@ -45,7 +61,7 @@ void *orx_arena_alloc(orx_arena *a, size_t n)
 
 	n = (n + ALIGNMENT - 1) & ~(size_t)(ALIGNMENT - 1);
 	if (!c || c->size - c->used < n) {
-		chunk *fresh = chunk_new(n > MIN_CHUNK ? n : MIN_CHUNK);
+		chunk *fresh = chunk_new(n > MIN_CHUNK ? n : MIN_CHUNK, true);
 		if (!fresh)
 			return NULL;
 		fresh->next = c;
@@ -58,13 +74,31 @@ void *orx_arena_alloc(orx_arena *a, size_t n)
 
 static void *pc_alloc(void *data, size_t n)
 {
-	return orx_arena_alloc(data, n ? n : 1);
+	orx_arena *a = data;
+	chunk *c;
+
+	if (n < LARGE)
+		return orx_arena_alloc(a, n ? n : 1);
+	if (!(c = chunk_new(n, false)))
+		return NULL;
+	c->used = c->size;
+	c->next = a->large;
+	a->large = c;
+	return (char *)c + chunk_head();
 }
 
+/* A large block is unmapped; the rest goes with the arena. */
 static void pc_free(void *data, void *p)
 {
-	(void)data; /* everything goes with the arena */
-	(void)p;
+	orx_arena *a = data;
+
+	for (chunk **at = &a->large; p && *at; at = &(*at)->next)
+		if ((char *)*at + chunk_head() == p) {
+			chunk *c = *at;
+			*at = c->next;
+			munmap(c, c->size);
+			return;
+		}
 }
 
 orx_arena *orx_arena_new(size_t hint)
@@ -76,7 +110,7 @@ orx_arena *orx_arena_new(size_t hint)
 	a->pc.alloc = pc_alloc;
 	a->pc.free = pc_free;
 	a->pc.allocator_data = a;
-	if (!(a->head = chunk_new(hint > MIN_CHUNK ? hint : MIN_CHUNK))) {
+	if (!(a->head = chunk_new(hint > MIN_CHUNK ? hint : MIN_CHUNK, true))) {
 		free(a);
 		return NULL;
 	}
@@ -98,14 +132,37 @@ char *orx_arena_strdup(orx_arena *a, const char *s)
 	return d;
 }
 
+static void unmap_all(chunk *c)
+{
+	for (chunk *next; c; c = next) {
+		next = c->next;
+		munmap(c, c->size);
+	}
+}
+
+char *orx_arena_printf(orx_arena *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *d;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !(d = orx_arena_alloc(a, (size_t)n + 1)))
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(d, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return d;
+}
+
 void orx_arena_free(orx_arena *a)
 {
 	if (!a)
 		return;
-	for (chunk *c = a->head, *next; c; c = next) {
-		next = c->next;
-		munmap(c, c->size);
-	}
+	unmap_all(a->head);
+	unmap_all(a->large);
 	free(a);
 }
 

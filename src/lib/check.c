@@ -273,7 +273,7 @@ int orx_plan_restrict(orx_plan *plan, const orx_check *check)
 			continue;
 		}
 		e->decided = 0;
-		snprintf(e->reason, sizeof(e->reason), "not flagged by check");
+		e->reason = "not flagged by check";
 		plan->skips[plan->n_skips++] =
 			(orx_plan_skip){e->pub.name, e->reason};
 	}

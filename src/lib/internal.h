@@ -8,12 +8,16 @@
 
 #include <stdbool.h>
 
-/* An arena for a model's protobuf memory: allocations live until the
- * arena is freed; freeing one of them is a no-op. */
+/* An arena (a model's protobuf memory, a plan's entries): allocations
+ * live until the arena is freed. Through orx_arena_allocator, freeing a
+ * block of 256 KiB or more gives it back; freeing a smaller one is a
+ * no-op. */
 typedef struct orx_arena orx_arena;
 orx_arena *orx_arena_new(size_t hint);
 void *orx_arena_alloc(orx_arena *a, size_t n);
 char *orx_arena_strdup(orx_arena *a, const char *s);
+char *orx_arena_printf(orx_arena *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 ProtobufCAllocator *orx_arena_allocator(orx_arena *a);
 void orx_arena_free(orx_arena *a);
 
@@ -326,6 +330,9 @@ int orx_pread_all(int fd, void *buf, size_t n, uint64_t off);
  * it is not a regular file that can be mapped. */
 int orx_map_file(uint8_t **out, size_t *len, int *fd, const char *path);
 void orx_unmap_file(uint8_t *data, size_t len);
+/* Give back the resident pages of an unwritten mapping from
+ * orx_map_file: they read the file again when touched. */
+void orx_release_pages(const uint8_t *data, size_t len);
 
 /* Write path whole or not at all: write_fn fills a temporary file in the
  * target's folder, which is then renamed into place ("-": stdout). */

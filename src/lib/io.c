@@ -84,6 +84,11 @@ void orx_unmap_file(uint8_t *data, size_t len)
 	munmap(data, len);
 }
 
+void orx_release_pages(const uint8_t *data, size_t len)
+{
+	madvise((void *)data, len, MADV_DONTNEED); /* a hint; fine if refused */
+}
+
 int orx_read_all(uint8_t **out, size_t *len, const char *path)
 {
 	struct stat st;

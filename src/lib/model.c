@@ -24,23 +24,34 @@ static int attach_borrowed(Onnx__ModelProto *m, const orx_borrowed *b,
 	return ORX_OK;
 }
 
-/* Unpack data into model: when its bytes outlive the model (may_borrow),
- * a skeleton without the large raw_data, which is then pointed into data
- * (*borrowed set); else all of data, copied. */
+/* Where the bytes of a model being opened are. */
+typedef enum {
+	BYTES_CALLERS, /* the caller's: copied */
+	BYTES_OURS,    /* read into memory the model may keep */
+	BYTES_MAPPED   /* a private mapping of the file the model may keep */
+} bytes_kind;
+
+/* Unpack data into model: when its bytes may outlive the model, a
+ * skeleton without the large raw_data, which is then pointed into data
+ * (*borrowed set); else all of data, copied. A mapping's pages are given
+ * back once the skeleton is made: the borrowed bytes fault in again from
+ * the file when they are read. */
 static int unpack(orx_model *model, const uint8_t *data, size_t len,
-		  bool may_borrow, bool *borrowed)
+		  bytes_kind kind, bool *borrowed)
 {
 	uint8_t *skel = NULL;
 	orx_borrowed *b = NULL;
 	size_t n = 0, skel_len = 0;
-	int rc = may_borrow ? orx_wire_skeleton(&skel, &skel_len, &b, &n, data,
-						len)
-			    : ORX_EUNSUPPORTED;
+	int rc = kind != BYTES_CALLERS ? orx_wire_skeleton(&skel, &skel_len, &b,
+							   &n, data, len)
+				       : ORX_EUNSUPPORTED;
 
 	*borrowed = rc == ORX_OK;
 	if (rc == ORX_EINVALID || rc == ORX_ENOMEM)
 		return rc;
 	if (*borrowed) {
+		if (kind == BYTES_MAPPED)
+			orx_release_pages(data, len);
 		data = skel;
 		len = skel_len;
 	}
@@ -58,10 +69,10 @@ static int unpack(orx_model *model, const uint8_t *data, size_t len,
 	return rc;
 }
 
-/* The model from len bytes at data; with may_borrow (the bytes are the
- * caller's to give: *borrowed tells whether the model kept them). */
+/* The model from len bytes at data of kind (unless the caller's,
+ * *borrowed tells whether the model kept them). */
 static int open_bytes(orx_model **out, const uint8_t *data, size_t len,
-		      const orx_open_options *opts, bool may_borrow,
+		      const orx_open_options *opts, bytes_kind kind,
 		      bool *borrowed)
 {
 	orx_open_options defaults = ORX_OPEN_OPTIONS_INIT;
@@ -80,7 +91,7 @@ static int open_bytes(orx_model **out, const uint8_t *data, size_t len,
 	if (!(model = calloc(1, sizeof(*model))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	model->backing_fd = -1;
-	if ((rc = unpack(model, data, len, may_borrow, borrowed)) != ORX_OK)
+	if ((rc = unpack(model, data, len, kind, borrowed)) != ORX_OK)
 		goto done;
 	if ((rc = orx_model_validate(model->proto, opts)) == ORX_OK &&
 	    (rc = orx_values_build(model)) == ORX_OK)
@@ -100,7 +111,7 @@ int orx_model_open_buffer(orx_model **out, const void *data, size_t len,
 {
 	bool borrowed;
 
-	return open_bytes(out, data, len, opts, false, &borrowed);
+	return open_bytes(out, data, len, opts, BYTES_CALLERS, &borrowed);
 }
 
 /* Attach the model's folder and check its external data there. */
@@ -131,7 +142,8 @@ int orx_model_open_file(orx_model **out, const char *path,
 		mapped = true;
 	else if ((rc = orx_read_all(&data, &len, path)) != ORX_OK)
 		return rc;
-	rc = open_bytes(&m, data, len, opts, true, &borrowed);
+	rc = open_bytes(&m, data, len, opts,
+			mapped ? BYTES_MAPPED : BYTES_OURS, &borrowed);
 	if (borrowed) {
 		m->backing = data;
 		m->backing_len = len;

@@ -12,13 +12,12 @@
 /*** @@ROLES: which initializer is what to which node ***/
 
 /* The policy when branches end differently: the nearest activation
- * (breadth first) decides; without any, "none". The chosen one is moved
- * first, into e's walk. */
-static void choose(entry *e, const orx_branch *all, size_t n_all)
+ * (breadth first) decides; without any, "none". The distinct endings go
+ * into out (*n of them), the chosen one first. */
+static void choose(orx_branch *out, size_t *n_out, const orx_branch *all,
+		   size_t n_all)
 {
 	orx_branch br[ORX_BRANCH_MAX];
-	orx_branch *out = e->walk->br;
-	orx_plan_branch *pub = e->walk->pub_br;
 	size_t pick = 0, n = 0;
 
 	/* one branch per activation name: opaque endings count as none */
@@ -45,28 +44,39 @@ static void choose(entry *e, const orx_branch *all, size_t n_all)
 			   br[i].kind == ORX_BRANCH_NONE) {
 			pick = i;
 		}
-	e->pub.n_branches = n;
 	for (size_t i = 0, k = 1; i < n; i++)
 		out[i == pick ? 0 : k++] = br[i];
+	*n_out = n;
+}
+
+/* The n endings br (the chosen first) as e's branches and activation,
+ * kept in the plan's memory: exactly as many as there are. */
+static int keep_branches(entry *e, orx_arena *mem, const orx_branch *br,
+			 size_t n)
+{
+	orx_plan_branch *pub = orx_arena_alloc(mem, (n + 1) * sizeof(*pub));
+
+	if (!pub)
+		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		pub[i].activation = out[i].kind == ORX_BRANCH_OPAQUE
+		const char **path = orx_arena_alloc(
+			mem, (br[i].path_len + 1) * sizeof(*path));
+		if (!path)
+			return orx_fail(ORX_ENOMEM, "out of memory");
+		memcpy(path, br[i].path, br[i].path_len * sizeof(*path));
+		pub[i].activation = br[i].kind == ORX_BRANCH_OPAQUE
 					    ? "none"
-					    : out[i].activation;
-		pub[i].path = out[i].path;
-		pub[i].path_len = out[i].path_len;
+					    : br[i].activation;
+		pub[i].path = path;
+		pub[i].path_len = br[i].path_len;
 	}
+	e->pub.n_branches = n;
 	e->pub.branches = pub;
-	if (n == 0 || out[0].kind == ORX_BRANCH_OPAQUE) {
-		e->pub.activation = "none";
-		e->pub.path = n ? pub[0].path : NULL;
-		e->pub.path_len = n ? pub[0].path_len : 0;
-		e->alpha = NAN;
-	} else {
-		e->pub.activation = pub[0].activation;
-		e->pub.path = pub[0].path;
-		e->pub.path_len = pub[0].path_len;
-		e->alpha = out[0].alpha;
-	}
+	e->pub.activation = n ? pub[0].activation : "none";
+	e->pub.path = n ? pub[0].path : NULL;
+	e->pub.path_len = n ? pub[0].path_len : 0;
+	e->alpha = n && br[0].kind == ORX_BRANCH_ACTIVATION ? br[0].alpha : NAN;
+	return ORX_OK;
 }
 
 typedef struct {
@@ -77,25 +87,21 @@ typedef struct {
 } ctx;
 
 /* The branches downstream of value v into e (a walk of its own). */
-static int walk_from(entry *e, const orx_graph *gr, int v)
+static int walk_from(entry *e, orx_arena *mem, const orx_graph *gr, int v)
 {
-	orx_branch br[ORX_BRANCH_MAX];
-	size_t nb = 0;
+	orx_branch all[ORX_BRANCH_MAX], br[ORX_BRANCH_MAX];
+	size_t n_all = 0, n = 0;
 	int rc;
 
-	if (!(e->walk = calloc(1, sizeof(*e->walk))))
-		return orx_fail(ORX_ENOMEM, "out of memory");
-	e->owns_walk = true;
-	if ((rc = orx_graph_walk(br, &nb, gr, v)) != ORX_OK)
+	if ((rc = orx_graph_walk(all, &n_all, gr, v)) != ORX_OK)
 		return rc;
-	choose(e, br, nb);
-	return ORX_OK;
+	choose(br, &n, all, n_all);
+	return keep_branches(e, mem, br, n);
 }
 
 /* e takes like's branches (the same walk from the same value). */
 static void share_walk(entry *e, const entry *like)
 {
-	e->walk = like->walk;
 	e->pub.n_branches = like->pub.n_branches;
 	e->pub.branches = like->pub.branches;
 	e->pub.activation = like->pub.activation;
@@ -127,8 +133,9 @@ static int claim(entry **out, ctx *c, int node, int slot, orx_role role,
 					   tr.constant_node);
 	if (init < 0 || c->plan->e[init])
 		return ORX_OK;
-	if (!(e = c->plan->e[init] = calloc(1, sizeof(*e))))
+	if (!(e = c->plan->e[init] = orx_arena_alloc(c->plan->mem, sizeof(*e))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
+	memset(e, 0, sizeof(*e));
 	e->pub.tensor = (size_t)init;
 	e->pub.name = orx_value_name(c->model, (size_t)init);
 	e->pub.op = nd->op_type;
@@ -145,17 +152,15 @@ static int claim(entry **out, ctx *c, int node, int slot, orx_role role,
 	e->pub.storage = e->constant ? "constant" : "initializer";
 	if (nd->name && nd->name[0])
 		e->pub.node = nd->name;
-	else {
-		snprintf(e->node_name, sizeof(e->node_name), "%s_%d",
-			 nd->op_type, node);
-		e->pub.node = e->node_name;
-	}
+	else if (!(e->pub.node = orx_arena_printf(c->plan->mem, "%s_%d",
+						  nd->op_type, node)))
+		return orx_fail(ORX_ENOMEM, "out of memory");
 	*out = e;
 	if (like) {
 		share_walk(e, like);
 		return ORX_OK;
 	}
-	return walk_from(e, c->gr, walk_from_value);
+	return walk_from(e, c->plan->mem, c->gr, walk_from_value);
 }
 
 /* The Add right after a layer that adds an initializer: its bias (the
@@ -282,20 +287,26 @@ static int fans_of(entry *e, orx_fan_convention conv)
 	return rc;
 }
 
-static void skip(entry *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static int skip(entry *e, orx_arena *mem, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static void skip(entry *e, const char *fmt, ...)
+/* e is left as it is, for the reason fmt says (kept in mem). */
+static int skip(entry *e, orx_arena *mem, const char *fmt, ...)
 {
+	char reason[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
+	if (!(e->reason = orx_arena_strdup(mem, reason)))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	return ORX_OK;
 }
 
-static void decide(entry *e, const orx_rules *rules,
-		   const Onnx__TensorProto *t)
+/* The rule for e, stored as t, and what it draws; or why e is kept. */
+static int decide(entry *e, orx_arena *mem, const orx_rules *rules,
+		  const Onnx__TensorProto *t)
 {
 	orx_rule_query q = {e->pub.op, e->pub.activation, e->pub.role,
 			    e->pub.name, e->pub.graph};
@@ -309,26 +320,26 @@ static void decide(entry *e, const orx_rules *rules,
 	e->pub.dims = t->dims;
 	if (e->pub.role == ORX_ROLE_WEIGHT)
 		fans_of(e, ORX_FANS_EXACT);
-	if (e->layer && e->layer->reason[0])
-		return skip(e, "its layer's weight %s is kept",
+	if (e->layer && e->layer->reason)
+		return skip(e, mem, "its layer's weight %s is kept",
 			    e->layer->pub.name);
 	if (!(a = orx_rules_match(rules, &q, &file, &line)))
-		return skip(e, "no rule matches");
+		return skip(e, mem, "no rule matches");
 	e->pub.rule_file = file;
 	e->pub.rule_line = line;
 	if (a->spec.scheme == ORX_SCHEME_KEEP)
-		return skip(e, "kept by %s:%u", file, line);
+		return skip(e, mem, "kept by %s:%u", file, line);
 	if (e->quantized)
-		return skip(e, "quantized weight (behind DequantizeLinear): "
+		return skip(e, mem, "quantized weight (behind DequantizeLinear): "
 			       "never rewritten");
 	if (t->segment)
-		return skip(e, "a segment of a larger tensor is kept as it is");
+		return skip(e, mem, "a segment of a larger tensor is kept as it is");
 	if ((e->constant || e->body) &&
 	    orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
-		return skip(e, "external data of a Constant or a body is not "
+		return skip(e, mem, "external data of a Constant or a body is not "
 			       "rewritten yet");
 	if (!float_dtype(t->data_type))
-		return skip(e, e->pub.role == ORX_ROLE_WEIGHT
+		return skip(e, mem, e->pub.role == ORX_ROLE_WEIGHT
 				       ? "dtype %s: a quantized weight's layout "
 					 "is not known"
 				       : "dtype %s is not rewritten",
@@ -341,17 +352,18 @@ static void decide(entry *e, const orx_rules *rules,
 	    fans_of(e, a->fans) != ORX_OK &&
 	    spec.scheme >= ORX_SCHEME_XAVIER_UNIFORM &&
 	    spec.scheme <= ORX_SCHEME_LECUN_TRUNC_NORMAL)
-		return skip(e, "fans unknown: %s", orx_error_last());
+		return skip(e, mem, "fans unknown: %s", orx_error_last());
 	if (spec.scheme >= ORX_SCHEME_XAVIER_UNIFORM &&
 	    spec.scheme <= ORX_SCHEME_LECUN_TRUNC_NORMAL && !e->pub.has_fans)
-		return skip(e, "%s needs fans, which a %s has not",
+		return skip(e, mem, "%s needs fans, which a %s has not",
 			    orx_scheme_name(spec.scheme),
 			    orx_role_name(e->pub.role));
 	if (orx_init_resolve(&e->pub.params, &spec, e->pub.fan_in,
 			     e->pub.fan_out, t->dims, t->n_dims) != ORX_OK)
-		return skip(e, "%s", orx_error_last());
+		return skip(e, mem, "%s", orx_error_last());
 	e->pub.scheme = spec.scheme;
 	e->decided = 1;
+	return ORX_OK;
 }
 
 /* Whether an unclaimed value is listed as left alone: every initializer;
@@ -489,12 +501,12 @@ static int plan_graph(orx_plan *plan, const orx_rules *rules,
 
 	for (size_t k = 0; k < model->n_graphs && rc == ORX_OK; k++)
 		rc = claim_graph(plan, model, k);
-	for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++)
-		if (plan->e[i] && plan->e[i]->pub.role == ORX_ROLE_WEIGHT)
-			decide(plan->e[i], rules, orx_value_tensor(model, i));
-	for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++)
-		if (plan->e[i] && plan->e[i]->pub.role != ORX_ROLE_WEIGHT)
-			decide(plan->e[i], rules, orx_value_tensor(model, i));
+	for (int weights = 1; weights >= 0; weights--)
+		for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++)
+			if (plan->e[i] &&
+			    (plan->e[i]->pub.role == ORX_ROLE_WEIGHT) == weights)
+				rc = decide(plan->e[i], plan->mem, rules,
+					    orx_value_tensor(model, i));
 	return rc == ORX_OK ? collect(plan, model) : rc;
 }
 
@@ -508,7 +520,8 @@ int orx_plan_build(orx_plan **out, const orx_model *model,
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	plan->n_init = orx_value_count(model);
 	plan->e = calloc(plan->n_init + 1, sizeof(*plan->e));
-	if (!plan->e) {
+	plan->mem = orx_arena_new(0);
+	if (!plan->e || !plan->mem) {
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -560,12 +573,7 @@ void orx_plan_free(orx_plan *plan)
 	for (size_t k = 0; k < plan->n_graphs; k++)
 		orx_graph_free(plan->graphs[k]);
 	free(plan->graphs);
-	for (size_t i = 0; plan->e && i < plan->n_init; i++)
-		if (plan->e[i]) {
-			if (plan->e[i]->owns_walk)
-				free(plan->e[i]->walk);
-			free(plan->e[i]);
-		}
+	orx_arena_free(plan->mem); /* the entries */
 	free(plan->e);
 	free(plan->items);
 	free(plan->skips);

@@ -5,13 +5,6 @@
 #include "graph.h"
 #include "ops.h"
 
-/* The endings of one downstream walk, the chosen one first: shared by
- * the tensors of one layer or normalization. */
-typedef struct walked {
-	orx_branch br[ORX_BRANCH_MAX];
-	orx_plan_branch pub_br[ORX_BRANCH_MAX];
-} walked;
-
 typedef struct entry {
 	orx_plan_item pub;
 	int decided;  /* a rule rewrites it */
@@ -23,16 +16,14 @@ typedef struct entry {
 	bool constant;  /* a Constant node's tensor, not an initializer */
 	bool body;      /* in an If, Loop or Scan body */
 	double alpha; /* of the chosen activation (LeakyRelu) */
-	struct walked *walk; /* the branches found downstream */
-	bool owns_walk;      /* else shared with the entry it came from */
-	char node_name[48];
-	char reason[160];    /* why it is skipped, if it is */
+	const char *reason;  /* why it is skipped, if it is (else NULL) */
 	const struct entry *layer; /* bias: its layer's weight, or NULL */
 	int node_index;      /* the node that uses it, in gr */
 	const orx_graph *gr; /* the graph of that node */
 } entry;
 
 struct orx_plan {
+	orx_arena *mem;     /* the entries, their branches, names and reasons */
 	orx_graph **graphs; /* every graph of the model, indexed (0: main) */
 	size_t n_graphs;
 	size_t n_nodes;     /* of all the graphs */

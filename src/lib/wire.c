@@ -143,7 +143,7 @@ enum {
 	MODEL_GRAPH = 7,       /* ModelProto.graph */
 	GRAPH_INITIALIZER = 5, /* GraphProto.initializer */
 	TENSOR_RAW_DATA = 9,   /* TensorProto.raw_data */
-	BORROW_MIN = 4096,     /* smaller raw_data is copied as usual */
+	BORROW_MIN = 64,     /* smaller raw_data is copied as usual */
 	VARINT_MAX = 10,
 };
 
@@ -170,7 +170,7 @@ typedef struct {
 	uint8_t *buf;
 	size_t at;
 	orx_borrowed *borrowed;
-	size_t n_borrowed, tensor;
+	size_t n_borrowed, cap_borrowed, tensor;
 } sink;
 
 static void put_varint(sink *s, uint64_t v)
@@ -196,7 +196,7 @@ static int put_message(sink *s, uint32_t number, content_fn fn,
 {
 	size_t head, body, n;
 	uint8_t tmp[VARINT_MAX];
-	sink t = {tmp, 0, NULL, 0, 0};
+	sink t = {tmp, 0, NULL, 0, 0, 0};
 	int rc;
 
 	put_varint(s, (uint64_t)number << 3 | WIRE_LEN);
@@ -227,6 +227,11 @@ static int tensor_content(sink *s, const uint8_t *data, size_t len)
 	       (rc = next_field(&f, &c)) == ORX_OK) {
 		if (raw == 1 && f.number == TENSOR_RAW_DATA &&
 		    f.len >= BORROW_MIN) {
+			orx_borrowed *b = orx_room(s->borrowed, &s->cap_borrowed,
+						   s->n_borrowed, sizeof(*b));
+			if (!b)
+				return ORX_ENOMEM;
+			s->borrowed = b;
 			s->borrowed[s->n_borrowed++] =
 				(orx_borrowed){s->tensor, f.payload, f.len};
 			continue;
@@ -271,19 +276,16 @@ int orx_wire_skeleton(uint8_t **out, size_t *out_len,
 		      orx_borrowed **borrowed, size_t *n_borrowed,
 		      const uint8_t *data, size_t len)
 {
-	size_t graphs = 0, most = len / BORROW_MIN + 1;
-	sink s = {NULL, 0, NULL, 0, 0};
+	size_t graphs = 0;
+	sink s = {NULL, 0, NULL, 0, 0, 0};
 	int rc;
 
 	if ((rc = count_fields(&graphs, data, len, MODEL_GRAPH)) != ORX_OK ||
 	    graphs != 1)
 		return rc == ORX_EINVALID ? rc : ORX_EUNSUPPORTED;
 	/* a level may write VARINT_MAX ahead before moving back */
-	if (!(s.buf = malloc(len + 4 * VARINT_MAX)) ||
-	    !(s.borrowed = malloc(most * sizeof(*s.borrowed)))) {
-		free(s.buf);
+	if (!(s.buf = malloc(len + 4 * VARINT_MAX)))
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	}
 	rc = model_content(&s, data, len);
 	if (rc == ORX_OK && s.n_borrowed == 0)
 		rc = ORX_EUNSUPPORTED; /* nothing to gain */

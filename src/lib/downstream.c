@@ -253,6 +253,25 @@ static void leave_graph(orx_branch *branches, size_t *n, step *q, size_t *tail,
 		       "output");
 }
 
+/* The bodies that read value v of gr by name: the walk goes on in each,
+ * through the op holding the body. */
+static void enter_bodies(step *q, size_t *tail, size_t *edges,
+			 const orx_graph *gr, int v, int at)
+{
+	const orx_capture *c;
+	size_t n = orx_graph_captures(gr, v, &c);
+
+	if (n > EDGES_MAX - *edges)
+		n = EDGES_MAX - *edges;
+	*edges += n;
+	for (size_t i = 0; i < n; i++) {
+		int owner;
+		const orx_graph *up = orx_graph_parent(c[i].body, &owner);
+		enqueue(q, tail, c[i].body, c[i].body_value, at,
+			orx_graph_node(up, owner)->op_type);
+	}
+}
+
 int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 		   int start)
 {
@@ -273,6 +292,7 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 		nc = orx_graph_consumers(gr, v, &nodes, &slots);
 		if (orx_graph_is_output(gr, v))
 			leave_graph(branches, n, q, &tail, gr, v, at);
+		enter_bodies(q, &tail, &edges, gr, v, at);
 		if (nc > EDGES_MAX - edges)
 			nc = EDGES_MAX - edges;
 		edges += nc;

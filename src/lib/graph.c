@@ -33,6 +33,8 @@ struct orx_graph {
 	size_t node_base;        /* nodes of the graphs before it */
 	uint32_t walk_seen;      /* the walk that last reset its marks */
 	uint32_t walks;          /* walks started (used on the root) */
+	orx_capture *captures;   /* its values bodies read, by value */
+	size_t n_captures, cap_captures;
 };
 
 /* Visited values of the current walk: mark[v] == gen. Bumping gen forgets
@@ -227,6 +229,7 @@ void orx_graph_free(orx_graph *gr)
 	free(gr->node_memo);
 	free(gr->in_start);
 	free(gr->in_value);
+	free(gr->captures);
 	free(gr);
 }
 
@@ -270,6 +273,83 @@ int orx_graph_id(const orx_graph *gr)
 size_t orx_graph_node_base(const orx_graph *gr)
 {
 	return gr->node_base;
+}
+
+/*** @@CAPTURES: the values bodies read from the graphs around them ***/
+
+/* A value body reads but does not define: a graph input, an initializer
+ * and a node's output are defined; a name only consumed is not. */
+static bool read_from_outside(const orx_graph *body, int v)
+{
+	return !body->is_input[v] && body->producer[v] < 0 &&
+	       body->initializer[v] < 0 && body->cons_start[v + 1] >
+	       body->cons_start[v];
+}
+
+static int add_capture(orx_graph *at, int value, const orx_graph *body,
+		       int body_value)
+{
+	orx_capture *c = orx_room(at->captures, &at->cap_captures,
+				  at->n_captures, sizeof(*c));
+
+	if (!c)
+		return ORX_ENOMEM;
+	at->captures = c;
+	c[at->n_captures++] = (orx_capture){value, body, body_value};
+	return ORX_OK;
+}
+
+static int by_value(const void *a, const void *b)
+{
+	const orx_capture *x = a, *y = b;
+
+	return (x->value > y->value) - (x->value < y->value);
+}
+
+int orx_graph_link_captures(orx_graph *const *graphs, size_t n)
+{
+	for (size_t k = 1; k < n; k++) {
+		const orx_graph *body = graphs[k];
+		for (size_t v = 0; v < body->n_values; v++) {
+			const orx_graph *up = body->parent;
+			const char *name = body->names[v];
+			int rc;
+			if (!read_from_outside(body, (int)v))
+				continue;
+			while (up && !orx_graph_defines(up, name))
+				up = up->parent;
+			if (up && (rc = add_capture(graphs[up->id],
+						    orx_graph_value(up, name),
+						    body, (int)v)) != ORX_OK)
+				return rc;
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		if (graphs[k]->n_captures > 1)
+			qsort(graphs[k]->captures, graphs[k]->n_captures,
+		      sizeof(orx_capture), by_value);
+	return ORX_OK;
+}
+
+size_t orx_graph_captures(const orx_graph *gr, int v,
+			  const orx_capture **first)
+{
+	size_t lo = 0, hi = gr->n_captures, end;
+
+	*first = NULL;
+	if (!gr->n_captures)
+		return 0;
+	while (lo < hi) { /* the first capture of v or after */
+		size_t mid = lo + (hi - lo) / 2;
+		if (gr->captures[mid].value < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < gr->n_captures && gr->captures[end].value == v;)
+		end++;
+	*first = gr->captures + lo;
+	return end - lo;
 }
 
 static void reset_marks(const orx_graph *gr)
@@ -354,6 +434,11 @@ size_t orx_graph_consumers(const orx_graph *gr, int v, const int **nodes,
 	*nodes = gr->cons_node + gr->cons_start[v];
 	*slots = gr->cons_slot + gr->cons_start[v];
 	return gr->cons_start[v + 1] - gr->cons_start[v];
+}
+
+const Onnx__GraphProto *orx_graph_proto(const orx_graph *gr)
+{
+	return gr->g;
 }
 
 const Onnx__NodeProto *orx_graph_node(const orx_graph *gr, int n)

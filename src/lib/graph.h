@@ -52,6 +52,24 @@ const orx_graph *orx_graph_parent(const orx_graph *graph, int *owner);
 int orx_graph_id(const orx_graph *graph);
 size_t orx_graph_node_base(const orx_graph *graph);
 
+/* A value of the graph that a body inside it (at any depth) reads by
+ * name without defining it (ONNX's outer scope): body_value is it in the
+ * body. */
+typedef struct {
+	int value;
+	const orx_graph *body;
+	int body_value;
+} orx_capture;
+
+/* Register the outer-scope reads of every graph among graphs (indexed by
+ * id, scopes set) with the graph around that defines each name; then
+ * orx_graph_captures lists them, for the walks to follow into bodies. */
+int orx_graph_link_captures(orx_graph *const *graphs, size_t n);
+
+/* The captures of value v of graph: *first, and how many. */
+size_t orx_graph_captures(const orx_graph *graph, int v,
+			  const orx_capture **first);
+
 /* A byte per node, 0 when the graph is built, that the walks may use to
  * remember what they found out about each node. */
 uint8_t *orx_graph_node_memo(const orx_graph *graph);
@@ -62,6 +80,7 @@ uint8_t *orx_graph_node_memo(const orx_graph *graph);
 void orx_graph_new_walk(const orx_graph *graph);
 bool orx_graph_visit(const orx_graph *graph, int v);
 
+const Onnx__GraphProto *orx_graph_proto(const orx_graph *graph);
 const Onnx__NodeProto *orx_graph_node(const orx_graph *graph, int n);
 size_t orx_graph_node_count(const orx_graph *graph);
 

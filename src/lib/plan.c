@@ -163,34 +163,52 @@ static int claim(entry **out, ctx *c, int node, int slot, orx_role role,
 	return walk_from(e, c->plan->mem, c->gr, walk_from_value);
 }
 
-/* The Add right after a layer that adds an initializer: its bias (the
- * MatMul + Add that exporters write for Linear). */
-static int claim_following_bias(ctx *c, int node, const entry *weight)
+/* An Add among the consumers of value out of graph c->gr that adds a
+ * constant: claimed as weight's bias into *b (NULL if none). */
+static int claim_bias_add(entry **b, ctx *c, int out, const entry *weight)
 {
-	const Onnx__NodeProto *nd = c->g->node[node];
-	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
 	const int *nodes, *slots;
 	size_t n = orx_graph_consumers(c->gr, out, &nodes, &slots);
 
+	*b = NULL;
 	for (size_t i = 0; i < n; i++) {
 		const Onnx__NodeProto *add = c->g->node[nodes[i]];
-		entry *b;
 		int rc;
 		if (!orx_op_is(add, "Add") || add->n_input != 2 ||
 		    add->n_output == 0)
 			continue;
-		rc = claim(&b, c, nodes[i], 1 - slots[i], ORX_ROLE_BIAS,
+		rc = claim(b, c, nodes[i], 1 - slots[i], ORX_ROLE_BIAS,
 			   orx_graph_value(c->gr, add->output[0]), NULL);
-		if (rc != ORX_OK || b) {
-			if (b) {
-				b->layer = weight;
-				b->pub.op = nd->op_type;
-				b->pub.activation = weight->pub.activation;
+		if (rc != ORX_OK || *b) {
+			if (*b) {
+				(*b)->layer = weight;
+				(*b)->pub.op = weight->pub.op;
+				(*b)->pub.activation = weight->pub.activation;
 			}
 			return rc;
 		}
 	}
 	return ORX_OK;
+}
+
+/* The Add right after a layer that adds a constant: its bias (the
+ * MatMul + Add that exporters write for Linear), in the layer's graph or
+ * in a body that reads the layer's output by name. */
+static int claim_following_bias(ctx *c, int node, const entry *weight)
+{
+	const Onnx__NodeProto *nd = c->g->node[node];
+	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
+	const orx_capture *cap;
+	size_t n = out >= 0 ? orx_graph_captures(c->gr, out, &cap) : 0;
+	entry *b;
+	int rc = claim_bias_add(&b, c, out, weight);
+
+	for (size_t i = 0; i < n && rc == ORX_OK && !b; i++) {
+		ctx in = {c->plan, c->model, cap[i].body,
+			  orx_graph_proto(cap[i].body)};
+		rc = claim_bias_add(&b, &in, cap[i].body_value, weight);
+	}
+	return rc;
 }
 
 /* The input that holds a layer's weight: B when the op takes either A or
@@ -488,7 +506,7 @@ static int index_graphs(orx_plan *plan, const orx_model *model)
 				    (int)k, r->owner, plan->n_nodes);
 		plan->n_nodes += r->g->n_node;
 	}
-	return ORX_OK;
+	return orx_graph_link_captures(plan->graphs, plan->n_graphs);
 }
 
 /* Claim every graph's tensors (the main graph first: the first user of a

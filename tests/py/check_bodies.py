@@ -2,7 +2,8 @@
 """Weights inside control flow: each sample's network put into both
 branches of an If (its weights as body initializers, as body Constant
 nodes, and as main-graph initializers the bodies read by name) and into a
-Loop body. For each: the plan gives the plain model's scheme, fans,
+Loop body; and split, the first layer in the main graph and its
+activation in the branches. For each: the plan gives the plain model's scheme, fans,
 activation and std for every tensor (only names and storage differ);
 `apply`'s output passes the onnx checker, every re-initialized tensor has
 its scheme's statistics, every other tensor is byte for byte the input's,
@@ -37,12 +38,16 @@ def renamed(vi, name, lead=()):
     return helper.make_tensor_value_info(name, t.elem_type, dims)
 
 
-def body_of(m, inits, as_constants, inputs=(), extra_outputs=()):
-    """The sample's nodes as a body; its outputs renamed NAME_b (Identity)."""
+WEIGHTED = ("Conv", "ConvTranspose", "Gemm", "MatMul")
+
+
+def body_of(m, inits, as_constants, inputs=(), extra_outputs=(), skip=0):
+    """The sample's nodes (but the first skip) as a body; its outputs
+    renamed NAME_b (Identity)."""
     g = m.graph
     nodes = [helper.make_node("Constant", [], [t.name], value=t) for t in inits] \
         if as_constants else []
-    nodes += list(g.node)
+    nodes += list(g.node)[skip:]
     nodes += [helper.make_node("Identity", [o.name], [o.name + "_b"]) for o in g.output]
     outs = list(extra_outputs) + [renamed(o, o.name + "_b") for o in g.output]
     return helper.make_graph(nodes, "body", list(inputs), outs,
@@ -51,7 +56,9 @@ def body_of(m, inits, as_constants, inputs=(), extra_outputs=()):
 
 def wrapped(src, kind):
     """src's network inside an If (kind 'if_init', 'if_const', 'if_outer')
-    or a Loop ('loop')."""
+    or a Loop ('loop'); or split ('if_split'): its nodes up to the first
+    layer in the main graph, the rest in both branches, which read that
+    layer's output by name (so its activation is inside the bodies)."""
     m = onnx.load(src)
     g = m.graph
     inits = list(g.initializer)
@@ -69,9 +76,13 @@ def wrapped(src, kind):
         nodes.append(helper.make_node("Loop", ["trip", "cond"],
                                       [o.name + "_all" for o in g.output], body=b))
     else:
-        if kind == "if_outer":
+        split = 0
+        if kind == "if_split":
+            split = 1 + next(i for i, n in enumerate(g.node) if n.op_type in WEIGHTED)
+            nodes += list(g.node)[:split]
+        if kind in ("if_outer", "if_split"):
             outer = inits
-        branch = lambda: body_of(m, [] if kind == "if_outer" else inits, kind == "if_const")
+        branch = lambda: body_of(m, [] if outer else inits, kind == "if_const", skip=split)
         nodes.append(helper.make_node("If", ["cond"], [o.name for o in g.output],
                                       then_branch=branch(), else_branch=branch()))
     outs = [renamed(o, o.name + "_all", (1,)) if kind == "loop" else renamed(o, o.name)
@@ -130,7 +141,8 @@ def check_case(tool, sample, kind, tmp):
             if {k: t.get(k) for k in FIELDS} != want:
                 diff = [k for k in FIELDS if t.get(k) != want[k]]
                 problems.append(f"{t['name']}: {diff} differ from the plain model's")
-            if t["storage"] != storage or (t["graph"] == "main") != (kind == "if_outer"):
+            if t["storage"] != storage or \
+                    (t["graph"] == "main") != (kind in ("if_outer", "if_split")):
                 problems.append(f"{t['name']}: graph {t['graph']}, storage {t['storage']}")
     if sorted(got) != sorted(plain):
         problems.append(f"other tensors planned: {sorted(set(got) - set(plain))}")
@@ -183,7 +195,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for f in ("mlp_tanh.onnx", "cnn_bn_relu.onnx", "depthwise_separable.onnx",
                   "mlp_tanh_fp16.onnx", "transformer_encoder.onnx"):
-            for kind in ("if_init", "if_const", "if_outer", "loop"):
+            for kind in ("if_init", "if_const", "if_outer", "if_split", "loop"):
                 problems = check_case(tool, os.path.join(samples, f), kind, tmp)
                 results.append(not problems)
                 print(f"{'FAIL' if problems else 'ok  '} {f} {kind}"

@@ -291,10 +291,8 @@ int orx_external_open_data(int *fd, orx_ext_ref *ref, const orx_model *m,
 
 int orx_external_validate(const orx_model *m)
 {
-	const Onnx__GraphProto *g = m->proto->graph;
-
-	for (size_t i = 0; i < g->n_initializer; i++) {
-		const Onnx__TensorProto *t = g->initializer[i];
+	for (size_t i = 0; i < orx_value_count(m); i++) {
+		const Onnx__TensorProto *t = orx_value_tensor(m, i);
 		orx_ext_ref ref;
 		int fd, rc;
 		if (orx_tensor_proto_storage(t) != ORX_STORAGE_EXTERNAL)

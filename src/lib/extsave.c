@@ -27,9 +27,11 @@ typedef struct {
 	const char *location; /* the data file being written */
 } data_ctx;
 
+/* Value i of the model (values.c): an initializer of any graph or a
+ * Constant's tensor. */
 static Onnx__TensorProto *tensor(const orx_model *m, size_t i)
 {
-	return m->proto->graph->initializer[i];
+	return orx_value_tensor(m, i);
 }
 
 static bool is_external(const orx_model *m, size_t i)
@@ -52,6 +54,14 @@ static uint64_t nbytes(const Onnx__TensorProto *t)
 
 /*** @@PLACE: where each tensor goes ***/
 
+/* Whether --external may move tensor i into a data file: the main
+ * graph's initializers (a tensor that is in one already may be of any
+ * graph or a Constant's, and stays in one). */
+static bool movable(const orx_model *m, size_t i)
+{
+	return i < orx_model_tensor_count(m) || is_external(m, i);
+}
+
 /* Is tensor i the first placed in its data file? */
 static bool first_of_location(const place *pl, size_t i)
 {
@@ -65,7 +75,7 @@ static bool first_of_location(const place *pl, size_t i)
 
 static int place_all(place *pl, const orx_model *m, const orx_save_options *o)
 {
-	size_t n = orx_model_tensor_count(m);
+	size_t n = orx_value_count(m);
 	orx_ext_ref ref;
 
 	for (size_t i = 0; i < n; i++) {
@@ -76,7 +86,7 @@ static int place_all(place *pl, const orx_model *m, const orx_save_options *o)
 			if (orx_external_ref(&ref, t) != ORX_OK)
 				return ORX_EINVALID;
 			pl[i].location = ref.location;
-		} else if (o->mode == ORX_DATA_EXTERNAL &&
+		} else if (o->mode == ORX_DATA_EXTERNAL && movable(m, i) &&
 			   (ext || t->has_raw_data) && pl[i].length > o->threshold &&
 			   !t->segment) {
 			pl[i].location = o->external_file;
@@ -102,7 +112,7 @@ static int check_size(const orx_model *m, const place *pl)
 {
 	uint64_t total = onnx__model_proto__get_packed_size(m->proto);
 
-	for (size_t i = 0; i < orx_model_tensor_count(m); i++)
+	for (size_t i = 0; i < orx_value_count(m); i++)
 		if (!pl[i].location && is_external(m, i))
 			total += pl[i].length;
 	if (total > MAX_MESSAGE)
@@ -186,7 +196,7 @@ static int write_data_file(int fd, void *arg)
 	data_ctx *c = arg;
 	int rc = ORX_OK;
 
-	for (size_t i = 0; i < orx_model_tensor_count(c->m) && rc == ORX_OK; i++)
+	for (size_t i = 0; i < orx_value_count(c->m) && rc == ORX_OK; i++)
 		if (c->pl[i].location && !strcmp(c->pl[i].location, c->location))
 			rc = put_tensor(fd, c->pl[i].offset, c->m, i,
 					c->pl[i].length);
@@ -211,7 +221,7 @@ typedef struct {
 
 static int input_files(input_file **out, size_t *n, const orx_model *m)
 {
-	input_file *f = calloc(orx_model_tensor_count(m) + 1, sizeof(*f));
+	input_file *f = calloc(orx_value_count(m) + 1, sizeof(*f));
 	struct stat st;
 	orx_ext_ref ref;
 	int fd;
@@ -219,7 +229,7 @@ static int input_files(input_file **out, size_t *n, const orx_model *m)
 	if (!f)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	*n = 0;
-	for (size_t i = 0; i < orx_model_tensor_count(m); i++) {
+	for (size_t i = 0; i < orx_value_count(m); i++) {
 		size_t k = 0;
 		if (!is_external(m, i) || orx_external_ref(&ref, tensor(m, i)))
 			continue;
@@ -273,7 +283,7 @@ static int make_parents(const char *path)
 
 static int write_data_files(orx_model *m, place *pl, const char *out_dir)
 {
-	size_t n = orx_model_tensor_count(m), n_in = 0;
+	size_t n = orx_value_count(m), n_in = 0;
 	input_file *in = NULL;
 	int rc = input_files(&in, &n_in, m);
 
@@ -372,10 +382,10 @@ static int update_tensors(orx_model *m, const place *pl)
 	int rc = ORX_OK;
 
 	/* inline first: they read the input's data files */
-	for (size_t i = 0; i < orx_model_tensor_count(m) && rc == ORX_OK; i++)
+	for (size_t i = 0; i < orx_value_count(m) && rc == ORX_OK; i++)
 		if (!pl[i].location && is_external(m, i))
 			rc = set_inline(m, i, pl[i].length);
-	for (size_t i = 0; i < orx_model_tensor_count(m) && rc == ORX_OK; i++)
+	for (size_t i = 0; i < orx_value_count(m) && rc == ORX_OK; i++)
 		if (pl[i].location)
 			rc = set_external(m, tensor(m, i), &pl[i]);
 	return rc;
@@ -385,7 +395,7 @@ static bool needs_data_handling(const orx_model *m, const orx_save_options *o)
 {
 	if (o->mode != ORX_DATA_KEEP)
 		return true;
-	for (size_t i = 0; i < orx_model_tensor_count(m); i++)
+	for (size_t i = 0; i < orx_value_count(m); i++)
 		if (is_external(m, i))
 			return true;
 	return false;
@@ -394,7 +404,7 @@ static bool needs_data_handling(const orx_model *m, const orx_save_options *o)
 int orx_model_save(orx_model *m, const char *path, const orx_save_options *opts)
 {
 	orx_save_options defaults = ORX_SAVE_OPTIONS_INIT;
-	size_t n = orx_model_tensor_count(m);
+	size_t n = orx_value_count(m);
 	place *pl = NULL;
 	char *out_dir = NULL;
 	orx_ext_ref check;

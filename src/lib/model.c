@@ -171,7 +171,7 @@ int orx_model_save_buffer(uint8_t **out, size_t *len, const orx_model *model)
 
 	if (rc != ORX_OK)
 		return rc;
-	for (size_t i = 0; model->pending && i < orx_model_tensor_count(model); i++)
+	for (size_t i = 0; model->pending && i < orx_value_count(model); i++)
 		if (model->pending[i].set)
 			return orx_fail(ORX_EUNSUPPORTED, "tensors in external "
 							  "data were "

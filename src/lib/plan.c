@@ -352,10 +352,6 @@ static int decide(entry *e, orx_arena *mem, const orx_rules *rules,
 			       "never rewritten");
 	if (t->segment)
 		return skip(e, mem, "a segment of a larger tensor is kept as it is");
-	if ((e->constant || e->body) &&
-	    orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
-		return skip(e, mem, "external data of a Constant or a body is not "
-			       "rewritten yet");
 	if (!float_dtype(t->data_type))
 		return skip(e, mem, e->pub.role == ORX_ROLE_WEIGHT
 				       ? "dtype %s: a quantized weight's layout "

@@ -521,7 +521,7 @@ static int defer(orx_model *model, size_t i, const orx_init_params *p,
 		 uint64_t key)
 {
 	if (!model->pending &&
-	    !(model->pending = calloc(orx_model_tensor_count(model) + 1,
+	    !(model->pending = calloc(orx_value_count(model) + 1,
 				      sizeof(orx_pending))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	model->pending[i] = (orx_pending){true, *p, key};
@@ -544,20 +544,14 @@ int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
 	    (rc = writable(&base, &store, t)) != ORX_OK)
 		return rc;
 	/* values are made when they are needed: at save, straight into the
-	 * output file; or when read (initializers; a Constant's values are
-	 * or a body's are made at once, in the model's own copy of its
-	 * bytes) */
+	 * output file (a tensor in a data file, in any graph; a main-graph
+	 * initializer's raw_data) or when read; a Constant's or a body's
+	 * inline values at once, in the model's own copy of its bytes */
 	bool main_init = i < orx_model_tensor_count(model);
 
-	if (!main_init && orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
-		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': external data "
-						  "of a Constant or a body is "
-						  "not rewritten yet",
-				orx_value_name(model, i));
-	if (main_init &&
-	    (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL ||
-	     (t->has_raw_data && orx_raw_store(t->data_type) &&
-	      p->dist != ORX_DIST_KEEP)))
+	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL ||
+	    (main_init && t->has_raw_data && orx_raw_store(t->data_type) &&
+	     p->dist != ORX_DIST_KEEP))
 		return defer(model, i, p, key);
 	model->backing_changed |= p->dist != ORX_DIST_KEEP;
 	return orx_init_fill_store(base, store, (size_t)n, p, key, t->dims,

@@ -7,7 +7,8 @@ activation in the branches. For each: the plan gives the plain model's scheme, f
 activation and std for every tensor (only names and storage differ);
 `apply`'s output passes the onnx checker, every re-initialized tensor has
 its scheme's statistics, every other tensor is byte for byte the input's,
-and ONNX Runtime runs it with finite outputs.
+and ONNX Runtime runs it with finite outputs. The same with the tensors
+(bodies' and Constants' too) in a data file beside the model.
 
     check_bodies.py ONNX_REINIT SAMPLES_DIR
 
@@ -121,9 +122,24 @@ def plan_of(tool, path):
     return json.loads(r.stdout)["tensors"]
 
 
-def check_case(tool, sample, kind, tmp):
+def check_case(tool, sample, kind, tmp, external=False):
+    """With external, the model's tensors (bodies' initializers and
+    Constants' values included) are in a data file beside it, and the
+    output is written to another folder."""
     path = os.path.join(tmp, f"{kind}.onnx")
-    onnx.save(wrapped(sample, kind), path)
+    if external:
+        os.makedirs(os.path.join(tmp, "in"), exist_ok=True)
+        path = os.path.join(tmp, "in", f"{kind}.onnx")
+        onnx.save(wrapped(sample, kind), path, save_as_external_data=True,
+                  all_tensors_to_one_file=True, location=f"{kind}.data", size_threshold=0,
+                  convert_attribute=True)
+        stored = onnx.load(path, load_external_data=False)
+        if not any(t.data_location == TensorProto.EXTERNAL
+                   for t in tensors_by_name(stored).values()):
+            return ["the test model has no external data"]
+        input_data = open(os.path.join(tmp, "in", f"{kind}.data"), "rb").read()
+    else:
+        onnx.save(wrapped(sample, kind), path)
     plain = {t["name"]: {k: t.get(k) for k in FIELDS} for t in plan_of(tool, sample)}
     got = {}
     for t in plan_of(tool, path):
@@ -147,12 +163,18 @@ def check_case(tool, sample, kind, tmp):
     if sorted(got) != sorted(plain):
         problems.append(f"other tensors planned: {sorted(set(got) - set(plain))}")
     out = os.path.join(tmp, f"{kind}_out.onnx")
+    if external:
+        os.makedirs(os.path.join(tmp, "out"), exist_ok=True)
+        out = os.path.join(tmp, "out", f"{kind}.onnx")
     r = subprocess.run([tool, "apply", path, "-o", out, "--seed", "5", "--json"],
                        capture_output=True, text=True)
     if r.returncode != 0:
         return problems + [f"apply: {r.stderr.strip()}"]
     items = {t["name"]: t for t in json.loads(r.stdout)["tensors"]}
-    before, after = tensors_by_name(onnx.load(path)), tensors_by_name(onnx.load(out))
+    try:
+        before, after = tensors_by_name(onnx.load(path)), tensors_by_name(onnx.load(out))
+    except OSError as e:  # a data file the output names is missing
+        return problems + [f"the output does not load: {e}"]
     if sorted(before) != sorted(after) or not set(items) <= set(after):
         problems.append("the output's tensors are not the input's")
     for name, t in after.items():
@@ -160,6 +182,24 @@ def check_case(tool, sample, kind, tmp):
             problems += check_tensor(before[name], t, items[name])
         elif t.SerializeToString() != before[name].SerializeToString():
             problems.append(f"{name}: changed but not in the plan")
+    if external:
+        if open(os.path.join(tmp, "in", f"{kind}.data"), "rb").read() != input_data:
+            problems.append("the input's data file changed")
+        written = tensors_by_name(onnx.load(out, load_external_data=False))
+        if not any(t.data_location == TensorProto.EXTERNAL for t in written.values()):
+            problems.append("the output keeps no tensor in a data file")
+        embedded = os.path.join(tmp, "embedded.onnx")
+        r = subprocess.run([tool, "apply", path, "-o", embedded, "--seed", "5", "--embed"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            problems.append(f"apply --embed: {r.stderr.strip()}")
+        else:
+            inline = tensors_by_name(onnx.load(embedded, load_external_data=False))
+            if any(t.data_location == TensorProto.EXTERNAL for t in inline.values()):
+                problems.append("--embed left tensors in a data file")
+            elif any(numpy_helper.to_array(inline[n]).tobytes()
+                     != numpy_helper.to_array(t).tobytes() for n, t in after.items()):
+                problems.append("--embed made other values than apply")
     try:
         onnx.checker.check_model(out, full_check=True)
     except Exception as e:  # the checker's own exception types vary
@@ -199,6 +239,13 @@ def main():
                 problems = check_case(tool, os.path.join(samples, f), kind, tmp)
                 results.append(not problems)
                 print(f"{'FAIL' if problems else 'ok  '} {f} {kind}"
+                      + (": " + "; ".join(problems[:4]) if problems else ""))
+        for f in ("cnn_bn_relu.onnx", "mlp_tanh_fp16.onnx"):
+            for kind in ("if_init", "if_const", "loop"):
+                with tempfile.TemporaryDirectory() as sub:
+                    problems = check_case(tool, os.path.join(samples, f), kind, sub, True)
+                results.append(not problems)
+                print(f"{'FAIL' if problems else 'ok  '} {f} {kind}, external data"
                       + (": " + "; ".join(problems[:4]) if problems else ""))
         problems = graph_rule(tool, os.path.join(samples, "cnn_bn_relu.onnx"), tmp)
         results.append(not problems)

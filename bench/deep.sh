@@ -3,11 +3,11 @@
 # 64,000: 256,000 nodes, 128,000 initializers, 28 MB; bench/make_deep.py),
 # beside cp of the same file: wall time and peak RSS, one run each.
 #
-#   bash bench/deep.sh [LAYERS]
+#   [ORX_TOOL=path/to/onnx-reinit] bash bench/deep.sh [LAYERS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 layers=${1:-64000}
-tool=build/onnx-reinit
+tool=${ORX_TOOL:-build/onnx-reinit} # or another build, to compare
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 /usr/bin/python3 bench/make_deep.py "$dir/deep.onnx" "$layers"

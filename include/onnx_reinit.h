@@ -257,7 +257,14 @@ typedef enum {
 	ORX_SCHEME_LECUN_UNIFORM,
 	ORX_SCHEME_LECUN_NORMAL,
 	ORX_SCHEME_LECUN_TRUNC_NORMAL,
-	ORX_SCHEME_ORTHOGONAL
+	ORX_SCHEME_ORTHOGONAL,
+	/* a recurrent layer's bias: value on the input bias (Wb) of the
+	 * gate, 0 on its recurrent bias (Rb), so that the two sum to value
+	 * (LSTM's forget gate: Jozefowicz et al. 2015) */
+	ORX_SCHEME_FORGET_BIAS,
+	/* PyTorch's default for recurrent layers: U(-1/sqrt(H), 1/sqrt(H)),
+	 * H the hidden size (the block's fan_out) */
+	ORX_SCHEME_PYTORCH_RECURRENT
 } orx_scheme;
 
 /* Which fan a variance-scaling scheme divides by. */
@@ -340,6 +347,15 @@ int orx_gain(double *out, const char *name, double param);
 int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
 		    uint64_t key);
 
+/* Re-initialize count elements of tensor i from element first (a run as
+ * stored), drawn from p as a matrix of shape dims (ndim values, product
+ * count; orthogonal uses it) with the stream key, written in place into
+ * the tensor's dtype and storage. ORX_EUNSUPPORTED for a tensor in
+ * external data. */
+int orx_tensor_init_range(orx_model *model, size_t i, uint64_t first,
+			  uint64_t count, const int64_t *dims, size_t ndim,
+			  const orx_init_params *p, uint64_t key);
+
 /*** @@FANS: fan-in and fan-out of a weight ***/
 
 typedef enum {
@@ -378,7 +394,11 @@ typedef enum {
 	ORX_ROLE_NORM_SCALE,
 	ORX_ROLE_NORM_BIAS,
 	ORX_ROLE_NORM_MEAN,
-	ORX_ROLE_NORM_VAR
+	ORX_ROLE_NORM_VAR,
+	/* of LSTM, GRU and RNN (their bias is ORX_ROLE_BIAS): */
+	ORX_ROLE_INPUT_WEIGHT,     /* W */
+	ORX_ROLE_RECURRENT_WEIGHT, /* R */
+	ORX_ROLE_PEEPHOLE          /* LSTM's P */
 } orx_role;
 
 /* "weight", "bias", "norm_scale", ... */
@@ -405,6 +425,31 @@ void orx_rules_free(orx_rules *rules);
 /*** @@PLAN: what would be rewritten, and why ***/
 
 typedef struct orx_plan orx_plan;
+
+/* A block of a recurrent layer's tensor (one gate of one direction, of
+ * the input or the recurrent part of the bias): a layer of its own for
+ * fans and scheme. The blocks of a tensor cover it exactly. */
+typedef struct {
+	const char *gate;       /* "i", "o", "f", "c" (LSTM), "z", "r", "h"
+				   (GRU; RNN's one gate is "h") */
+	int direction;          /* 0 forward, 1 reverse */
+	int part;               /* bias: 0 the input bias Wb, 1 Rb; else 0 */
+	uint64_t first, count;  /* the elements of the tensor it is, as
+				   stored (a run of them) */
+	int64_t rows, cols;     /* as a matrix: H by input size (W), H by H
+				   (R), 1 by H (B, P) */
+	orx_scheme scheme;
+	int has_fans;
+	int64_t fan_in, fan_out;
+	orx_init_params params;
+	const char *rule_file;
+	unsigned rule_line;
+	const char *stream;     /* the name its random stream is keyed by:
+				   the layer's node, the ONNX input, the
+				   direction and the gate, so the same
+				   layer gets the same values whatever
+				   the tensors' layout */
+} orx_plan_block;
 
 /* One ending of the walk downstream from a layer. */
 typedef struct {
@@ -436,6 +481,10 @@ typedef struct {
 	const char *graph;   /* where it lives: "main" (the main graph) */
 	const char *storage; /* "initializer", or "constant" (a Constant
 				node's value; name is the node's output) */
+	size_t n_blocks;     /* a recurrent layer's tensor: its blocks, each
+				decided on its own (scheme, fans, params
+				and rule above are the first block's) */
+	const orx_plan_block *blocks;
 } orx_plan_item;
 
 typedef struct {

@@ -315,7 +315,8 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 			if (cls == ORX_OP_ACTIVATION)
 				record(branches, n, ORX_BRANCH_ACTIVATION, name,
 				       alpha, q, at, name);
-			else if (cls == ORX_OP_WEIGHTED || cls == ORX_OP_END)
+			else if (cls == ORX_OP_WEIGHTED || cls == ORX_OP_END ||
+				 cls == ORX_OP_RECURRENT)
 				record(branches, n, ORX_BRANCH_NONE, "none", NAN,
 				       q, at, name);
 			else if (cls == ORX_OP_UNKNOWN)

@@ -483,6 +483,15 @@ bool orx_attr_ints(int64_t *out, size_t max, size_t *n,
 	return true;
 }
 
+bool orx_attr_string_is(const Onnx__NodeProto *node, const char *name,
+			const char *value)
+{
+	const Onnx__AttributeProto *a = attr(node, name);
+	size_t n = strlen(value);
+
+	return a && a->has_s && a->s.len == n && !memcmp(a->s.data, value, n);
+}
+
 double orx_attr_float(const Onnx__NodeProto *node, const char *name,
 		      double fallback)
 {

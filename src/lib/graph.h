@@ -120,6 +120,10 @@ int64_t orx_attr_int(const Onnx__NodeProto *node, const char *name,
 double orx_attr_float(const Onnx__NodeProto *node, const char *name,
 		      double fallback);
 
+/* Is the string attribute name of node equal to value? */
+bool orx_attr_string_is(const Onnx__NodeProto *node, const char *name,
+			const char *value);
+
 /* An ints attribute into out (*n of them); false when absent or longer
  * than max. */
 bool orx_attr_ints(int64_t *out, size_t max, size_t *n,

@@ -34,6 +34,8 @@ static const struct {
 	{ORX_SCHEME_LECUN_NORMAL, "lecun_normal"},
 	{ORX_SCHEME_LECUN_TRUNC_NORMAL, "lecun_trunc_normal"},
 	{ORX_SCHEME_ORTHOGONAL, "orthogonal"},
+	{ORX_SCHEME_FORGET_BIAS, "forget_bias"},
+	{ORX_SCHEME_PYTORCH_RECURRENT, "pytorch_recurrent"},
 	/* other names users know them by */
 	{ORX_SCHEME_XAVIER_UNIFORM, "glorot_uniform"},
 	{ORX_SCHEME_XAVIER_NORMAL, "glorot_normal"},
@@ -216,6 +218,21 @@ int orx_init_resolve(orx_init_params *out, const orx_init_spec *spec,
 			p.low = spec->low, p.high = spec->high;
 			p.mean = (p.low + p.high) / 2;
 			p.std = (p.high - p.low) / sqrt(12.0);
+			break;
+		case ORX_SCHEME_FORGET_BIAS: /* the input part; the planner
+						 makes the recurrent one 0 */
+			p.dist = ORX_DIST_CONSTANT;
+			p.value = p.mean = spec->value;
+			break;
+		case ORX_SCHEME_PYTORCH_RECURRENT:
+			if (fan_out < 1)
+				return orx_fail(ORX_EINVALID, "pytorch_recurrent "
+							      "needs the hidden "
+							      "size");
+			p.dist = ORX_DIST_UNIFORM;
+			p.high = 1 / sqrt((double)fan_out);
+			p.low = -p.high;
+			p.std = p.high / sqrt(3.0);
 			break;
 		default: /* ORX_SCHEME_ORTHOGONAL */
 			rc = resolve_orthogonal(&p, spec, dims, ndim);

@@ -284,6 +284,7 @@ typedef struct {
 	orx_role role;
 	const char *name;
 	const char *graph; /* "main", or a body's path */
+	const char *gate;  /* a recurrent layer's block: its gate; else NULL */
 } orx_rule_query;
 
 /* The first rule matching q (and where it was written), or NULL. */

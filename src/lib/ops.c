@@ -20,7 +20,8 @@ static const orx_op table[] = {
 	V("Cast", orx_view_same), /* float16 or bfloat16 storage cast to float */
 	A("Celu"),
 	P("Clip"),      /* at 0: Relu or Relu6 */
-	T("Concat"),
+	{.op = "Concat", .cls = ORX_OP_TRANSPARENT,
+	 .assemble = orx_assemble_concat},
 	{.op = "Conv", .cls = ORX_OP_WEIGHTED, .weight_inputs = 0x2,
 	 .bias_input = 2, .data_input = 0, .fans = orx_fans_conv},
 	{.op = "ConvTranspose", .cls = ORX_OP_WEIGHTED, .weight_inputs = 0x2,
@@ -36,6 +37,7 @@ static const orx_op table[] = {
 	P("Erf"),       /* GELU's erf form */
 	T("Expand"),
 	V("Flatten", orx_view_flatten),
+	{.op = "GRU", .cls = ORX_OP_RECURRENT, .gates = "zrh"},
 	A("Gelu"),
 	{.op = "Gemm", .cls = ORX_OP_WEIGHTED, .weight_inputs = 0x3,
 	 .bias_input = 2, .data_input = -1, .trans_a = "transA",
@@ -47,6 +49,8 @@ static const orx_op table[] = {
 	A("HardSwish"),
 	V("Identity", orx_view_same),
 	N("InstanceNormalization", 2),
+	{.op = "LSTM", .cls = ORX_OP_RECURRENT, .gates = "iofc",
+	 .n_peepholes = 3},
 	N("LayerNormalization", 2),
 	A("LeakyRelu"),
 	E("LogSoftmax"),
@@ -59,12 +63,14 @@ static const orx_op table[] = {
 	A("PRelu"),
 	T("Pad"),
 	P("Pow"),       /* x^3: GELU's tanh form */
+	{.op = "RNN", .cls = ORX_OP_RECURRENT, .gates = "h"},
 	A("Relu"),
 	V("Reshape", orx_view_reshape),
 	T("Resize"),
 	A("Selu"),
 	P("Sigmoid"),   /* alone, or Silu as x * Sigmoid(x) */
-	T("Slice"),
+	{.op = "Slice", .cls = ORX_OP_TRANSPARENT,
+	 .assemble = orx_assemble_slice},
 	E("Softmax"),
 	P("Softplus"),  /* alone, or in Mish */
 	A("Softsign"),
@@ -74,7 +80,8 @@ static const orx_op table[] = {
 	T("Sub"),
 	A("Tanh"),
 	A("ThresholdedRelu"),
-	V("Transpose", orx_view_transpose),
+	{.op = "Transpose", .cls = ORX_OP_TRANSPARENT,
+	 .view = orx_view_transpose, .reorders = true},
 	V("Unsqueeze", orx_view_unsqueeze),
 	T("Upsample"),
 };

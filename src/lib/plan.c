@@ -114,25 +114,14 @@ static void share_walk(entry *e, const entry *like)
  * when there is none or it is already claimed: the first user decides).
  * Its activation comes from a walk from value walk_from, or, when like is
  * given, from that entry's walk from the same value. */
-static int claim(entry **out, ctx *c, int node, int slot, orx_role role,
-		 int walk_from_value, const entry *like)
+/* A new entry for the unclaimed value init, used by input slot of node
+ * of c's graph as role. */
+static int new_entry(entry **out, ctx *c, int node, int slot, orx_role role,
+		     int init)
 {
 	const Onnx__NodeProto *nd = c->g->node[node];
-	orx_trace tr;
-	int init;
 	entry *e;
 
-	*out = NULL;
-	if (slot >= (int)nd->n_input)
-		return ORX_OK;
-	if (orx_graph_trace(&tr, c->gr, nd->input[slot]) < 0)
-		return ORX_OK;
-	init = tr.init >= 0
-		       ? orx_value_of_initializer(c->model, (size_t)tr.graph, tr.init)
-		       : orx_value_of_node(c->model, (size_t)tr.graph,
-					   tr.constant_node);
-	if (init < 0 || c->plan->e[init])
-		return ORX_OK;
 	if (!(e = c->plan->e[init] = orx_arena_alloc(c->plan->mem, sizeof(*e))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	memset(e, 0, sizeof(*e));
@@ -142,10 +131,7 @@ static int claim(entry **out, ctx *c, int node, int slot, orx_role role,
 	e->pub.role = role;
 	e->node_index = node;
 	e->input = slot;
-	memcpy(e->seen, tr.seen, tr.ndim * sizeof(int64_t));
-	e->seen_ndim = tr.ndim;
-	e->quantized = tr.quantized;
-	e->constant = tr.init < 0;
+	e->constant = orx_value_is_constant(c->model, (size_t)init);
 	e->body = orx_value_in_body(c->model, (size_t)init);
 	e->gr = c->gr;
 	e->pub.graph = c->model->graphs[c->model->values[init].graph].path;
@@ -156,6 +142,43 @@ static int claim(entry **out, ctx *c, int node, int slot, orx_role role,
 						  nd->op_type, node)))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	*out = e;
+	return ORX_OK;
+}
+
+/* The model value of a constant found in graph id graph: initializer
+ * init, or else Constant node cnode. */
+static int value_of(const orx_model *m, int graph, int init, int cnode)
+{
+	return init >= 0 ? orx_value_of_initializer(m, (size_t)graph, init)
+			 : orx_value_of_node(m, (size_t)graph, cnode);
+}
+
+/* Claim the initializer behind node input slot for role into *out (NULL
+ * when there is none or it is already claimed: the first user decides).
+ * Its activation comes from a walk from value walk_from, or, when like is
+ * given, from that entry's walk from the same value. */
+static int claim(entry **out, ctx *c, int node, int slot, orx_role role,
+		 int walk_from_value, const entry *like)
+{
+	const Onnx__NodeProto *nd = c->g->node[node];
+	orx_trace tr;
+	int init, rc;
+	entry *e;
+
+	*out = NULL;
+	if (slot >= (int)nd->n_input)
+		return ORX_OK;
+	if (orx_graph_trace(&tr, c->gr, nd->input[slot]) < 0)
+		return ORX_OK;
+	init = value_of(c->model, tr.graph, tr.init, tr.constant_node);
+	if (init < 0 || c->plan->e[init])
+		return ORX_OK;
+	if ((rc = new_entry(&e, c, node, slot, role, init)) != ORX_OK)
+		return rc;
+	*out = e;
+	memcpy(e->seen, tr.seen, tr.ndim * sizeof(int64_t));
+	e->seen_ndim = tr.ndim;
+	e->quantized = tr.quantized;
 	if (like) {
 		share_walk(e, like);
 		return ORX_OK;
@@ -267,6 +290,246 @@ static int claim_norm(ctx *c, int node, const orx_op *op)
 	return rc;
 }
 
+/*** @@RECURRENT: LSTM, GRU and RNN, gate block by gate block ***/
+
+/* The inputs of a recurrent layer that hold parameters (ONNX's
+ * numbering), their roles and letters. */
+static const struct {
+	int input;
+	orx_role role;
+	char letter;
+} rnn_inputs[4] = {{1, ORX_ROLE_INPUT_WEIGHT, 'W'},
+		   {2, ORX_ROLE_RECURRENT_WEIGHT, 'R'},
+		   {3, ORX_ROLE_BIAS, 'B'},
+		   {7, ORX_ROLE_PEEPHOLE, 'P'}};
+
+typedef struct {
+	ctx *c;
+	int node;
+	const orx_op *op;
+	int64_t D, G, H, I; /* directions, gates, hidden and input sizes */
+	const char *where;  /* the node's qualified name, for the streams */
+} rnn;
+
+/* A block of one input, and the value it lies in. */
+typedef struct {
+	int value;
+	orx_plan_block b;
+} rnn_block;
+
+static const char *gate_name(char g)
+{
+	static const char *const names[] = {"i", "o", "f", "c", "z", "r", "h"};
+	const char *at = strchr("iofczrh", g);
+
+	return at ? names[at - "iofczrh"] : "?";
+}
+
+/* The constants a failed assembly reached, left as they are for why. */
+static int skip_pieces(rnn *r, int k, const orx_assembly *a, const char *why)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		const orx_piece *p = &a->piece[i];
+		int v = value_of(r->c->model, p->graph, p->init, p->constant_node);
+		entry *e;
+		int rc;
+		if (v < 0 || r->c->plan->e[v])
+			continue;
+		if ((rc = new_entry(&e, r->c, r->node, rnn_inputs[k].input,
+				    rnn_inputs[k].role, v)) != ORX_OK ||
+		    !(e->reason = orx_arena_strdup(r->c->plan->mem, why)))
+			return rc ? rc : orx_fail(ORX_ENOMEM, "out of memory");
+	}
+	return ORX_OK;
+}
+
+/* Does input k's shape fit the layer: W [D, G*H, I], R [D, G*H, H],
+ * B [D, 2*G*H], P [D, 3*H]? */
+static bool rnn_fits(const rnn *r, int k, const int64_t *d, size_t nd)
+{
+	switch (k) {
+	case 0: return nd == 3 && d[0] == r->D && d[1] == r->G * r->H && d[2] > 0;
+	case 1: return nd == 3 && d[0] == r->D && d[1] == r->G * r->H &&
+		       d[2] == r->H;
+	case 2: return nd == 2 && d[0] == r->D && d[1] == 2 * r->G * r->H;
+	default: return nd == 2 && d[0] == r->D && d[1] == 3 * r->H;
+	}
+}
+
+/* The blocks of input k in ONNX's layout (first: in the input) into
+ * out, *n of them: per direction, per part (B: Wb then Rb), per gate. */
+static int rnn_layout(rnn_block *out, size_t *n, const rnn *r, int k)
+{
+	int64_t cols = k == 0 ? r->I : k == 1 ? r->H : 1;
+	int64_t parts = k == 2 ? 2 : 1, gates = k == 3 ? 3 : r->G;
+	const char *letters = k == 3 ? "iof" : r->op->gates;
+	uint64_t at = 0;
+
+	*n = 0;
+	for (int64_t d = 0; d < r->D; d++)
+		for (int64_t part = 0; part < parts; part++)
+			for (int64_t g = 0; g < gates; g++) {
+				orx_plan_block *b = &out[(*n)++].b;
+				memset(b, 0, sizeof(*b));
+				b->gate = gate_name(letters[g]);
+				b->direction = (int)d;
+				b->part = (int)part;
+				b->first = at;
+				b->rows = cols == 1 ? 1 : r->H;
+				b->cols = cols == 1 ? r->H : cols;
+				b->count = (uint64_t)(b->rows * b->cols);
+				at += b->count;
+				b->stream = orx_arena_printf(
+					r->c->plan->mem, "%s:%c:%lld:%s%s",
+					r->where, rnn_inputs[k].letter,
+					(long long)d, k == 2 ? part ? "Rb." : "Wb."
+							     : "", b->gate);
+				if (!b->stream)
+					return orx_fail(ORX_ENOMEM, "out of memory");
+			}
+	return ORX_OK;
+}
+
+/* Each block's place in the constants a's pieces are: false when one
+ * lies across two pieces. */
+static bool rnn_place(rnn_block *blk, size_t n, const rnn *r,
+		      const orx_assembly *a)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t at = 0;
+		size_t p = 0;
+		while (p < a->n && at + a->piece[p].count <= blk[i].b.first)
+			at += a->piece[p++].count;
+		if (p == a->n ||
+		    blk[i].b.first + blk[i].b.count > at + a->piece[p].count)
+			return false;
+		blk[i].value = value_of(r->c->model, a->piece[p].graph,
+					a->piece[p].init,
+					a->piece[p].constant_node);
+		blk[i].b.first = a->piece[p].first + (blk[i].b.first - at);
+	}
+	return true;
+}
+
+static int by_first(const void *x, const void *y)
+{
+	const orx_plan_block *a = x, *b = y;
+
+	return (a->first > b->first) - (a->first < b->first);
+}
+
+/* The entry of value v holding its blocks among blk: they must cover
+ * it exactly, else it is left as it is. */
+static int rnn_entry(rnn *r, int k, int v, const rnn_block *blk, size_t n)
+{
+	uint64_t count = 0, at = 0;
+	size_t mine = 0;
+	entry *e;
+	int rc;
+
+	if (v < 0 || r->c->plan->e[v])
+		return ORX_OK; /* its first user decides */
+	if ((rc = new_entry(&e, r->c, r->node, rnn_inputs[k].input,
+			    rnn_inputs[k].role, v)) != ORX_OK)
+		return rc;
+	if (!(e->blocks = orx_arena_alloc(r->c->plan->mem,
+					  (n + 1) * sizeof(*e->blocks))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (blk[i].value == v)
+			e->blocks[mine++] = blk[i].b;
+	qsort(e->blocks, mine, sizeof(*e->blocks), by_first);
+	orx_tensor_proto_count(&count, orx_value_tensor(r->c->model, (size_t)v));
+	for (size_t i = 0; i < mine && at == e->blocks[i].first; i++)
+		at += e->blocks[i].count;
+	e->pub.blocks = e->blocks;
+	e->pub.n_blocks = mine;
+	e->alpha = NAN;
+	if (at != count)
+		e->reason = orx_arena_printf(
+			r->c->plan->mem, "its elements are not %s's %c gate "
+					 "blocks, each once",
+			r->op->op, rnn_inputs[k].letter);
+	return keep_branches(e, r->c->plan->mem, NULL, 0);
+}
+
+/* Input k of the layer: its blocks, placed in their constants. */
+static int rnn_input(rnn *r, int k, orx_assembly *a, bool assembled)
+{
+	rnn_block blk[2 * 2 * 4 * 2];
+	char why[256];
+	size_t n = 0;
+	int rc;
+
+	why[0] = '\0';
+	if (!assembled)
+		snprintf(why, sizeof(why), "%s's %c: %s", r->op->op,
+			 rnn_inputs[k].letter, a->why);
+	else if (!rnn_fits(r, k, a->dims, a->ndim))
+		snprintf(why, sizeof(why), "its shape does not fit %s's %c "
+					   "(%lld directions, hidden size %lld)",
+			 r->op->op, rnn_inputs[k].letter, (long long)r->D,
+			 (long long)r->H);
+	else if (a->quantized)
+		snprintf(why, sizeof(why), "quantized weight (behind "
+					   "DequantizeLinear): never rewritten");
+	else if ((rc = rnn_layout(blk, &n, r, k)) != ORX_OK)
+		return rc;
+	else if (!rnn_place(blk, n, r, a))
+		snprintf(why, sizeof(why), "a gate block of %s's %c lies across "
+					   "two pieces of its Slice/Concat",
+			 r->op->op, rnn_inputs[k].letter);
+	if (why[0])
+		return skip_pieces(r, k, a, why);
+	for (size_t i = 0; i < n; i++)
+		if ((rc = rnn_entry(r, k, blk[i].value, blk, n)) != ORX_OK)
+			return rc;
+	return ORX_OK;
+}
+
+static int claim_recurrent(ctx *c, int node, const orx_op *op)
+{
+	const Onnx__NodeProto *nd = c->g->node[node];
+	rnn r = {c, node, op, 1, (int64_t)strlen(op->gates),
+		 orx_attr_int(nd, "hidden_size", 0), 0, NULL};
+	orx_assembly *a = calloc(4, sizeof(*a));
+	bool present[4], ok[4];
+	const char *path = c->model->graphs[orx_graph_id(c->gr)].path;
+	int rc = ORX_OK;
+
+	if (!a)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	if (orx_attr_string_is(nd, "direction", "bidirectional"))
+		r.D = 2;
+	for (int k = 0; k < 4; k++) {
+		int in = rnn_inputs[k].input;
+		present[k] = in < (int)nd->n_input && nd->input[in][0] &&
+			     (k < 3 || op->n_peepholes);
+		ok[k] = present[k] &&
+			orx_graph_assemble(&a[k], c->gr, nd->input[in]) == 0;
+	}
+	if (r.H <= 0 && ok[1] && a[1].ndim == 3)
+		r.H = a[1].dims[2]; /* R [D, G*H, H] */
+	if (ok[0] && a[0].ndim == 3)
+		r.I = a[0].dims[2];
+	r.where = nd->name && nd->name[0]
+			  ? orx_arena_printf(c->plan->mem, "%s%s%s",
+					     orx_graph_id(c->gr) ? path : "",
+					     orx_graph_id(c->gr) ? "/" : "",
+					     nd->name)
+			  : orx_arena_printf(c->plan->mem, "%s%s%s_%d",
+					     orx_graph_id(c->gr) ? path : "",
+					     orx_graph_id(c->gr) ? "/" : "",
+					     nd->op_type, node);
+	if (!r.where)
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+	for (int k = 0; k < 4 && rc == ORX_OK; k++)
+		if (present[k])
+			rc = rnn_input(&r, k, &a[k], ok[k]);
+	free(a);
+	return rc;
+}
+
 /*** @@DECIDE: the rule, the fans, the distribution ***/
 
 static bool float_dtype(int dtype)
@@ -322,12 +585,99 @@ static int skip(entry *e, orx_arena *mem, const char *fmt, ...)
 	return ORX_OK;
 }
 
+static bool is_scaling(orx_scheme s)
+{
+	return s >= ORX_SCHEME_XAVIER_UNIFORM && s <= ORX_SCHEME_LECUN_TRUNC_NORMAL;
+}
+
+static bool recurrent_only(orx_scheme s)
+{
+	return s == ORX_SCHEME_FORGET_BIAS || s == ORX_SCHEME_PYTORCH_RECURRENT;
+}
+
+/* Block b of recurrent tensor e: its rule and distribution (a KEEP
+ * block stays as it is); or why the tensor is kept. */
+static int decide_block(entry *e, orx_arena *mem, const orx_rules *rules,
+			orx_plan_block *b)
+{
+	orx_rule_query q = {e->pub.op, "none", e->pub.role, e->pub.name,
+			    e->pub.graph, b->gate};
+	bool weight = e->pub.role == ORX_ROLE_INPUT_WEIGHT ||
+		      e->pub.role == ORX_ROLE_RECURRENT_WEIGHT;
+	int64_t hidden = weight ? b->rows : b->cols, dims[2] = {b->rows, b->cols};
+	const orx_rule_action *a = orx_rules_match(rules, &q, &b->rule_file,
+						   &b->rule_line);
+	orx_init_spec spec;
+
+	if (!a)
+		return skip(e, mem, "no rule matches its gate %s", b->gate);
+	spec = a->spec;
+	spec.gain = gain_of(a, e);
+	b->scheme = spec.scheme;
+	b->has_fans = weight;
+	b->fan_in = weight ? b->cols : 0;
+	b->fan_out = weight ? b->rows : 0;
+	if (spec.scheme == ORX_SCHEME_FORGET_BIAS &&
+	    e->pub.role != ORX_ROLE_BIAS)
+		return skip(e, mem, "forget_bias (%s:%u) is for a recurrent "
+				    "layer's bias, not its %s",
+			    b->rule_file, b->rule_line,
+			    orx_role_name(e->pub.role));
+	if (spec.scheme == ORX_SCHEME_FORGET_BIAS && b->part == 1)
+		spec.scheme = ORX_SCHEME_ZEROS; /* Rb: the two sum to value */
+	if (is_scaling(spec.scheme) && !weight)
+		return skip(e, mem, "%s needs fans, which a %s has not",
+			    orx_scheme_name(spec.scheme),
+			    orx_role_name(e->pub.role));
+	if (orx_init_resolve(&b->params, &spec, b->fan_in ? b->fan_in : 1,
+			     hidden, dims, 2) != ORX_OK)
+		return skip(e, mem, "gate %s: %s", b->gate, orx_error_last());
+	return ORX_OK;
+}
+
+/* A recurrent layer's tensor e, stored as t: each block decided. */
+static int decide_blocks(entry *e, orx_arena *mem, const orx_rules *rules,
+			 const Onnx__TensorProto *t)
+{
+	size_t kept = 0;
+	int rc;
+
+	if (t->segment)
+		return skip(e, mem, "a segment of a larger tensor is kept as it is");
+	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+		return skip(e, mem, "a recurrent layer's tensor in external data "
+				    "is not rewritten yet");
+	if (!float_dtype(t->data_type))
+		return skip(e, mem, "dtype %s is not rewritten",
+			    orx_dtype_name(t->data_type)
+				    ? orx_dtype_name(t->data_type)
+				    : "unknown");
+	for (size_t i = 0; i < e->pub.n_blocks; i++) {
+		if ((rc = decide_block(e, mem, rules, &e->blocks[i])) != ORX_OK ||
+		    e->reason)
+			return rc;
+		kept += e->blocks[i].scheme == ORX_SCHEME_KEEP;
+	}
+	if (kept == e->pub.n_blocks)
+		return skip(e, mem, "kept by %s:%u", e->blocks[0].rule_file,
+			    e->blocks[0].rule_line);
+	e->pub.scheme = e->blocks[0].scheme;
+	e->pub.has_fans = e->blocks[0].has_fans;
+	e->pub.fan_in = e->blocks[0].fan_in;
+	e->pub.fan_out = e->blocks[0].fan_out;
+	e->pub.params = e->blocks[0].params;
+	e->pub.rule_file = e->blocks[0].rule_file;
+	e->pub.rule_line = e->blocks[0].rule_line;
+	e->decided = 1;
+	return ORX_OK;
+}
+
 /* The rule for e, stored as t, and what it draws; or why e is kept. */
 static int decide(entry *e, orx_arena *mem, const orx_rules *rules,
 		  const Onnx__TensorProto *t)
 {
 	orx_rule_query q = {e->pub.op, e->pub.activation, e->pub.role,
-			    e->pub.name, e->pub.graph};
+			    e->pub.name, e->pub.graph, NULL};
 	const orx_rule_action *a;
 	orx_init_spec spec;
 	const char *file;
@@ -336,6 +686,10 @@ static int decide(entry *e, orx_arena *mem, const orx_rules *rules,
 	e->pub.dtype = t->data_type;
 	e->pub.ndim = t->n_dims;
 	e->pub.dims = t->dims;
+	if (e->reason) /* known when it was claimed */
+		return ORX_OK;
+	if (e->pub.n_blocks)
+		return decide_blocks(e, mem, rules, t);
 	if (e->pub.role == ORX_ROLE_WEIGHT)
 		fans_of(e, ORX_FANS_EXACT);
 	if (e->layer && e->layer->reason)
@@ -347,6 +701,10 @@ static int decide(entry *e, orx_arena *mem, const orx_rules *rules,
 	e->pub.rule_line = line;
 	if (a->spec.scheme == ORX_SCHEME_KEEP)
 		return skip(e, mem, "kept by %s:%u", file, line);
+	if (recurrent_only(a->spec.scheme))
+		return skip(e, mem, "%s (%s:%u) is for the tensors of LSTM, GRU "
+				    "and RNN", orx_scheme_name(a->spec.scheme),
+			    file, line);
 	if (e->quantized)
 		return skip(e, mem, "quantized weight (behind DequantizeLinear): "
 			       "never rewritten");
@@ -363,12 +721,9 @@ static int decide(entry *e, orx_arena *mem, const orx_rules *rules,
 	spec = a->spec;
 	spec.gain = gain_of(a, e);
 	if (e->pub.role == ORX_ROLE_WEIGHT &&
-	    fans_of(e, a->fans) != ORX_OK &&
-	    spec.scheme >= ORX_SCHEME_XAVIER_UNIFORM &&
-	    spec.scheme <= ORX_SCHEME_LECUN_TRUNC_NORMAL)
+	    fans_of(e, a->fans) != ORX_OK && is_scaling(spec.scheme))
 		return skip(e, mem, "fans unknown: %s", orx_error_last());
-	if (spec.scheme >= ORX_SCHEME_XAVIER_UNIFORM &&
-	    spec.scheme <= ORX_SCHEME_LECUN_TRUNC_NORMAL && !e->pub.has_fans)
+	if (is_scaling(spec.scheme) && !e->pub.has_fans)
 		return skip(e, mem, "%s needs fans, which a %s has not",
 			    orx_scheme_name(spec.scheme),
 			    orx_role_name(e->pub.role));
@@ -477,6 +832,8 @@ static int claim_graph(orx_plan *plan, const orx_model *model, size_t k)
 		const orx_op *op = orx_op_of(g->node[n]);
 		if (op && op->cls == ORX_OP_WEIGHTED)
 			rc = claim_layer(&c, (int)n, op);
+		else if (op && op->cls == ORX_OP_RECURRENT)
+			rc = claim_recurrent(&c, (int)n, op);
 	}
 	for (size_t n = 0; n < g->n_node && rc == ORX_OK; n++) {
 		const orx_op *op = orx_op_of(g->node[n]);
@@ -574,8 +931,16 @@ int orx_plan_apply(orx_model *model, const orx_plan *plan, uint64_t seed)
 
 	for (size_t i = 0; i < plan->n_items && rc == ORX_OK; i++) {
 		const orx_plan_item *it = &plan->e[plan->items[i]]->pub;
-		rc = orx_tensor_init(model, it->tensor, &it->params,
-				     orx_stream_key(seed, it->name));
+		if (!it->n_blocks)
+			rc = orx_tensor_init(model, it->tensor, &it->params,
+					     orx_stream_key(seed, it->name));
+		for (size_t k = 0; k < it->n_blocks && rc == ORX_OK; k++) {
+			const orx_plan_block *b = &it->blocks[k];
+			int64_t dims[2] = {b->rows, b->cols};
+			rc = orx_tensor_init_range(model, it->tensor, b->first,
+						   b->count, dims, 2, &b->params,
+						   orx_stream_key(seed, b->stream));
+		}
 	}
 	return rc;
 }

@@ -3,8 +3,8 @@
  *   # comment
  *   [KEY=VALUE[,VALUE...]]... => SCHEME[(ARG, ...)]
  *
- * KEY is op, activation, role, name or graph (globs); an absent key matches
- * anything. ARG is a number, a positional value, or KEY=VALUE. */
+ * KEY is op, activation, role, gate, name or graph (globs); an absent key
+ * matches anything (gate= matches only the blocks of recurrent layers). ARG is a number, a positional value, or KEY=VALUE. */
 #define _POSIX_C_SOURCE 200809L
 #include "ops.h"
 
@@ -24,7 +24,8 @@ typedef struct {
 	unsigned line;
 	char *ops[MAX_ALTS], *acts[MAX_ALTS], *names[MAX_ALTS];
 	char *graphs[MAX_ALTS]; /* globs on the tensor's graph path */
-	size_t n_ops, n_acts, n_names, n_graphs;
+	char *gates[MAX_ALTS];  /* a recurrent layer's gates */
+	size_t n_ops, n_acts, n_names, n_graphs, n_gates;
 	unsigned roles; /* bit per orx_role; 0: any */
 	orx_rule_action action;
 } rule;
@@ -34,14 +35,19 @@ struct orx_rules {
 	size_t n, cap;
 };
 
-static const char *const role_names[] = {"weight",    "bias",
-					 "norm_scale", "norm_bias",
-					 "norm_mean", "norm_var"};
+static const char *const role_names[] = {
+	"weight",    "bias",	     "norm_scale",	 "norm_bias",
+	"norm_mean", "norm_var",     "input_weight", "recurrent_weight",
+	"peephole"};
+
+#define N_ROLES (sizeof(role_names) / sizeof(*role_names))
 
 const char *orx_role_name(orx_role role)
 {
-	return role <= ORX_ROLE_NORM_VAR ? role_names[role] : "unknown";
+	return (size_t)role < N_ROLES ? role_names[role] : "unknown";
 }
+
+static const char *const known_gates[] = {"i", "o", "f", "c", "z", "r", "h"};
 
 
 static const char *const known_acts[] = {
@@ -132,7 +138,8 @@ static int check_ops(lexer *lx, const char *at, char **list, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const orx_op *op = orx_op_named(list[i]);
 		if (!op || (op->cls != ORX_OP_WEIGHTED &&
-			    op->cls != ORX_OP_NORMALIZATION))
+			    op->cls != ORX_OP_NORMALIZATION &&
+			    op->cls != ORX_OP_RECURRENT))
 			return syntax(lx, at, "unknown op '%s'", list[i]);
 	}
 	return ORX_OK;
@@ -157,12 +164,13 @@ static int parse_roles(lexer *lx, rule *r)
 
 	for (size_t i = 0; i < n; i++) {
 		size_t k;
-		for (k = 0; k < 6 && strcmp(list[i], role_names[k]); k++)
+		for (k = 0; k < N_ROLES && strcmp(list[i], role_names[k]); k++)
 			;
-		if (k == 6 && rc == ORX_OK)
+		if (k == N_ROLES && rc == ORX_OK)
 			rc = syntax(lx, at, "unknown role '%s' (weight, bias, "
 					    "norm_scale, norm_bias, norm_mean, "
-					    "norm_var)",
+					    "norm_var, input_weight, "
+					    "recurrent_weight, peephole)",
 				    list[i]);
 		r->roles |= 1u << k;
 		free(list[i]);
@@ -179,7 +187,7 @@ static int parse_match(lexer *lx, rule *r)
 
 	if (len == 0 || len >= sizeof(key) || lx->p >= lx->end || *lx->p != '=')
 		return syntax(lx, at, "expected KEY=VALUE (op, activation, role, "
-				      "name, graph) or '=>'");
+				      "gate, name, graph) or '=>'");
 	memcpy(key, at, len);
 	key[len] = '\0';
 	lx->p++;
@@ -203,8 +211,16 @@ static int parse_match(lexer *lx, rule *r)
 		return parse_alts(lx, r->names, &r->n_names, key);
 	if (!strcmp(key, "graph"))
 		return parse_alts(lx, r->graphs, &r->n_graphs, key);
-	return syntax(lx, at, "unknown key '%s' (op, activation, role, name, "
-			      "graph)",
+	if (!strcmp(key, "gate")) {
+		const char *v = lx->p;
+		if ((rc = parse_alts(lx, r->gates, &r->n_gates, key)) == ORX_OK)
+			rc = check_alts(lx, v, r->gates, r->n_gates, known_gates,
+					sizeof(known_gates) / sizeof(*known_gates),
+					"gate (i, o, f, c, z, r, h)");
+		return rc;
+	}
+	return syntax(lx, at, "unknown key '%s' (op, activation, role, gate, "
+			      "name, graph)",
 		      key);
 }
 
@@ -310,7 +326,8 @@ static int parse_arg(lexer *lx, orx_rule_action *a, int pos, unsigned *given)
 		const char *pos_keys[3][2] = {{"value", NULL},
 					      {"mean", "std"},
 					      {"low", "high"}};
-		int row = s == ORX_SCHEME_CONSTANT ? 0
+		int row = s == ORX_SCHEME_CONSTANT || s == ORX_SCHEME_FORGET_BIAS
+				  ? 0
 			  : s == ORX_SCHEME_NORMAL ||
 				    s == ORX_SCHEME_TRUNC_NORMAL
 			      ? 1
@@ -348,7 +365,7 @@ static int parse_arg(lexer *lx, orx_rule_action *a, int pos, unsigned *given)
 		return ORX_OK;
 	}
 	if (!strcmp(key, "value")) {
-		TAKES(s == ORX_SCHEME_CONSTANT, 8);
+		TAKES(s == ORX_SCHEME_CONSTANT || s == ORX_SCHEME_FORGET_BIAS, 8);
 		return parse_number(lx, &a->spec.value);
 	}
 	if (!strcmp(key, "mean")) {
@@ -379,6 +396,8 @@ static int check_required(lexer *lx, const char *at, orx_rule_action *a,
 
 	if (s == ORX_SCHEME_CONSTANT && !(given & 8))
 		return syntax(lx, at, "constant needs a value: constant(0.1)");
+	if (s == ORX_SCHEME_FORGET_BIAS && !(given & 8))
+		a->spec.value = 1; /* Jozefowicz et al.; Keras's unit_forget_bias */
 	if ((s == ORX_SCHEME_NORMAL || s == ORX_SCHEME_TRUNC_NORMAL) &&
 	    !(given & 32))
 		return syntax(lx, at, "%s needs std: %s(0, 0.02)",
@@ -448,6 +467,8 @@ static void rule_clear(rule *r)
 		free(r->names[i]);
 	for (size_t i = 0; i < r->n_graphs; i++)
 		free(r->graphs[i]);
+	for (size_t i = 0; i < r->n_gates; i++)
+		free(r->gates[i]);
 	free(r->file);
 }
 
@@ -593,7 +614,9 @@ const orx_rule_action *orx_rules_match(const orx_rules *rules,
 		    (r->n_acts && !any_equal(r->acts, r->n_acts, q->activation)) ||
 		    (r->roles && !(r->roles & (1u << q->role))) ||
 		    (r->n_names && !any_glob(r->names, r->n_names, q->name)) ||
-		    (r->n_graphs && !any_glob(r->graphs, r->n_graphs, q->graph)))
+		    (r->n_graphs && !any_glob(r->graphs, r->n_graphs, q->graph)) ||
+		    (r->n_gates &&
+		     (!q->gate || !any_equal(r->gates, r->n_gates, q->gate))))
 			continue;
 		*file = r->file;
 		*line = r->line;

@@ -557,3 +557,47 @@ int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
 	return orx_init_fill_store(base, store, (size_t)n, p, key, t->dims,
 				   t->n_dims);
 }
+
+int orx_tensor_init_range(orx_model *model, size_t i, uint64_t first,
+			  uint64_t count, const int64_t *dims, size_t ndim,
+			  const orx_init_params *p, uint64_t key)
+{
+	Onnx__TensorProto *t = NULL;
+	orx_store_fn store = NULL;
+	void *base = NULL;
+	double *v;
+	uint64_t n;
+	int rc;
+
+	if ((rc = counted(&t, &n, model, i)) != ORX_OK ||
+	    (rc = access_check(&t, model, i, (size_t)n)) != ORX_OK)
+		return rc;
+	if (first > n || count > n - first)
+		return orx_fail(ORX_EINVALID, "tensor '%s': elements %llu to %llu "
+					      "of %llu",
+				orx_value_name(model, i),
+				(unsigned long long)first,
+				(unsigned long long)(first + count),
+				(unsigned long long)n);
+	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': a part of a "
+						  "tensor in external data is "
+						  "not rewritten",
+				orx_value_name(model, i));
+	if (p->dist == ORX_DIST_KEEP || count == 0)
+		return ORX_OK;
+	/* a whole-tensor init still pending is made first: this overwrites
+	 * a part of it */
+	if ((rc = orx_materialize(model, i)) != ORX_OK ||
+	    (rc = writable(&base, &store, t)) != ORX_OK)
+		return rc;
+	if (count > SIZE_MAX / sizeof(double) || !(v = malloc(count * sizeof(double))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	rc = orx_init_fill(v, (size_t)count, p, key, dims, ndim);
+	if (rc == ORX_OK) {
+		store(base, (size_t)first, v, (size_t)count);
+		model->backing_changed = true;
+	}
+	free(v);
+	return rc;
+}

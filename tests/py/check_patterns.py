@@ -234,10 +234,26 @@ def skip_cases():
     yield "int8 weight is skipped", model(
         [node("MatMul", ["X", "W"], ["Y"])], [init("W", [8, 8], dtype=np.int8, value=1)]), \
         {"W": dict(skipped="dtype int8: a quantized weight's layout is not known")}
-    yield "LSTM weight is skipped", model(
+    yield "LSTM: W by gate blocks of H x I, R of H x H", model(
         [node("LSTM", ["X", "W", "R"], ["Y"], hidden_size=4)],
         [init("W", [1, 16, 8]), init("R", [1, 16, 4])]), \
-        {"W": dict(skipped="not consumed by a weighted op or a normalization")}
+        {"W": dict(role="input_weight", scheme="xavier_uniform", fan_in=8, fan_out=4,
+                   std=math.sqrt(2 / 12)),
+         "R": dict(role="recurrent_weight", scheme="orthogonal", fan_in=4, fan_out=4)}
+    yield "GRU without hidden_size: H from R's shape", model(
+        [node("GRU", ["X", "W", "R", "B"], ["Y"], direction="bidirectional")],
+        [init("W", [2, 15, 3]), init("R", [2, 15, 5]), init("B", [2, 30])]), \
+        {"W": dict(role="input_weight", fan_in=3, fan_out=5),
+         "B": dict(role="bias", scheme="zeros")}
+    yield "a recurrent weight that does not fit the layer is skipped", model(
+        [node("RNN", ["X", "W", "R"], ["Y"], hidden_size=4)],
+        [init("W", [1, 5, 3]), init("R", [1, 4, 4])]), \
+        {"W": dict(skipped="its shape does not fit RNN's W (1 directions, hidden size 4)")}
+    yield "a recurrent weight behind Transpose is skipped, never guessed", model(
+        [node("Transpose", ["Wt"], ["W"], perm=[0, 2, 1]),
+         node("RNN", ["X", "W", "R"], ["Y"], hidden_size=4)],
+        [init("Wt", [1, 3, 4]), init("R", [1, 4, 4])]), \
+        {"Wt": dict(skipped="RNN's W: it comes through Transpose")}
     sparse = lambda name: helper.make_sparse_tensor(
         numpy_helper.from_array(np.ones(3, np.float32), name),
         numpy_helper.from_array(np.array([0, 5, 9], np.int64), name + "_idx"), [4, 4])

@@ -22,6 +22,47 @@ static json_t *num_or_null(int has, double v)
 	return has ? json_real(v) : json_null();
 }
 
+/* The scheme of a tensor: its blocks' if they share one, else
+ * "per_gate". */
+static const char *scheme_of(const orx_plan_item *it)
+{
+	for (size_t i = 1; i < it->n_blocks; i++)
+		if (it->blocks[i].scheme != it->blocks[0].scheme)
+			return "per_gate";
+	return orx_scheme_name(it->scheme);
+}
+
+static json_t *blocks_json(const orx_plan_item *it)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < it->n_blocks; i++) {
+		const orx_plan_block *b = &it->blocks[i];
+		char rule[512];
+		json_t *o;
+		snprintf(rule, sizeof(rule), "%s:%u", b->rule_file, b->rule_line);
+		o = json_pack("{s:s, s:i, s:I, s:I, s:[I, I], s:s, s:f, s:s}",
+			      "gate", b->gate, "direction", b->direction,
+			      "first", (json_int_t)b->first, "count",
+			      (json_int_t)b->count, "shape", (json_int_t)b->rows,
+			      (json_int_t)b->cols, "scheme",
+			      orx_scheme_name(b->scheme), "std", b->params.std,
+			      "rule", rule);
+		if (it->role == ORX_ROLE_BIAS)
+			json_object_set_new(o, "part", json_string(b->part ? "recurrent"
+									   : "input"));
+		json_object_set_new(o, "fan_in", b->has_fans ? json_integer(b->fan_in)
+							     : json_null());
+		json_object_set_new(o, "fan_out", b->has_fans
+							  ? json_integer(b->fan_out)
+							  : json_null());
+		if (b->params.dist == ORX_DIST_CONSTANT)
+			json_object_set_new(o, "value", json_real(b->params.value));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 static json_t *item_json(const orx_plan_item *it)
 {
 	const orx_init_params *p = &it->params;
@@ -41,8 +82,7 @@ static json_t *item_json(const orx_plan_item *it)
 		orx_role_name(it->role), "dtype",
 		orx_dtype_name(it->dtype) ? orx_dtype_name(it->dtype) : "unknown",
 		"shape", shape, "activation", it->activation, "path",
-		path_json(it->path, it->path_len), "scheme",
-		orx_scheme_name(it->scheme));
+		path_json(it->path, it->path_len), "scheme", scheme_of(it));
 	json_object_set_new(o, "fan_in",
 			    it->has_fans ? json_integer(it->fan_in) : json_null());
 	json_object_set_new(o, "fan_out", it->has_fans
@@ -56,6 +96,8 @@ static json_t *item_json(const orx_plan_item *it)
 	json_object_set_new(o, "rule", json_string(rule));
 	json_object_set_new(o, "graph", json_string(it->graph));
 	json_object_set_new(o, "storage", json_string(it->storage));
+	if (it->n_blocks)
+		json_object_set_new(o, "blocks", blocks_json(it));
 	if (it->n_branches > 1) {
 		json_t *b = json_array();
 		for (size_t i = 0; i < it->n_branches; i++)
@@ -116,8 +158,24 @@ void cli_plan_print(FILE *to, const orx_plan *plan)
 			snprintf(fans, sizeof(fans), "-");
 		fprintf(to, "%-36s %-18s %-10s %-44s %-15s %15s %10.6g  %s:%u\n",
 			it->name, it->op, orx_role_name(it->role), act,
-			orx_scheme_name(it->scheme), fans, it->params.std,
-			it->rule_file, it->rule_line);
+			scheme_of(it), fans, it->params.std, it->rule_file,
+			it->rule_line);
+		for (size_t b = 0; strcmp(scheme_of(it), "per_gate") == 0 &&
+				   b < it->n_blocks;
+		     b++) {
+			const orx_plan_block *k = &it->blocks[b];
+			char gate[64];
+			if (k->scheme == it->blocks[0].scheme && b > 0)
+				continue; /* the first block says it */
+			snprintf(gate, sizeof(gate), "  gate %s%s%s%s", k->gate,
+				 k->direction ? " (reverse)" : "",
+				 it->role == ORX_ROLE_BIAS ? k->part ? ", Rb" : ", Wb"
+							    : "",
+				 b == 0 ? " and alike" : "");
+			fprintf(to, "%-36s %-18s %-10s %-44s %-15s %15s %10.6g  %s:%u\n",
+				"", "", "", gate, orx_scheme_name(k->scheme), "",
+				k->params.std, k->rule_file, k->rule_line);
+		}
 		for (size_t b = 1; b < it->n_branches; b++)
 			fprintf(to, "%-36s %-18s %-10s also reaches %s\n", "", "",
 				"", it->branches[b].activation);

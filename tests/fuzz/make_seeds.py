@@ -118,6 +118,15 @@ def models():
     yield "lstm", model(
         [n("LSTM", ["x", "W", "R", "B"], ["y"], hidden_size=2)],
         [w("W", 1, 8, 3), w("R", 1, 8, 2), w("B", 1, 16)])
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)
+    yield "lstm_sliced", model(  # PyTorch's unfolded layout: gates cut and reordered
+        [n("Slice", ["wih", "s0", "e0", "ax"], ["p0"]), n("Slice", ["wih", "s1", "e1", "ax"], ["p1"]),
+         n("Concat", ["p1", "p0"], ["wc"], axis=0), n("Unsqueeze", ["wc", "ax"], ["W"]),
+         n("Concat", ["bih", "bhh"], ["bc"], axis=0), n("Unsqueeze", ["bc", "ax"], ["B"]),
+         n("Unsqueeze", ["whh", "ax"], ["R"]),
+         n("LSTM", ["x", "W", "R", "B"], ["y"], hidden_size=2)],
+        [w("wih", 8, 3), w("whh", 8, 2), w("bih", 8), w("bhh", 8), i64("s0", [0]),
+         i64("e0", [4]), i64("s1", [4]), i64("e1", [8]), i64("ax", [0])])
     yield "gather_embedding", model(
         [n("Gather", ["emb", "x"], ["e"]), n("Add", ["e", "pos"], ["y"])],
         [w("emb", 10, 4), w("pos", 1, 3, 4)])

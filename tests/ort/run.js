@@ -3,6 +3,8 @@
 // standard deviation, and unit_std: the std across dimension 1 (features
 // or channels) at each position, averaged.
 //   node run.js MODEL INPUTS.json
+// With ORT_VALUES=1 in the environment each output also has its values
+// (float32 outputs only), to compare two models' outputs.
 // INPUTS.json: [{"name": ..., "type": "float32"|"float16"|"float64"|"int64",
 //                "dims": [...]}, ...]
 'use strict';
@@ -76,8 +78,10 @@ function summarize(t) {
       unitStd += Math.sqrt(Math.max(s2 / units - m * m, 0)) / (outer * inner);
     }
   }
-  return {elements: n, finite, std: Math.sqrt(Math.max(sum2 / n - mean * mean, 0)),
-          unit_std: unitStd};
+  const r = {elements: n, finite, std: Math.sqrt(Math.max(sum2 / n - mean * mean, 0)),
+             unit_std: unitStd};
+  if (process.env.ORT_VALUES === '1' && t.type === 'float32') r.values = Array.from(data);
+  return r;
 }
 
 async function main() {

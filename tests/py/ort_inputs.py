@@ -32,16 +32,18 @@ def ort_available():
                                       "onnxruntime-node"))
 
 
-def run_ort(path, specs=None):
+def run_ort(path, specs=None, values=False):
     """Run the model at path in ONNX Runtime; {output: {elements, finite,
-    std}}. Raises RuntimeError with ORT's message on failure."""
+    std}} (and the float32 outputs' values with values). Raises
+    RuntimeError with ORT's message on failure."""
     if specs is None:
         specs = input_specs(onnx.load(path, load_external_data=False))
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(specs, f)
     try:
         r = subprocess.run(["node", RUN_JS, path, f.name], capture_output=True,
-                           text=True, timeout=300)
+                           text=True, timeout=300,
+                           env={**os.environ, "ORT_VALUES": "1" if values else "0"})
     finally:
         os.unlink(f.name)
     if r.returncode != 0:

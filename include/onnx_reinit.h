@@ -539,7 +539,9 @@ typedef struct {
 	orx_problem problem;
 	double std;          /* of the tensor's elements */
 	double expected_std; /* of the scheme the plan chose */
-	double ratio;        /* std / expected_std */
+	double ratio;        /* std / expected_std; a recurrent weight R:
+				the largest singular value of the gate block
+				that is the finding (1 for an orthogonal one) */
 	int by_signal;       /* flagged for its chain, not on its own */
 } orx_finding;
 

@@ -305,8 +305,11 @@ static size_t count_weights(const orx_plan *plan)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < orx_plan_count(plan); i++)
-		n += orx_plan_item_at(plan, i)->role == ORX_ROLE_WEIGHT;
+	for (size_t i = 0; i < orx_plan_count(plan); i++) {
+		orx_role r = orx_plan_item_at(plan, i)->role;
+		n += r == ORX_ROLE_WEIGHT || r == ORX_ROLE_INPUT_WEIGHT ||
+		     r == ORX_ROLE_RECURRENT_WEIGHT;
+	}
 	return n;
 }
 

@@ -8,6 +8,7 @@
 
 struct orx_check {
 	orx_finding *findings;
+	const entry **of;    /* the entry of each finding */
 	size_t n;
 	orx_chain *chains;
 	size_t n_chains;
@@ -91,13 +92,103 @@ static int add_finding(orx_check *c, const layer *l, int problem,
 		       int by_signal)
 {
 	orx_finding *f = realloc(c->findings, (c->n + 1) * sizeof(*f));
+	const entry **of;
 
-	if (!f)
+	if (f)
+		c->findings = f;
+	if (!f || !(of = realloc(c->of, (c->n + 1) * sizeof(*of))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	c->findings = f;
+	c->of = of;
+	of[c->n] = l->e;
 	f[c->n++] = (orx_finding){l->e->pub.name, (orx_problem)problem, l->std,
 				  l->e->pub.params.std, l->ratio, by_signal};
 	return ORX_OK;
+}
+
+/*** @@RECURRENT: the scale through time ***/
+
+/* The largest singular value of the rows x cols matrix a (row-major),
+ * by power iteration on a^T a from a fixed start. */
+static double largest_singular(const double *a, int64_t rows, int64_t cols,
+			       double *v, double *w)
+{
+	double sigma = 0;
+
+	for (int64_t j = 0; j < cols; j++)
+		v[j] = 1 + 0.01 * (double)(j % 7); /* not orthogonal to much */
+	for (int it = 0; it < 200; it++) {
+		double norm = 0, back = 0, prev = sigma;
+		for (int64_t j = 0; j < cols; j++)
+			norm += v[j] * v[j];
+		norm = sqrt(norm);
+		if (!(norm > 0))
+			return 0;
+		for (int64_t j = 0; j < cols; j++)
+			v[j] /= norm;
+		for (int64_t i = 0; i < rows; i++) { /* w = a v */
+			w[i] = 0;
+			for (int64_t j = 0; j < cols; j++)
+				w[i] += a[i * cols + j] * v[j];
+			back += w[i] * w[i];
+		}
+		sigma = sqrt(back);
+		for (int64_t j = 0; j < cols; j++) /* v = a^T w */
+			v[j] = 0;
+		for (int64_t i = 0; i < rows; i++)
+			for (int64_t j = 0; j < cols; j++)
+				v[j] += a[i * cols + j] * w[i];
+		if (fabs(sigma - prev) <= 1e-9 * sigma)
+			break;
+	}
+	return sigma;
+}
+
+/* A recurrent weight R: its value problems, and each gate block's
+ * largest singular value against 1 (an orthogonal block's), by the
+ * thresholds' factors: far above, the state grows through time; far
+ * below, the layer forgets at once. The worst block is reported. */
+static int measure_recurrent(layer *l, const orx_model *m,
+			     const orx_check_options *o)
+{
+	int rc = measure(l, m, o);
+	double *v = NULL, *buf = NULL, *w = NULL, lo = INFINITY, hi = 0;
+	const entry *e = l->e;
+
+	if (rc != ORX_OK || e->pub.role != ORX_ROLE_RECURRENT_WEIGHT ||
+	    l->problem == ORX_PROBLEM_NONFINITE || l->problem == ORX_PROBLEM_ZEROS ||
+	    l->problem == ORX_PROBLEM_CONSTANT)
+		return rc;
+	l->problem = -1; /* judged on its blocks, not on its std */
+	if (!(v = malloc(l->n * sizeof(double) + 1)) ||
+	    !(buf = malloc((size_t)(e->blocks[0].cols + 1) * sizeof(double))) ||
+	    !(w = malloc((size_t)(e->blocks[0].rows + 1) * sizeof(double))))
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+	else
+		rc = orx_tensor_read(v, l->n, m, e->pub.tensor);
+	for (size_t k = 0; k < e->pub.n_blocks && rc == ORX_OK; k++) {
+		const orx_plan_block *b = &e->blocks[k];
+		double s = largest_singular(v + b->first, b->rows, b->cols, buf, w);
+		lo = s < lo ? s : lo;
+		hi = s > hi ? s : hi;
+	}
+	if (rc == ORX_OK && hi > o->exploding) {
+		l->problem = ORX_PROBLEM_EXPLODING;
+		l->ratio = hi;
+	} else if (rc == ORX_OK && lo < o->vanishing) {
+		l->problem = ORX_PROBLEM_VANISHING;
+		l->ratio = lo;
+	} else {
+		l->ratio = hi;
+	}
+	free(v);
+	free(buf);
+	free(w);
+	return rc;
+}
+
+static bool is_recurrent(orx_role r)
+{
+	return r == ORX_ROLE_INPUT_WEIGHT || r == ORX_ROLE_RECURRENT_WEIGHT;
 }
 
 /* Link every layer to the layer feeding it (looked up by its node), and
@@ -213,6 +304,17 @@ int orx_check_run(orx_check **out, const orx_model *model,
 		if (L[i].problem >= 0)
 			rc = add_finding(c, &L[i], L[i].problem % 100,
 					 L[i].problem >= 100);
+	/* recurrent layers: on their own, not in chains */
+	for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++) {
+		layer r = {0};
+		if (!plan->e[i] || !plan->e[i]->decided ||
+		    !is_recurrent(plan->e[i]->pub.role))
+			continue;
+		r.e = plan->e[i];
+		if ((rc = measure_recurrent(&r, model, opts)) == ORX_OK &&
+		    r.problem >= 0)
+			rc = add_finding(c, &r, r.problem, 0);
+	}
 done:
 	free(L);
 	if (rc != ORX_OK)
@@ -247,6 +349,7 @@ void orx_check_free(orx_check *c)
 	if (!c)
 		return;
 	free(c->findings);
+	free(c->of);
 	free(c->chains);
 	free(c);
 }
@@ -255,6 +358,16 @@ static bool flagged(const orx_check *c, const char *name)
 {
 	for (size_t i = 0; i < c->n; i++)
 		if (!strcmp(c->findings[i].name, name))
+			return true;
+	return false;
+}
+
+/* Has a tensor of e's recurrent layer (the same node) a finding? */
+static bool layer_flagged(const orx_check *c, const entry *e)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->of[i]->gr == e->gr && c->of[i]->node_index == e->node_index &&
+		    c->of[i]->pub.n_blocks)
 			return true;
 	return false;
 }
@@ -268,7 +381,8 @@ int orx_plan_restrict(orx_plan *plan, const orx_check *check)
 		const char *weight = e->pub.role == ORX_ROLE_WEIGHT ? e->pub.name
 				     : e->layer ? e->layer->pub.name
 						: NULL;
-		if (weight && flagged(check, weight)) {
+		if ((weight && flagged(check, weight)) ||
+		    (e->pub.n_blocks && layer_flagged(check, e))) {
 			plan->items[kept++] = plan->items[i];
 			continue;
 		}

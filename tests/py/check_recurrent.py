@@ -350,6 +350,43 @@ def rule_cases(tool, tmp, rng):
     return results
 
 
+def check_cases(tool, tmp, rng):
+    """check on recurrent layers: PyTorch's and this tool's (Keras's)
+    initializations pass; R scaled by 10 or by 0.01 is flagged."""
+    results = []
+    fresh = os.path.join(tmp, "fresh_lstm.onnx")
+    torch.manual_seed(0)
+    onnx.save(export(Seq("LSTM", 2, True), 13, False), fresh)
+    src = os.path.join(tmp, "check_lstm.onnx")
+    onnx.save(hand_built("LSTM", 2, 16, 8, True, False, rng), src)
+    keras = os.path.join(tmp, "check_lstm_keras.onnx")
+    apply(tool, src, keras)
+
+    def check(path):
+        r = subprocess.run([tool, "check", path, "--json"], capture_output=True, text=True)
+        found = {f["name"]: f for f in json.loads(r.stdout)["findings"]} if r.stdout else {}
+        return r.returncode, found
+
+    for title, path in (("PyTorch's own initialization", fresh),
+                        ("the default policy's (Keras's)", keras)):
+        code, found = check(path)
+        results.append(report(f"check passes an LSTM with {title}",
+                              [] if code == 0 and not found else [f"exit {code}: {found}"]))
+    for factor, problem in ((10, "exploding"), (0.01, "vanishing")):
+        m = onnx.load(keras)
+        r = next(t for t in m.graph.initializer if t.name == "R")
+        r.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(r) * np.float32(factor), "R"))
+        path = os.path.join(tmp, f"scaled_{factor}.onnx")
+        onnx.save(m, path)
+        code, found = check(path)
+        f = found.get("R", {})
+        ok = code == 1 and f.get("problem") == problem and \
+            abs(f.get("ratio", 0) - factor) < 1e-3 * factor
+        results.append(report(f"check flags R x {factor} as {problem} (largest singular "
+                              f"value {factor})", [] if ok else [f"exit {code}: {found}"]))
+    return results
+
+
 def report(title, problems):
     print(f"{'FAIL' if problems else 'ok  '} {title}"
           + (": " + "; ".join(problems[:4]) if problems else ""))
@@ -374,6 +411,7 @@ def main():
             problems += body_blocks(out)
         results.append(report("an LSTM in each branch of an If", problems))
         results += rule_cases(tool, tmp, rng)
+        results += check_cases(tool, tmp, rng)
         results += torch_cases(tool, tmp)
     print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
     return 0 if all(results) else 1

@@ -1,8 +1,9 @@
 /* onnx-reinit plot MODEL [--after OUT] [--layers GLOB] [--rules FILE]...
  *                  -o FILE.svg
  *
- * Small multiples: one panel per weighted layer, the histogram of its
- * weights before (and after) against the density its scheme predicts. */
+ * Small multiples: one panel per weighted layer (a recurrent layer's W
+ * and R: one per gate), the histogram of its weights before (and after)
+ * against the density its scheme predicts. */
 #define _GNU_SOURCE
 #include "cli.h"
 
@@ -25,6 +26,9 @@
 
 typedef struct {
 	const orx_plan_item *it;
+	const orx_plan_block *gate; /* a recurrent gate's panel: its first
+				       block (the others share its scheme) */
+	const orx_init_params *params; /* the prediction */
 	double *before, *after; /* after may be NULL */
 	size_t n;
 	double lo, hi, ymax, peak;
@@ -110,7 +114,7 @@ static double max_density(const size_t *count, size_t n, double w)
 
 static void measure(panel *p)
 {
-	const orx_init_params *q = &p->it->params;
+	const orx_init_params *q = p->params;
 	double x = fmax(fmax(max_abs(p->before, p->n), max_abs(p->after, p->n)),
 			predicted_extent(q)), w, fit;
 
@@ -237,11 +241,14 @@ static void title(FILE *f, const panel *p)
 	} else {
 		xml_text(f, it->name);
 	}
+	if (p->gate)
+		fprintf(f, " \xc2\xb7 gate %s", p->gate->gate);
 	if (it->has_fans)
 		snprintf(fans, sizeof(fans), ", fan_in %lld, fan_out %lld",
 			 (long long)it->fan_in, (long long)it->fan_out);
 	fprintf(f, "</text>\n<text class=\"t2\" x=\"0\" y=\"-14\">%s%s, %s</text>\n",
-		orx_scheme_name(it->scheme), fans, it->activation);
+		orx_scheme_name(p->gate ? p->gate->scheme : it->scheme), fans,
+		p->gate ? it->op : it->activation);
 }
 
 static void draw_panel(FILE *f, const panel *p, double x, double y)
@@ -250,6 +257,8 @@ static void draw_panel(FILE *f, const panel *p, double x, double y)
 
 	fprintf(f, "<g class=\"panel\" data-name=\"");
 	xml_text(f, p->it->name);
+	if (p->gate)
+		fprintf(f, "\" data-gate=\"%s", p->gate->gate);
 	fprintf(f, "\" data-lo=\"%.17g\" data-hi=\"%.17g\" data-bins=\"%d\" "
 		   "data-n=\"%zu\" data-ymax=\"%.17g\" "
 		   "transform=\"translate(%.0f %.0f)\">\n",
@@ -373,30 +382,102 @@ static double *values_of(const orx_model *m, const char *name, size_t n,
 	return v;
 }
 
+/* The elements of v (a tensor's, NULL: none) in the blocks of it whose
+ * gate is gate's, in order: n of them. */
+static double *gate_values(const double *v, const orx_plan_item *it,
+			   const orx_plan_block *gate, size_t *n)
+{
+	double *out;
+
+	*n = 0;
+	for (size_t k = 0; k < it->n_blocks; k++)
+		*n += strcmp(it->blocks[k].gate, gate->gate) ? 0 : it->blocks[k].count;
+	if (!v || !(out = malloc(*n * sizeof(double) + 1)))
+		return NULL;
+	for (size_t k = 0, at = 0; k < it->n_blocks; k++)
+		if (!strcmp(it->blocks[k].gate, gate->gate)) {
+			memcpy(out + at, v + it->blocks[k].first,
+			       it->blocks[k].count * sizeof(double));
+			at += it->blocks[k].count;
+		}
+	return out;
+}
+
+/* Whether block k of it is the first of its gate. */
+static bool first_of_gate(const orx_plan_item *it, size_t k)
+{
+	for (size_t j = 0; j < k; j++)
+		if (!strcmp(it->blocks[j].gate, it->blocks[k].gate))
+			return false;
+	return true;
+}
+
+/* The panels of it (before: its values, after: the other model's, or
+ * NULL): one, or one per gate. Takes both arrays; -1, or the exit status
+ * of an error. */
+static int add_panels(panel *p, size_t *n, const orx_plan_item *it,
+		      double *before, double *after, size_t count)
+{
+	if (!it->n_blocks) {
+		p[*n] = (panel){.it = it, .params = &it->params, .n = count,
+				.before = before, .after = after};
+		measure(&p[(*n)++]);
+		return -1;
+	}
+	for (size_t k = 0; k < it->n_blocks; k++) {
+		panel *q = &p[*n];
+		if (!first_of_gate(it, k))
+			continue;
+		*q = (panel){.it = it, .gate = &it->blocks[k],
+			     .params = &it->blocks[k].params};
+		q->before = gate_values(before, it, q->gate, &q->n);
+		q->after = gate_values(after, it, q->gate, &q->n);
+		if (!q->before || (after && !q->after)) {
+			free(q->before);
+			free(q->after);
+			free(before);
+			free(after);
+			return cli_error(NULL, "out of memory");
+		}
+		measure(q);
+		(*n)++;
+	}
+	free(before);
+	free(after);
+	return -1;
+}
+
 static int collect(panel **out, size_t *n, const orx_plan *plan,
 		   const orx_model *m, const orx_model *after,
 		   const plot_args *a)
 {
-	panel *p = calloc(orx_plan_count(plan) + 1, sizeof(*p));
+	size_t room = 1;
+	panel *p;
 	int rc = -1;
 
+	for (size_t i = 0; i < orx_plan_count(plan); i++)
+		room += orx_plan_item_at(plan, i)->n_blocks + 1;
+	p = calloc(room, sizeof(*p));
 	*n = 0;
 	for (size_t i = 0; p && i < orx_plan_count(plan) && rc < 0; i++) {
 		const orx_plan_item *it = orx_plan_item_at(plan, i);
 		size_t count = 1;
-		if (it->role != ORX_ROLE_WEIGHT ||
+		double *before, *later = NULL;
+		if ((it->role != ORX_ROLE_WEIGHT &&
+		     it->role != ORX_ROLE_INPUT_WEIGHT &&
+		     it->role != ORX_ROLE_RECURRENT_WEIGHT) ||
 		    (a->layers && fnmatch(a->layers, it->name, 0) != 0))
 			continue;
 		for (size_t k = 0; k < it->ndim; k++)
 			count *= (size_t)it->dims[k];
-		p[*n].it = it;
-		p[*n].n = count;
-		if (!(p[*n].before = values_of(m, it->name, count, a->model, &rc)))
+		if (!(before = values_of(m, it->name, count, a->model, &rc)))
 			break;
 		if (after)
-			p[*n].after = values_of(after, it->name, count, a->after, &rc);
-		measure(&p[*n]);
-		(*n)++;
+			later = values_of(after, it->name, count, a->after, &rc);
+		if (rc < 0)
+			rc = add_panels(p, n, it, before, later, count);
+		else
+			free(before), free(later);
 	}
 	*out = p;
 	if (!p)

@@ -132,6 +132,29 @@ def main():
                [] if len(ps) == 60 and int(root.get("width")) <= 6 * 320
                else [f"{len(ps)} panels, width {root.get('width')}"])
 
+        # a bidirectional LSTM: W and R drawn gate by gate (ONNX's i, o, f, c)
+        rng = np.random.default_rng(4)
+        d, h, i_ = 2, 3, 2
+        lstm_w = rng.normal(0, 0.5, (d, 4 * h, i_)).astype(np.float32)
+        lstm_r = rng.normal(0, 0.5, (d, 4 * h, h)).astype(np.float32)
+        g = helper.make_graph(
+            [helper.make_node("LSTM", ["x", "W", "R"], ["y"], hidden_size=h,
+                              direction="bidirectional")], "lstm",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, 1, i_])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [5, d, 1, h])],
+            initializer=[numpy_helper.from_array(lstm_w, "W"), numpy_helper.from_array(lstm_r, "R")])
+        lstm = os.path.join(tmp, "lstm.onnx")
+        onnx.save(helper.make_model(g), lstm)
+        ps = panels(plot(lstm, svg))
+        got = [(p.get("data-name"), p.get("data-gate")) for p in ps]
+        want = [(t, gate) for t in ("W", "R") for gate in "iofc"]
+        problems = [] if got == want else [f"panels {got}"]
+        for p in ps if got == want else []:
+            k = "iofc".index(p.get("data-gate"))
+            v = (lstm_w if p.get("data-name") == "W" else lstm_r)[:, k * h:(k + 1) * h, :]
+            problems += check_bars(p, v.ravel().astype(np.float64), "before")
+        report("an LSTM's W and R: a panel per gate, its bars the gate's blocks", problems)
+
         r = subprocess.run([TOOL, "plot", before, "-o", svg, "--layers", "nothing*"],
                            capture_output=True, text=True)
         report("--layers matching nothing: one line, exit 2",

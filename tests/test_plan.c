@@ -114,7 +114,8 @@ Test(plan, every_bad_rules_file_fails_with_file_line_col_and_writes_nothing)
 		"error_on_line_4", "missing_arrow", "missing_scheme",
 		"trailing_text", "unclosed", "uniform_needs_high",
 		"unknown_activation", "unknown_gain", "unknown_key", "unknown_op",
-		"unknown_role", "unknown_scheme"};
+		"unknown_role", "unknown_scheme", "unknown_gate",
+		"forget_bias_gain"};
 	char *dir = make_temp_dir(), out[4096];
 
 	snprintf(out, sizeof(out), "%s/out.onnx", dir);

@@ -216,7 +216,7 @@ static int parse_match(lexer *lx, rule *r)
 		if ((rc = parse_alts(lx, r->gates, &r->n_gates, key)) == ORX_OK)
 			rc = check_alts(lx, v, r->gates, r->n_gates, known_gates,
 					sizeof(known_gates) / sizeof(*known_gates),
-					"gate (i, o, f, c, z, r, h)");
+					"gate");
 		return rc;
 	}
 	return syntax(lx, at, "unknown key '%s' (op, activation, role, gate, "

@@ -249,6 +249,51 @@ def skip_cases():
         [node("RNN", ["X", "W", "R"], ["Y"], hidden_size=4)],
         [init("W", [1, 5, 3]), init("R", [1, 4, 4])]), \
         {"W": dict(skipped="its shape does not fit RNN's W (1 directions, hidden size 4)")}
+    i64r = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)
+    yield "PyTorch's layout: W cut from a [2H, I] source, gates swapped back", model(
+        [node("Slice", ["src", "s0", "e0", "ax"], ["lo"]),
+         node("Slice", ["src", "s1", "e1", "ax"], ["hi"]),
+         node("Concat", ["hi", "lo"], ["wc"], axis=0), node("Unsqueeze", ["wc", "ax"], ["W"]),
+         node("RNN", ["X", "W", "R"], ["Y"], hidden_size=4, direction="bidirectional")],
+        [init("src", [8, 3]), init("R", [2, 4, 4]), i64r("s0", [0]), i64r("e0", [4]),
+         i64r("s1", [4]), i64r("e1", [8]), i64r("ax", [0])]), \
+        {"src": dict(skipped="its shape does not fit RNN's W (2 directions, hidden size 4)")}
+    yield "a Slice with a step is not followed", model(
+        [node("Slice", ["src", "s0", "e0", "ax", "st"], ["wc"]),
+         node("Unsqueeze", ["wc", "ax"], ["W"]),
+         node("RNN", ["X", "W", "R"], ["Y"], hidden_size=4)],
+        [init("src", [8, 3]), init("R", [1, 4, 4]), i64r("s0", [0]), i64r("e0", [8]),
+         i64r("ax", [0]), i64r("st", [2])]), \
+        {"src": dict(skipped="RNN's W: a Slice with a step, or an axis out of range")}
+    yield "a source only partly used by the layer is left as it is", model(
+        [node("Slice", ["src", "s0", "e0", "ax"], ["wc"]),
+         node("Unsqueeze", ["wc", "ax"], ["W"]),
+         node("RNN", ["X", "W", "R"], ["Y"], hidden_size=4)],
+        [init("src", [8, 3]), init("R", [1, 4, 4]), i64r("s0", [2]), i64r("e0", [6]),
+         i64r("ax", [0])]), \
+        {"src": dict(skipped="its elements are not RNN's W gate blocks, each once"),
+         "R": dict(role="recurrent_weight", scheme="orthogonal")}
+    yield "a gate block cut across two pieces is not guessed", model(
+        [node("Slice", ["src", "s0", "e0", "ax"], ["a"]),
+         node("Slice", ["src", "s1", "e1", "ax"], ["b"]),
+         node("Concat", ["a", "b"], ["wc"], axis=0), node("Unsqueeze", ["wc", "ax"], ["W"]),
+         node("GRU", ["X", "W", "R"], ["Y"], hidden_size=4)],
+        [init("src", [12, 3]), init("R", [1, 12, 4]), i64r("s0", [0]), i64r("e0", [6]),
+         i64r("s1", [6]), i64r("e1", [12]), i64r("ax", [0])]), \
+        {"src": dict(skipped="a gate block of GRU's W lies across two pieces of its "
+                             "Slice/Concat")}
+    yield "PyTorch's LSTM layout: the f rows of bias_ih become ONNX's f gate", model(
+        [node("Slice", ["b_ih", "s_i", "e_i", "ax"], ["bi"]),
+         node("Slice", ["b_ih", "s_o", "e_o", "ax"], ["bo"]),
+         node("Slice", ["b_ih", "s_fc", "e_fc", "ax"], ["bfc"]),
+         node("Concat", ["bi", "bo", "bfc", "b_hh"], ["bc"], axis=0),
+         node("Unsqueeze", ["bc", "ax"], ["B"]),
+         node("LSTM", ["X", "W", "R", "B"], ["Y"], hidden_size=2)],
+        [init("W", [1, 8, 3]), init("R", [1, 8, 2]), init("b_ih", [8]), init("b_hh", [8]),
+         i64r("s_i", [0]), i64r("e_i", [2]), i64r("s_o", [6]), i64r("e_o", [8]),
+         i64r("s_fc", [2]), i64r("e_fc", [6]), i64r("ax", [0])]), \
+        {"b_ih": dict(role="bias", scheme="per_gate"),
+         "b_hh": dict(role="bias", scheme="per_gate")}
     yield "a recurrent weight behind Transpose is skipped, never guessed", model(
         [node("Transpose", ["Wt"], ["W"], perm=[0, 2, 1]),
          node("RNN", ["X", "W", "R"], ["Y"], hidden_size=4)],

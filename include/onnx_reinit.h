@@ -398,7 +398,10 @@ typedef enum {
 	/* of LSTM, GRU and RNN (their bias is ORX_ROLE_BIAS): */
 	ORX_ROLE_INPUT_WEIGHT,     /* W */
 	ORX_ROLE_RECURRENT_WEIGHT, /* R */
-	ORX_ROLE_PEEPHOLE          /* LSTM's P */
+	ORX_ROLE_PEEPHOLE,         /* LSTM's P */
+	/* a float tensor of more than one element that no layer claims:
+	 * only a rule (name=, role=other) decides it */
+	ORX_ROLE_OTHER
 } orx_role;
 
 /* "weight", "bias", "norm_scale", ... */
@@ -490,7 +493,16 @@ typedef struct {
 typedef struct {
 	const char *name;
 	const char *reason;
+	size_t tensor;  /* the tensor (orx_model_tensor's index); SIZE_MAX
+			   for a sparse tensor */
+	int kept;       /* a keep rule (or orx_plan_restrict) keeps it */
 } orx_plan_skip;
+
+/* Whether skipped tensor s of model is a leftover: a float tensor of more
+ * than one element (or a sparse one) that no keep rule keeps, so trained
+ * values may survive in it; *values its element count. */
+int orx_plan_skip_is_leftover(const orx_model *model, const orx_plan_skip *s,
+			      uint64_t *values);
 
 /* Decide, for every initializer of the main graph and every tensor of its
  * Constant nodes, what the rules say.

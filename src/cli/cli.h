@@ -59,6 +59,12 @@ json_t *cli_plan_json(const char *model, const orx_plan *plan,
 		      unsigned long long seed);
 void cli_plan_print(FILE *to, const orx_plan *plan);
 
+/* The plan's leftovers (float tensors that no rule rewrites or keeps):
+ * how many tensors and values, and the first few names, comma-separated,
+ * with "and N more", into names. */
+size_t cli_leftovers(const orx_model *m, const orx_plan *plan,
+		     unsigned long long *values, char *names, size_t size);
+
 int cmd_info(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);

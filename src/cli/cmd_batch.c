@@ -43,6 +43,7 @@ typedef struct {
 	uint64_t bytes_done;   /* atomic */
 	const char *out;
 	bool zip_out, check, resume;
+	bool strict; /* a model with leftovers fails */
 	unsigned long long seed;
 	orx_rules *rules;
 	orx_check_options check_opts;
@@ -366,6 +367,20 @@ static void run_job(batch *b, job *j)
 			j->findings = orx_check_count(check), j->ok = true;
 		goto done;
 	}
+	if (b->strict) {
+		unsigned long long values;
+		char names[256];
+		size_t n = cli_leftovers(m, plan, &values, names, sizeof(names));
+		if (n) {
+			snprintf(j->error, sizeof(j->error),
+				 "--strict: %zu float tensor%s (%llu values) would "
+				 "keep trained values and no keep rule names "
+				 "%s: %s",
+				 n, n == 1 ? "" : "s", values,
+				 n == 1 ? "it" : "them", names);
+			goto done;
+		}
+	}
 	if (orx_plan_apply(m, plan, b->seed) != ORX_OK)
 		snprintf(j->error, sizeof(j->error), "%s", orx_error_last());
 	else
@@ -591,6 +606,7 @@ static int parse_batch_args(batch *b, batch_args *a, int argc, char **argv)
 		{"report", required_argument, 0, 'r'},
 		{"seed", required_argument, 0, 's'},
 		{"rules", required_argument, 0, 'u'},
+		{"strict", no_argument, 0, 'T'},
 		{0, 0, 0, 0}};
 	int c;
 	long n;
@@ -603,6 +619,7 @@ static int parse_batch_args(batch *b, batch_args *a, int argc, char **argv)
 		case 'o': b->out = optarg; break;
 		case 'c': b->check = true; break;
 		case 'R': b->resume = true; break;
+		case 'T': b->strict = true; break;
 		case 'r': a->report = optarg; break;
 		case 'u':
 			if (a->n_rules < 64)

@@ -16,6 +16,7 @@ typedef struct {
 	size_t n_rules;
 	bool json;
 	bool only_flagged;
+	bool strict; /* apply: refuse leftovers */
 	unsigned long long seed;
 	orx_check_options check;
 	orx_save_options save;
@@ -64,6 +65,7 @@ static int parse_args(plan_args *a, const char *cmd, command_kind kind,
 		{"embed", no_argument, 0, 'E'},
 		{"external", required_argument, 0, 'X'},
 		{"external-threshold", required_argument, 0, 'T'},
+		{"strict", no_argument, 0, 'S'},
 		{0, 0, 0, 0}};
 	orx_save_options save_defaults = ORX_SAVE_OPTIONS_INIT;
 	orx_check_options check_defaults = ORX_CHECK_OPTIONS_INIT;
@@ -89,6 +91,8 @@ static int parse_args(plan_args *a, const char *cmd, command_kind kind,
 			a->out = optarg;
 		} else if (c == 'f' && apply) {
 			a->only_flagged = true;
+		} else if (c == 'S' && apply) {
+			a->strict = true;
 		} else if (c == 'E' && apply) {
 			a->save.mode = ORX_DATA_EMBED;
 		} else if (c == 'X' && apply) {
@@ -204,12 +208,25 @@ int cmd_apply(int argc, char **argv)
 	orx_rules *rules = NULL;
 	orx_model *m = NULL;
 	orx_plan *plan = NULL;
+	unsigned long long left_values = 0;
+	char left[512];
+	size_t n_left = 0;
 	int rc = parse_args(&a, "apply", CMD_APPLY, argc, argv);
 
 	if (rc >= 0 || (rc = prepare(&rules, &m, &plan, &a)) >= 0)
 		goto done;
 	if (a.only_flagged && (rc = restrict_to_flagged(plan, m, &a)) >= 0)
 		goto done;
+	if ((n_left = cli_leftovers(m, plan, &left_values, left, sizeof(left))) &&
+	    a.strict) {
+		rc = cli_error(a.model, "--strict: %zu float tensor%s (%llu values) "
+					"would keep %s trained values and no keep "
+					"rule names %s: %s; see plan",
+			       n_left, n_left == 1 ? "" : "s", left_values,
+			       n_left == 1 ? "its" : "their",
+			       n_left == 1 ? "it" : "them", left);
+		goto done;
+	}
 	if (orx_plan_apply(m, plan, a.seed) != ORX_OK) {
 		rc = cli_error(a.model, "%s", orx_error_last());
 		goto done;
@@ -218,6 +235,12 @@ int cmd_apply(int argc, char **argv)
 		rc = cli_error(a.out, "%s", orx_error_last());
 		goto done;
 	}
+	if (n_left)
+		fprintf(stderr, "onnx-reinit: %s: warning: %zu float tensor%s "
+				"(%llu values) left as trained, no rule keeping "
+				"%s: %s; see plan (--strict refuses)\n",
+			a.model, n_left, n_left == 1 ? "" : "s", left_values,
+			n_left == 1 ? "it" : "them", left);
 	if (a.json)
 		rc = cli_print_json(cli_plan_json(a.model, plan, a.seed));
 	else

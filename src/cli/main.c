@@ -25,7 +25,7 @@ static const cli_command commands[] = {
 	 "  --json         print JSON instead of a table"},
 	{"apply", cmd_apply,
 	 "apply MODEL -o OUT [--seed N] [--rules FILE]... [--json] "
-	 "[--only-flagged]\n"
+	 "[--only-flagged] [--strict]\n"
 	 "                  [--embed | --external FILE "
 	 "[--external-threshold BYTES]]",
 	 "Re-initialize what the plan says and write OUT ('-': standard\n"
@@ -37,6 +37,9 @@ static const cli_command commands[] = {
 	 "  --json            print the plan as JSON on standard output\n"
 	 "  --only-flagged    rewrite only the weights check flags (and their\n"
 	 "                    biases); takes check's threshold options\n"
+	 "  --strict          refuse (exit 2, nothing written) when a float\n"
+	 "                    tensor would keep trained values that no keep\n"
+	 "                    rule names; without it, a warning on stderr\n"
 	 "  --embed           put every tensor inline (refused past 2 GiB)\n"
 	 "  --external FILE   move tensors above the threshold to FILE, beside\n"
 	 "                    OUT, each at a 4 KiB-aligned offset\n"
@@ -59,7 +62,7 @@ static const cli_command commands[] = {
 	{"batch", cmd_batch,
 	 "batch INPUT... -o OUTDIR|OUT.zip [--check] [-j N] [--shard K/N] "
 	 "[--resume]\n                  [--report FILE] [--seed N] "
-	 "[--rules FILE]...",
+	 "[--rules FILE]... [--strict]",
 	 "Re-initialize (or --check) many models: files, folders (every\n"
 	 "*.onnx below them) and .zip archives, into a folder or one .zip,\n"
 	 "keeping each model's relative path. One failing model never stops\n"
@@ -73,7 +76,9 @@ static const cli_command commands[] = {
 	 "  --resume          skip models whose output exists and is complete\n"
 	 "  --report FILE     one JSON line per input ('-': standard output)\n"
 	 "  --seed N          random seed [0]\n"
-	 "  --rules FILE      rules before the defaults (repeatable)"},
+	 "  --rules FILE      rules before the defaults (repeatable)\n"
+	 "  --strict          a model that would keep trained values no keep\n"
+	 "                    rule names fails (as apply --strict)"},
 	{"plot", cmd_plot,
 	 "plot  MODEL [--after OUT] [--layers GLOB] [--rules FILE]... -o "
 	 "FILE.svg",

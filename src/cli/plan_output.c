@@ -188,6 +188,29 @@ void cli_plan_print(FILE *to, const orx_plan *plan)
 	}
 }
 
+size_t cli_leftovers(const orx_model *m, const orx_plan *plan,
+		     unsigned long long *values, char *names, size_t size)
+{
+	size_t n = 0, shown = 0, used = 0;
+
+	*values = 0;
+	names[0] = '\0';
+	for (size_t i = 0; i < orx_plan_skipped_count(plan); i++) {
+		const orx_plan_skip *s = orx_plan_skipped_at(plan, i);
+		uint64_t v;
+		if (!orx_plan_skip_is_leftover(m, s, &v))
+			continue;
+		*values += v;
+		if (n++ < 3 && used < size) {
+			used += (size_t)snprintf(names + used, size - used, "%s%s",
+						 shown++ ? ", " : "", s->name);
+		}
+	}
+	if (n > shown && used < size)
+		snprintf(names + used, size - used, " and %zu more", n - shown);
+	return n;
+}
+
 int cli_load_rules(orx_rules **out, const char *const *files, size_t n)
 {
 	orx_rules *rules = NULL;

@@ -388,8 +388,9 @@ int orx_plan_restrict(orx_plan *plan, const orx_check *check)
 		}
 		e->decided = 0;
 		e->reason = "not flagged by check";
+		e->kept = true; /* the user's choice */
 		plan->skips[plan->n_skips++] =
-			(orx_plan_skip){e->pub.name, e->reason};
+			(orx_plan_skip){e->pub.name, e->reason, e->pub.tensor, 1};
 	}
 	plan->n_items = kept;
 	return ORX_OK;

@@ -658,9 +658,11 @@ static int decide_blocks(entry *e, orx_arena *mem, const orx_rules *rules,
 			return rc;
 		kept += e->blocks[i].scheme == ORX_SCHEME_KEEP;
 	}
-	if (kept == e->pub.n_blocks)
+	if (kept == e->pub.n_blocks) {
+		e->kept = true;
 		return skip(e, mem, "kept by %s:%u", e->blocks[0].rule_file,
 			    e->blocks[0].rule_line);
+	}
 	e->pub.scheme = e->blocks[0].scheme;
 	e->pub.has_fans = e->blocks[0].has_fans;
 	e->pub.fan_in = e->blocks[0].fan_in;
@@ -696,11 +698,16 @@ static int decide(entry *e, orx_arena *mem, const orx_rules *rules,
 		return skip(e, mem, "its layer's weight %s is kept",
 			    e->layer->pub.name);
 	if (!(a = orx_rules_match(rules, &q, &file, &line)))
-		return skip(e, mem, "no rule matches");
+		return skip(e, mem, e->pub.role == ORX_ROLE_OTHER
+					    ? "not consumed by a weighted op or a "
+					      "normalization"
+					    : "no rule matches");
 	e->pub.rule_file = file;
 	e->pub.rule_line = line;
-	if (a->spec.scheme == ORX_SCHEME_KEEP)
+	if (a->spec.scheme == ORX_SCHEME_KEEP) {
+		e->kept = true;
 		return skip(e, mem, "kept by %s:%u", file, line);
+	}
 	if (recurrent_only(a->spec.scheme))
 		return skip(e, mem, "%s (%s:%u) is for the tensors of LSTM, GRU "
 				    "and RNN", orx_scheme_name(a->spec.scheme),
@@ -787,7 +794,7 @@ static int list_sparse(orx_plan *plan, const orx_model *model, size_t *n,
 				return orx_fail(ORX_ENOMEM, "out of memory");
 			plan->owned[plan->n_owned++] = name;
 			plan->skips[plan->n_skips++] =
-				(orx_plan_skip){name ? name : own, reason};
+				(orx_plan_skip){name ? name : own, reason, SIZE_MAX, 0};
 		}
 	}
 	return ORX_OK;
@@ -797,7 +804,8 @@ static int collect(orx_plan *plan, const orx_model *model)
 {
 	static const char unclaimed[] = "not consumed by a weighted op or a "
 					"normalization";
-	size_t n_sparse;
+	size_t n_sparse, first_sparse;
+	int rc;
 
 	list_sparse(plan, model, &n_sparse, false);
 	plan->items = malloc((plan->n_init + 1) * sizeof(size_t));
@@ -813,12 +821,32 @@ static int collect(orx_plan *plan, const orx_model *model)
 			plan->items[plan->n_items++] = i;
 		else if (e)
 			plan->skips[plan->n_skips++] =
-				(orx_plan_skip){e->pub.name, e->reason};
+				(orx_plan_skip){e->pub.name, e->reason, i, e->kept};
 		else if (listed(model, i))
 			plan->skips[plan->n_skips++] = (orx_plan_skip){
-				orx_value_name(model, i), unclaimed};
+				orx_value_name(model, i), unclaimed, i, 0};
 	}
-	return list_sparse(plan, model, &n_sparse, true);
+	first_sparse = plan->n_skips;
+	if ((rc = list_sparse(plan, model, &n_sparse, true)) != ORX_OK)
+		return rc;
+	for (size_t k = first_sparse; k < plan->n_skips; k++)
+		plan->skips[k].tensor = SIZE_MAX;
+	return ORX_OK;
+}
+
+int orx_plan_skip_is_leftover(const orx_model *model, const orx_plan_skip *s,
+			      uint64_t *values)
+{
+	const Onnx__TensorProto *t;
+
+	*values = 0;
+	if (s->kept)
+		return 0;
+	if (s->tensor == SIZE_MAX)
+		return 1; /* a sparse tensor: never rewritten, never kept */
+	t = orx_value_tensor(model, s->tensor);
+	orx_tensor_proto_count(values, t);
+	return *values > 1 && float_dtype(t->data_type);
 }
 
 /* Claim the tensors of graph k's layers, then of its normalizations. */
@@ -862,6 +890,37 @@ static int index_graphs(orx_plan *plan, const orx_model *model)
 	return orx_graph_link_captures(plan->graphs, plan->n_graphs);
 }
 
+/* The float tensors of more than one element no layer claimed: entries
+ * of role other, which only a rule decides (by default none does: they
+ * are listed as left alone). */
+static int claim_others(orx_plan *plan, const orx_model *model)
+{
+	for (size_t i = 0; i < plan->n_init; i++) {
+		const Onnx__TensorProto *t = orx_value_tensor(model, i);
+		uint64_t n = 0;
+		entry *e;
+		if (plan->e[i] || !float_dtype(t->data_type) ||
+		    orx_tensor_proto_count(&n, t) != ORX_OK || n <= 1)
+			continue;
+		if (!(e = plan->e[i] = orx_arena_alloc(plan->mem, sizeof(*e))))
+			return orx_fail(ORX_ENOMEM, "out of memory");
+		memset(e, 0, sizeof(*e));
+		e->pub.tensor = i;
+		e->pub.name = orx_value_name(model, i);
+		e->pub.op = e->pub.node = "";
+		e->pub.role = ORX_ROLE_OTHER;
+		e->constant = orx_value_is_constant(model, i);
+		e->body = orx_value_in_body(model, i);
+		e->gr = plan->graphs[model->values[i].graph];
+		e->node_index = -1;
+		e->pub.graph = model->graphs[model->values[i].graph].path;
+		e->pub.storage = e->constant ? "constant" : "initializer";
+		if (keep_branches(e, plan->mem, NULL, 0) != ORX_OK)
+			return ORX_ENOMEM;
+	}
+	return ORX_OK;
+}
+
 /* Claim every graph's tensors (the main graph first: the first user of a
  * tensor decides), then decide them: weights first, since a bias follows
  * its weight. */
@@ -872,6 +931,8 @@ static int plan_graph(orx_plan *plan, const orx_rules *rules,
 
 	for (size_t k = 0; k < model->n_graphs && rc == ORX_OK; k++)
 		rc = claim_graph(plan, model, k);
+	if (rc == ORX_OK)
+		rc = claim_others(plan, model);
 	for (int weights = 1; weights >= 0; weights--)
 		for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++)
 			if (plan->e[i] &&

@@ -17,6 +17,7 @@ typedef struct entry {
 	bool body;      /* in an If, Loop or Scan body */
 	double alpha; /* of the chosen activation (LeakyRelu) */
 	const char *reason;  /* why it is skipped, if it is (else NULL) */
+	bool kept;           /* by a keep rule (or orx_plan_restrict) */
 	orx_plan_block *blocks; /* a recurrent layer's: pub.n_blocks */
 	const struct entry *layer; /* bias: its layer's weight, or NULL */
 	int node_index;      /* the node that uses it, in gr */

@@ -401,7 +401,16 @@ typedef enum {
 	ORX_ROLE_PEEPHOLE,         /* LSTM's P */
 	/* a float tensor of more than one element that no layer claims:
 	 * only a rule (name=, role=other) decides it */
-	ORX_ROLE_OTHER
+	ORX_ROLE_OTHER,
+	/* found from the graph's structure (the README's table): */
+	ORX_ROLE_EMBEDDING,   /* Gather's table, read at data indices */
+	ORX_ROLE_POSITION,    /* added to an embedding's or a patch
+				 projection's output */
+	ORX_ROLE_CLASS_TOKEN, /* concatenated in front of the sequence */
+	ORX_ROLE_SCALE,       /* a per-channel Mul on a layer's output */
+	ORX_ROLE_PRELU_SLOPE,
+	ORX_ROLE_BUFFER       /* a constant the signal meets before any
+				 layer (a window), or an attention mask */
 } orx_role;
 
 /* "weight", "bias", "norm_scale", ... */

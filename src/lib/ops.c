@@ -1,6 +1,6 @@
 /* What each ONNX op is to the tool: one row per op type, sorted by name
  * (looked up by binary search; a test checks the order). */
-#include "ops.h"
+#include "plan_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +14,14 @@
 #define V(name, fn) {.op = name, .cls = ORX_OP_TRANSPARENT, .view = fn}
 
 static const orx_op table[] = {
-	T("Add"),
+	{.op = "Add", .cls = ORX_OP_TRANSPARENT, .params = orx_roles_add},
 	T("AveragePool"),
 	N("BatchNormalization", 4), /* scale, bias, mean, var */
 	V("Cast", orx_view_same), /* float16 or bfloat16 storage cast to float */
 	A("Celu"),
 	P("Clip"),      /* at 0: Relu or Relu6 */
 	{.op = "Concat", .cls = ORX_OP_TRANSPARENT,
-	 .assemble = orx_assemble_concat},
+	 .assemble = orx_assemble_concat, .params = orx_roles_concat},
 	{.op = "Conv", .cls = ORX_OP_WEIGHTED, .weight_inputs = 0x2,
 	 .bias_input = 2, .data_input = 0, .fans = orx_fans_conv},
 	{.op = "ConvTranspose", .cls = ORX_OP_WEIGHTED, .weight_inputs = 0x2,
@@ -38,6 +38,10 @@ static const orx_op table[] = {
 	T("Expand"),
 	V("Flatten", orx_view_flatten),
 	{.op = "GRU", .cls = ORX_OP_RECURRENT, .gates = "zrh"},
+	/* opaque to the walk; its table, read at data indices, an
+	 * embedding */
+	{.op = "Gather", .cls = ORX_OP_UNKNOWN, .params = orx_roles_gather,
+	 .params_first = true},
 	A("Gelu"),
 	{.op = "Gemm", .cls = ORX_OP_WEIGHTED, .weight_inputs = 0x3,
 	 .bias_input = 2, .data_input = -1, .trans_a = "transA",
@@ -59,8 +63,9 @@ static const orx_op table[] = {
 	 .bias_input = -1, .data_input = -1, .fans = orx_fans_matmul},
 	T("MaxPool"),
 	A("Mish"),
-	P("Mul"),       /* by a constant or a residual; or ends swish, GELU */
-	A("PRelu"),
+	/* by a constant or a residual; or ends swish, GELU */
+	{.op = "Mul", .cls = ORX_OP_PATTERN, .params = orx_roles_mul},
+	{.op = "PRelu", .cls = ORX_OP_ACTIVATION, .params = orx_roles_prelu},
 	T("Pad"),
 	P("Pow"),       /* x^3: GELU's tanh form */
 	{.op = "RNN", .cls = ORX_OP_RECURRENT, .gates = "h"},

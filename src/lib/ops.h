@@ -64,6 +64,11 @@ int orx_graph_assemble(orx_assembly *out, const orx_graph *gr,
 typedef int (*orx_assemble_fn)(orx_assembly *out, const orx_graph *gr, int n,
 			       int depth);
 
+struct orx_plan_ctx;
+
+/* The parameters a node holds by the graph's structure, claimed (roles.c). */
+typedef int (*orx_params_fn)(struct orx_plan_ctx *c, int node);
+
 typedef struct {
 	const char *op;
 	orx_op_class cls;
@@ -87,6 +92,11 @@ typedef struct {
 	 * the peepholes (input 7, LSTM: i, o, f) */
 	const char *gates;
 	int n_peepholes;
+	/* structural parameters of its nodes; params_first: claimed before
+	 * the layers (an embedding tied to an output projection is an
+	 * embedding) */
+	orx_params_fn params;
+	bool params_first;
 } orx_op;
 
 /* The fan functions of the weighted ops (fans.c): the fans of a weight

@@ -79,12 +79,7 @@ static int keep_branches(entry *e, orx_arena *mem, const orx_branch *br,
 	return ORX_OK;
 }
 
-typedef struct {
-	orx_plan *plan;
-	const orx_model *model;
-	const orx_graph *gr;
-	const Onnx__GraphProto *g;
-} ctx;
+typedef orx_plan_ctx ctx;
 
 /* The branches downstream of value v into e (a walk of its own). */
 static int walk_from(entry *e, orx_arena *mem, const orx_graph *gr, int v)
@@ -153,12 +148,25 @@ static int value_of(const orx_model *m, int graph, int init, int cnode)
 			 : orx_value_of_node(m, (size_t)graph, cnode);
 }
 
-/* Claim the initializer behind node input slot for role into *out (NULL
- * when there is none or it is already claimed: the first user decides).
- * Its activation comes from a walk from value walk_from, or, when like is
- * given, from that entry's walk from the same value. */
-static int claim(entry **out, ctx *c, int node, int slot, orx_role role,
-		 int walk_from_value, const entry *like)
+int orx_plan_claim_value(orx_plan_ctx *c, int node, int slot, orx_role role,
+			 int value)
+{
+	const Onnx__TensorProto *t = orx_value_tensor(c->model, (size_t)value);
+	entry *e;
+	int rc;
+
+	if (value < 0 || c->plan->e[value] || t->n_dims > ORX_DIMS_MAX)
+		return ORX_OK;
+	if ((rc = new_entry(&e, c, node, slot, role, value)) != ORX_OK)
+		return rc;
+	if (t->n_dims)
+		memcpy(e->seen, t->dims, t->n_dims * sizeof(int64_t));
+	e->seen_ndim = t->n_dims;
+	return keep_branches(e, c->plan->mem, NULL, 0);
+}
+
+int orx_plan_claim(entry **out, orx_plan_ctx *c, int node, int slot,
+		   orx_role role, int walk_from_value, const entry *like)
 {
 	const Onnx__NodeProto *nd = c->g->node[node];
 	orx_trace tr;
@@ -200,7 +208,7 @@ static int claim_bias_add(entry **b, ctx *c, int out, const entry *weight)
 		if (!orx_op_is(add, "Add") || add->n_input != 2 ||
 		    add->n_output == 0)
 			continue;
-		rc = claim(b, c, nodes[i], 1 - slots[i], ORX_ROLE_BIAS,
+		rc = orx_plan_claim(b, c, nodes[i], 1 - slots[i], ORX_ROLE_BIAS,
 			   orx_graph_value(c->gr, add->output[0]), NULL);
 		if (rc != ORX_OK || *b) {
 			if (*b) {
@@ -256,13 +264,13 @@ static int claim_layer(ctx *c, int node, const orx_op *op)
 	const char *trans = slot ? op->trans_b : op->trans_a;
 	entry *w, *b = NULL;
 
-	if ((rc = claim(&w, c, node, slot, ORX_ROLE_WEIGHT, out, NULL)) != ORX_OK ||
+	if ((rc = orx_plan_claim(&w, c, node, slot, ORX_ROLE_WEIGHT, out, NULL)) != ORX_OK ||
 	    !w)
 		return rc;
 	w->trans = trans ? orx_attr_int(nd, trans, 0) : 0;
 	w->group = orx_attr_int(nd, "group", 1);
 	if (op->bias_input >= 0 &&
-	    (rc = claim(&b, c, node, op->bias_input, ORX_ROLE_BIAS, out, w)) !=
+	    (rc = orx_plan_claim(&b, c, node, op->bias_input, ORX_ROLE_BIAS, out, w)) !=
 		    ORX_OK)
 		return rc;
 	if (b) {
@@ -283,7 +291,7 @@ static int claim_norm(ctx *c, int node, const orx_op *op)
 
 	for (int slot = 1; slot <= last && rc == ORX_OK; slot++) {
 		entry *k;
-		rc = claim(&k, c, node, slot, bn[slot - 1], out, walked);
+		rc = orx_plan_claim(&k, c, node, slot, bn[slot - 1], out, walked);
 		if (k && !walked)
 			walked = k;
 	}
@@ -526,6 +534,23 @@ static int claim_recurrent(ctx *c, int node, const orx_op *op)
 	for (int k = 0; k < 4 && rc == ORX_OK; k++)
 		if (present[k])
 			rc = rnn_input(&r, k, &a[k], ok[k]);
+	/* initial_h, initial_c: a state, not a parameter (PyTorch exports
+	 * zeros when none is given): kept as buffers */
+	for (int slot = 5; slot <= 6 && rc == ORX_OK; slot++) {
+		const char *in = slot < (int)nd->n_input ? nd->input[slot] : "";
+		int p = in[0] ? orx_graph_producer(c->gr, orx_graph_value(c->gr, in))
+			      : -1;
+		if (p >= 0 && orx_op_is(c->g->node[p], "Expand")) /* to the batch */
+			in = c->g->node[p]->input[0];
+		if (!in[0] || orx_graph_assemble(&a[0], c->gr, in) != 0)
+			continue; /* (cut by layer from one tensor, as PyTorch) */
+		for (size_t i = 0; i < a[0].n && rc == ORX_OK; i++)
+			rc = orx_plan_claim_value(
+				c, node, slot, ORX_ROLE_BUFFER,
+				value_of(c->model, a[0].piece[i].graph,
+					 a[0].piece[i].init,
+					 a[0].piece[i].constant_node));
+	}
 	free(a);
 	return rc;
 }
@@ -858,6 +883,11 @@ static int claim_graph(orx_plan *plan, const orx_model *model, size_t k)
 
 	for (size_t n = 0; n < g->n_node && rc == ORX_OK; n++) {
 		const orx_op *op = orx_op_of(g->node[n]);
+		if (op && op->params && op->params_first)
+			rc = op->params(&c, (int)n);
+	}
+	for (size_t n = 0; n < g->n_node && rc == ORX_OK; n++) {
+		const orx_op *op = orx_op_of(g->node[n]);
 		if (op && op->cls == ORX_OP_WEIGHTED)
 			rc = claim_layer(&c, (int)n, op);
 		else if (op && op->cls == ORX_OP_RECURRENT)
@@ -867,6 +897,11 @@ static int claim_graph(orx_plan *plan, const orx_model *model, size_t k)
 		const orx_op *op = orx_op_of(g->node[n]);
 		if (op && op->cls == ORX_OP_NORMALIZATION)
 			rc = claim_norm(&c, (int)n, op);
+	}
+	for (size_t n = 0; n < g->n_node && rc == ORX_OK; n++) {
+		const orx_op *op = orx_op_of(g->node[n]);
+		if (op && op->params && !op->params_first)
+			rc = op->params(&c, (int)n);
 	}
 	return rc;
 }

@@ -39,4 +39,34 @@ struct orx_plan {
 	size_t n_skips;
 };
 
+/* The planner at one graph of the model. */
+typedef struct orx_plan_ctx {
+	orx_plan *plan;
+	const orx_model *model;
+	const orx_graph *gr;
+	const Onnx__GraphProto *g;
+} orx_plan_ctx;
+
+/* Claim the constant behind input slot of node for role into *out (NULL
+ * when there is none or it is already claimed: the first user decides).
+ * Its activation comes from a walk from value walk_from_value (-1: none),
+ * or, when like is given, from that entry's walk from the same value. */
+int orx_plan_claim(entry **out, orx_plan_ctx *c, int node, int slot,
+		   orx_role role, int walk_from_value, const entry *like);
+
+/* Claim model value value (if unclaimed), the whole constant, for role:
+ * used by input slot of node, though that input may hold only a part of
+ * it (a Slice of a position table). */
+int orx_plan_claim_value(orx_plan_ctx *c, int node, int slot, orx_role role,
+			 int value);
+
+/* The parameters an op's node holds by the graph's structure (roles.c):
+ * embeddings, positions, class tokens, decomposed normalizations, layer
+ * scales, PRelu slopes, and the buffers to keep. */
+int orx_roles_gather(orx_plan_ctx *c, int node);
+int orx_roles_prelu(orx_plan_ctx *c, int node);
+int orx_roles_add(orx_plan_ctx *c, int node);
+int orx_roles_mul(orx_plan_ctx *c, int node);
+int orx_roles_concat(orx_plan_ctx *c, int node);
+
 #endif

@@ -38,7 +38,8 @@ struct orx_rules {
 static const char *const role_names[] = {
 	"weight",    "bias",	     "norm_scale",	 "norm_bias",
 	"norm_mean", "norm_var",     "input_weight", "recurrent_weight",
-	"peephole",  "other"};
+	"peephole",  "other",	     "embedding",    "position",
+	"class_token", "scale",	     "prelu_slope",  "buffer"};
 
 #define N_ROLES (sizeof(role_names) / sizeof(*role_names))
 
@@ -170,7 +171,9 @@ static int parse_roles(lexer *lx, rule *r)
 			rc = syntax(lx, at, "unknown role '%s' (weight, bias, "
 					    "norm_scale, norm_bias, norm_mean, "
 					    "norm_var, input_weight, "
-					    "recurrent_weight, peephole, other)",
+					    "recurrent_weight, peephole, other, "
+					    "embedding, position, class_token, "
+					    "scale, prelu_slope, buffer)",
 				    list[i]);
 		r->roles |= 1u << k;
 		free(list[i]);

@@ -1,0 +1,335 @@
+/* Parameters found from the graph's structure, not from names: the rows
+ * of the op table point here (ops.c).
+ *
+ *   Gather     its table, read at data indices: embedding
+ *   PRelu      its slope
+ *   Concat     a constant (through Expand) in front of the sequence:
+ *              class_token
+ *   Mul        by a constant, after a normalization written out
+ *              (LayerNorm, RMSNorm, GroupNorm at opset 13): norm_scale;
+ *              on a layer's output: scale (layer scale); on the input
+ *              signal before any layer: buffer (a window)
+ *   Add        a constant after that norm_scale: norm_bias; added to an
+ *              embedding's or a patch projection's output: position; to
+ *              attention scores or the input signal: buffer
+ *
+ * Tensors claimed elsewhere first (a layer's bias, a normalization's
+ * parameters) are not claimed again. */
+#include "plan_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool float_tensor(const Onnx__TensorProto *t);
+
+/* How far upstream a value's origin is looked for. */
+#define STEPS_MAX 64
+
+typedef enum {
+	FROM_NOTHING,    /* unknown, or too far */
+	FROM_INPUT,      /* a graph input, no layer on the way */
+	FROM_EMBEDDING,  /* a Gather of a constant table */
+	FROM_LAYER,      /* Gemm, MatMul, Conv, ConvTranspose of a weight */
+	FROM_ATTENTION,  /* a MatMul of two signals (Q times K^T) */
+	FROM_NORMALIZED  /* a normalization, or one written out */
+} origin;
+
+/* Is input k of node n a constant (an initializer or a Constant node's
+ * tensor, through views)? */
+static bool constant_input(const orx_plan_ctx *c, int n, size_t k)
+{
+	const Onnx__NodeProto *nd = c->g->node[n];
+	orx_trace tr;
+
+	return k < nd->n_input && nd->input[k][0] &&
+	       orx_graph_trace(&tr, c->gr, nd->input[k]) == 0;
+}
+
+/* The first input of node n that is not a constant, or -1. */
+static int signal_input(const orx_plan_ctx *c, int n)
+{
+	for (size_t k = 0; k < c->g->node[n]->n_input; k++)
+		if (!constant_input(c, n, k) && c->g->node[n]->input[k][0])
+			return (int)k;
+	return -1;
+}
+
+/* Is node n a division by a square root (LayerNorm's and RMSNorm's
+ * written-out form: x / sqrt(var + eps)), or a product with its
+ * reciprocal? */
+static bool divides_by_root(const orx_plan_ctx *c, int n)
+{
+	const Onnx__NodeProto *nd = c->g->node[n];
+	int p;
+
+	if (orx_op_is(nd, "Div") && nd->n_input == 2) {
+		p = orx_graph_producer(c->gr, orx_graph_value(c->gr, nd->input[1]));
+		return p >= 0 && orx_op_is(c->g->node[p], "Sqrt");
+	}
+	if (orx_op_is(nd, "Mul") && nd->n_input == 2)
+		for (size_t k = 0; k < 2; k++) {
+			p = orx_graph_producer(c->gr,
+					       orx_graph_value(c->gr, nd->input[k]));
+			if (p >= 0 && orx_op_is(c->g->node[p], "Reciprocal"))
+				return true;
+		}
+	return false;
+}
+
+static bool arithmetic(const Onnx__NodeProto *nd)
+{
+	return orx_op_is(nd, "Add") || orx_op_is(nd, "Sub") ||
+	       orx_op_is(nd, "Mul") || orx_op_is(nd, "Div");
+}
+
+/* Where value name of c's graph comes from, following the ops that carry
+ * a signal unchanged in kind: their data input (input 0), the signal
+ * input of arithmetic, any input of Concat that tells. *budget bounds
+ * the steps of the whole search. */
+static origin origin_at(const orx_plan_ctx *c, const char *name, int *budget)
+{
+	static const char *const carry[] = {
+		"Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze",
+		"Expand",  "Cast",	"Identity", "Dropout", "Slice",
+		"Gather",  "Pad"};
+	int v = orx_graph_value(c->gr, name);
+
+	while (v >= 0 && (*budget)-- > 0) {
+		int p = orx_graph_producer(c->gr, v), k = 0;
+		const Onnx__NodeProto *nd;
+		const orx_op *op;
+		size_t i;
+		if (p < 0)
+			return orx_graph_initializer(c->gr, v) < 0 ? FROM_INPUT
+								 : FROM_NOTHING;
+		nd = c->g->node[p];
+		op = orx_op_of(nd);
+		if (orx_op_is(nd, "Gather") && constant_input(c, p, 0) &&
+		    !constant_input(c, p, 1))
+			return FROM_EMBEDDING;
+		if ((op && op->cls == ORX_OP_NORMALIZATION) || divides_by_root(c, p))
+			return FROM_NORMALIZED;
+		if (op && op->cls == ORX_OP_WEIGHTED)
+			return nd->n_input >= 2 && !constant_input(c, p, 0) &&
+					       !constant_input(c, p, 1)
+				       ? FROM_ATTENTION
+				       : FROM_LAYER;
+		if (orx_op_is(nd, "Concat")) {
+			for (size_t j = 0; j < nd->n_input; j++) {
+				origin o = constant_input(c, p, j)
+						   ? FROM_NOTHING
+						   : origin_at(c, nd->input[j], budget);
+				if (o != FROM_NOTHING)
+					return o;
+			}
+			return FROM_NOTHING;
+		}
+		for (i = 0; i < sizeof(carry) / sizeof(*carry); i++)
+			if (orx_op_is(nd, carry[i]))
+				break;
+		if (arithmetic(nd))
+			k = signal_input(c, p);
+		else if (i == sizeof(carry) / sizeof(*carry) || nd->n_input == 0)
+			return FROM_NOTHING;
+		if (k < 0)
+			return FROM_NOTHING;
+		v = orx_graph_input_of(c->gr, p, (size_t)k);
+	}
+	return FROM_NOTHING;
+}
+
+static origin origin_of(const orx_plan_ctx *c, const char *name)
+{
+	int budget = STEPS_MAX;
+
+	return origin_at(c, name, &budget);
+}
+
+/* The float constant of more than one element behind input k of node n,
+ * not yet claimed: its value index, or -1. */
+static int free_constant(const orx_plan_ctx *c, int n, size_t k)
+{
+	const Onnx__NodeProto *nd = c->g->node[n];
+	const Onnx__TensorProto *t;
+	orx_trace tr;
+	uint64_t count = 0;
+	int v;
+
+	if (k >= nd->n_input || !nd->input[k][0] ||
+	    orx_graph_trace(&tr, c->gr, nd->input[k]) != 0)
+		return -1;
+	v = tr.init >= 0 ? orx_value_of_initializer(c->model, (size_t)tr.graph,
+						    tr.init)
+			 : orx_value_of_node(c->model, (size_t)tr.graph,
+					     tr.constant_node);
+	if (v < 0 || c->plan->e[v])
+		return -1;
+	t = orx_value_tensor(c->model, (size_t)v);
+	orx_tensor_proto_count(&count, t);
+	return count > 1 && float_tensor(t) ? v : -1;
+}
+
+static bool float_tensor(const Onnx__TensorProto *t)
+{
+	return t->data_type == ORX_DTYPE_FLOAT || t->data_type == ORX_DTYPE_FLOAT16 ||
+	       t->data_type == ORX_DTYPE_BFLOAT16 || t->data_type == ORX_DTYPE_DOUBLE;
+}
+
+/* The one unclaimed float constant input k of node n is cut from (by
+ * Slice: a position table read up to the sequence's length): its value
+ * index, or -1. */
+static int sliced_constant(const orx_plan_ctx *c, int n, size_t k)
+{
+	const Onnx__NodeProto *nd = c->g->node[n];
+	orx_assembly *a = malloc(sizeof(*a));
+	const Onnx__TensorProto *t;
+	uint64_t count = 0;
+	int v = -1;
+
+	if (a && k < nd->n_input && nd->input[k][0] &&
+	    orx_graph_assemble(a, c->gr, nd->input[k]) == 0 && a->n == 1)
+		v = a->piece[0].init >= 0
+			    ? orx_value_of_initializer(c->model,
+						       (size_t)a->piece[0].graph,
+						       a->piece[0].init)
+			    : orx_value_of_node(c->model, (size_t)a->piece[0].graph,
+						a->piece[0].constant_node);
+	free(a);
+	if (v < 0 || c->plan->e[v])
+		return -1;
+	t = orx_value_tensor(c->model, (size_t)v);
+	orx_tensor_proto_count(&count, t);
+	return count > 1 && float_tensor(t) ? v : -1;
+}
+
+/* How many dimensions above 1 value v has: a position table [1, T, D]
+ * has two, a per-channel scale or a bias one. */
+static size_t wide_dims(const orx_plan_ctx *c, int v)
+{
+	const Onnx__TensorProto *t = orx_value_tensor(c->model, (size_t)v);
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n_dims; i++)
+		n += t->dims[i] > 1;
+	return n;
+}
+
+static int claim_as(orx_plan_ctx *c, int n, size_t k, orx_role role)
+{
+	entry *e;
+
+	return orx_plan_claim(&e, c, n, (int)k, role, -1, NULL);
+}
+
+int orx_roles_gather(orx_plan_ctx *c, int n)
+{
+	if (constant_input(c, n, 1) || free_constant(c, n, 0) < 0)
+		return ORX_OK; /* a constant's rows (shapes), or claimed */
+	return claim_as(c, n, 0, ORX_ROLE_EMBEDDING);
+}
+
+int orx_roles_prelu(orx_plan_ctx *c, int n)
+{
+	return free_constant(c, n, 1) >= 0 ? claim_as(c, n, 1, ORX_ROLE_PRELU_SLOPE)
+					   : ORX_OK;
+}
+
+int orx_roles_concat(orx_plan_ctx *c, int n)
+{
+	const Onnx__NodeProto *nd = c->g->node[n];
+	bool signal = false;
+
+	for (size_t k = 0; k < nd->n_input; k++)
+		signal |= !constant_input(c, n, k) &&
+			  origin_of(c, nd->input[k]) != FROM_NOTHING;
+	for (size_t k = 0; signal && k < nd->n_input; k++) {
+		int p = orx_graph_producer(c->gr, orx_graph_value(c->gr, nd->input[k]));
+		orx_plan_ctx at = *c;
+		int rc;
+		if (free_constant(c, n, k) >= 0) {
+			if ((rc = claim_as(c, n, k, ORX_ROLE_CLASS_TOKEN)) != ORX_OK)
+				return rc;
+		} else if (p >= 0 && orx_op_is(c->g->node[p], "Expand") &&
+			   free_constant(&at, p, 0) >= 0) {
+			if ((rc = claim_as(&at, p, 0, ORX_ROLE_CLASS_TOKEN)) != ORX_OK)
+				return rc;
+		}
+	}
+	return ORX_OK;
+}
+
+/* The Mul that node n's input k comes from, if its constant is a claimed
+ * norm_scale: the Add after it adds the norm's bias. */
+static bool after_norm_scale(const orx_plan_ctx *c, int n, size_t k)
+{
+	int p = orx_graph_producer(c->gr, orx_graph_value(c->gr, c->g->node[n]->input[k]));
+	const Onnx__NodeProto *mul;
+	orx_trace tr;
+
+	if (p < 0 || !orx_op_is(mul = c->g->node[p], "Mul"))
+		return false;
+	for (size_t i = 0; i < mul->n_input; i++) {
+		int v;
+		if (orx_graph_trace(&tr, c->gr, mul->input[i]) != 0)
+			continue;
+		v = tr.init >= 0 ? orx_value_of_initializer(c->model,
+							    (size_t)tr.graph, tr.init)
+				 : orx_value_of_node(c->model, (size_t)tr.graph,
+						     tr.constant_node);
+		if (v >= 0 && c->plan->e[v] &&
+		    c->plan->e[v]->pub.role == ORX_ROLE_NORM_SCALE)
+			return true;
+	}
+	return false;
+}
+
+int orx_roles_mul(orx_plan_ctx *c, int n)
+{
+	const Onnx__NodeProto *nd = c->g->node[n];
+
+	if (nd->n_input != 2)
+		return ORX_OK;
+	for (size_t k = 0; k < 2; k++) {
+		int v = free_constant(c, n, k);
+		origin from;
+		if (v < 0 || constant_input(c, n, 1 - k))
+			continue;
+		from = origin_of(c, nd->input[1 - k]);
+		if (from == FROM_NORMALIZED)
+			return claim_as(c, n, k, ORX_ROLE_NORM_SCALE);
+		if (from == FROM_LAYER && wide_dims(c, v) <= 1)
+			return claim_as(c, n, k, ORX_ROLE_SCALE);
+		if (from == FROM_INPUT)
+			return claim_as(c, n, k, ORX_ROLE_BUFFER);
+	}
+	return ORX_OK;
+}
+
+int orx_roles_add(orx_plan_ctx *c, int n)
+{
+	const Onnx__NodeProto *nd = c->g->node[n];
+
+	if (nd->n_input != 2)
+		return ORX_OK;
+	for (size_t k = 0; k < 2; k++) {
+		int v = free_constant(c, n, k), cut = -1;
+		origin from;
+		if (v < 0)
+			v = cut = sliced_constant(c, n, k);
+		if (v < 0 || constant_input(c, n, 1 - k))
+			continue;
+		if (cut < 0 && after_norm_scale(c, n, 1 - k))
+			return claim_as(c, n, k, ORX_ROLE_NORM_BIAS);
+		from = origin_of(c, nd->input[1 - k]);
+		if ((from == FROM_EMBEDDING || from == FROM_LAYER) &&
+		    wide_dims(c, v) >= 2)
+			return cut < 0 ? claim_as(c, n, k, ORX_ROLE_POSITION)
+				       : orx_plan_claim_value(c, n, (int)k,
+							      ORX_ROLE_POSITION, v);
+		if (cut >= 0)
+			continue;
+		if (from == FROM_ATTENTION || from == FROM_INPUT)
+			return claim_as(c, n, k, ORX_ROLE_BUFFER);
+	}
+	return ORX_OK;
+}

@@ -17,7 +17,6 @@
  * parameters) are not claimed again. */
 #include "plan_internal.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 static bool float_tensor(const Onnx__TensorProto *t);
@@ -181,20 +180,22 @@ static bool float_tensor(const Onnx__TensorProto *t)
 static int sliced_constant(const orx_plan_ctx *c, int n, size_t k)
 {
 	const Onnx__NodeProto *nd = c->g->node[n];
-	orx_assembly *a = malloc(sizeof(*a));
 	const Onnx__TensorProto *t;
+	orx_assembly a;
 	uint64_t count = 0;
-	int v = -1;
+	int v, p = k < nd->n_input ? orx_graph_producer(
+					     c->gr, orx_graph_value(c->gr, nd->input[k]))
+				   : -1;
 
-	if (a && k < nd->n_input && nd->input[k][0] &&
-	    orx_graph_assemble(a, c->gr, nd->input[k]) == 0 && a->n == 1)
-		v = a->piece[0].init >= 0
-			    ? orx_value_of_initializer(c->model,
-						       (size_t)a->piece[0].graph,
-						       a->piece[0].init)
-			    : orx_value_of_node(c->model, (size_t)a->piece[0].graph,
-						a->piece[0].constant_node);
-	free(a);
+	if (p < 0 || !orx_op_is(c->g->node[p], "Slice"))
+		return -1; /* only a Slice cuts a table to the sequence */
+	if (orx_graph_assemble(&a, c->gr, nd->input[k]) != 0 || a.n != 1)
+		return -1;
+	v = a.piece[0].init >= 0
+		    ? orx_value_of_initializer(c->model, (size_t)a.piece[0].graph,
+					       a.piece[0].init)
+		    : orx_value_of_node(c->model, (size_t)a.piece[0].graph,
+					a.piece[0].constant_node);
 	if (v < 0 || c->plan->e[v])
 		return -1;
 	t = orx_value_tensor(c->model, (size_t)v);

@@ -127,6 +127,17 @@ def models():
          n("LSTM", ["x", "W", "R", "B"], ["y"], hidden_size=2)],
         [w("wih", 8, 3), w("whh", 8, 2), w("bih", 8), w("bhh", 8), i64("s0", [0]),
          i64("e0", [4]), i64("s1", [4]), i64("e1", [8]), i64("ax", [0])])
+    yield "structural_roles", model(  # class token, positions, RMSNorm, layer scale, PRelu
+        [n("Conv", ["x", "wp"], ["p"], strides=[4, 4]), n("Flatten", ["p"], ["pf"], axis=2),
+         n("Transpose", ["pf"], ["pt"], perm=[0, 2, 1]), n("Expand", ["cls", "one3"], ["ce"]),
+         n("Concat", ["ce", "pt"], ["seq"], axis=1), n("Add", ["seq", "pos"], ["h"]),
+         n("Mul", ["h", "h"], ["h2"]), n("ReduceMean", ["h2"], ["ms"], axes=[-1]),
+         n("Sqrt", ["ms"], ["rms"]), n("Div", ["h", "rms"], ["hn"]), n("Mul", ["hn", "g"], ["hg"]),
+         n("MatMul", ["hg", "wl"], ["l"]), n("Mul", ["l", "gamma"], ["ls"]),
+         n("PRelu", ["ls", "slope"], ["y"])],
+        [w("wp", 4, 1, 4, 4), w("cls", 1, 1, 4), numpy_helper.from_array(
+            np.array([1, 1, 4], np.int64), "one3"), w("pos", 1, 5, 4), w("g", 4), w("wl", 4, 4),
+         w("gamma", 4), w("slope", 4)])
     yield "gather_embedding", model(
         [n("Gather", ["emb", "x"], ["e"]), n("Add", ["e", "pos"], ["y"])],
         [w("emb", 10, 4), w("pos", 1, 3, 4)])

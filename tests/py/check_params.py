@@ -2,8 +2,8 @@
 """Every trained parameter re-initialized, nothing else touched. PyTorch
 exports (constant folding off, so that names are the state_dict's; opset
 13 and 17) whose every parameter holds values no initializer gives:
-torchvision's ResNet-18, MobileNetV3-small and EfficientNet-B0, a small
-ConvNeXt and a small VisionTransformer; a TransformerEncoder language
+torchvision's ResNet-18, MobileNetV3-small, EfficientNet-B0 and
+ConvNeXt-tiny, a small ConvNeXt and a small VisionTransformer; a TransformerEncoder language
 model with learned positions and a head tied to its embedding; Embedding
 plus LSTM, GRU and RNN text models; a Conv1d, GroupNorm, GRU audio model
 with a registered window buffer. After `apply --strict`:
@@ -101,6 +101,7 @@ MODELS = [
     ("EfficientNet-B0", lambda: torchvision.models.efficientnet_b0(num_classes=10),
      (1, 3, 64, 64)),
     ("ConvNeXt (small)", small_convnext, (1, 3, 32, 32)),
+    ("ConvNeXt-tiny", lambda: torchvision.models.convnext_tiny(num_classes=10), (1, 3, 32, 32)),
     ("VisionTransformer (small)", small_vit, (1, 3, 32, 32)),
     ("TransformerEncoder LM, learned positions, tied head", TextLM, ("tokens", 2, 8, 40)),
     ("Embedding + LSTM", lambda: TextRNN("LSTM"), ("tokens", 2, 7, 30)),

@@ -543,9 +543,12 @@ typedef enum {
 const char *orx_problem_name(orx_problem problem);
 
 typedef struct {
-	/* a weight's std below vanishing, or above exploding, times the
-	 * std its scheme expects is a finding (with a 3-sigma allowance for
-	 * the sample std of small tensors) unless a normalization follows */
+	/* a weight's std below vanishing times the lowest std the accepted
+	 * schemes give its fans, or above exploding times the highest (the
+	 * README's envelope), by an exact test at a false-alarm probability
+	 * of 1e-6, is a finding unless a normalization follows; a recurrent
+	 * R block's largest singular value below vanishing or above twice
+	 * exploding */
 	double vanishing;
 	double exploding;
 	/* a chain of layers whose predicted output scale falls below signal
@@ -553,7 +556,7 @@ typedef struct {
 	double signal;
 } orx_check_options;
 
-#define ORX_CHECK_OPTIONS_INIT {0.35, 4.0, 1e-4}
+#define ORX_CHECK_OPTIONS_INIT {0.55, 2.0, 1e-4}
 
 typedef struct {
 	const char *name;
@@ -568,7 +571,8 @@ typedef struct {
 
 /* A chain of weighted layers with no normalization in between: the
  * product of their std ratios predicts the output's scale relative to
- * the input's. */
+ * the input's; the same with fan_out for fan_in, the gradients' scale
+ * back to the first layer. */
 typedef struct {
 	const char *first; /* weight of the first layer */
 	const char *last;  /* weight of the last layer */
@@ -577,7 +581,12 @@ typedef struct {
 	double residual;   /* the same without the layers flagged on their
 			      own: what is left once they are fixed */
 	int problem;       /* judged on residual: ORX_PROBLEM_VANISHING,
-			      _EXPLODING, or -1 */
+			      _EXPLODING, or -1, when the forward and the
+			      backward residuals both cross the threshold
+			      (He's fan_out mode keeps the gradients level
+			      while the forward signal shrinks) */
+	double backward;          /* the gradients' predicted scale */
+	double backward_residual; /* the same once flagged layers are fixed */
 } orx_chain;
 
 typedef struct orx_check orx_check;

@@ -31,7 +31,7 @@ Test(check, pytorch_initialized_sample_is_clean_with_status_0)
 	cr_expect_eq(json_array_size(json_object_get(v, "findings")), 0);
 	cr_expect_float_eq(json_real_value(json_object_get(
 				   json_object_get(v, "signal"), "vanishing")),
-			   0.35, 1e-12);
+			   0.55, 1e-12);
 	json_decref(v);
 }
 
@@ -91,7 +91,9 @@ Test(check, only_flagged_rewrites_the_flagged_and_keeps_the_rest)
 	const char *bad[] = {"apply", SAMPLES "/deep_mlp_bad_init.onnx", "-o",
 			     out, "--only-flagged", "--json", NULL};
 	json_t *plan = run_json(bad, 0);
-	cr_expect_eq(json_array_size(json_object_get(plan, "tensors")), 11);
+	/* nine weights and their shared bias: the last layer, drawn small,
+	 * is benign and kept */
+	cr_expect_eq(json_array_size(json_object_get(plan, "tensors")), 10);
 	json_decref(plan);
 	const char *again[] = {"check", out, NULL};
 	r = run_cli(NULL, again);
@@ -110,9 +112,10 @@ Test(check, threshold_options_are_checked)
 			 "onnx-reinit: check: --vanishing takes a "
 			 "positive number, not 'zero' (try 'onnx-reinit "
 			 "check --help')\n");
-	/* a stricter threshold flags the PyTorch-initialized sample */
+	/* a stricter threshold (three times the envelope's low end) flags
+	 * the PyTorch-initialized sample */
 	const char *strict[] = {"check", SAMPLES "/mlp_tanh.onnx", "--vanishing",
-				"0.9", NULL};
+				"3", NULL};
 	cli_result r = run_cli(NULL, strict);
 	cr_expect_eq(r.status, 1, "%s", r.out);
 	cli_result_free(&r);

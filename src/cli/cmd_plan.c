@@ -278,10 +278,12 @@ static json_t *check_json(const char *model, const orx_check *c,
 		const orx_chain *ch = orx_check_chain_at(c, i);
 		json_array_append_new(
 			chains,
-			json_pack("{s:s, s:s, s:I, s:f, s:f, s:o}", "first",
-				  ch->first, "last", ch->last, "layers",
+			json_pack("{s:s, s:s, s:I, s:f, s:f, s:f, s:f, s:o}",
+				  "first", ch->first, "last", ch->last, "layers",
 				  (json_int_t)ch->layers, "scale", ch->scale,
-				  "residual", ch->residual, "problem",
+				  "residual", ch->residual, "backward",
+				  ch->backward, "backward_residual",
+				  ch->backward_residual, "problem",
 				  ch->problem < 0 ? json_null()
 						  : json_string(orx_problem_name(
 							    (orx_problem)ch->problem))));

@@ -30,9 +30,12 @@ typedef struct {
 	int pred;      /* layer index of the layer feeding it, or -1 */
 	double scale;  /* chain product up to here */
 	double residual; /* the same without layers flagged on their own */
+	double back, back_residual; /* the same with fan_out for fan_in */
 	size_t depth;  /* layers in the chain up to here */
 	bool has_succ;
 	int first;     /* layer index where its chain starts */
+	bool last;     /* no weighted layer downstream (logits): drawn small
+			  or zero, benign (judged out of chains too) */
 } layer;
 
 /* Does a normalization (a row of the op table) lie on the path from
@@ -47,11 +50,116 @@ static bool normalized_after(const entry *e)
 	return false;
 }
 
-/* std, and the value problems (zeros, constant, nonfinite) of tensor i. */
+/*** @@JUDGE: a weight against the schemes accepted for its fans ***/
+
+/* The false-alarm probability of the exact test, per tensor and tail. */
+#define ALPHA 1e-6
+/* The gains of the accepted schemes: PyTorch's default
+ * kaiming_uniform(a = sqrt 5) is U(+-1/sqrt(fan_in)), gain 1/sqrt 3; He's
+ * gain sqrt 2. */
+#define GAIN_LO 0.57735026918962576
+#define GAIN_HI 1.4142135623730951
+
+/* P[X <= x] (*lower) and P[X > x] (*upper) for X ~ chi-square with k
+ * degrees of freedom: the regularized incomplete gamma at (k/2, x/2), by
+ * its series below a + 1 and its continued fraction (Lentz) above. */
+static void chi2_tails(double *lower, double *upper, double k, double x)
+{
+	double a = k / 2, z = x / 2, front, sum, term, b, c, d, h;
+
+	if (!(z > 0)) {
+		*lower = 0, *upper = 1;
+		return;
+	}
+	front = exp(-z + a * log(z) - lgamma(a));
+	if (z < a + 1) {
+		sum = term = 1 / a;
+		for (int n = 1; n < 100000 && fabs(term) > 1e-17 * sum; n++)
+			sum += term *= z / (a + n);
+		*lower = fmin(1, front * sum);
+		*upper = 1 - *lower;
+		return;
+	}
+	b = z + 1 - a, c = 1e300, d = 1 / b, h = d;
+	for (int i = 1; i < 100000; i++) {
+		double an = -i * (i - a), del;
+		b += 2;
+		d = an * d + b;
+		d = fabs(d) < 1e-300 ? 1e-300 : d;
+		c = b + an / c;
+		c = fabs(c) < 1e-300 ? 1e-300 : c;
+		d = 1 / d;
+		del = d * c;
+		h *= del;
+		if (fabs(del - 1) < 1e-16)
+			break;
+	}
+	*upper = fmin(1, front * h);
+	*lower = 1 - *upper;
+}
+
+static void widen(double *lo, double *hi, int64_t fan_in, int64_t fan_out)
+{
+	double fans[3] = {(double)fan_in, (double)fan_out,
+			  ((double)fan_in + (double)fan_out) / 2};
+
+	for (int k = 0; k < 3; k++)
+		if (fans[k] >= 1) {
+			*lo = fmin(*lo, GAIN_LO / sqrt(fans[k]));
+			*hi = fmax(*hi, GAIN_HI / sqrt(fans[k]));
+		}
+}
+
+/* The band of stds the accepted schemes give a layer of e's fans (the
+ * README's envelope): fan_in, fan_out and fan_avg modes under the exact
+ * and PyTorch's conventions, gains from 1/sqrt 3 to sqrt 2, uniform,
+ * normal or truncated (the same std). False without fans. */
+static bool envelope(double *lo, double *hi, const entry *e)
+{
+	orx_fan_query q = ORX_FAN_QUERY_INIT;
+	int64_t in, out;
+
+	*lo = INFINITY, *hi = 0;
+	if (!e->pub.has_fans)
+		return false;
+	widen(lo, hi, e->pub.fan_in, e->pub.fan_out);
+	q.op = e->pub.op;
+	q.input = e->input;
+	q.group = e->group;
+	q.trans = (int)e->trans;
+	q.convention = ORX_FANS_PYTORCH;
+	if (orx_fans(&in, &out, &q, e->seen, e->seen_ndim) == ORX_OK)
+		widen(lo, hi, in, out);
+	return *hi > 0;
+}
+
+/* Is e's layer the last: every branch downstream ends at a graph output
+ * or at Softmax and kin, not at another layer or an activation? */
+static bool last_layer(const entry *e)
+{
+	if (!e->pub.n_branches)
+		return false;
+	for (size_t b = 0; b < e->pub.n_branches; b++) {
+		const orx_plan_branch *br = &e->pub.branches[b];
+		const char *end = br->path_len ? br->path[br->path_len - 1] : "";
+		const orx_op *op = orx_op_named(end);
+		if (strcmp(br->activation, "none") ||
+		    (strcmp(end, "output") && !(op && op->cls == ORX_OP_END)))
+			return false;
+	}
+	return true;
+}
+
+/* std, and the problems of tensor i: zeros, constant, nonfinite; then
+ * its spread against the envelope by an exact test: the sum of squared
+ * deviations T of n draws of N(0, s^2) has T / s^2 ~ chi-square(n - 1),
+ * so vanishing when P[chi2 <= T / (vanishing * lo)^2] < ALPHA, exploding
+ * when P[chi2 > T / (exploding * hi)^2] < ALPHA. Uniform and truncated
+ * draws spread less than normal ones: for them the test is safer still. */
 static int measure(layer *l, const orx_model *m, const orx_check_options *o)
 {
 	orx_tensor_info t;
-	double *v, sum = 0, ss = 0;
+	double *v, sum = 0, ss = 0, lo, hi, p_lo, p_hi, rest;
 	bool finite = true, zeros = true, same = true;
 	int rc;
 
@@ -72,19 +180,25 @@ static int measure(layer *l, const orx_model *m, const orx_check_options *o)
 	}
 	free(v);
 	l->n = t.count;
+	l->last = l->e->pub.role == ORX_ROLE_WEIGHT && last_layer(l->e);
 	l->std = finite && t.count ? sqrt(ss / t.count) : NAN;
 	l->ratio = l->e->pub.params.std > 0 ? l->std / l->e->pub.params.std : NAN;
 	l->problem = !finite		       ? ORX_PROBLEM_NONFINITE
+		     : l->last		       ? -1 /* small or zero: benign */
 		     : zeros		       ? ORX_PROBLEM_ZEROS
 		     : same && t.count > 1 ? ORX_PROBLEM_CONSTANT
 					   : -1;
-	if (l->problem < 0 && !isnan(l->ratio) && !normalized_after(l->e)) {
-		double noise = 3 / sqrt(2.0 * (double)(t.count ? t.count : 1));
-		if (l->ratio * (1 + noise) < o->vanishing)
-			l->problem = ORX_PROBLEM_VANISHING;
-		else if (l->ratio * (1 - noise) > o->exploding)
-			l->problem = ORX_PROBLEM_EXPLODING;
-	}
+	if (l->problem >= 0 || t.count < 2 || normalized_after(l->e) ||
+	    !envelope(&lo, &hi, l->e))
+		return rc;
+	chi2_tails(&p_lo, &rest, (double)(t.count - 1),
+		   ss / (o->vanishing * lo * o->vanishing * lo));
+	chi2_tails(&rest, &p_hi, (double)(t.count - 1),
+		   ss / (o->exploding * hi * o->exploding * hi));
+	if (p_lo < ALPHA && !l->last)
+		l->problem = ORX_PROBLEM_VANISHING;
+	else if (p_hi < ALPHA)
+		l->problem = ORX_PROBLEM_EXPLODING;
 	return rc;
 }
 
@@ -171,7 +285,7 @@ static int measure_recurrent(layer *l, const orx_model *m,
 		lo = s < lo ? s : lo;
 		hi = s > hi ? s : hi;
 	}
-	if (rc == ORX_OK && hi > o->exploding) {
+	if (rc == ORX_OK && hi > 2 * o->exploding) {
 		l->problem = ORX_PROBLEM_EXPLODING;
 		l->ratio = hi;
 	} else if (rc == ORX_OK && lo < o->vanishing) {
@@ -211,15 +325,25 @@ static int link_chains(layer *L, size_t n, size_t n_nodes)
 		size_t base = orx_graph_node_base(gr);
 		int node = orx_graph_upstream_layer(gr, L[i].e->node_index, data,
 						    &normalized);
+		const entry *e = L[i].e;
+		double turn = e->pub.has_fans && e->pub.fan_in > 0
+				      ? sqrt((double)e->pub.fan_out /
+					     (double)e->pub.fan_in)
+				      : 1;
+		bool fixed = L[i].problem >= 0 || L[i].last;
 		L[i].pred = node >= 0 ? layer_of[base + (size_t)node] : -1;
 		L[i].scale = isnan(L[i].ratio) ? 1 : L[i].ratio;
-		L[i].residual = L[i].problem >= 0 ? 1 : L[i].scale;
+		L[i].back = L[i].scale * turn;
+		L[i].residual = fixed ? 1 : L[i].scale;
+		L[i].back_residual = fixed ? 1 : L[i].back;
 		L[i].depth = 1;
 		L[i].first = (int)i;
 		if (L[i].pred >= 0) {
 			const layer *p = &L[L[i].pred];
 			L[i].scale *= p->scale;
 			L[i].residual *= p->residual;
+			L[i].back *= p->back;
+			L[i].back_residual *= p->back_residual;
 			L[i].depth += p->depth;
 			L[i].first = p->first;
 			L[L[i].pred].has_succ = true;
@@ -239,9 +363,10 @@ static int judge_chains(orx_check *c, layer *L, size_t n,
 		orx_chain *ch;
 		if (L[i].has_succ || L[i].depth < 2)
 			continue;
-		if (L[i].residual < o->signal)
+		if (L[i].residual < o->signal && L[i].back_residual < o->signal)
 			problem = ORX_PROBLEM_VANISHING;
-		else if (L[i].residual > 1 / o->signal)
+		else if (L[i].residual > 1 / o->signal &&
+			 L[i].back_residual > 1 / o->signal)
 			problem = ORX_PROBLEM_EXPLODING;
 		if (!(ch = realloc(c->chains, (c->n_chains + 1) * sizeof(*ch))))
 			return orx_fail(ORX_ENOMEM, "out of memory");
@@ -249,7 +374,8 @@ static int judge_chains(orx_check *c, layer *L, size_t n,
 		ch[c->n_chains++] = (orx_chain){L[L[i].first].e->pub.name,
 						L[i].e->pub.name, L[i].depth,
 						L[i].scale, L[i].residual,
-						problem};
+						problem, L[i].back,
+						L[i].back_residual};
 		/* every layer of the chain that pulls its way gets flagged */
 		for (int k = (int)i; k >= 0 && problem >= 0; k = L[k].pred)
 			if (L[k].problem < 0 &&

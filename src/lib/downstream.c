@@ -348,6 +348,19 @@ static bool is_constant(const orx_graph *gr, int v)
 	       orx_op_is(orx_graph_node(gr, p), "Constant");
 }
 
+/* Is node p a sum of two or more signals (a residual connection)? */
+static bool residual_sum(const orx_graph *gr, int p)
+{
+	const Onnx__NodeProto *n = orx_graph_node(gr, p);
+	int signals = 0;
+
+	if (!orx_op_is(n, "Add") && !orx_op_is(n, "Sum"))
+		return false;
+	for (size_t i = 0; i < n->n_input; i++)
+		signals += !is_constant(gr, orx_graph_input_of(gr, p, i));
+	return signals >= 2;
+}
+
 int orx_graph_upstream_layer(const orx_graph *gr, int node, int slot,
 			     bool *normalized)
 {
@@ -370,6 +383,8 @@ int orx_graph_upstream_layer(const orx_graph *gr, int node, int slot,
 			return p;
 		if (cls == ORX_OP_UNKNOWN || cls == ORX_OP_END)
 			return -1;
+		if (residual_sum(gr, p))
+			return -1; /* the skip keeps the signal level */
 		v = -1; /* on through the first input that is not constant */
 		for (size_t i = 0; i < n->n_input && v < 0; i++)
 			if (!is_constant(gr, orx_graph_input_of(gr, p, i)))

@@ -157,7 +157,9 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *graph,
 /* The weighted node (Gemm, MatMul, Conv, ConvTranspose) whose output
  * reaches input slot of node through transparent ops and activations
  * (following each op's first non-constant input); -1 when a
- * normalization comes first (then *normalized is true), or none does. */
+ * normalization comes first (then *normalized is true), a residual sum
+ * (an Add of two signals: the skip keeps the signal level), or none
+ * does. */
 int orx_graph_upstream_layer(const orx_graph *graph, int node, int slot,
 			     bool *normalized);
 

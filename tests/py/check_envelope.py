@@ -27,14 +27,9 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results import finish, report  # noqa: E402
 from needs_torch import torch, torchvision, nn  # noqa: E402
 
-RESULTS = []
-
-
-def report(title, problems):
-    RESULTS.append(not problems)
-    print(f"{'FAIL' if problems else 'ok  '} {title}" + (": " + "; ".join(problems[:4]) if problems else ""))
 
 
 def check(tool, path):
@@ -170,9 +165,7 @@ def main():
         small_tensors(tool, tmp)
         defaults(tool, tmp)
         zoo(tool, tmp)
-    passed = sum(RESULTS)
-    print(f"{passed} passed, {len(RESULTS) - passed} failed")
-    return 0 if passed == len(RESULTS) else 1
+    return finish()
 
 
 if __name__ == "__main__":

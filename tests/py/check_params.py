@@ -32,15 +32,10 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results import finish, report  # noqa: E402
 from ort_inputs import ort_available, run_ort  # noqa: E402
 from needs_torch import torch, torchvision, nn  # noqa: E402
 
-RESULTS = []
-
-
-def report(title, problems):
-    RESULTS.append(not problems)
-    print(f"{'FAIL' if problems else 'ok  '} {title}" + (": " + "; ".join(problems[:4]) if problems else ""))
 
 
 class TextLM(nn.Module):
@@ -245,9 +240,7 @@ def main():
             for opset in (13, 17):
                 report(f"{title}, opset {opset}",
                        check_export(tool, title, make, shape, opset, tmp))
-    passed = sum(RESULTS)
-    print(f"{passed} passed, {len(RESULTS) - passed} failed")
-    return 0 if passed == len(RESULTS) else 1
+    return finish()
 
 
 if __name__ == "__main__":

@@ -19,12 +19,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-RESULTS = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results import finish, report  # noqa: E402
 
-
-def report(title, problems):
-    RESULTS.append(not problems)
-    print(f"{'FAIL' if problems else 'ok  '} {title}" + (": " + "; ".join(problems[:4]) if problems else ""))
 
 
 def run(tool, *args):
@@ -106,9 +103,7 @@ def main():
                "M" in json.dumps(lines[0]) and
                not os.path.exists(os.path.join(tmp, "zoo_out", "a.onnx"))
                else [f"exit {r.returncode}: {r.stdout!r} {r.stderr!r}"])
-    passed = sum(RESULTS)
-    print(f"{passed} passed, {len(RESULTS) - passed} failed")
-    return 0 if passed == len(RESULTS) else 1
+    return finish()
 
 
 if __name__ == "__main__":

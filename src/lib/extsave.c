@@ -245,22 +245,41 @@ static int input_files(input_file **out, size_t *n, const orx_model *m)
 	return ORX_OK;
 }
 
-/* A data file to write must not be a data file of the input. */
-static int not_an_input(const input_file *in, size_t n, const char *out_path,
-			const char *location)
+/* Is out_path one of the input's data files? */
+static bool is_input(const input_file *in, size_t n, const char *out_path)
 {
 	struct stat out;
 
 	if (stat(out_path, &out) != 0)
-		return ORX_OK; /* a new file */
+		return false; /* a new file */
 	for (size_t k = 0; k < n; k++)
 		if (in[k].dev == out.st_dev && in[k].ino == out.st_ino)
-			return orx_fail(ORX_EINVALID, "the output's data file "
-						      "'%s' is the input's: "
-						      "write the output to "
-						      "another folder",
-					location);
-	return ORX_OK;
+			return true;
+	return false;
+}
+
+/* A data file of the output named after it (OUT.data, then OUT.1.data,
+ * ...) that is none of the input's, in m's arena: for an output written
+ * beside its input, whose data file would otherwise be the input's. */
+static char *renamed_location(orx_model *m, const input_file *in, size_t n,
+			      const char *out_dir, const char *out_path,
+			      const place *pl)
+{
+	const char *base = strrchr(out_path, '/') ? strrchr(out_path, '/') + 1
+						    : out_path;
+
+	for (unsigned k = 0; k < 1000; k++) {
+		char *loc = k ? orx_arena_printf(m->arena, "%s.%u.data", base, k)
+			      : orx_arena_printf(m->arena, "%s.data", base);
+		char *path = loc ? join(out_dir, loc) : NULL;
+		bool taken = path && is_input(in, n, path);
+		for (size_t i = 0; loc && !taken && i < orx_value_count(m); i++)
+			taken = pl[i].location && !strcmp(pl[i].location, loc);
+		free(path);
+		if (!loc || !taken)
+			return loc;
+	}
+	return NULL;
 }
 
 static int make_parents(const char *path)
@@ -281,14 +300,17 @@ static int make_parents(const char *path)
 	return ORX_OK;
 }
 
-static int write_data_files(orx_model *m, place *pl, const char *out_dir)
+/* Each data file of the output, written whole; one that would be a data
+ * file of the input (an output beside its input) is named after the
+ * output instead: the input's files are never written. */
+static int write_data_files(orx_model *m, place *pl, const char *out_dir,
+			    const char *out_path)
 {
 	size_t n = orx_value_count(m), n_in = 0;
 	input_file *in = NULL;
 	int rc = input_files(&in, &n_in, m);
 
 	for (size_t i = 0; i < n && rc == ORX_OK; i++) {
-		data_ctx c = {m, pl, pl[i].location};
 		char *path;
 		if (!first_of_location(pl, i))
 			continue;
@@ -296,8 +318,20 @@ static int write_data_files(orx_model *m, place *pl, const char *out_dir)
 			rc = orx_fail(ORX_ENOMEM, "out of memory");
 			break;
 		}
-		if ((rc = not_an_input(in, n_in, path, pl[i].location)) == ORX_OK &&
-		    (rc = make_parents(path)) == ORX_OK)
+		if (is_input(in, n_in, path)) {
+			const char *was = pl[i].location;
+			char *loc = renamed_location(m, in, n_in, out_dir, out_path, pl);
+			free(path);
+			if (!loc || !(path = join(out_dir, loc))) {
+				rc = orx_fail(ORX_ENOMEM, "out of memory");
+				break;
+			}
+			for (size_t k = i; k < n; k++)
+				if (pl[k].location && !strcmp(pl[k].location, was))
+					pl[k].location = loc;
+		}
+		data_ctx c = {m, pl, pl[i].location};
+		if ((rc = make_parents(path)) == ORX_OK)
 			rc = orx_save_with(path, write_data_file, &c);
 		free(path);
 	}
@@ -442,7 +476,7 @@ int orx_model_save(orx_model *m, const char *path, const orx_save_options *opts)
 						"use --embed");
 		goto done;
 	}
-	if ((rc = write_data_files(m, pl, out_dir)) != ORX_OK ||
+	if ((rc = write_data_files(m, pl, out_dir, path)) != ORX_OK ||
 	    (rc = update_tensors(m, pl)) != ORX_OK)
 		goto done;
 	for (size_t i = 0; m->pending && i < n; i++) /* made and stored */

@@ -28,15 +28,6 @@ static int stop(orx_assembly *a, const char *fmt, ...)
 	return -1;
 }
 
-static uint64_t count_of(const int64_t *dims, size_t ndim)
-{
-	uint64_t n = 1;
-
-	for (size_t i = 0; i < ndim; i++)
-		n *= (uint64_t)dims[i];
-	return n;
-}
-
 static int add_piece(orx_assembly *a, orx_piece p)
 {
 	if (a->n == ORX_PIECES_MAX)
@@ -56,7 +47,7 @@ static int whole(orx_assembly *a, const orx_graph *gr, int init, int cnode,
 	if (t->n_dims)
 		memcpy(a->dims, t->dims, t->n_dims * sizeof(int64_t));
 	return add_piece(a, (orx_piece){orx_graph_id(gr), init, cnode, 0,
-					count_of(a->dims, a->ndim)});
+					orx_dims_count(a->dims, a->ndim)});
 }
 
 /* Elements [lo, hi) of in's pieces, appended to out's. */
@@ -131,9 +122,9 @@ static int assemble_value(orx_assembly *a, const orx_graph *gr,
 		return -1;
 	if (op->reorders) /* the constants behind it are named, though */
 		return stop(a, "it comes through %s", node->op_type);
-	uint64_t before = count_of(a->dims, a->ndim);
+	uint64_t before = orx_dims_count(a->dims, a->ndim);
 	if (op->view(a->dims, &a->ndim, gr, p) != ORX_OK ||
-	    count_of(a->dims, a->ndim) != before)
+	    orx_dims_count(a->dims, a->ndim) != before)
 		return stop(a, "its shape after %s cannot be told", node->op_type);
 	a->quantized |= op->quantized;
 	return 0;

@@ -155,8 +155,10 @@ static bool last_layer(const entry *e)
  * deviations T of n draws of N(0, s^2) has T / s^2 ~ chi-square(n - 1),
  * so vanishing when P[chi2 <= T / (vanishing * lo)^2] < ALPHA, exploding
  * when P[chi2 > T / (exploding * hi)^2] < ALPHA. Uniform and truncated
- * draws spread less than normal ones: for them the test is safer still. */
-static int measure(layer *l, const orx_model *m, const orx_check_options *o)
+ * draws spread less than normal ones: for them the test is safer still.
+ * With kept, its values are left there for the caller to free. */
+static int measure_kept(layer *l, const orx_model *m,
+			const orx_check_options *o, double **kept)
 {
 	orx_tensor_info t;
 	double *v, sum = 0, ss = 0, lo, hi, p_lo, p_hi, rest;
@@ -178,7 +180,10 @@ static int measure(layer *l, const orx_model *m, const orx_check_options *o)
 		for (size_t k = 0; k < t.count && finite; k++)
 			ss += (v[k] - sum / t.count) * (v[k] - sum / t.count);
 	}
-	free(v);
+	if (kept && rc == ORX_OK)
+		*kept = v; /* the caller's */
+	else
+		free(v);
 	l->n = t.count;
 	l->last = l->e->pub.role == ORX_ROLE_WEIGHT && last_layer(l->e);
 	l->std = finite && t.count ? sqrt(ss / t.count) : NAN;
@@ -200,6 +205,11 @@ static int measure(layer *l, const orx_model *m, const orx_check_options *o)
 	else if (p_hi < ALPHA)
 		l->problem = ORX_PROBLEM_EXPLODING;
 	return rc;
+}
+
+static int measure(layer *l, const orx_model *m, const orx_check_options *o)
+{
+	return measure_kept(l, m, o, NULL);
 }
 
 static int add_finding(orx_check *c, const layer *l, int problem,
@@ -264,21 +274,20 @@ static double largest_singular(const double *a, int64_t rows, int64_t cols,
 static int measure_recurrent(layer *l, const orx_model *m,
 			     const orx_check_options *o)
 {
-	int rc = measure(l, m, o);
 	double *v = NULL, *buf = NULL, *w = NULL, lo = INFINITY, hi = 0;
 	const entry *e = l->e;
+	int rc = measure_kept(l, m, o, &v); /* its values kept in v */
 
 	if (rc != ORX_OK || e->pub.role != ORX_ROLE_RECURRENT_WEIGHT ||
 	    l->problem == ORX_PROBLEM_NONFINITE || l->problem == ORX_PROBLEM_ZEROS ||
-	    l->problem == ORX_PROBLEM_CONSTANT)
+	    l->problem == ORX_PROBLEM_CONSTANT) {
+		free(v);
 		return rc;
+	}
 	l->problem = -1; /* judged on its blocks, not on its std */
-	if (!(v = malloc(l->n * sizeof(double) + 1)) ||
-	    !(buf = malloc((size_t)(e->blocks[0].cols + 1) * sizeof(double))) ||
+	if (!(buf = malloc((size_t)(e->blocks[0].cols + 1) * sizeof(double))) ||
 	    !(w = malloc((size_t)(e->blocks[0].rows + 1) * sizeof(double))))
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
-	else
-		rc = orx_tensor_read(v, l->n, m, e->pub.tensor);
 	for (size_t k = 0; k < e->pub.n_blocks && rc == ORX_OK; k++) {
 		const orx_plan_block *b = &e->blocks[k];
 		double s = largest_singular(v + b->first, b->rows, b->cols, buf, w);

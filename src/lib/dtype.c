@@ -70,6 +70,12 @@ unsigned orx_dtype_bits(int dtype)
 	return d ? d->bits : 0;
 }
 
+bool orx_dtype_is_float(int dtype)
+{
+	return dtype == ORX_DTYPE_FLOAT || dtype == ORX_DTYPE_FLOAT16 ||
+	       dtype == ORX_DTYPE_BFLOAT16 || dtype == ORX_DTYPE_DOUBLE;
+}
+
 uint64_t orx_dtype_nbytes(int dtype, uint64_t n)
 {
 	unsigned bits = orx_dtype_bits(dtype);

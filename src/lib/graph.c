@@ -557,7 +557,7 @@ int orx_graph_ints(int64_t *out, size_t max, size_t *n, const orx_graph *gr,
 
 /* The shape of a tensor: the product of its dims (below 2^62 once
  * validated; a view's product is checked against it). */
-static uint64_t count_of(const int64_t *dims, size_t ndim)
+uint64_t orx_dims_count(const int64_t *dims, size_t ndim)
 {
 	uint64_t n = 1;
 
@@ -617,7 +617,7 @@ int orx_graph_trace(orx_trace *out, const orx_graph *gr, const char *input)
 		    ORX_OK)
 			return -1;
 	}
-	if (count_of(out->seen, out->ndim) != count_of(t->dims, t->n_dims))
+	if (orx_dims_count(out->seen, out->ndim) != orx_dims_count(t->dims, t->n_dims))
 		return -1; /* a view that does not fit the tensor */
 	out->init = init;
 	out->graph = gr->id;

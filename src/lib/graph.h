@@ -86,6 +86,9 @@ size_t orx_graph_node_count(const orx_graph *graph);
 
 #define ORX_DIMS_MAX 16
 
+/* The elements of a shape; UINT64_MAX past 2^62 or for a negative dim. */
+uint64_t orx_dims_count(const int64_t *dims, size_t ndim);
+
 /* What is behind a node input: the initializer it comes from, followed
  * upstream through the ops whose rows in the op table have a view
  * (Identity, Transpose, Cast, Reshape, Squeeze, Unsqueeze, Flatten,

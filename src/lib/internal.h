@@ -93,6 +93,12 @@ bool orx_value_in_body(const orx_model *m, size_t i);
  * (an index in orx_model.graphs); -1 when there is none. */
 int orx_value_of_node(const orx_model *m, size_t graph, int node);
 int orx_value_of_initializer(const orx_model *m, size_t graph, int init);
+/* The value of a constant found in graph (an id): initializer init, or
+ * else Constant node cnode (as orx_trace and orx_piece name them). */
+int orx_value_of_constant(const orx_model *m, int graph, int init, int cnode);
+/* Could value i hold parameters: a float tensor of more than one element
+ * (not a scalar, a shape or an index)? */
+bool orx_value_may_be_parameter(const orx_model *m, size_t i);
 
 /*** @@ERRORS ***/
 
@@ -185,6 +191,9 @@ orx_storage orx_tensor_proto_storage(const Onnx__TensorProto *t);
 
 /* Bytes of n elements of dtype (sub-byte types packed), 0 if unknown. */
 uint64_t orx_dtype_nbytes(int dtype, uint64_t n);
+
+/* float32, float16, bfloat16 or float64: the dtypes values are made in. */
+bool orx_dtype_is_float(int dtype);
 
 /*** @@WALK: every tensor of a model ***/
 

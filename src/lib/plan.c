@@ -109,12 +109,23 @@ static void share_walk(entry *e, const entry *like)
  * when there is none or it is already claimed: the first user decides).
  * Its activation comes from a walk from value walk_from, or, when like is
  * given, from that entry's walk from the same value. */
+/* Node n of c's graph as the plan names it: its name, or OP_INDEX
+ * without one (in c's plan memory; NULL when out of it). */
+static const char *node_label(ctx *c, int n)
+{
+	const Onnx__NodeProto *nd = c->g->node[n];
+
+	return nd->name && nd->name[0]
+		       ? nd->name
+		       : orx_arena_printf(c->plan->mem, "%s_%d", nd->op_type, n);
+}
+
 /* A new entry for the unclaimed value init, used by input slot of node
- * of c's graph as role. */
+ * of c's graph as role (node -1: by no node, as the role other is). */
 static int new_entry(entry **out, ctx *c, int node, int slot, orx_role role,
 		     int init)
 {
-	const Onnx__NodeProto *nd = c->g->node[node];
+	const Onnx__NodeProto *nd = node >= 0 ? c->g->node[node] : NULL;
 	entry *e;
 
 	if (!(e = c->plan->e[init] = orx_arena_alloc(c->plan->mem, sizeof(*e))))
@@ -122,7 +133,7 @@ static int new_entry(entry **out, ctx *c, int node, int slot, orx_role role,
 	memset(e, 0, sizeof(*e));
 	e->pub.tensor = (size_t)init;
 	e->pub.name = orx_value_name(c->model, (size_t)init);
-	e->pub.op = nd->op_type;
+	e->pub.op = nd ? nd->op_type : "";
 	e->pub.role = role;
 	e->node_index = node;
 	e->input = slot;
@@ -131,21 +142,10 @@ static int new_entry(entry **out, ctx *c, int node, int slot, orx_role role,
 	e->gr = c->gr;
 	e->pub.graph = c->model->graphs[c->model->values[init].graph].path;
 	e->pub.storage = e->constant ? "constant" : "initializer";
-	if (nd->name && nd->name[0])
-		e->pub.node = nd->name;
-	else if (!(e->pub.node = orx_arena_printf(c->plan->mem, "%s_%d",
-						  nd->op_type, node)))
+	if (!(e->pub.node = nd ? node_label(c, node) : ""))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	*out = e;
 	return ORX_OK;
-}
-
-/* The model value of a constant found in graph id graph: initializer
- * init, or else Constant node cnode. */
-static int value_of(const orx_model *m, int graph, int init, int cnode)
-{
-	return init >= 0 ? orx_value_of_initializer(m, (size_t)graph, init)
-			 : orx_value_of_node(m, (size_t)graph, cnode);
 }
 
 int orx_plan_claim_value(orx_plan_ctx *c, int node, int slot, orx_role role,
@@ -178,7 +178,7 @@ int orx_plan_claim(entry **out, orx_plan_ctx *c, int node, int slot,
 		return ORX_OK;
 	if (orx_graph_trace(&tr, c->gr, nd->input[slot]) < 0)
 		return ORX_OK;
-	init = value_of(c->model, tr.graph, tr.init, tr.constant_node);
+	init = orx_value_of_constant(c->model, tr.graph, tr.init, tr.constant_node);
 	if (init < 0 || c->plan->e[init])
 		return ORX_OK;
 	if ((rc = new_entry(&e, c, node, slot, role, init)) != ORX_OK)
@@ -338,7 +338,7 @@ static int skip_pieces(rnn *r, int k, const orx_assembly *a, const char *why)
 {
 	for (size_t i = 0; i < a->n; i++) {
 		const orx_piece *p = &a->piece[i];
-		int v = value_of(r->c->model, p->graph, p->init, p->constant_node);
+		int v = orx_value_of_constant(r->c->model, p->graph, p->init, p->constant_node);
 		entry *e;
 		int rc;
 		if (v < 0 || r->c->plan->e[v])
@@ -411,7 +411,7 @@ static bool rnn_place(rnn_block *blk, size_t n, const rnn *r,
 		if (p == a->n ||
 		    blk[i].b.first + blk[i].b.count > at + a->piece[p].count)
 			return false;
-		blk[i].value = value_of(r->c->model, a->piece[p].graph,
+		blk[i].value = orx_value_of_constant(r->c->model, a->piece[p].graph,
 					a->piece[p].init,
 					a->piece[p].constant_node);
 		blk[i].b.first = a->piece[p].first + (blk[i].b.first - at);
@@ -520,15 +520,11 @@ static int claim_recurrent(ctx *c, int node, const orx_op *op)
 		r.H = a[1].dims[2]; /* R [D, G*H, H] */
 	if (ok[0] && a[0].ndim == 3)
 		r.I = a[0].dims[2];
-	r.where = nd->name && nd->name[0]
-			  ? orx_arena_printf(c->plan->mem, "%s%s%s",
-					     orx_graph_id(c->gr) ? path : "",
-					     orx_graph_id(c->gr) ? "/" : "",
-					     nd->name)
-			  : orx_arena_printf(c->plan->mem, "%s%s%s_%d",
-					     orx_graph_id(c->gr) ? path : "",
-					     orx_graph_id(c->gr) ? "/" : "",
-					     nd->op_type, node);
+	const char *label = node_label(c, node);
+	/* a body's node is named within the body's path */
+	r.where = label && orx_graph_id(c->gr)
+			  ? orx_arena_printf(c->plan->mem, "%s/%s", path, label)
+			  : label;
 	if (!r.where)
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 	for (int k = 0; k < 4 && rc == ORX_OK; k++)
@@ -547,7 +543,7 @@ static int claim_recurrent(ctx *c, int node, const orx_op *op)
 		for (size_t i = 0; i < a[0].n && rc == ORX_OK; i++)
 			rc = orx_plan_claim_value(
 				c, node, slot, ORX_ROLE_BUFFER,
-				value_of(c->model, a[0].piece[i].graph,
+				orx_value_of_constant(c->model, a[0].piece[i].graph,
 					 a[0].piece[i].init,
 					 a[0].piece[i].constant_node));
 	}
@@ -556,12 +552,6 @@ static int claim_recurrent(ctx *c, int node, const orx_op *op)
 }
 
 /*** @@DECIDE: the rule, the fans, the distribution ***/
-
-static bool float_dtype(int dtype)
-{
-	return dtype == ORX_DTYPE_FLOAT || dtype == ORX_DTYPE_FLOAT16 ||
-	       dtype == ORX_DTYPE_BFLOAT16 || dtype == ORX_DTYPE_DOUBLE;
-}
 
 static double gain_of(const orx_rule_action *a, const entry *e)
 {
@@ -672,7 +662,7 @@ static int decide_blocks(entry *e, orx_arena *mem, const orx_rules *rules,
 	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
 		return skip(e, mem, "a recurrent layer's tensor in external data "
 				    "is not rewritten yet");
-	if (!float_dtype(t->data_type))
+	if (!orx_dtype_is_float(t->data_type))
 		return skip(e, mem, "dtype %s is not rewritten",
 			    orx_dtype_name(t->data_type)
 				    ? orx_dtype_name(t->data_type)
@@ -742,7 +732,7 @@ static int decide(entry *e, orx_arena *mem, const orx_rules *rules,
 			       "never rewritten");
 	if (t->segment)
 		return skip(e, mem, "a segment of a larger tensor is kept as it is");
-	if (!float_dtype(t->data_type))
+	if (!orx_dtype_is_float(t->data_type))
 		return skip(e, mem, e->pub.role == ORX_ROLE_WEIGHT
 				       ? "dtype %s: a quantized weight's layout "
 					 "is not known"
@@ -773,16 +763,8 @@ static int decide(entry *e, orx_arena *mem, const orx_rules *rules,
  * exported graphs. */
 static bool listed(const orx_model *model, size_t i)
 {
-	const Onnx__TensorProto *t = orx_value_tensor(model, i);
-	uint64_t n = 0;
-
-	if (!orx_value_is_constant(model, i))
-		return true;
-	orx_tensor_proto_count(&n, t);
-	return n > 1 && (t->data_type == ORX_DTYPE_FLOAT ||
-			 t->data_type == ORX_DTYPE_FLOAT16 ||
-			 t->data_type == ORX_DTYPE_BFLOAT16 ||
-			 t->data_type == ORX_DTYPE_DOUBLE);
+	return !orx_value_is_constant(model, i) ||
+	       orx_value_may_be_parameter(model, i);
 }
 
 /* A sparse tensor of graph k (sparse_initializer, or a Constant's
@@ -871,7 +853,7 @@ int orx_plan_skip_is_leftover(const orx_model *model, const orx_plan_skip *s,
 		return 1; /* a sparse tensor: never rewritten, never kept */
 	t = orx_value_tensor(model, s->tensor);
 	orx_tensor_proto_count(values, t);
-	return *values > 1 && float_dtype(t->data_type);
+	return *values > 1 && orx_dtype_is_float(t->data_type);
 }
 
 /* Claim the tensors of graph k's layers, then of its normalizations. */
@@ -930,30 +912,19 @@ static int index_graphs(orx_plan *plan, const orx_model *model)
  * are listed as left alone). */
 static int claim_others(orx_plan *plan, const orx_model *model)
 {
-	for (size_t i = 0; i < plan->n_init; i++) {
-		const Onnx__TensorProto *t = orx_value_tensor(model, i);
-		uint64_t n = 0;
+	int rc = ORX_OK;
+
+	for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++) {
+		size_t k = model->values[i].graph;
+		ctx c = {plan, model, plan->graphs[k], model->graphs[k].g};
 		entry *e;
-		if (plan->e[i] || !float_dtype(t->data_type) ||
-		    orx_tensor_proto_count(&n, t) != ORX_OK || n <= 1)
+		if (plan->e[i] || !orx_value_may_be_parameter(model, i))
 			continue;
-		if (!(e = plan->e[i] = orx_arena_alloc(plan->mem, sizeof(*e))))
-			return orx_fail(ORX_ENOMEM, "out of memory");
-		memset(e, 0, sizeof(*e));
-		e->pub.tensor = i;
-		e->pub.name = orx_value_name(model, i);
-		e->pub.op = e->pub.node = "";
-		e->pub.role = ORX_ROLE_OTHER;
-		e->constant = orx_value_is_constant(model, i);
-		e->body = orx_value_in_body(model, i);
-		e->gr = plan->graphs[model->values[i].graph];
-		e->node_index = -1;
-		e->pub.graph = model->graphs[model->values[i].graph].path;
-		e->pub.storage = e->constant ? "constant" : "initializer";
-		if (keep_branches(e, plan->mem, NULL, 0) != ORX_OK)
-			return ORX_ENOMEM;
+		if ((rc = new_entry(&e, &c, -1, -1, ORX_ROLE_OTHER, (int)i)) ==
+		    ORX_OK)
+			rc = keep_branches(e, plan->mem, NULL, 0);
 	}
-	return ORX_OK;
+	return rc;
 }
 
 /* Claim every graph's tensors (the main graph first: the first user of a

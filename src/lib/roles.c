@@ -19,8 +19,6 @@
 
 #include <string.h>
 
-static bool float_tensor(const Onnx__TensorProto *t);
-
 /* How far upstream a value's origin is looked for. */
 #define STEPS_MAX 64
 
@@ -144,34 +142,32 @@ static origin origin_of(const orx_plan_ctx *c, const char *name)
 	return origin_at(c, name, &budget);
 }
 
-/* The float constant of more than one element behind input k of node n,
- * not yet claimed: its value index, or -1. */
-static int free_constant(const orx_plan_ctx *c, int n, size_t k)
+/* Value v, if it could hold parameters and no one claimed it; else -1. */
+static int unclaimed_parameter(const orx_plan_ctx *c, int v)
+{
+	return v >= 0 && !c->plan->e[v] &&
+			       orx_value_may_be_parameter(c->model, (size_t)v)
+		       ? v
+		       : -1;
+}
+
+/* The constant behind input k of node n (through views), or -1. */
+static int constant_behind(const orx_plan_ctx *c, int n, size_t k)
 {
 	const Onnx__NodeProto *nd = c->g->node[n];
-	const Onnx__TensorProto *t;
 	orx_trace tr;
-	uint64_t count = 0;
-	int v;
 
 	if (k >= nd->n_input || !nd->input[k][0] ||
 	    orx_graph_trace(&tr, c->gr, nd->input[k]) != 0)
 		return -1;
-	v = tr.init >= 0 ? orx_value_of_initializer(c->model, (size_t)tr.graph,
-						    tr.init)
-			 : orx_value_of_node(c->model, (size_t)tr.graph,
-					     tr.constant_node);
-	if (v < 0 || c->plan->e[v])
-		return -1;
-	t = orx_value_tensor(c->model, (size_t)v);
-	orx_tensor_proto_count(&count, t);
-	return count > 1 && float_tensor(t) ? v : -1;
+	return orx_value_of_constant(c->model, tr.graph, tr.init, tr.constant_node);
 }
 
-static bool float_tensor(const Onnx__TensorProto *t)
+/* The float constant of more than one element behind input k of node n,
+ * not yet claimed: its value index, or -1. */
+static int free_constant(const orx_plan_ctx *c, int n, size_t k)
 {
-	return t->data_type == ORX_DTYPE_FLOAT || t->data_type == ORX_DTYPE_FLOAT16 ||
-	       t->data_type == ORX_DTYPE_BFLOAT16 || t->data_type == ORX_DTYPE_DOUBLE;
+	return unclaimed_parameter(c, constant_behind(c, n, k));
 }
 
 /* The one unclaimed float constant input k of node n is cut from (by
@@ -180,27 +176,18 @@ static bool float_tensor(const Onnx__TensorProto *t)
 static int sliced_constant(const orx_plan_ctx *c, int n, size_t k)
 {
 	const Onnx__NodeProto *nd = c->g->node[n];
-	const Onnx__TensorProto *t;
 	orx_assembly a;
-	uint64_t count = 0;
-	int v, p = k < nd->n_input ? orx_graph_producer(
-					     c->gr, orx_graph_value(c->gr, nd->input[k]))
-				   : -1;
+	int p = k < nd->n_input ? orx_graph_producer(
+					  c->gr, orx_graph_value(c->gr, nd->input[k]))
+				: -1;
 
 	if (p < 0 || !orx_op_is(c->g->node[p], "Slice"))
 		return -1; /* only a Slice cuts a table to the sequence */
 	if (orx_graph_assemble(&a, c->gr, nd->input[k]) != 0 || a.n != 1)
 		return -1;
-	v = a.piece[0].init >= 0
-		    ? orx_value_of_initializer(c->model, (size_t)a.piece[0].graph,
-					       a.piece[0].init)
-		    : orx_value_of_node(c->model, (size_t)a.piece[0].graph,
-					a.piece[0].constant_node);
-	if (v < 0 || c->plan->e[v])
-		return -1;
-	t = orx_value_tensor(c->model, (size_t)v);
-	orx_tensor_proto_count(&count, t);
-	return count > 1 && float_tensor(t) ? v : -1;
+	return unclaimed_parameter(
+		c, orx_value_of_constant(c->model, a.piece[0].graph, a.piece[0].init,
+					 a.piece[0].constant_node));
 }
 
 /* How many dimensions above 1 value v has: a position table [1, T, D]
@@ -265,18 +252,11 @@ static bool after_norm_scale(const orx_plan_ctx *c, int n, size_t k)
 {
 	int p = orx_graph_producer(c->gr, orx_graph_value(c->gr, c->g->node[n]->input[k]));
 	const Onnx__NodeProto *mul;
-	orx_trace tr;
 
 	if (p < 0 || !orx_op_is(mul = c->g->node[p], "Mul"))
 		return false;
 	for (size_t i = 0; i < mul->n_input; i++) {
-		int v;
-		if (orx_graph_trace(&tr, c->gr, mul->input[i]) != 0)
-			continue;
-		v = tr.init >= 0 ? orx_value_of_initializer(c->model,
-							    (size_t)tr.graph, tr.init)
-				 : orx_value_of_node(c->model, (size_t)tr.graph,
-						     tr.constant_node);
+		int v = constant_behind(c, p, i);
 		if (v >= 0 && c->plan->e[v] &&
 		    c->plan->e[v]->pub.role == ORX_ROLE_NORM_SCALE)
 			return true;

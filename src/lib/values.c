@@ -168,3 +168,18 @@ int orx_value_of_initializer(const orx_model *m, size_t graph, int init)
 		       ? (int)(m->graphs[graph].first_value + (size_t)init)
 		       : -1;
 }
+
+int orx_value_of_constant(const orx_model *m, int graph, int init, int cnode)
+{
+	return init >= 0 ? orx_value_of_initializer(m, (size_t)graph, init)
+			 : orx_value_of_node(m, (size_t)graph, cnode);
+}
+
+bool orx_value_may_be_parameter(const orx_model *m, size_t i)
+{
+	const Onnx__TensorProto *t = orx_value_tensor(m, i);
+	uint64_t n = 0;
+
+	return t && orx_dtype_is_float(t->data_type) &&
+	       orx_tensor_proto_count(&n, t) == ORX_OK && n > 1;
+}

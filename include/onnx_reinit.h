@@ -22,6 +22,12 @@
 extern "C" {
 #endif
 
+/* The library is built with hidden visibility: what this header declares
+ * is its whole exported interface. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define ORX_VERSION "0.1.0"
 
 /*** @@ERRORS: return codes and the last error ***/
@@ -134,6 +140,9 @@ typedef enum {
 	ORX_STORAGE_EXTERNAL, /* data_location = EXTERNAL */
 	ORX_STORAGE_EMPTY     /* no elements */
 } orx_storage;
+
+/* "raw_data", "typed", "external" or "empty", as info names them. */
+const char *orx_storage_name(orx_storage storage);
 
 /* TensorProto.DataType codes used by name in this API. */
 enum {
@@ -336,6 +345,10 @@ void orx_set_threads(int threads);
 const char *orx_scheme_name(orx_scheme scheme);
 int orx_scheme_from_name(orx_scheme *out, const char *name);
 
+/* 1 if the scheme's spread follows the fans and a gain (xavier, he,
+ * lecun, in every distribution), else 0. */
+int orx_scheme_is_scaling(orx_scheme scheme);
+
 /* Named gains: "linear", "identity", "conv", "sigmoid" 1; "tanh" 5/3;
  * "relu" sqrt 2; "leaky_relu" sqrt(2 / (1 + param^2)) (param: the negative
  * slope, 0.01 if param is NAN); "selu" 3/4. ORX_EINVALID if unknown. */
@@ -520,6 +533,8 @@ int orx_plan_build(orx_plan **out, const orx_model *model,
 		   const orx_rules *rules);
 
 size_t orx_plan_count(const orx_plan *plan);
+/* The name of an item's scheme; "per_gate" when its blocks differ. */
+const char *orx_plan_item_scheme(const orx_plan_item *item);
 const orx_plan_item *orx_plan_item_at(const orx_plan *plan, size_t i);
 size_t orx_plan_skipped_count(const orx_plan *plan);
 const orx_plan_skip *orx_plan_skipped_at(const orx_plan *plan, size_t i);
@@ -644,6 +659,35 @@ typedef struct {
  * belong to the model, which must outlive it. */
 int orx_model_summary(orx_summary **out, const orx_model *model);
 void orx_summary_free(orx_summary *summary);
+
+/*** @@REPORTS: the command line's JSON, as text ***/
+
+/* The JSON documents that `plan --json`, `check --json` and `info --json`
+ * print, with name as their "model" field (and seed as the plan's
+ * "seed"): on success *out is a new NUL-terminated string, 2-space
+ * indented, that the caller frees with orx_free(). */
+int orx_plan_json(char **out, const orx_plan *plan, const char *name,
+		  uint64_t seed);
+int orx_check_json(char **out, const orx_check *check,
+		   const orx_check_options *opts, const char *name);
+int orx_model_info_json(char **out, const orx_model *model, const char *name);
+
+/* Free a string the library made for the caller. */
+void orx_free(void *p);
+
+/*** @@PROGRESS: how far a long step has got ***/
+
+/* For a progress line drawn by another thread while this model is saved
+ * (orx_model_save*, step "writing": values made of those re-initialized)
+ * or checked (orx_check_run, step "checking": weight values read): the
+ * step under way with *done and *total, or NULL when none is. Safe to
+ * call from any thread while the model is in use. */
+const char *orx_model_progress(const orx_model *model, uint64_t *done,
+			       uint64_t *total);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -38,9 +38,6 @@ int cli_print_json(json_t *value);
 /* Human-readable byte count ("1.5 MiB") into buf. */
 const char *cli_bytes(char *buf, size_t size, unsigned long long n);
 
-/* The storage name the JSON and the tables use. */
-const char *cli_storage_name(orx_storage s);
-
 /* A user's rules files (in order), then the defaults. Returns -1 with
  * *out set, or the exit status after printing the error. */
 int cli_load_rules(orx_rules **out, const char *const *files, size_t n);
@@ -54,9 +51,12 @@ int cli_parse_seed(unsigned long long *out, const char *s);
 int cli_write_text(const char *path, void (*write)(FILE *f, const void *ctx),
 		   const void *ctx);
 
-/* The plan as the README's JSON, and as a table. */
-json_t *cli_plan_json(const char *model, const orx_plan *plan,
-		      unsigned long long seed);
+/* A report the library wrote into *text (orx_plan_json and the like,
+ * returning rc) on stdout with a newline, then freed; EXIT_OK, or the exit status
+ * after the error line (naming model). */
+int cli_print_report(int rc, char **text, const char *model);
+
+/* The plan as a table. */
 void cli_plan_print(FILE *to, const orx_plan *plan);
 
 /* The plan's leftovers (float tensors that no rule rewrites or keeps):
@@ -64,6 +64,17 @@ void cli_plan_print(FILE *to, const orx_plan *plan);
  * with "and N more", into names. */
 size_t cli_leftovers(const orx_model *m, const orx_plan *plan,
 		     unsigned long long *values, char *names, size_t size);
+
+/* Seconds on a monotonic clock. */
+double cli_now(void);
+
+/* A progress line for the long steps (saving, checking) of one model,
+ * named label, on standard error when it is a terminal, after a second
+ * (ONNX_REINIT_PROGRESS_AFTER seconds if set); NULL: no line. Stopped and
+ * wiped with cli_progress_stop (which accepts NULL). */
+typedef struct cli_progress cli_progress;
+cli_progress *cli_progress_start(const orx_model *m, const char *label);
+void cli_progress_stop(cli_progress *p);
 
 int cmd_info(int argc, char **argv);
 int cmd_plan(int argc, char **argv);

@@ -9,7 +9,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include "orx_config.h"
+#if ORX_HAVE_MALLOPT
 #include <malloc.h>
+#endif
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -50,13 +53,6 @@ typedef struct {
 	zip_limits limits;
 	uint64_t zip_total;    /* atomic */
 } batch;
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -417,9 +413,9 @@ static void *worker(void *arg)
 
 	while ((i = __atomic_fetch_add(&b->next, 1, __ATOMIC_SEQ_CST)) < b->n) {
 		job *j = &b->jobs[b->order[i]];
-		double t0 = now();
+		double t0 = cli_now();
 		run_job_guarded(b, j);
-		j->seconds = now() - t0;
+		j->seconds = cli_now() - t0;
 		__atomic_add_fetch(&b->bytes_done, j->in_bytes, __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(&b->done, 1, __ATOMIC_SEQ_CST);
 	}
@@ -433,7 +429,7 @@ static void progress(const batch *b, double started, bool final)
 	size_t done = __atomic_load_n(&b->done, __ATOMIC_SEQ_CST);
 	uint64_t bytes = __atomic_load_n(&b->bytes_done, __ATOMIC_SEQ_CST);
 	uint64_t total = 0;
-	double secs = now() - started, rate = secs > 0 ? bytes / secs : 0;
+	double secs = cli_now() - started, rate = secs > 0 ? bytes / secs : 0;
 
 	for (size_t i = 0; i < b->n; i++)
 		total += b->jobs[i].in_bytes;
@@ -469,7 +465,7 @@ static void run_all(batch *b, unsigned threads)
 {
 	pthread_t *t = calloc(threads, sizeof(*t));
 	bool tty = isatty(STDERR_FILENO);
-	double started = now();
+	double started = cli_now();
 	unsigned started_threads = 0;
 
 	orx_rng_prepare();
@@ -477,8 +473,10 @@ static void run_all(batch *b, unsigned threads)
 	/* Models come and go in large blocks: keep freed memory in the heap
 	 * for the next one instead of unmapping it, so that the threads do
 	 * not queue on page faults in the kernel. */
+#if ORX_HAVE_MALLOPT
 	mallopt(M_MMAP_THRESHOLD, 1 << 30);
 	mallopt(M_TRIM_THRESHOLD, INT_MAX);
+#endif
 	for (unsigned i = 0; t && i < threads; i++)
 		if (pthread_create(&t[i], NULL, worker, b) == 0)
 			started_threads++;
@@ -679,7 +677,7 @@ int cmd_batch(int argc, char **argv)
 	batch_args a = {0};
 	orx_check_options check_defaults = ORX_CHECK_OPTIONS_INIT;
 	zip_limits limits = ZIP_LIMITS_INIT;
-	double started = now();
+	double started = cli_now();
 	int rc;
 	bool any_bad = false;
 
@@ -717,7 +715,7 @@ int cmd_batch(int argc, char **argv)
 	if (rc == EXIT_OK && a.report)
 		rc = cli_write_text(a.report, report_lines, &b);
 	summary(a.report && !strcmp(a.report, "-") ? stderr : stdout, &b,
-		now() - started);
+		cli_now() - started);
 	for (size_t i = 0; i < b.n; i++)
 		any_bad |= !b.jobs[i].ok || b.jobs[i].findings > 0;
 	if (rc == EXIT_OK && any_bad)

@@ -6,15 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *shape_json(const orx_tensor_info *t)
-{
-	json_t *shape = json_array();
-
-	for (size_t k = 0; k < t->ndim; k++)
-		json_array_append_new(shape, json_integer(t->dims[k]));
-	return shape;
-}
-
 static const char *dtype_str(int dtype, char *buf, size_t size)
 {
 	const char *name = orx_dtype_name(dtype);
@@ -23,60 +14,6 @@ static const char *dtype_str(int dtype, char *buf, size_t size)
 		return name;
 	snprintf(buf, size, "dtype%d", dtype);
 	return buf;
-}
-
-static json_t *tensors_json(const orx_model *m)
-{
-	json_t *list = json_array();
-	orx_tensor_info t;
-	char buf[32];
-
-	for (size_t i = 0; i < orx_model_tensor_count(m); i++) {
-		if (orx_model_tensor(&t, m, i) != ORX_OK)
-			continue; /* validated on open: cannot happen */
-		json_array_append_new(
-			list,
-			json_pack("{s:s, s:s, s:o, s:I, s:I, s:s}", "name",
-				  t.name, "dtype",
-				  dtype_str(t.dtype, buf, sizeof(buf)), "shape",
-				  shape_json(&t), "elements",
-				  (json_int_t)t.count, "bytes",
-				  (json_int_t)t.nbytes, "storage",
-				  cli_storage_name(t.storage)));
-	}
-	return list;
-}
-
-static json_t *summary_json(const char *path, const orx_summary *s,
-			    const orx_model *m)
-{
-	json_t *opsets = json_array(), *ops = json_object();
-
-	for (size_t i = 0; i < s->n_opsets; i++)
-		json_array_append_new(
-			opsets, json_pack("{s:s, s:I}", "domain",
-					  s->opsets[i].domain[0]
-						  ? s->opsets[i].domain
-						  : "ai.onnx",
-					  "version",
-					  (json_int_t)s->opsets[i].version));
-	for (size_t i = 0; i < s->n_op_types; i++)
-		json_object_set_new(ops, s->op_types[i].op_type,
-				    json_integer((json_int_t)s->op_types[i].count));
-	return json_pack("{s:s, s:I, s:o, s:{s:s, s:s}, s:s, s:I, s:o, "
-			 "s:I, s:I, s:o, s:{s:I, s:I}, s:{s:I, s:I}}",
-			 "model", path, "ir_version",
-			 (json_int_t)s->ir_version, "opsets", opsets,
-			 "producer", "name", s->producer_name, "version",
-			 s->producer_version, "graph", s->graph_name, "nodes",
-			 (json_int_t)s->n_nodes, "op_types", ops,
-			 "parameters", (json_int_t)s->n_parameters, "bytes",
-			 (json_int_t)s->n_bytes, "initializers",
-			 tensors_json(m), "constants", "tensors",
-			 (json_int_t)s->n_constants, "parameters",
-			 (json_int_t)s->n_constant_parameters, "bodies",
-			 "tensors", (json_int_t)s->n_body_tensors, "parameters",
-			 (json_int_t)s->n_body_parameters);
 }
 
 static void print_shape(const orx_tensor_info *t, char *buf, size_t size)
@@ -105,7 +42,7 @@ static void print_tensors(const orx_model *m)
 		printf("%-40s %-9s %-20s %12llu  %s\n", t.name,
 		       dtype_str(t.dtype, dt, sizeof(dt)), shape,
 		       (unsigned long long)t.nbytes,
-		       cli_storage_name(t.storage));
+		       orx_storage_name(t.storage));
 	}
 }
 
@@ -147,6 +84,7 @@ int cmd_info(int argc, char **argv)
 	bool json = false;
 	orx_model *m = NULL;
 	orx_summary *s = NULL;
+	char *text = NULL;
 	int c, rc;
 
 	optind = 1;
@@ -168,7 +106,8 @@ int cmd_info(int argc, char **argv)
 		goto done;
 	}
 	if (json)
-		rc = cli_print_json(summary_json(argv[optind], s, m));
+		rc = cli_print_report(orx_model_info_json(&text, m, argv[optind]),
+				      &text, argv[optind]);
 	else
 		print_summary(argv[optind], s, m), rc = EXIT_OK;
 done:

@@ -159,7 +159,9 @@ int cmd_plan(int argc, char **argv)
 
 	if (rc < 0 && (rc = prepare(&rules, &m, &plan, &a)) < 0) {
 		if (a.json) {
-			rc = cli_print_json(cli_plan_json(a.model, plan, 0));
+			char *text = NULL;
+			rc = cli_print_report(orx_plan_json(&text, plan, a.model, 0),
+					      &text, a.model);
 		} else {
 			cli_plan_print(stdout, plan);
 			rc = EXIT_OK;
@@ -208,10 +210,12 @@ int cmd_apply(int argc, char **argv)
 	orx_rules *rules = NULL;
 	orx_model *m = NULL;
 	orx_plan *plan = NULL;
+	char *text = NULL;
 	unsigned long long left_values = 0;
 	char left[512];
 	size_t n_left = 0;
-	int rc = parse_args(&a, "apply", CMD_APPLY, argc, argv);
+	cli_progress *line;
+	int saved, rc = parse_args(&a, "apply", CMD_APPLY, argc, argv);
 
 	if (rc >= 0 || (rc = prepare(&rules, &m, &plan, &a)) >= 0)
 		goto done;
@@ -231,7 +235,10 @@ int cmd_apply(int argc, char **argv)
 		rc = cli_error(a.model, "%s", orx_error_last());
 		goto done;
 	}
-	if (orx_model_save(m, a.out, &a.save) != ORX_OK) {
+	line = cli_progress_start(m, a.model);
+	saved = orx_model_save(m, a.out, &a.save);
+	cli_progress_stop(line);
+	if (saved != ORX_OK) {
 		rc = cli_error(a.out, "%s", orx_error_last());
 		goto done;
 	}
@@ -242,7 +249,8 @@ int cmd_apply(int argc, char **argv)
 			a.model, n_left, n_left == 1 ? "" : "s", left_values,
 			n_left == 1 ? "it" : "them", left);
 	if (a.json)
-		rc = cli_print_json(cli_plan_json(a.model, plan, a.seed));
+		rc = cli_print_report(orx_plan_json(&text, plan, a.model, a.seed),
+				      &text, a.model);
 	else
 		summarize(strcmp(a.out, "-") ? stdout : stderr, plan, a.out),
 			rc = EXIT_OK;
@@ -254,45 +262,6 @@ done:
 }
 
 /*** check ***/
-
-static json_t *check_json(const char *model, const orx_check *c,
-			  const orx_check_options *o)
-{
-	json_t *findings = json_array(), *chains = json_array();
-
-	for (size_t i = 0; i < orx_check_count(c); i++) {
-		const orx_finding *f = orx_check_finding_at(c, i);
-		json_t *o_ = json_pack("{s:s, s:s}", "name", f->name, "problem",
-				       orx_problem_name(f->problem));
-		json_object_set_new(o_, "std", isnan(f->std) ? json_null()
-							     : json_real(f->std));
-		json_object_set_new(o_, "expected_std", json_real(f->expected_std));
-		json_object_set_new(o_, "ratio", isnan(f->ratio)
-							 ? json_null()
-							 : json_real(f->ratio));
-		json_object_set_new(o_, "via", json_string(f->by_signal ? "signal"
-									: "layer"));
-		json_array_append_new(findings, o_);
-	}
-	for (size_t i = 0; i < orx_check_chain_count(c); i++) {
-		const orx_chain *ch = orx_check_chain_at(c, i);
-		json_array_append_new(
-			chains,
-			json_pack("{s:s, s:s, s:I, s:f, s:f, s:f, s:f, s:o}",
-				  "first", ch->first, "last", ch->last, "layers",
-				  (json_int_t)ch->layers, "scale", ch->scale,
-				  "residual", ch->residual, "backward",
-				  ch->backward, "backward_residual",
-				  ch->backward_residual, "problem",
-				  ch->problem < 0 ? json_null()
-						  : json_string(orx_problem_name(
-							    (orx_problem)ch->problem))));
-	}
-	return json_pack("{s:s, s:o, s:{s:f, s:f, s:f, s:o}}", "model", model,
-			 "findings", findings, "signal", "vanishing",
-			 o->vanishing, "exploding", o->exploding, "threshold",
-			 o->signal, "chains", chains);
-}
 
 static void check_print(const orx_check *c, size_t weights, double threshold)
 {
@@ -345,16 +314,22 @@ int cmd_check(int argc, char **argv)
 	orx_model *m = NULL;
 	orx_plan *plan = NULL;
 	orx_check *check = NULL;
-	int rc = parse_args(&a, "check", CMD_CHECK, argc, argv);
+	char *text = NULL;
+	cli_progress *line;
+	int checked, rc = parse_args(&a, "check", CMD_CHECK, argc, argv);
 
 	if (rc >= 0 || (rc = prepare(&rules, &m, &plan, &a)) >= 0)
 		goto done;
-	if (orx_check_run(&check, m, plan, &a.check) != ORX_OK) {
+	line = cli_progress_start(m, a.model);
+	checked = orx_check_run(&check, m, plan, &a.check);
+	cli_progress_stop(line);
+	if (checked != ORX_OK) {
 		rc = cli_error(a.model, "%s", orx_error_last());
 		goto done;
 	}
 	if (a.json)
-		rc = cli_print_json(check_json(a.model, check, &a.check));
+		rc = cli_print_report(orx_check_json(&text, check, &a.check, a.model),
+				      &text, a.model);
 	else
 		check_print(check, count_weights(plan), a.check.signal),
 			rc = EXIT_OK;

@@ -151,13 +151,6 @@ const char *cli_bytes(char *buf, size_t size, unsigned long long n)
 	return buf;
 }
 
-const char *cli_storage_name(orx_storage s)
-{
-	static const char *names[] = {"raw_data", "typed", "external",
-				      "empty"};
-	return names[s];
-}
-
 static void print_help(FILE *to)
 {
 	fprintf(to, "usage: %s COMMAND [OPTIONS]\n\n"

@@ -29,6 +29,12 @@ struct orx_arena {
 #define MIN_CHUNK ((size_t)16 << 20)
 #define LARGE ((size_t)256 << 10)
 
+#if ORX_HAVE_MAP_NORESERVE
+#define NORESERVE MAP_NORESERVE
+#else
+#define NORESERVE 0
+#endif
+
 static size_t chunk_head(void)
 {
 	return (sizeof(chunk) + ALIGNMENT - 1) & ~(size_t)(ALIGNMENT - 1);
@@ -43,11 +49,13 @@ static chunk *chunk_new(size_t want, bool huge)
 	chunk *c;
 
 	c = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | NORESERVE, -1, 0);
 	if (c == MAP_FAILED)
 		return NULL;
+#if ORX_HAVE_MADV_HUGEPAGE
 	if (huge)
 		madvise(c, size, MADV_HUGEPAGE); /* a hint; fine if refused */
+#endif
 	c->next = NULL;
 	c->size = size;
 	c->used = chunk_head();

@@ -314,6 +314,24 @@ static bool is_recurrent(orx_role r)
 	return r == ORX_ROLE_INPUT_WEIGHT || r == ORX_ROLE_RECURRENT_WEIGHT;
 }
 
+static uint64_t elements(const entry *e)
+{
+	return orx_dims_count(e->pub.dims, e->pub.ndim);
+}
+
+/* The values check reads: its weights' and its recurrent layers'. */
+static uint64_t to_read(const orx_plan *plan)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < plan->n_init; i++)
+		if (plan->e[i] && plan->e[i]->decided &&
+		    (plan->e[i]->pub.role == ORX_ROLE_WEIGHT ||
+		     is_recurrent(plan->e[i]->pub.role)))
+			n += elements(plan->e[i]);
+	return n;
+}
+
 /* Link every layer to the layer feeding it (looked up by its node), and
  * multiply along. */
 static int link_chains(layer *L, size_t n, size_t n_nodes)
@@ -408,8 +426,8 @@ static int by_node(const void *x, const void *y)
 	return a->pub.tensor < b->pub.tensor ? -1 : a->pub.tensor > b->pub.tensor;
 }
 
-int orx_check_run(orx_check **out, const orx_model *model,
-		  const orx_plan *plan, const orx_check_options *opts)
+static int run(orx_check **out, const orx_model *model, const orx_plan *plan,
+	       const orx_check_options *opts)
 {
 	orx_check_options defaults = ORX_CHECK_OPTIONS_INIT;
 	orx_check *c = calloc(1, sizeof(*c));
@@ -428,6 +446,8 @@ int orx_check_run(orx_check **out, const orx_model *model,
 		    plan->e[i]->pub.role == ORX_ROLE_WEIGHT) {
 			L[n].e = plan->e[i];
 			rc = measure(&L[n++], model, opts);
+			orx_progress_add(orx_progress_current(),
+					 elements(plan->e[i]));
 		}
 	/* node order, so that a layer's feeder is measured before it */
 	qsort(L, n, sizeof(*L), by_node);
@@ -446,6 +466,7 @@ int orx_check_run(orx_check **out, const orx_model *model,
 		    !is_recurrent(plan->e[i]->pub.role))
 			continue;
 		r.e = plan->e[i];
+		orx_progress_add(orx_progress_current(), elements(r.e));
 		if ((rc = measure_recurrent(&r, model, opts)) == ORX_OK &&
 		    r.problem >= 0)
 			rc = add_finding(c, &r, r.problem, 0);
@@ -456,6 +477,17 @@ done:
 		orx_check_free(c);
 	else
 		*out = c;
+	return rc;
+}
+
+int orx_check_run(orx_check **out, const orx_model *model,
+		  const orx_plan *plan, const orx_check_options *opts)
+{
+	orx_progress *outer =
+		orx_progress_start(model, "checking", to_read(plan));
+	int rc = run(out, model, plan, opts);
+
+	orx_progress_end(model, outer);
 	return rc;
 }
 

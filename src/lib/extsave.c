@@ -435,7 +435,7 @@ static bool needs_data_handling(const orx_model *m, const orx_save_options *o)
 	return false;
 }
 
-int orx_model_save(orx_model *m, const char *path, const orx_save_options *opts)
+static int save(orx_model *m, const char *path, const orx_save_options *opts)
 {
 	orx_save_options defaults = ORX_SAVE_OPTIONS_INIT;
 	size_t n = orx_value_count(m);
@@ -492,6 +492,16 @@ int orx_model_save(orx_model *m, const char *path, const orx_save_options *opts)
 done:
 	free(pl);
 	free(out_dir);
+	return rc;
+}
+
+int orx_model_save(orx_model *m, const char *path, const orx_save_options *opts)
+{
+	orx_progress *outer =
+		orx_progress_start(m, "writing", orx_pending_values(m));
+	int rc = save(m, path, opts);
+
+	orx_progress_end(m, outer);
 	return rc;
 }
 

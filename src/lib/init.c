@@ -64,6 +64,12 @@ int orx_scheme_from_name(orx_scheme *out, const char *name)
 	return orx_fail(ORX_EINVALID, "unknown scheme '%s'", name);
 }
 
+int orx_scheme_is_scaling(orx_scheme scheme)
+{
+	return scheme >= ORX_SCHEME_XAVIER_UNIFORM &&
+	       scheme <= ORX_SCHEME_LECUN_TRUNC_NORMAL;
+}
+
 int orx_gain(double *out, const char *name, double param)
 {
 	if (!strcmp(name, "linear") || !strcmp(name, "identity") ||
@@ -378,6 +384,7 @@ typedef struct {
 	pthread_mutex_t lock;
 	int rc;
 	char msg[512];
+	orx_progress *progress; /* the starting thread's */
 } fill_pool;
 
 static int fill_whole(const orx_fill_job *j)
@@ -408,12 +415,14 @@ static void *fill_pool_run(void *arg)
 
 		if (first == WHOLE) {
 			rc = fill_whole(j);
+			len = j->n;
 		} else {
 			len = j->n - first;
-			fill_block(j->base, 0, j->store, first,
-				   len < ORX_RNG_BLOCK ? len : ORX_RNG_BLOCK,
-				   j->p, j->key);
+			len = len < ORX_RNG_BLOCK ? len : ORX_RNG_BLOCK;
+			fill_block(j->base, 0, j->store, first, len, j->p,
+				   j->key);
 		}
+		orx_progress_add(pool->progress, len);
 		if (rc != ORX_OK) {
 			pthread_mutex_lock(&pool->lock);
 			if (pool->rc == ORX_OK) {
@@ -462,7 +471,8 @@ static fill_unit *make_units(const orx_fill_job *jobs, size_t n_jobs,
 /* Blocks are independent, so the bytes do not depend on the threads. */
 int orx_init_fill_jobs(const orx_fill_job *jobs, size_t n_jobs)
 {
-	fill_pool pool = {.jobs = jobs, .rc = ORX_OK};
+	fill_pool pool = {.jobs = jobs, .rc = ORX_OK,
+			  .progress = orx_progress_current()};
 	size_t elements, threads = orx_thread_count();
 	fill_unit *units;
 

@@ -4,6 +4,7 @@
 #define ORX_INTERNAL_H
 
 #include "onnx.pb-c.h"
+#include "orx_config.h"
 #include "onnx_reinit.h"
 
 #include <stdbool.h>
@@ -55,6 +56,24 @@ typedef struct {
 	int *value_of_node;  /* node -> its Constant's value, or -1 */
 } orx_graph_ref;
 
+/*** @@PROGRESS (progress.c) ***/
+
+/* A model's progress counters. A step that may take long brackets its
+ * work with orx_progress_start (the counters zeroed, made this thread's
+ * current ones; the previous current ones returned) and orx_progress_end
+ * (given them back). Workers count into orx_progress_current() of the
+ * thread that started them. */
+typedef struct orx_progress orx_progress;
+orx_progress *orx_progress_new(void);
+void orx_progress_free(orx_progress *p);
+orx_progress *orx_progress_start(const orx_model *m, const char *step,
+				 uint64_t total);
+void orx_progress_end(const orx_model *m, orx_progress *outer);
+orx_progress *orx_progress_current(void);
+void orx_progress_add(orx_progress *p, uint64_t n); /* p may be NULL */
+/* The values the model's next save makes (re-initialized, not yet made). */
+uint64_t orx_pending_values(const orx_model *m);
+
 struct orx_model {
 	Onnx__ModelProto *proto; /* in arena, but for borrowed raw_data */
 	orx_arena *arena;
@@ -72,6 +91,7 @@ struct orx_model {
 	size_t n_values;
 	orx_graph_ref *graphs;
 	size_t n_graphs;
+	orx_progress *progress;
 };
 
 /*** @@VALUES: the constants that can hold parameters (values.c) ***/

@@ -86,7 +86,11 @@ void orx_unmap_file(uint8_t *data, size_t len)
 
 void orx_release_pages(const uint8_t *data, size_t len)
 {
+#if ORX_HAVE_MADV_DONTNEED
 	madvise((void *)data, len, MADV_DONTNEED); /* a hint; fine if refused */
+#else
+	(void)data, (void)len;
+#endif
 }
 
 int orx_read_all(uint8_t **out, size_t *len, const char *path)
@@ -240,6 +244,7 @@ enum { COPY_MIN = 64 << 10 };
  * copy_file_range), after which nothing was written. */
 static bool copy_from_source(fd_buffer *b, const uint8_t *data, size_t len)
 {
+#if ORX_HAVE_COPY_FILE_RANGE
 	const orx_model *m = b->src;
 	loff_t at;
 	size_t done = 0;
@@ -264,6 +269,10 @@ static bool copy_from_source(fd_buffer *b, const uint8_t *data, size_t len)
 		}
 	}
 	return true;
+#else
+	(void)b, (void)data, (void)len;
+	return false; /* written from memory */
+#endif
 }
 
 static void fd_append(ProtobufCBuffer *base, size_t len, const uint8_t *data)
@@ -352,7 +361,7 @@ static int open_temp(int *fd, char *tmpname, int *slot, const char *path)
 	folder_of(dir, path);
 	*slot = -1;
 	tmpname[0] = '\0';
-#ifdef O_TMPFILE
+#if ORX_HAVE_O_TMPFILE
 	*fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
 	if (*fd >= 0)
 		return ORX_OK;
@@ -360,7 +369,16 @@ static int open_temp(int *fd, char *tmpname, int *slot, const char *path)
 	if (snprintf(tmpname, PATH_MAX, "%s/.onnx-reinit.XXXXXX", dir) >=
 	    PATH_MAX)
 		return orx_fail(ORX_EIO, "output path too long");
+#if ORX_HAVE_MKOSTEMP
 	*fd = mkostemp(tmpname, O_CLOEXEC);
+#else
+	if ((*fd = mkstemp(tmpname)) >= 0 &&
+	    fcntl(*fd, F_SETFD, FD_CLOEXEC) != 0) {
+		close(*fd);
+		unlink(tmpname);
+		*fd = -1;
+	}
+#endif
 	if (*fd < 0)
 		return orx_fail(ORX_EIO, "cannot create a file in '%s': %s",
 				dir, strerror(errno));
@@ -381,6 +399,10 @@ static int publish(int fd, const char *tmpname, const char *path)
 			       : orx_fail(ORX_EIO, "cannot rename into place: "
 						   "%s",
 					  strerror(errno));
+#if !ORX_HAVE_O_TMPFILE
+	(void)fd, (void)proc, (void)dir, (void)name, (void)attempt;
+	return orx_fail(ORX_EIO, "the temporary output has no name");
+#else
 	folder_of(dir, path);
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	for (attempt = 0; attempt < 100; attempt++) {
@@ -401,6 +423,7 @@ static int publish(int fd, const char *tmpname, const char *path)
 				strerror(e));
 	}
 	return ORX_OK;
+#endif
 }
 
 /* Write path whole or not at all: write(fd, ctx) fills a temporary file
@@ -460,9 +483,6 @@ static void map_append(ProtobufCBuffer *base, size_t len, const uint8_t *data)
 	b->at += len;
 }
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
-#endif
 
 typedef struct {
 	uint8_t *map;
@@ -472,6 +492,7 @@ typedef struct {
 
 enum { POPULATE_CHUNK = 4 << 20 };
 
+#if ORX_HAVE_MADV_POPULATE_WRITE
 static void *populate_run(void *arg)
 {
 	pages *p = arg;
@@ -497,6 +518,12 @@ static void populate(uint8_t *map, size_t size)
 	atomic_init(&p.next, 0);
 	orx_run_parallel(orx_thread_count(), populate_run, &p, 0);
 }
+#else
+static void populate(uint8_t *map, size_t size)
+{
+	(void)map, (void)size; /* the writes fault the pages in */
+}
+#endif
 
 /* The whole model packed into fd through a shared mapping. */
 static int pack_mapped(orx_model *m, int fd)
@@ -505,12 +532,17 @@ static int pack_mapped(orx_model *m, int fd)
 	map_buffer b = {{NULL}, m, NULL, size, 0, {m, 0, 0}, NULL, ORX_OK};
 	int err;
 
-	if (size == 0)
+	if (size == 0 || !ORX_HAVE_POSIX_FALLOCATE)
 		return ORX_EUNSUPPORTED;
 	if (!(b.jobs = malloc(orx_model_tensor_count(m) * sizeof(*b.jobs) + 1)))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	/* reserve the blocks: no SIGBUS on a full disk while writing */
-	if ((err = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+#if ORX_HAVE_POSIX_FALLOCATE
+	err = posix_fallocate(fd, 0, (off_t)size);
+#else
+	err = ENOSYS;
+#endif
+	if (err != 0) {
 		free(b.jobs);
 		return err == ENOSPC ? orx_fail(ORX_EIO, "cannot write: %s",
 						strerror(err))

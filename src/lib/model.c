@@ -91,6 +91,10 @@ static int open_bytes(orx_model **out, const uint8_t *data, size_t len,
 	if (!(model = calloc(1, sizeof(*model))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	model->backing_fd = -1;
+	if (!(model->progress = orx_progress_new())) {
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+		goto done;
+	}
 	if ((rc = unpack(model, data, len, kind, borrowed)) != ORX_OK)
 		goto done;
 	if ((rc = orx_model_validate(model->proto, opts)) == ORX_OK &&
@@ -204,5 +208,6 @@ void orx_model_free(orx_model *model)
 	for (size_t i = 0; i < model->n_verified; i++)
 		free(model->verified[i]);
 	free(model->verified);
+	orx_progress_free(model->progress);
 	free(model);
 }

@@ -600,11 +600,6 @@ static int skip(entry *e, orx_arena *mem, const char *fmt, ...)
 	return ORX_OK;
 }
 
-static bool is_scaling(orx_scheme s)
-{
-	return s >= ORX_SCHEME_XAVIER_UNIFORM && s <= ORX_SCHEME_LECUN_TRUNC_NORMAL;
-}
-
 static bool recurrent_only(orx_scheme s)
 {
 	return s == ORX_SCHEME_FORGET_BIAS || s == ORX_SCHEME_PYTORCH_RECURRENT;
@@ -640,7 +635,7 @@ static int decide_block(entry *e, orx_arena *mem, const orx_rules *rules,
 			    orx_role_name(e->pub.role));
 	if (spec.scheme == ORX_SCHEME_FORGET_BIAS && b->part == 1)
 		spec.scheme = ORX_SCHEME_ZEROS; /* Rb: the two sum to value */
-	if (is_scaling(spec.scheme) && !weight)
+	if (orx_scheme_is_scaling(spec.scheme) && !weight)
 		return skip(e, mem, "%s needs fans, which a %s has not",
 			    orx_scheme_name(spec.scheme),
 			    orx_role_name(e->pub.role));
@@ -743,9 +738,9 @@ static int decide(entry *e, orx_arena *mem, const orx_rules *rules,
 	spec = a->spec;
 	spec.gain = gain_of(a, e);
 	if (e->pub.role == ORX_ROLE_WEIGHT &&
-	    fans_of(e, a->fans) != ORX_OK && is_scaling(spec.scheme))
+	    fans_of(e, a->fans) != ORX_OK && orx_scheme_is_scaling(spec.scheme))
 		return skip(e, mem, "fans unknown: %s", orx_error_last());
-	if (is_scaling(spec.scheme) && !e->pub.has_fans)
+	if (orx_scheme_is_scaling(spec.scheme) && !e->pub.has_fans)
 		return skip(e, mem, "%s needs fans, which a %s has not",
 			    orx_scheme_name(spec.scheme),
 			    orx_role_name(e->pub.role));

@@ -256,11 +256,6 @@ static int parse_number(lexer *lx, double *out)
 	return ORX_OK;
 }
 
-static bool is_scaling(orx_scheme s)
-{
-	return s >= ORX_SCHEME_XAVIER_UNIFORM && s <= ORX_SCHEME_LECUN_TRUNC_NORMAL;
-}
-
 /* gain=NUMBER | NAME | NAME(NUMBER) */
 static int parse_gain(lexer *lx, orx_rule_action *a)
 {
@@ -350,18 +345,18 @@ static int parse_arg(lexer *lx, orx_rule_action *a, int pos, unsigned *given)
 		*given |= bit;                                             \
 	} while (0)
 	if (!strcmp(key, "gain")) {
-		TAKES(is_scaling(s) || s == ORX_SCHEME_ORTHOGONAL, 1);
+		TAKES(orx_scheme_is_scaling(s) || s == ORX_SCHEME_ORTHOGONAL, 1);
 		return parse_gain(lx, a);
 	}
 	if (!strcmp(key, "mode")) {
-		TAKES(is_scaling(s), 2);
+		TAKES(orx_scheme_is_scaling(s), 2);
 		if (parse_choice(lx, modes, 3, &choice, "mode"))
 			return ORX_EINVALID;
 		a->spec.mode = (orx_fan_mode)(choice + 1);
 		return ORX_OK;
 	}
 	if (!strcmp(key, "fans")) {
-		TAKES(is_scaling(s), 4);
+		TAKES(orx_scheme_is_scaling(s), 4);
 		if (parse_choice(lx, conventions, 2, &choice, "fan convention"))
 			return ORX_EINVALID;
 		a->fans = (orx_fan_convention)choice;

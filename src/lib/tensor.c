@@ -282,10 +282,13 @@ int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
 	job.base = buf;
 	for (size_t first = 0; first < job.n && rc == ORX_OK; first += slice) {
 		size_t count = job.n - first < slice ? job.n - first : slice;
-		rc = slice == job.n ? orx_init_fill_jobs(&job, 1)
-				    : orx_init_fill_range(buf, job.store, job.n,
-							  first, count, job.p,
-							  job.key);
+		if (slice == job.n) {
+			rc = orx_init_fill_jobs(&job, 1); /* counts its own */
+		} else {
+			rc = orx_init_fill_range(buf, job.store, job.n, first,
+						 count, job.p, job.key);
+			orx_progress_add(orx_progress_current(), count);
+		}
 		if (rc == ORX_OK)
 			rc = put(ctx, buf, count * size, (uint64_t)first * size);
 	}

@@ -132,6 +132,11 @@ void orx_model_free(orx_model *model);
  * for a SIGINT/SIGTERM handler, before the process exits. */
 void orx_abort_cleanup(void);
 
+/* Remove the temporary files of the saves this thread left unfinished
+ * (jumped out of, as from a SIGBUS handler), and forget them. Where the
+ * system gives unnamed temporary files (Linux), there are none. */
+void orx_abort_thread_saves(void);
+
 /*** @@TENSORS: the main graph's initializers ***/
 
 typedef enum {

@@ -388,8 +388,9 @@ done:
 }
 
 /* run_job, the model failed if its file is truncated under it (SIGBUS):
- * the others go on. What that model held (memory, an unnamed temporary
- * output) is left to the end of the process. */
+ * the others go on. A named temporary output of that model is removed;
+ * what else it held (memory, an unnamed temporary output) is left to the
+ * end of the process. */
 static void run_job_guarded(batch *b, job *j)
 {
 	sigjmp_buf jump;
@@ -398,6 +399,7 @@ static void run_job_guarded(batch *b, job *j)
 		cli_bus_jump = &jump;
 		run_job(b, j);
 	} else {
+		orx_abort_thread_saves();
 		j->ok = false;
 		snprintf(j->error, sizeof(j->error),
 			 "the model file was truncated while it was in use "

@@ -49,8 +49,10 @@ static void *run(void *arg)
 	double started = cli_now();
 	bool shown = false;
 
+	/* ten lines a second; a thousand when asked to start at once */
+	struct timespec pause = {0, p->after < 0.1 ? 1000000L : 100000000L};
+
 	while (!atomic_load(&p->stop)) {
-		struct timespec pause = {0, 100000000L};
 		if (cli_now() - started >= p->after)
 			shown |= draw(p);
 		nanosleep(&pause, NULL);

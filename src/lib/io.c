@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,7 @@ done:
 #define MAX_PENDING 64
 static char pending[MAX_PENDING][PATH_MAX];
 static volatile sig_atomic_t pending_used[MAX_PENDING];
+static pthread_t pending_owner[MAX_PENDING];
 
 static int pending_add(const char *path)
 {
@@ -127,6 +129,7 @@ static int pending_add(const char *path)
 		if (!pending_used[i] &&
 		    __sync_bool_compare_and_swap(&pending_used[i], 0, 2)) {
 			snprintf(pending[i], PATH_MAX, "%s", path);
+			pending_owner[i] = pthread_self();
 			pending_used[i] = 1;
 			return i;
 		}
@@ -145,6 +148,16 @@ void orx_abort_cleanup(void)
 	for (int i = 0; i < MAX_PENDING; i++)
 		if (pending_used[i] == 1)
 			unlink(pending[i]);
+}
+
+void orx_abort_thread_saves(void)
+{
+	for (int i = 0; i < MAX_PENDING; i++)
+		if (pending_used[i] == 1 &&
+		    pthread_equal(pending_owner[i], pthread_self())) {
+			unlink(pending[i]);
+			pending_used[i] = 0;
+		}
 }
 
 /* Deferred tensors met while packing: initializers are packed in order,

@@ -515,6 +515,10 @@ typedef struct {
 				decided on its own (scheme, fans, params
 				and rule above are the first block's) */
 	const orx_plan_block *blocks;
+	size_t order;        /* where its node runs: the position in the
+				model's nodes, graph order, each body's
+				nodes right after the node holding it
+				(SIZE_MAX: no node) */
 } orx_plan_item;
 
 typedef struct {
@@ -609,6 +613,24 @@ typedef struct {
 	double backward_residual; /* the same once flagged layers are fixed */
 } orx_chain;
 
+/* One layer of a chain, first to last, as `plot --signal` draws it: the
+ * predicted scale of the signal's second moment after the layer relative
+ * to the chain's input, forward the product along the chain of
+ * fan_in * variance * factor, backward (the gradients') of
+ * fan_out * variance * factor. */
+typedef struct {
+	const char *name;       /* the layer's weight */
+	const char *activation; /* found downstream */
+	int64_t fan_in, fan_out; /* 0 without fans (then its factors are 1) */
+	double variance;        /* of the weight's values, mean removed */
+	double factor;          /* the activation's: 1/2 for ReLU and its
+				   kin, (1 + alpha^2)/2 for LeakyRelu, 1 for
+				   the others and none */
+	double forward, backward;
+	int problem;            /* check's finding for it (orx_problem), or
+				   -1 */
+} orx_signal_step;
+
 typedef struct orx_check orx_check;
 
 /* Judge every weight the plan covers. opts may be NULL. The check
@@ -619,6 +641,13 @@ size_t orx_check_count(const orx_check *check);
 const orx_finding *orx_check_finding_at(const orx_check *check, size_t i);
 size_t orx_check_chain_count(const orx_check *check);
 const orx_chain *orx_check_chain_at(const orx_check *check, size_t i);
+/* The factor of a plan item's activation, as in orx_signal_step: the
+ * share of a zero-mean input's second moment it passes. */
+double orx_signal_factor(const orx_plan_item *item);
+
+/* Layer k (0: the first) of chain i; NULL past its layers. */
+const orx_signal_step *orx_check_chain_step(const orx_check *check, size_t i,
+					    size_t k);
 void orx_check_free(orx_check *check);
 
 /* Narrow the plan to the weights with findings and their layers' biases;

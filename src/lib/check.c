@@ -12,6 +12,10 @@ struct orx_check {
 	size_t n;
 	orx_chain *chains;
 	size_t n_chains;
+	size_t *chain_end;   /* per chain: the layer index of its last layer
+				(while running) */
+	orx_signal_step *steps; /* every chain's layers, first to last */
+	size_t *chain_step;  /* per chain: its first step */
 };
 
 const char *orx_problem_name(orx_problem p)
@@ -388,6 +392,7 @@ static int judge_chains(orx_check *c, layer *L, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		int problem = -1;
 		orx_chain *ch;
+		size_t *end;
 		if (L[i].has_succ || L[i].depth < 2)
 			continue;
 		if (L[i].residual < o->signal && L[i].back_residual < o->signal)
@@ -398,6 +403,11 @@ static int judge_chains(orx_check *c, layer *L, size_t n,
 		if (!(ch = realloc(c->chains, (c->n_chains + 1) * sizeof(*ch))))
 			return orx_fail(ORX_ENOMEM, "out of memory");
 		c->chains = ch;
+		if (!(end = realloc(c->chain_end,
+				    (c->n_chains + 1) * sizeof(*end))))
+			return orx_fail(ORX_ENOMEM, "out of memory");
+		c->chain_end = end;
+		end[c->n_chains] = i;
 		ch[c->n_chains++] = (orx_chain){L[L[i].first].e->pub.name,
 						L[i].e->pub.name, L[i].depth,
 						L[i].scale, L[i].residual,
@@ -409,6 +419,60 @@ static int judge_chains(orx_check *c, layer *L, size_t n,
 			    (problem == ORX_PROBLEM_VANISHING ? L[k].ratio < 1
 							      : L[k].ratio > 1))
 				L[k].problem = problem + 100; /* by signal */
+	}
+	return ORX_OK;
+}
+
+/*** @@SIGNAL: the chains layer by layer ***/
+
+double orx_signal_factor(const orx_plan_item *item)
+{
+	const entry *e = (const entry *)item; /* an entry's first member */
+
+	return orx_activation_factor(item->activation, e->alpha);
+}
+
+static orx_signal_step step_of(const layer *l)
+{
+	const entry *e = l->e;
+	orx_signal_step s = {e->pub.name, e->pub.activation, 0, 0, NAN,
+			     orx_activation_factor(e->pub.activation, e->alpha),
+			     1, 1, l->problem < 0 ? -1 : l->problem % 100};
+
+	if (e->pub.has_fans) {
+		s.fan_in = e->pub.fan_in;
+		s.fan_out = e->pub.fan_out;
+	}
+	s.variance = l->std * l->std;
+	if (e->pub.has_fans && isfinite(s.variance)) {
+		s.forward = (double)s.fan_in * s.variance * s.factor;
+		s.backward = (double)s.fan_out * s.variance * s.factor;
+	}
+	return s;
+}
+
+/* Each chain's layers, first to last, their scales multiplied along;
+ * done once every layer's problem is known. */
+static int chain_steps(orx_check *c, const layer *L)
+{
+	size_t total = 0, at = 0;
+
+	for (size_t k = 0; k < c->n_chains; k++)
+		total += c->chains[k].layers;
+	c->steps = malloc((total + 1) * sizeof(*c->steps));
+	c->chain_step = malloc((c->n_chains + 1) * sizeof(size_t));
+	if (!c->steps || !c->chain_step)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	for (size_t k = 0; k < c->n_chains; k++) {
+		size_t len = c->chains[k].layers, j = len;
+		c->chain_step[k] = at;
+		for (int i = (int)c->chain_end[k]; i >= 0 && j > 0; i = L[i].pred)
+			c->steps[at + --j] = step_of(&L[i]);
+		for (j = 1; j < len; j++) {
+			c->steps[at + j].forward *= c->steps[at + j - 1].forward;
+			c->steps[at + j].backward *= c->steps[at + j - 1].backward;
+		}
+		at += len;
 	}
 	return ORX_OK;
 }
@@ -459,6 +523,8 @@ static int run(orx_check **out, const orx_model *model, const orx_plan *plan,
 		if (L[i].problem >= 0)
 			rc = add_finding(c, &L[i], L[i].problem % 100,
 					 L[i].problem >= 100);
+	if (rc == ORX_OK)
+		rc = chain_steps(c, L);
 	/* recurrent layers: on their own, not in chains */
 	for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++) {
 		layer r = {0};
@@ -511,6 +577,14 @@ const orx_chain *orx_check_chain_at(const orx_check *c, size_t i)
 	return i < c->n_chains ? &c->chains[i] : NULL;
 }
 
+const orx_signal_step *orx_check_chain_step(const orx_check *c, size_t i,
+					    size_t k)
+{
+	return i < c->n_chains && k < c->chains[i].layers
+		       ? &c->steps[c->chain_step[i] + k]
+		       : NULL;
+}
+
 void orx_check_free(orx_check *c)
 {
 	if (!c)
@@ -518,6 +592,9 @@ void orx_check_free(orx_check *c)
 	free(c->findings);
 	free(c->of);
 	free(c->chains);
+	free(c->chain_end);
+	free(c->steps);
+	free(c->chain_step);
 	free(c);
 }
 

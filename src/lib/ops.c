@@ -2,6 +2,7 @@
  * (looked up by binary search; a test checks the order). */
 #include "plan_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,4 +122,30 @@ orx_op_class orx_op_class_of(const Onnx__NodeProto *node)
 const orx_op *orx_op_at(size_t i)
 {
 	return i < N_OPS ? &table[i] : NULL;
+}
+
+/* What an activation (an op, or a pattern the walk names) passes of a
+ * zero-mean input's second moment: 1/2 for ReLU and its kin (He et al.
+ * 2015: half the input is cut), (1 + alpha^2)/2 for LeakyRelu; 1 for the
+ * symmetric ones in their linear regime near 0 (Glorot and Bengio 2010)
+ * and for SELU, which keeps it by design; "none" passes it all. */
+static const struct {
+	const char *activation;
+	double factor; /* NAN: (1 + alpha^2) / 2 */
+} factors[] = {
+	{"Celu", 0.5},	   {"Elu", 0.5},      {"Gelu", 0.5},
+	{"HardSwish", 0.5}, {"LeakyRelu", NAN}, {"Mish", 0.5},
+	{"PRelu", 0.5},	   {"Relu", 0.5},     {"Relu6", 0.5},
+	{"Silu", 0.5},	   {"Softplus", 0.5}, {"ThresholdedRelu", 0.5},
+};
+
+double orx_activation_factor(const char *activation, double alpha)
+{
+	double a = isnan(alpha) ? 0.01 : alpha;
+
+	for (size_t i = 0; i < sizeof(factors) / sizeof(*factors); i++)
+		if (!strcmp(factors[i].activation, activation))
+			return isnan(factors[i].factor) ? (1 + a * a) / 2
+							: factors[i].factor;
+	return 1;
 }

@@ -128,6 +128,10 @@ int orx_assemble_concat(orx_assembly *out, const orx_graph *gr, int n,
 /* The row of an op type (default domain), or NULL. */
 const orx_op *orx_op_named(const char *op_type);
 
+/* The share of a zero-mean input's second moment the activation passes
+ * (1/2 for ReLU; alpha: LeakyRelu's, NAN for its default 0.01). */
+double orx_activation_factor(const char *activation, double alpha);
+
 /* The row of a node: NULL for other domains and unknown ops. */
 const orx_op *orx_op_of(const Onnx__NodeProto *node);
 

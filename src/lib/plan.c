@@ -815,8 +815,6 @@ static int collect(orx_plan *plan, const orx_model *model)
 	plan->owned = calloc(n_sparse + 1, sizeof(char *));
 	if (!plan->items || !plan->skips || !plan->owned)
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	if (!plan->items || !plan->skips)
-		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i < plan->n_init; i++) {
 		entry *e = plan->e[i];
 		if (e && e->decided)
@@ -925,6 +923,90 @@ static int claim_others(orx_plan *plan, const orx_model *model)
 /* Claim every graph's tensors (the main graph first: the first user of a
  * tensor decides), then decide them: weights first, since a bias follows
  * its weight. */
+/*** @@ORDER: the order the layers run in ***/
+
+typedef struct {
+	const orx_model *m;
+	const orx_plan *plan;
+	const size_t *by_owner; /* graph indices by (parent, owner) */
+	size_t *next_child;     /* per graph: its next child in by_owner */
+	size_t *number;         /* model-wide node index -> its position */
+	size_t counter;
+} numbering;
+
+static const orx_model *sorting_model;
+
+static int by_parent_owner(const void *x, const void *y)
+{
+	const orx_graph_ref *a = &sorting_model->graphs[*(const size_t *)x];
+	const orx_graph_ref *b = &sorting_model->graphs[*(const size_t *)y];
+
+	if (a->parent != b->parent)
+		return a->parent < b->parent ? -1 : 1;
+	if (a->owner != b->owner)
+		return a->owner < b->owner ? -1 : 1;
+	return (*(const size_t *)x > *(const size_t *)y) -
+	       (*(const size_t *)x < *(const size_t *)y);
+}
+
+/* Number graph gi's nodes in order, each node's bodies right after it. */
+static void number_graph(numbering *n, size_t gi)
+{
+	const orx_graph *gr = n->plan->graphs[gi];
+	size_t base = orx_graph_node_base(gr), *next = &n->next_child[gi];
+
+	for (size_t k = 0; k < orx_graph_node_count(gr); k++) {
+		n->number[base + k] = n->counter++;
+		while (*next < n->m->n_graphs) {
+			const orx_graph_ref *c = &n->m->graphs[n->by_owner[*next]];
+			if (c->parent != (int)gi || c->owner != (int)k)
+				break;
+			number_graph(n, n->by_owner[(*next)++]);
+		}
+	}
+}
+
+/* Each entry's order: its node's position when the graph runs, bodies
+ * depth first at the node that holds them (SIZE_MAX without a node). */
+static int order_entries(orx_plan *plan, const orx_model *m)
+{
+	numbering n = {m, plan, NULL, NULL, NULL, 0};
+	size_t *by_owner = malloc((m->n_graphs + 1) * sizeof(size_t));
+	int rc = ORX_OK;
+
+	n.next_child = malloc((m->n_graphs + 1) * sizeof(size_t));
+	n.number = malloc((plan->n_nodes + 1) * sizeof(size_t));
+	if (!by_owner || !n.next_child || !n.number) {
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t k = 0; k < m->n_graphs; k++)
+		by_owner[k] = k;
+	sorting_model = m;
+	qsort(by_owner, m->n_graphs, sizeof(size_t), by_parent_owner);
+	n.by_owner = by_owner;
+	for (size_t k = 0, at = 0; k < m->n_graphs; k++) { /* first child */
+		while (at < m->n_graphs && m->graphs[by_owner[at]].parent < (int)k)
+			at++;
+		n.next_child[k] = at;
+	}
+	if (m->n_graphs)
+		number_graph(&n, 0);
+	for (size_t i = 0; i < plan->n_init; i++) {
+		entry *e = plan->e[i];
+		if (e)
+			e->pub.order = e->gr && e->node_index >= 0
+					       ? n.number[orx_graph_node_base(e->gr) +
+							  (size_t)e->node_index]
+					       : SIZE_MAX;
+	}
+done:
+	free(by_owner);
+	free(n.next_child);
+	free(n.number);
+	return rc;
+}
+
 static int plan_graph(orx_plan *plan, const orx_rules *rules,
 		      const orx_model *model)
 {
@@ -940,6 +1022,8 @@ static int plan_graph(orx_plan *plan, const orx_rules *rules,
 			    (plan->e[i]->pub.role == ORX_ROLE_WEIGHT) == weights)
 				rc = decide(plan->e[i], plan->mem, rules,
 					    orx_value_tensor(model, i));
+	if (rc == ORX_OK)
+		rc = order_entries(plan, model);
 	return rc == ORX_OK ? collect(plan, model) : rc;
 }
 

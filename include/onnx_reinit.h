@@ -183,7 +183,11 @@ size_t orx_model_tensor_count(const orx_model *model);
 /* Describe initializer i (0 <= i < orx_model_tensor_count()). */
 int orx_model_tensor(orx_tensor_info *out, const orx_model *model, size_t i);
 
-/* Index of the initializer called name; ORX_EINVALID if there is none. */
+/* Index of the tensor called name: an initializer of the main graph, or
+ * by its qualified name (as the plan gives it) a Constant node's tensor
+ * or a body's, whose indices follow the initializers' and which
+ * orx_model_tensor and orx_tensor_read take as well; ORX_EINVALID if
+ * there is none. */
 int orx_model_find_tensor(size_t *out, const orx_model *model,
 			  const char *name);
 

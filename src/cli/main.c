@@ -81,15 +81,25 @@ static const cli_command commands[] = {
 	 "  --strict          a model that would keep trained values no keep\n"
 	 "                    rule names fails (as apply --strict)"},
 	{"plot", cmd_plot,
-	 "plot  MODEL [--after OUT] [--layers GLOB] [--rules FILE]... -o "
-	 "FILE.svg",
-	 "Draw the weight distributions as an SVG: one panel per weighted\n"
-	 "layer, the histogram of its weights (and, with --after, of OUT's)\n"
-	 "against the density its scheme predicts.\n"
+	 "plot  MODEL [--after OUT] [--layers GLOB] [--rules FILE]...\n"
+	 "                  [--signal | --schemes] -o FILE.svg",
+	 "Draw the weights as an SVG. By default one panel per weighted\n"
+	 "layer, in the order the layers run: the histogram of its weights\n"
+	 "(and, with --after, of OUT's) against the density its scheme\n"
+	 "predicts.\n"
 	 "  -o, --output FILE  the SVG to write\n"
 	 "  --after OUT        the same model re-initialized, overlaid\n"
 	 "  --layers GLOB      only the layers whose weight names match\n"
-	 "  --rules FILE       rules that choose the schemes (repeatable)"},
+	 "                     (--signal: the chains with such a layer)\n"
+	 "  --rules FILE       rules that choose the schemes (repeatable)\n"
+	 "  --signal           per chain of layers (as check finds them), the\n"
+	 "                     predicted scale of the signal (forward) and of\n"
+	 "                     the gradients (backward) against depth, on a\n"
+	 "                     log axis, check's thresholds as bands\n"
+	 "  --schemes          for the one layer --layers names: N(0, 0.01^2),\n"
+	 "                     N(0, 10^2), Xavier and He for its fans, and its\n"
+	 "                     own values, and what each does to the signal\n"
+	 "                     through ten such layers"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -428,8 +428,11 @@ static int collect(panel **out, size_t *n, const orx_plan *plan,
 			continue;
 		for (size_t k = 0; k < it->ndim; k++)
 			count *= (size_t)it->dims[k];
-		if (!(before = plot_values_of(m, it->name, count, a->model, &rc)))
+		if (!(before = plot_values_of(m, it->name, count, a->model, &rc))) {
+			if (rc < 0) /* the plan's own tensor: always there */
+				rc = cli_error(a->model, "%s: not found", it->name);
 			break;
+		}
 		if (after)
 			later = plot_values_of(after, it->name, count, a->after, &rc);
 		if (rc < 0)

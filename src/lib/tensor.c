@@ -56,16 +56,16 @@ int orx_model_tensor(orx_tensor_info *out, const orx_model *model, size_t i)
 int orx_model_find_tensor(size_t *out, const orx_model *model,
 			  const char *name)
 {
-	size_t n = orx_model_tensor_count(model);
+	size_t n = orx_value_count(model);
 
-	for (size_t i = 0; i < n; i++) {
-		const char *ti = initializer(model, i)->name;
+	for (size_t i = 0; i < n; i++) { /* the initializers come first */
+		const char *ti = orx_value_name(model, i);
 		if (ti && strcmp(ti, name) == 0) {
 			*out = i;
 			return ORX_OK;
 		}
 	}
-	return orx_fail(ORX_EINVALID, "no initializer named '%s'", name);
+	return orx_fail(ORX_EINVALID, "no tensor named '%s'", name);
 }
 
 /*** @@READ: elements to double ***/

@@ -62,7 +62,7 @@ Test(dtype, f16_matches_the_compilers_conversion)
 		double x = ldexp((double)(s >> 11) / 9007199254740992.0,
 				 (int)(s % 48) - 30);
 		x = (s & (1u << 20)) ? -x : x;
-		_Float16 ref = (_Float16)x;
+		__extension__ _Float16 ref = (__extension__(_Float16)x);
 		uint16_t bits;
 		memcpy(&bits, &ref, 2);
 		cr_assert_eq(orx_f16_from_double(x), bits, "%.17g", x);

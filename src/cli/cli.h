@@ -23,6 +23,40 @@ typedef struct {
 	const char *help;  /* what it does and its options */
 } cli_command;
 
+/* A command's options: a table of rows, ended by a row with no name; a
+ * new option is one row. Each row's value goes to offset in the
+ * command's arguments, as its kind says. */
+#define CLI_MAX_RULES 64
+typedef struct {
+	const char *files[CLI_MAX_RULES];
+	size_t n;
+} cli_rules_list;
+
+typedef enum {
+	OPT_FLAG,   /* bool, set */
+	OPT_STRING, /* const char *, the value */
+	OPT_RULES,  /* cli_rules_list, the value appended */
+	OPT_SEED,   /* unsigned long long, a --seed */
+	OPT_RATIO,  /* double, a positive number */
+	OPT_CALL    /* call(args, value or NULL, command) */
+} cli_option_kind;
+
+typedef struct {
+	const char *name; /* --name */
+	char letter;      /* -letter as well; 0: none */
+	cli_option_kind kind;
+	size_t offset;
+	/* OPT_CALL: -1, or the exit status after the usage error */
+	int (*call)(void *args, const char *value, const char *cmd);
+	bool call_value; /* OPT_CALL: it takes a value */
+} cli_option;
+
+/* Parse argv's options with table into args (its defaults already set).
+ * -1 with optind at the first operand, or the exit status after the one
+ * usage line ("CMD: unknown option '--x'", "CMD: --x needs a value"). */
+int cli_parse_options(const cli_option *table, void *args, const char *cmd,
+		      int argc, char **argv);
+
 /* "onnx-reinit: FILE: message" on stderr; returns EXIT_USAGE. */
 int cli_error(const char *file, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -41,6 +75,16 @@ const char *cli_bytes(char *buf, size_t size, unsigned long long n);
 /* A user's rules files (in order), then the defaults. Returns -1 with
  * *out set, or the exit status after printing the error. */
 int cli_load_rules(orx_rules **out, const char *const *files, size_t n);
+
+/* The one operand after the options (optind), the model; NULL after
+ * the usage error "CMD takes one MODEL". */
+const char *cli_one_model(const char *cmd, int argc, char **argv);
+
+/* Rules (the files, then the defaults), the model, its plan: the first
+ * steps of plan, apply and check. -1, or the exit status after the
+ * error line. */
+int cli_prepare(orx_rules **rules, orx_model **m, orx_plan **plan,
+		const char *model, const cli_rules_list *files);
 
 /* A --seed value: a decimal number that fits 64 bits; 0, or -1. */
 int cli_parse_seed(unsigned long long *out, const char *s);

@@ -15,6 +15,7 @@
 #endif
 #include <pthread.h>
 #include <setjmp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -577,95 +578,71 @@ static void summary(FILE *to, const batch *b, double secs)
 /*** @@COMMAND ***/
 
 typedef struct {
-	const char *report;
-	const char *rules[64];
-	size_t n_rules;
+	const char *out, *report;
+	bool check, resume, strict;
+	cli_rules_list rules;
+	unsigned long long seed;
 	unsigned threads, shard_k, shard_n;
 	char **inputs;
 	int n_inputs;
 } batch_args;
 
-static int parse_shard(unsigned *k, unsigned *n, const char *s)
+static int set_jobs(void *args, const char *value, const char *cmd)
 {
+	char *end;
+	long n = strtol(value, &end, 10);
+
+	if (*end || !*value || n < 1 || n > 1024)
+		return cli_usage_error(cmd, "%s: -j takes a number of threads, "
+					    "not '%s'",
+				       cmd, value);
+	((batch_args *)args)->threads = (unsigned)n;
+	return -1;
+}
+
+static int set_shard(void *args, const char *value, const char *cmd)
+{
+	batch_args *a = args;
 	char extra;
 
-	return sscanf(s, "%u/%u%c", k, n, &extra) == 2 && *n >= 1 && *k >= 1 &&
-			       *k <= *n
-		       ? 0
-		       : -1;
+	if (sscanf(value, "%u/%u%c", &a->shard_k, &a->shard_n, &extra) != 2 ||
+	    a->shard_n < 1 || a->shard_k < 1 || a->shard_k > a->shard_n)
+		return cli_usage_error(cmd, "%s: --shard takes K/N with 1 <= K "
+					    "<= N, not '%s'",
+				       cmd, value);
+	return -1;
 }
+
+static const cli_option options[] = {
+	{"output", 'o', OPT_STRING, offsetof(batch_args, out), NULL, false},
+	{"check", 0, OPT_FLAG, offsetof(batch_args, check), NULL, false},
+	{"jobs", 'j', OPT_CALL, 0, set_jobs, true},
+	{"shard", 0, OPT_CALL, 0, set_shard, true},
+	{"resume", 0, OPT_FLAG, offsetof(batch_args, resume), NULL, false},
+	{"report", 0, OPT_STRING, offsetof(batch_args, report), NULL, false},
+	{"seed", 0, OPT_SEED, offsetof(batch_args, seed), NULL, false},
+	{"rules", 0, OPT_RULES, offsetof(batch_args, rules), NULL, false},
+	{"strict", 0, OPT_FLAG, offsetof(batch_args, strict), NULL, false},
+	{0}};
 
 static int parse_batch_args(batch *b, batch_args *a, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"output", required_argument, 0, 'o'},
-		{"check", no_argument, 0, 'c'},
-		{"jobs", required_argument, 0, 'j'},
-		{"shard", required_argument, 0, 'S'},
-		{"resume", no_argument, 0, 'R'},
-		{"report", required_argument, 0, 'r'},
-		{"seed", required_argument, 0, 's'},
-		{"rules", required_argument, 0, 'u'},
-		{"strict", no_argument, 0, 'T'},
-		{0, 0, 0, 0}};
-	int c;
-	long n;
-	char *end;
+	int rc = cli_parse_options(options, a, "batch", argc, argv);
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:j:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o': b->out = optarg; break;
-		case 'c': b->check = true; break;
-		case 'R': b->resume = true; break;
-		case 'T': b->strict = true; break;
-		case 'r': a->report = optarg; break;
-		case 'u':
-			if (a->n_rules < 64)
-				a->rules[a->n_rules++] = optarg;
-			break;
-		case 'j':
-			n = strtol(optarg, &end, 10);
-			if (*end || n < 1 || n > 1024)
-				return cli_usage_error("batch", "batch: -j takes "
-								"a number of "
-								"threads, not "
-								"'%s'",
-						       optarg);
-			a->threads = (unsigned)n;
-			break;
-		case 'S':
-			if (parse_shard(&a->shard_k, &a->shard_n, optarg))
-				return cli_usage_error("batch", "batch: --shard "
-								"takes K/N with "
-								"1 <= K <= N, not "
-								"'%s'",
-						       optarg);
-			break;
-		case 's':
-			if (cli_parse_seed(&b->seed, optarg))
-				return cli_usage_error("batch", "batch: --seed "
-								"takes a number, "
-								"not '%s'",
-						       optarg);
-			break;
-		case ':':
-			return cli_usage_error("batch", "batch: %s needs a value",
-					       argv[optind - 1]);
-		default:
-			return cli_usage_error("batch", "batch: unknown option "
-							"'%s'",
-					       argv[optind - 1]);
-		}
-	}
+	if (rc >= 0)
+		return rc;
 	a->inputs = argv + optind;
 	a->n_inputs = argc - optind;
 	if (a->n_inputs < 1)
 		return cli_usage_error("batch", "batch needs at least one INPUT");
-	if (!b->out && !b->check)
+	if (!a->out && !a->check)
 		return cli_usage_error("batch", "batch needs -o OUTDIR or -o "
 						"OUT.zip");
+	b->out = a->out;
+	b->check = a->check;
+	b->resume = a->resume;
+	b->strict = a->strict;
+	b->seed = a->seed;
 	b->zip_out = b->out && ends_with(b->out, ".zip");
 	if (b->resume && b->zip_out)
 		return cli_usage_error("batch", "batch: --resume needs an output "
@@ -687,7 +664,7 @@ int cmd_batch(int argc, char **argv)
 	b.limits = limits;
 	a.threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	if ((rc = parse_batch_args(&b, &a, argc, argv)) >= 0 ||
-	    (rc = cli_load_rules(&b.rules, a.rules, a.n_rules)) >= 0)
+	    (rc = cli_load_rules(&b.rules, a.rules.files, a.rules.n)) >= 0)
 		goto done;
 	for (int i = 0; i < a.n_inputs; i++) {
 		if (b.out && same_file(b.out, a.inputs[i])) {

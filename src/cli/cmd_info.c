@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,40 +78,39 @@ static void print_summary(const char *path, const orx_summary *s,
 	print_tensors(m);
 }
 
+typedef struct {
+	bool json;
+} info_args;
+
+static const cli_option options[] = {
+	{"json", 0, OPT_FLAG, offsetof(info_args, json), NULL, false},
+	{0}};
+
 int cmd_info(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"json", no_argument, 0, 'j'},
-						 {0, 0, 0, 0}};
-	bool json = false;
+	info_args a = {0};
+	const char *model;
 	orx_model *m = NULL;
 	orx_summary *s = NULL;
 	char *text = NULL;
-	int c, rc;
+	int rc = cli_parse_options(options, &a, "info", argc, argv);
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c == 'j')
-			json = true;
-		else
-			return cli_usage_error("info", "info: unknown option "
-						       "'%s'",
-					       argv[optind - 1]);
-	}
+	if (rc >= 0)
+		return rc;
 	if (argc - optind != 1)
 		return cli_usage_error("info", "info takes one MODEL");
-	if (orx_model_open_file(&m, argv[optind], NULL) != ORX_OK)
-		return cli_error(argv[optind], "%s", orx_error_last());
-	if (orx_model_summary(&s, m) != ORX_OK) {
-		rc = cli_error(argv[optind], "%s", orx_error_last());
-		goto done;
+	model = argv[optind];
+	if (orx_model_open_file(&m, model, NULL) != ORX_OK)
+		return cli_error(model, "%s", orx_error_last());
+	if (a.json) {
+		rc = cli_print_report(orx_model_info_json(&text, m, model), &text,
+				      model);
+	} else if (orx_model_summary(&s, m) != ORX_OK) {
+		rc = cli_error(model, "%s", orx_error_last());
+	} else {
+		print_summary(model, s, m);
+		rc = EXIT_OK;
 	}
-	if (json)
-		rc = cli_print_report(orx_model_info_json(&text, m, argv[optind]),
-				      &text, argv[optind]);
-	else
-		print_summary(argv[optind], s, m), rc = EXIT_OK;
-done:
 	orx_summary_free(s);
 	orx_model_free(m);
 	return rc;

@@ -7,55 +7,25 @@
 #include "plot.h"
 
 #include <getopt.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The options: a row each. */
-static const struct option options[] = {
-	{"after", required_argument, 0, 'a'},
-	{"layers", required_argument, 0, 'l'},
-	{"output", required_argument, 0, 'o'},
-	{"rules", required_argument, 0, 'r'},
-	{"signal", no_argument, 0, 's'},
-	{"schemes", no_argument, 0, 'S'},
-	{0, 0, 0, 0}};
-
-static int take(plot_args *a, int c, const char *value)
-{
-	switch (c) {
-	case 'a': a->after = value; return 0;
-	case 'l': a->layers = value; return 0;
-	case 'o': a->out = value; return 0;
-	case 's': a->signal = true; return 0;
-	case 'S': a->schemes = true; return 0;
-	case 'r':
-		if (a->n_rules == sizeof(a->rules) / sizeof(a->rules[0]))
-			return cli_usage_error("plot", "plot: at most 64 --rules");
-		a->rules[a->n_rules++] = value;
-		return 0;
-	default:
-		return -1;
-	}
-}
+static const cli_option options[] = {
+	{"after", 0, OPT_STRING, offsetof(plot_args, after), NULL, false},
+	{"layers", 0, OPT_STRING, offsetof(plot_args, layers), NULL, false},
+	{"output", 'o', OPT_STRING, offsetof(plot_args, out), NULL, false},
+	{"rules", 0, OPT_RULES, offsetof(plot_args, rules), NULL, false},
+	{"signal", 0, OPT_FLAG, offsetof(plot_args, signal), NULL, false},
+	{"schemes", 0, OPT_FLAG, offsetof(plot_args, schemes), NULL, false},
+	{0}};
 
 static int parse_plot_args(plot_args *a, int argc, char **argv)
 {
-	int c;
+	int rc = cli_parse_options(options, a, "plot", argc, argv);
 
-	memset(a, 0, sizeof(*a));
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:", options, NULL)) != -1) {
-		int rc = c == ':' || c == '?' ? -1 : take(a, c, optarg);
-		if (rc > 0)
-			return rc;
-		if (c == ':')
-			return cli_usage_error("plot", "plot: %s needs a value",
-					       argv[optind - 1]);
-		if (rc < 0)
-			return cli_usage_error("plot", "plot: unknown option '%s'",
-					       argv[optind - 1]);
-	}
+	if (rc >= 0)
+		return rc;
 	if (argc - optind != 1)
 		return cli_usage_error("plot", "plot takes one MODEL");
 	a->model = argv[optind];
@@ -72,13 +42,13 @@ static int parse_plot_args(plot_args *a, int argc, char **argv)
 
 int cmd_plot(int argc, char **argv)
 {
-	plot_args a;
+	plot_args a = {0};
 	orx_rules *rules = NULL;
 	orx_model *m = NULL, *after = NULL;
 	orx_plan *plan = NULL;
 	int rc = parse_plot_args(&a, argc, argv);
 
-	if (rc >= 0 || (rc = cli_load_rules(&rules, a.rules, a.n_rules)) >= 0)
+	if (rc >= 0 || (rc = cli_load_rules(&rules, a.rules.files, a.rules.n)) >= 0)
 		goto done;
 	if (orx_model_open_file(&m, a.model, NULL) != ORX_OK) {
 		rc = cli_error(a.model, "%s", orx_error_last());

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,4 +151,27 @@ int cli_parse_seed(unsigned long long *out, const char *s)
 	errno = 0;
 	*out = strtoull(s, &end, 10);
 	return *s && !*end && !errno && s[0] != '-' ? 0 : -1;
+}
+
+const char *cli_one_model(const char *cmd, int argc, char **argv)
+{
+	if (argc - optind != 1) {
+		cli_usage_error(cmd, "%s takes one MODEL", cmd);
+		return NULL;
+	}
+	return argv[optind];
+}
+
+int cli_prepare(orx_rules **rules, orx_model **m, orx_plan **plan,
+		const char *model, const cli_rules_list *files)
+{
+	int rc = cli_load_rules(rules, files->files, files->n);
+
+	if (rc >= 0)
+		return rc;
+	if (orx_model_open_file(m, model, NULL) != ORX_OK)
+		return cli_error(model, "%s", orx_error_last());
+	if (orx_plan_build(plan, *m, *rules) != ORX_OK)
+		return cli_error(model, "%s", orx_error_last());
+	return -1;
 }

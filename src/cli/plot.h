@@ -10,8 +10,7 @@
 
 typedef struct {
 	const char *model, *after, *layers, *out;
-	const char *rules[64];
-	size_t n_rules;
+	cli_rules_list rules;
 	bool signal, schemes;
 } plot_args;
 

@@ -1,0 +1,173 @@
+/* onnx-reinit apply MODEL -o OUT [--seed N] [--rules FILE]... [--json]
+ *                  [--only-flagged] [--strict] [--vanishing R] [--exploding R]
+ *                  [--signal R] [--embed | --external FILE
+ *                  [--external-threshold BYTES]] */
+#include "cli.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	const char *out;
+	cli_rules_list rules;
+	bool json, only_flagged;
+	bool strict; /* refuse leftovers */
+	bool embed;
+	const char *external;
+	unsigned long long seed;
+	orx_check_options check; /* --only-flagged's */
+	orx_save_options save;
+} apply_args;
+
+static int set_threshold(void *args, const char *value, const char *cmd)
+{
+	apply_args *a = args;
+	char *end;
+
+	errno = 0;
+	a->save.threshold = strtoull(value, &end, 10);
+	if (*end || !*value || errno || value[0] == '-')
+		return cli_usage_error(cmd, "%s: --external-threshold takes a "
+					    "number of bytes, not '%s'",
+				       cmd, value);
+	return -1;
+}
+
+static const cli_option options[] = {
+	{"output", 'o', OPT_STRING, offsetof(apply_args, out), NULL, false},
+	{"seed", 0, OPT_SEED, offsetof(apply_args, seed), NULL, false},
+	{"rules", 0, OPT_RULES, offsetof(apply_args, rules), NULL, false},
+	{"json", 0, OPT_FLAG, offsetof(apply_args, json), NULL, false},
+	{"only-flagged", 0, OPT_FLAG, offsetof(apply_args, only_flagged), NULL,
+	 false},
+	{"strict", 0, OPT_FLAG, offsetof(apply_args, strict), NULL, false},
+	{"vanishing", 0, OPT_RATIO, offsetof(apply_args, check.vanishing), NULL,
+	 false},
+	{"exploding", 0, OPT_RATIO, offsetof(apply_args, check.exploding), NULL,
+	 false},
+	{"signal", 0, OPT_RATIO, offsetof(apply_args, check.signal), NULL, false},
+	{"embed", 0, OPT_FLAG, offsetof(apply_args, embed), NULL, false},
+	{"external", 0, OPT_STRING, offsetof(apply_args, external), NULL, false},
+	{"external-threshold", 0, OPT_CALL, 0, set_threshold, true},
+	{0}};
+
+/* The options that depend on one another; -1, or the exit status. */
+static int settle(apply_args *a)
+{
+	if (!a->out)
+		return cli_usage_error("apply", "apply needs -o OUT");
+	if (a->embed && a->external)
+		return cli_usage_error("apply", "apply: --embed and --external do "
+						"not go together");
+	if (a->json && !strcmp(a->out, "-"))
+		return cli_usage_error("apply", "apply: --json and -o - both want "
+						"standard output");
+	if (a->embed)
+		a->save.mode = ORX_DATA_EMBED;
+	if (a->external) {
+		a->save.mode = ORX_DATA_EXTERNAL;
+		a->save.external_file = a->external;
+	}
+	return -1;
+}
+
+static void summarize(FILE *to, const orx_plan *plan, const char *out)
+{
+	unsigned long long params = 0;
+
+	for (size_t i = 0; i < orx_plan_count(plan); i++) {
+		const orx_plan_item *it = orx_plan_item_at(plan, i);
+		unsigned long long n = 1;
+		for (size_t k = 0; k < it->ndim; k++)
+			n *= (unsigned long long)it->dims[k];
+		params += n;
+	}
+	fprintf(to, "re-initialized %zu tensors (%llu parameters), left %zu as "
+		    "they are; wrote %s\n",
+		orx_plan_count(plan), params, orx_plan_skipped_count(plan),
+		strcmp(out, "-") ? out : "<stdout>");
+}
+
+/* apply --only-flagged: the plan narrowed to what check flags. */
+static int restrict_to_flagged(orx_plan *plan, const orx_model *m,
+			       const apply_args *a,
+			       const char *model)
+{
+	orx_check *check = NULL;
+	int rc = -1;
+
+	if (orx_check_run(&check, m, plan, &a->check) != ORX_OK ||
+	    orx_plan_restrict(plan, check) != ORX_OK)
+		rc = cli_error(model, "%s", orx_error_last());
+	orx_check_free(check);
+	return rc;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	apply_args a = {.check = ORX_CHECK_OPTIONS_INIT,
+			.save = ORX_SAVE_OPTIONS_INIT};
+	const char *model;
+	orx_rules *rules = NULL;
+	orx_model *m = NULL;
+	orx_plan *plan = NULL;
+	char *text = NULL;
+	unsigned long long left_values = 0;
+	char left[512];
+	size_t n_left = 0;
+	cli_progress *line;
+	int saved, rc = cli_parse_options(options, &a, "apply", argc, argv);
+
+	if (rc >= 0)
+		return rc;
+	if (!(model = cli_one_model("apply", argc, argv)))
+		return EXIT_USAGE;
+	if ((rc = settle(&a)) >= 0 ||
+	    (rc = cli_prepare(&rules, &m, &plan, model, &a.rules)) >= 0)
+		goto done;
+	if (a.only_flagged &&
+	    (rc = restrict_to_flagged(plan, m, &a, model)) >= 0)
+		goto done;
+	if ((n_left = cli_leftovers(m, plan, &left_values, left, sizeof(left))) &&
+	    a.strict) {
+		rc = cli_error(model, "--strict: %zu float tensor%s (%llu values) "
+					"would keep %s trained values and no keep "
+					"rule names %s: %s; see plan",
+			       n_left, n_left == 1 ? "" : "s", left_values,
+			       n_left == 1 ? "its" : "their",
+			       n_left == 1 ? "it" : "them", left);
+		goto done;
+	}
+	if (orx_plan_apply(m, plan, a.seed) != ORX_OK) {
+		rc = cli_error(model, "%s", orx_error_last());
+		goto done;
+	}
+	line = cli_progress_start(m, model);
+	saved = orx_model_save(m, a.out, &a.save);
+	cli_progress_stop(line);
+	if (saved != ORX_OK) {
+		rc = cli_error(a.out, "%s", orx_error_last());
+		goto done;
+	}
+	if (n_left)
+		fprintf(stderr, "onnx-reinit: %s: warning: %zu float tensor%s "
+				"(%llu values) left as trained, no rule keeping "
+				"%s: %s; see plan (--strict refuses)\n",
+			model, n_left, n_left == 1 ? "" : "s", left_values,
+			n_left == 1 ? "it" : "them", left);
+	if (a.json)
+		rc = cli_print_report(orx_plan_json(&text, plan, model, a.seed),
+				      &text, model);
+	else
+		summarize(strcmp(a.out, "-") ? stdout : stderr, plan, a.out),
+			rc = EXIT_OK;
+done:
+	orx_plan_free(plan);
+	orx_model_free(m);
+	orx_rules_free(rules);
+	return rc;
+}
+

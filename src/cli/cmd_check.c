@@ -1,0 +1,108 @@
+/* onnx-reinit check MODEL [--json] [--rules FILE]... [--vanishing R]
+ *                  [--exploding R] [--signal R] */
+#include "cli.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct {
+	cli_rules_list rules;
+	bool json;
+	orx_check_options check;
+} check_args;
+
+static const cli_option options[] = {
+	{"json", 0, OPT_FLAG, offsetof(check_args, json), NULL, false},
+	{"rules", 0, OPT_RULES, offsetof(check_args, rules), NULL, false},
+	{"vanishing", 0, OPT_RATIO, offsetof(check_args, check.vanishing), NULL,
+	 false},
+	{"exploding", 0, OPT_RATIO, offsetof(check_args, check.exploding), NULL,
+	 false},
+	{"signal", 0, OPT_RATIO, offsetof(check_args, check.signal), NULL, false},
+	{0}};
+
+static void check_print(const orx_check *c, size_t weights, double threshold)
+{
+	if (orx_check_count(c))
+		printf("%-40s %-10s %12s %12s %10s\n", "tensor", "problem", "std",
+		       "expected", "ratio");
+	for (size_t i = 0; i < orx_check_count(c); i++) {
+		const orx_finding *f = orx_check_finding_at(c, i);
+		printf("%-40s %-10s %12.4g %12.4g %10.4g%s\n", f->name,
+		       orx_problem_name(f->problem), f->std, f->expected_std,
+		       f->ratio, f->by_signal ? "  (signal)" : "");
+	}
+	for (size_t i = 0; i < orx_check_chain_count(c); i++) {
+		const orx_chain *ch = orx_check_chain_at(c, i);
+		if (ch->problem < 0 && ch->scale >= threshold &&
+		    ch->scale <= 1 / threshold)
+			continue;
+		printf("signal: through %zu layers (%s .. %s) the output's "
+		       "scale is %.2g of the input's",
+		       ch->layers, ch->first, ch->last, ch->scale);
+		if (ch->residual != ch->scale)
+			printf(", %.2g once the layers above are fixed",
+			       ch->residual);
+		printf("%s%s\n", ch->problem < 0 ? "" : ": ",
+		       ch->problem < 0 ? ""
+				       : orx_problem_name((orx_problem)ch->problem));
+	}
+	if (orx_check_count(c))
+		printf("%zu findings in %zu weights\n", orx_check_count(c), weights);
+	else
+		printf("no problems found in %zu weights\n", weights);
+}
+
+static size_t count_weights(const orx_plan *plan)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < orx_plan_count(plan); i++) {
+		orx_role r = orx_plan_item_at(plan, i)->role;
+		n += r == ORX_ROLE_WEIGHT || r == ORX_ROLE_INPUT_WEIGHT ||
+		     r == ORX_ROLE_RECURRENT_WEIGHT;
+	}
+	return n;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	check_args a = {.check = ORX_CHECK_OPTIONS_INIT};
+	const char *model;
+	orx_rules *rules = NULL;
+	orx_model *m = NULL;
+	orx_plan *plan = NULL;
+	orx_check *check = NULL;
+	char *text = NULL;
+	cli_progress *line;
+	int checked, rc = cli_parse_options(options, &a, "check", argc, argv);
+
+	if (rc >= 0)
+		return rc;
+	if (!(model = cli_one_model("check", argc, argv)))
+		return EXIT_USAGE;
+	if ((rc = cli_prepare(&rules, &m, &plan, model, &a.rules)) >= 0)
+		goto done;
+	line = cli_progress_start(m, model);
+	checked = orx_check_run(&check, m, plan, &a.check);
+	cli_progress_stop(line);
+	if (checked != ORX_OK) {
+		rc = cli_error(model, "%s", orx_error_last());
+		goto done;
+	}
+	if (a.json)
+		rc = cli_print_report(orx_check_json(&text, check, &a.check, model),
+				      &text, model);
+	else
+		check_print(check, count_weights(plan), a.check.signal),
+			rc = EXIT_OK;
+	if (rc == EXIT_OK && orx_check_count(check))
+		rc = EXIT_FINDINGS;
+done:
+	orx_check_free(check);
+	orx_plan_free(plan);
+	orx_model_free(m);
+	orx_rules_free(rules);
+	return rc;
+}

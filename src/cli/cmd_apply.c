@@ -106,6 +106,49 @@ static int restrict_to_flagged(orx_plan *plan, const orx_model *m,
 	return rc;
 }
 
+/* The float tensors that keep trained values with no keep rule naming
+ * them: their count, values and first names. */
+typedef struct {
+	size_t n;
+	unsigned long long values;
+	char names[512];
+} leftovers;
+
+/* Refused with --strict (an exit status), else -1. */
+static int refuse_leftovers(const leftovers *l, const char *model)
+{
+	return cli_error(model, "--strict: %zu float tensor%s (%llu values) "
+				"would keep %s trained values and no keep rule "
+				"names %s: %s; see plan",
+			 l->n, l->n == 1 ? "" : "s", l->values,
+			 l->n == 1 ? "its" : "their", l->n == 1 ? "it" : "them",
+			 l->names);
+}
+
+static void warn_leftovers(const leftovers *l, const char *model)
+{
+	fprintf(stderr, "onnx-reinit: %s: warning: %zu float tensor%s (%llu "
+			"values) left as trained, no rule keeping %s: %s; see "
+			"plan (--strict refuses)\n",
+		model, l->n, l->n == 1 ? "" : "s", l->values,
+		l->n == 1 ? "it" : "them", l->names);
+}
+
+/* Re-initialize and save, with a progress line: -1, or the exit status. */
+static int rewrite(orx_model *m, const orx_plan *plan, const apply_args *a,
+		   const char *model)
+{
+	cli_progress *line;
+	int saved;
+
+	if (orx_plan_apply(m, plan, a->seed) != ORX_OK)
+		return cli_error(model, "%s", orx_error_last());
+	line = cli_progress_start(m, model);
+	saved = orx_model_save(m, a->out, &a->save);
+	cli_progress_stop(line);
+	return saved == ORX_OK ? -1 : cli_error(a->out, "%s", orx_error_last());
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	apply_args a = {.check = ORX_CHECK_OPTIONS_INIT,
@@ -115,11 +158,8 @@ int cmd_apply(int argc, char **argv)
 	orx_model *m = NULL;
 	orx_plan *plan = NULL;
 	char *text = NULL;
-	unsigned long long left_values = 0;
-	char left[512];
-	size_t n_left = 0;
-	cli_progress *line;
-	int saved, rc = cli_parse_options(options, &a, "apply", argc, argv);
+	leftovers left = {0};
+	int rc = cli_parse_options(options, &a, "apply", argc, argv);
 
 	if (rc >= 0)
 		return rc;
@@ -131,33 +171,13 @@ int cmd_apply(int argc, char **argv)
 	if (a.only_flagged &&
 	    (rc = restrict_to_flagged(plan, m, &a, model)) >= 0)
 		goto done;
-	if ((n_left = cli_leftovers(m, plan, &left_values, left, sizeof(left))) &&
-	    a.strict) {
-		rc = cli_error(model, "--strict: %zu float tensor%s (%llu values) "
-					"would keep %s trained values and no keep "
-					"rule names %s: %s; see plan",
-			       n_left, n_left == 1 ? "" : "s", left_values,
-			       n_left == 1 ? "its" : "their",
-			       n_left == 1 ? "it" : "them", left);
+	left.n = cli_leftovers(m, plan, &left.values, left.names,
+			       sizeof(left.names));
+	if ((left.n && a.strict && (rc = refuse_leftovers(&left, model)) >= 0) ||
+	    (rc = rewrite(m, plan, &a, model)) >= 0)
 		goto done;
-	}
-	if (orx_plan_apply(m, plan, a.seed) != ORX_OK) {
-		rc = cli_error(model, "%s", orx_error_last());
-		goto done;
-	}
-	line = cli_progress_start(m, model);
-	saved = orx_model_save(m, a.out, &a.save);
-	cli_progress_stop(line);
-	if (saved != ORX_OK) {
-		rc = cli_error(a.out, "%s", orx_error_last());
-		goto done;
-	}
-	if (n_left)
-		fprintf(stderr, "onnx-reinit: %s: warning: %zu float tensor%s "
-				"(%llu values) left as trained, no rule keeping "
-				"%s: %s; see plan (--strict refuses)\n",
-			model, n_left, n_left == 1 ? "" : "s", left_values,
-			n_left == 1 ? "it" : "them", left);
+	if (left.n)
+		warn_leftovers(&left, model);
 	if (a.json)
 		rc = cli_print_report(orx_plan_json(&text, plan, model, a.seed),
 				      &text, model);
@@ -170,4 +190,3 @@ done:
 	orx_rules_free(rules);
 	return rc;
 }
-

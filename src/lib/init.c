@@ -183,6 +183,56 @@ static int resolve_orthogonal(orx_init_params *p, const orx_init_spec *spec,
 	return ORX_OK;
 }
 
+/* The schemes whose spread does not follow the fans: constants, normal,
+ * uniform, the recurrent biases and PyTorch's recurrent default. */
+static int resolve_fixed(orx_init_params *p, const orx_init_spec *spec,
+			 int64_t fan_out)
+{
+	switch (spec->scheme) {
+	case ORX_SCHEME_KEEP:
+		p->dist = ORX_DIST_KEEP;
+		return ORX_OK;
+	case ORX_SCHEME_ZEROS: case ORX_SCHEME_ONES: case ORX_SCHEME_CONSTANT:
+		p->dist = ORX_DIST_CONSTANT;
+		p->value = spec->scheme == ORX_SCHEME_ZEROS  ? 0
+			   : spec->scheme == ORX_SCHEME_ONES ? 1
+							     : spec->value;
+		p->mean = p->value;
+		return ORX_OK;
+	case ORX_SCHEME_NORMAL: case ORX_SCHEME_TRUNC_NORMAL:
+		if (!(spec->std >= 0))
+			return orx_fail(ORX_EINVALID, "std must be >= 0");
+		centered(p, spec->scheme == ORX_SCHEME_NORMAL ? SHAPE_NORMAL
+							       : SHAPE_TRUNC,
+			 spec->mean, spec->std);
+		return ORX_OK;
+	case ORX_SCHEME_UNIFORM:
+		if (!(spec->low <= spec->high))
+			return orx_fail(ORX_EINVALID, "uniform needs low <= high");
+		p->dist = ORX_DIST_UNIFORM;
+		p->low = spec->low, p->high = spec->high;
+		p->mean = (p->low + p->high) / 2;
+		p->std = (p->high - p->low) / sqrt(12.0);
+		return ORX_OK;
+	case ORX_SCHEME_FORGET_BIAS: /* the input part; the planner makes the
+					recurrent one 0 */
+		p->dist = ORX_DIST_CONSTANT;
+		p->value = p->mean = spec->value;
+		return ORX_OK;
+	case ORX_SCHEME_PYTORCH_RECURRENT:
+		if (fan_out < 1)
+			return orx_fail(ORX_EINVALID, "pytorch_recurrent needs the "
+						      "hidden size");
+		p->dist = ORX_DIST_UNIFORM;
+		p->high = 1 / sqrt((double)fan_out);
+		p->low = -p->high;
+		p->std = p->high / sqrt(3.0);
+		return ORX_OK;
+	default:
+		return orx_fail(ORX_EINVALID, "unknown scheme %d", (int)spec->scheme);
+	}
+}
+
 int orx_init_resolve(orx_init_params *out, const orx_init_spec *spec,
 		     int64_t fan_in, int64_t fan_out, const int64_t *dims,
 		     size_t ndim)
@@ -191,60 +241,15 @@ int orx_init_resolve(orx_init_params *out, const orx_init_spec *spec,
 	double g;
 	orx_fan_mode m;
 	shape sh;
-	int rc = ORX_OK;
+	int rc;
 
 	p.gain = 1;
-	if (variance_scaling(spec->scheme, &g, &m, &sh)) {
+	if (variance_scaling(spec->scheme, &g, &m, &sh))
 		rc = resolve_scaling(&p, spec, fan_in, fan_out);
-	} else {
-		switch (spec->scheme) {
-		case ORX_SCHEME_KEEP:
-			p.dist = ORX_DIST_KEEP;
-			break;
-		case ORX_SCHEME_ZEROS: case ORX_SCHEME_ONES:
-		case ORX_SCHEME_CONSTANT:
-			p.dist = ORX_DIST_CONSTANT;
-			p.value = spec->scheme == ORX_SCHEME_ZEROS  ? 0
-				  : spec->scheme == ORX_SCHEME_ONES ? 1
-								    : spec->value;
-			p.mean = p.value;
-			break;
-		case ORX_SCHEME_NORMAL: case ORX_SCHEME_TRUNC_NORMAL:
-			if (!(spec->std >= 0))
-				return orx_fail(ORX_EINVALID, "std must be >= 0");
-			centered(&p, spec->scheme == ORX_SCHEME_NORMAL
-					     ? SHAPE_NORMAL : SHAPE_TRUNC,
-				 spec->mean, spec->std);
-			break;
-		case ORX_SCHEME_UNIFORM:
-			if (!(spec->low <= spec->high))
-				return orx_fail(ORX_EINVALID, "uniform needs "
-							      "low <= high");
-			p.dist = ORX_DIST_UNIFORM;
-			p.low = spec->low, p.high = spec->high;
-			p.mean = (p.low + p.high) / 2;
-			p.std = (p.high - p.low) / sqrt(12.0);
-			break;
-		case ORX_SCHEME_FORGET_BIAS: /* the input part; the planner
-						 makes the recurrent one 0 */
-			p.dist = ORX_DIST_CONSTANT;
-			p.value = p.mean = spec->value;
-			break;
-		case ORX_SCHEME_PYTORCH_RECURRENT:
-			if (fan_out < 1)
-				return orx_fail(ORX_EINVALID, "pytorch_recurrent "
-							      "needs the hidden "
-							      "size");
-			p.dist = ORX_DIST_UNIFORM;
-			p.high = 1 / sqrt((double)fan_out);
-			p.low = -p.high;
-			p.std = p.high / sqrt(3.0);
-			break;
-		default: /* ORX_SCHEME_ORTHOGONAL */
-			rc = resolve_orthogonal(&p, spec, dims, ndim);
-			break;
-		}
-	}
+	else if (spec->scheme == ORX_SCHEME_ORTHOGONAL)
+		rc = resolve_orthogonal(&p, spec, dims, ndim);
+	else
+		rc = resolve_fixed(&p, spec, fan_out);
 	if (rc == ORX_OK)
 		*out = p;
 	return rc;

@@ -684,36 +684,14 @@ static int decide_blocks(entry *e, orx_arena *mem, const orx_rules *rules,
 	return ORX_OK;
 }
 
-/* The rule for e, stored as t, and what it draws; or why e is kept. */
-static int decide(entry *e, orx_arena *mem, const orx_rules *rules,
-		  const Onnx__TensorProto *t)
-{
-	orx_rule_query q = {e->pub.op, e->pub.activation, e->pub.role,
-			    e->pub.name, e->pub.graph, NULL};
-	const orx_rule_action *a;
-	orx_init_spec spec;
-	const char *file;
-	unsigned line;
+enum { GO_ON = 1 }; /* refuse(): nothing stops the rewrite */
 
-	e->pub.dtype = t->data_type;
-	e->pub.ndim = t->n_dims;
-	e->pub.dims = t->dims;
-	if (e->reason) /* known when it was claimed */
-		return ORX_OK;
-	if (e->pub.n_blocks)
-		return decide_blocks(e, mem, rules, t);
-	if (e->pub.role == ORX_ROLE_WEIGHT)
-		fans_of(e, ORX_FANS_EXACT);
-	if (e->layer && e->layer->reason)
-		return skip(e, mem, "its layer's weight %s is kept",
-			    e->layer->pub.name);
-	if (!(a = orx_rules_match(rules, &q, &file, &line)))
-		return skip(e, mem, e->pub.role == ORX_ROLE_OTHER
-					    ? "not consumed by a weighted op or a "
-					      "normalization"
-					    : "no rule matches");
-	e->pub.rule_file = file;
-	e->pub.rule_line = line;
+/* Whether e, matched by rule a at file:line and stored as t, is kept
+ * rather than rewritten: then it is skipped with the reason (skip's
+ * result returned); else GO_ON. */
+static int refuse(entry *e, orx_arena *mem, const orx_rule_action *a,
+		  const char *file, unsigned line, const Onnx__TensorProto *t)
+{
 	if (a->spec.scheme == ORX_SCHEME_KEEP) {
 		e->kept = true;
 		return skip(e, mem, "kept by %s:%u", file, line);
@@ -735,6 +713,42 @@ static int decide(entry *e, orx_arena *mem, const orx_rules *rules,
 			    orx_dtype_name(t->data_type)
 				    ? orx_dtype_name(t->data_type)
 				    : "unknown");
+	return GO_ON;
+}
+
+/* The rule for e, stored as t, and what it draws; or why e is kept. */
+static int decide(entry *e, orx_arena *mem, const orx_rules *rules,
+		  const Onnx__TensorProto *t)
+{
+	orx_rule_query q = {e->pub.op, e->pub.activation, e->pub.role,
+			    e->pub.name, e->pub.graph, NULL};
+	const orx_rule_action *a;
+	orx_init_spec spec;
+	const char *file;
+	unsigned line;
+	int rc;
+
+	e->pub.dtype = t->data_type;
+	e->pub.ndim = t->n_dims;
+	e->pub.dims = t->dims;
+	if (e->reason) /* known when it was claimed */
+		return ORX_OK;
+	if (e->pub.n_blocks)
+		return decide_blocks(e, mem, rules, t);
+	if (e->pub.role == ORX_ROLE_WEIGHT)
+		fans_of(e, ORX_FANS_EXACT);
+	if (e->layer && e->layer->reason)
+		return skip(e, mem, "its layer's weight %s is kept",
+			    e->layer->pub.name);
+	if (!(a = orx_rules_match(rules, &q, &file, &line)))
+		return skip(e, mem, e->pub.role == ORX_ROLE_OTHER
+					    ? "not consumed by a weighted op or a "
+					      "normalization"
+					    : "no rule matches");
+	e->pub.rule_file = file;
+	e->pub.rule_line = line;
+	if ((rc = refuse(e, mem, a, file, line, t)) != GO_ON)
+		return rc;
 	spec = a->spec;
 	spec.gain = gain_of(a, e);
 	if (e->pub.role == ORX_ROLE_WEIGHT &&

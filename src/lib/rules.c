@@ -13,6 +13,7 @@
 #include <fnmatch.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,88 +303,130 @@ static int parse_choice(lexer *lx, const char *const *names, size_t n,
 	return syntax(lx, at, "unknown %s '%.*s'", what, (int)len, at);
 }
 
-/* One ARG: KEY=VALUE, or a positional VALUE (position pos). */
-static int parse_arg(lexer *lx, orx_rule_action *a, int pos, unsigned *given)
+/* The arguments of a scheme, as bits of what a rule gave. */
+enum {
+	ARG_GAIN = 1 << 0,
+	ARG_MODE = 1 << 1,
+	ARG_FANS = 1 << 2,
+	ARG_VALUE = 1 << 3,
+	ARG_MEAN = 1 << 4,
+	ARG_STD = 1 << 5,
+	ARG_LOW = 1 << 6,
+	ARG_HIGH = 1 << 7
+};
+
+static bool scaling_or_orthogonal(orx_scheme s)
 {
-	static const char *const modes[] = {"fan_in", "fan_out", "fan_avg"};
-	static const char *const conventions[] = {"exact", "pytorch"};
-	orx_scheme s = a->spec.scheme;
+	return orx_scheme_is_scaling(s) || s == ORX_SCHEME_ORTHOGONAL;
+}
+
+static bool scaling(orx_scheme s)
+{
+	return orx_scheme_is_scaling(s);
+}
+
+static bool constant_like(orx_scheme s)
+{
+	return s == ORX_SCHEME_CONSTANT || s == ORX_SCHEME_FORGET_BIAS;
+}
+
+static bool normal_like(orx_scheme s)
+{
+	return s == ORX_SCHEME_NORMAL || s == ORX_SCHEME_TRUNC_NORMAL;
+}
+
+static bool uniform(orx_scheme s)
+{
+	return s == ORX_SCHEME_UNIFORM;
+}
+
+#define NUMBER(field) offsetof(orx_init_spec, field)
+#define SPECIAL SIZE_MAX
+
+/* A row per argument: the schemes that take it, and the number of the
+ * spec it sets (SPECIAL: parsed on its own). */
+static const struct {
+	const char *key;
+	unsigned bit;
+	bool (*takes)(orx_scheme s);
+	size_t number;
+} arguments[] = {
+	{"gain", ARG_GAIN, scaling_or_orthogonal, SPECIAL},
+	{"mode", ARG_MODE, scaling, SPECIAL},
+	{"fans", ARG_FANS, scaling, SPECIAL},
+	{"value", ARG_VALUE, constant_like, NUMBER(value)},
+	{"mean", ARG_MEAN, normal_like, NUMBER(mean)},
+	{"std", ARG_STD, normal_like, NUMBER(std)},
+	{"low", ARG_LOW, uniform, NUMBER(low)},
+	{"high", ARG_HIGH, uniform, NUMBER(high)},
+};
+
+/* The key of the ARG at lx (KEY=, consumed), or of positional value pos
+ * of scheme s (constant(v), normal(mean, std), uniform(low, high)). */
+static int arg_key(lexer *lx, char *key, size_t size, orx_scheme s, int pos)
+{
+	static const char *const pos_keys[3][2] = {
+		{"value", NULL}, {"mean", "std"}, {"low", "high"}};
 	const char *at = lx->p, *eq;
-	char key[16] = "";
-	int choice = 0;
+	int row;
 
 	for (eq = lx->p; eq < lx->end && *eq != '=' && *eq != ',' && *eq != ')';
 	     eq++)
 		;
 	if (eq < lx->end && *eq == '=') {
-		if ((size_t)(eq - at) >= sizeof(key))
+		if ((size_t)(eq - at) >= size)
 			return syntax(lx, at, "unknown argument");
 		memcpy(key, at, (size_t)(eq - at));
+		key[eq - at] = '\0';
 		lx->p = eq + 1;
-	} else {
-		const char *pos_keys[3][2] = {{"value", NULL},
-					      {"mean", "std"},
-					      {"low", "high"}};
-		int row = s == ORX_SCHEME_CONSTANT || s == ORX_SCHEME_FORGET_BIAS
-				  ? 0
-			  : s == ORX_SCHEME_NORMAL ||
-				    s == ORX_SCHEME_TRUNC_NORMAL
-			      ? 1
-			  : s == ORX_SCHEME_UNIFORM ? 2
-						    : -1;
-		if (row < 0 || pos > 1 || !pos_keys[row][pos])
-			return syntax(lx, at, "%s takes no value in this place; "
-					      "write KEY=VALUE",
-				      orx_scheme_name(s));
-		strcpy(key, pos_keys[row][pos]);
+		return ORX_OK;
 	}
-#define TAKES(cond, bit)                                                   \
-	do {                                                               \
-		if (!(cond))                                               \
-			return syntax(lx, at, "%s does not take '%s'",     \
-				      orx_scheme_name(s), key);            \
-		*given |= bit;                                             \
-	} while (0)
-	if (!strcmp(key, "gain")) {
-		TAKES(orx_scheme_is_scaling(s) || s == ORX_SCHEME_ORTHOGONAL, 1);
+	row = constant_like(s) ? 0 : normal_like(s) ? 1 : uniform(s) ? 2 : -1;
+	if (row < 0 || pos > 1 || !pos_keys[row][pos])
+		return syntax(lx, at, "%s takes no value in this place; write "
+				      "KEY=VALUE",
+			      orx_scheme_name(s));
+	snprintf(key, size, "%s", pos_keys[row][pos]);
+	return ORX_OK;
+}
+
+/* One ARG: KEY=VALUE, or a positional VALUE (position pos); the
+ * argument's ARG_ bit is added to *given. */
+static int parse_arg(lexer *lx, orx_rule_action *a, int pos, unsigned *given)
+{
+	static const char *const modes[] = {"fan_in", "fan_out", "fan_avg"};
+	static const char *const conventions[] = {"exact", "pytorch"};
+	orx_scheme s = a->spec.scheme;
+	const char *at = lx->p;
+	char key[16] = "";
+	int choice = 0;
+	size_t k = 0, n = sizeof(arguments) / sizeof(arguments[0]);
+
+	if (arg_key(lx, key, sizeof(key), s, pos) != ORX_OK)
+		return ORX_EINVALID;
+	while (k < n && strcmp(arguments[k].key, key))
+		k++;
+	if (k == n)
+		return syntax(lx, at, "unknown argument '%s'", key);
+	if (!arguments[k].takes(s))
+		return syntax(lx, at, "%s does not take '%s'", orx_scheme_name(s),
+			      key);
+	*given |= arguments[k].bit;
+	if (arguments[k].number != SPECIAL)
+		return parse_number(lx, (double *)(void *)((char *)&a->spec +
+							 arguments[k].number));
+	if (arguments[k].bit == ARG_GAIN)
 		return parse_gain(lx, a);
-	}
-	if (!strcmp(key, "mode")) {
-		TAKES(orx_scheme_is_scaling(s), 2);
+	if (arguments[k].bit == ARG_MODE) {
 		if (parse_choice(lx, modes, 3, &choice, "mode"))
 			return ORX_EINVALID;
 		a->spec.mode = (orx_fan_mode)(choice + 1);
 		return ORX_OK;
 	}
-	if (!strcmp(key, "fans")) {
-		TAKES(orx_scheme_is_scaling(s), 4);
-		if (parse_choice(lx, conventions, 2, &choice, "fan convention"))
-			return ORX_EINVALID;
-		a->fans = (orx_fan_convention)choice;
-		return ORX_OK;
-	}
-	if (!strcmp(key, "value")) {
-		TAKES(s == ORX_SCHEME_CONSTANT || s == ORX_SCHEME_FORGET_BIAS, 8);
-		return parse_number(lx, &a->spec.value);
-	}
-	if (!strcmp(key, "mean")) {
-		TAKES(s == ORX_SCHEME_NORMAL || s == ORX_SCHEME_TRUNC_NORMAL, 16);
-		return parse_number(lx, &a->spec.mean);
-	}
-	if (!strcmp(key, "std")) {
-		TAKES(s == ORX_SCHEME_NORMAL || s == ORX_SCHEME_TRUNC_NORMAL, 32);
-		return parse_number(lx, &a->spec.std);
-	}
-	if (!strcmp(key, "low")) {
-		TAKES(s == ORX_SCHEME_UNIFORM, 64);
-		return parse_number(lx, &a->spec.low);
-	}
-	if (!strcmp(key, "high")) {
-		TAKES(s == ORX_SCHEME_UNIFORM, 128);
-		return parse_number(lx, &a->spec.high);
-	}
-#undef TAKES
-	return syntax(lx, at, "unknown argument '%s'", key);
+	if (parse_choice(lx, conventions, 2, &choice, "fan convention"))
+		return ORX_EINVALID;
+	a->fans = (orx_fan_convention)choice;
+	return ORX_OK;
 }
 
 /* The arguments a scheme cannot do without. */
@@ -392,18 +435,19 @@ static int check_required(lexer *lx, const char *at, orx_rule_action *a,
 {
 	orx_scheme s = a->spec.scheme;
 
-	if (s == ORX_SCHEME_CONSTANT && !(given & 8))
+	if (s == ORX_SCHEME_CONSTANT && !(given & ARG_VALUE))
 		return syntax(lx, at, "constant needs a value: constant(0.1)");
-	if (s == ORX_SCHEME_FORGET_BIAS && !(given & 8))
+	if (s == ORX_SCHEME_FORGET_BIAS && !(given & ARG_VALUE))
 		a->spec.value = 1; /* Jozefowicz et al.; Keras's unit_forget_bias */
 	if ((s == ORX_SCHEME_NORMAL || s == ORX_SCHEME_TRUNC_NORMAL) &&
-	    !(given & 32))
+	    !(given & ARG_STD))
 		return syntax(lx, at, "%s needs std: %s(0, 0.02)",
 			      orx_scheme_name(s), orx_scheme_name(s));
 	if ((s == ORX_SCHEME_NORMAL || s == ORX_SCHEME_TRUNC_NORMAL) &&
 	    a->spec.std < 0)
 		return syntax(lx, at, "std must not be negative");
-	if (s == ORX_SCHEME_UNIFORM && (given & 192) != 192)
+	if (s == ORX_SCHEME_UNIFORM &&
+	    (given & (ARG_LOW | ARG_HIGH)) != (ARG_LOW | ARG_HIGH))
 		return syntax(lx, at, "uniform needs low and high: "
 				      "uniform(-0.1, 0.1)");
 	if (s == ORX_SCHEME_UNIFORM && a->spec.low > a->spec.high)

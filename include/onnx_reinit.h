@@ -191,9 +191,10 @@ int orx_model_tensor(orx_tensor_info *out, const orx_model *model, size_t i);
 int orx_model_find_tensor(size_t *out, const orx_model *model,
 			  const char *name);
 
-/* Read the n elements of initializer i as doubles (n must equal its
- * count). Float, float16, bfloat16, double, the integer types and bool
- * are read; other dtypes and external data give ORX_EUNSUPPORTED. */
+/* Read the n elements of tensor i as doubles (n must equal its count),
+ * from the model or from its external data file. Float, float16,
+ * bfloat16, double, the integer types and bool are read; other dtypes
+ * give ORX_EUNSUPPORTED. A re-initialized tensor reads its new values. */
 int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i);
 
 /* Replace the n elements of initializer i (n must equal its count) with
@@ -236,6 +237,10 @@ typedef struct {
 
 /* The stream key of a tensor: from the seed and the tensor's name. */
 uint64_t orx_stream_key(uint64_t seed, const char *name);
+
+/* FNV-1a (64 bits) of the string's bytes: the name's part of a stream
+ * key, and what batch --shard divides. */
+uint64_t orx_name_hash(const char *s);
 
 /* Position r at the start of block b of the stream key. */
 void orx_rng_block(orx_rng *r, uint64_t key, uint64_t block);

@@ -117,7 +117,7 @@ static void add_skipped(batch *b, const char *path, const char *rel,
 
 /* Every *.onnx regular file under dir (symlinks are not followed); other
  * *.onnx entries get a failed line of their own. */
-static void walk(batch *b, const char *dir, const char *rel)
+static void add_folder(batch *b, const char *dir, const char *rel)
 {
 	struct dirent **list;
 	int n = scandir(dir, &list, NULL, alphasort);
@@ -133,7 +133,7 @@ static void walk(batch *b, const char *dir, const char *rel)
 				     rel[0] ? "/" : "", name) < sizeof(sub) &&
 		    lstat(path, &st) == 0) {
 			if (S_ISDIR(st.st_mode))
-				walk(b, path, sub);
+				add_folder(b, path, sub);
 			else if (S_ISREG(st.st_mode) && ends_with(name, ".onnx"))
 				add_file(b, path, sub);
 			else if (ends_with(name, ".onnx"))
@@ -179,7 +179,7 @@ static void add_input(batch *b, const char *arg)
 			snprintf(j->error, sizeof(j->error), "cannot open: %s",
 				 strerror(errno));
 	} else if (S_ISDIR(st.st_mode)) {
-		walk(b, arg, "");
+		add_folder(b, arg, "");
 	} else if (ends_with(arg, ".zip")) {
 		add_archive(b, arg);
 	} else {
@@ -197,11 +197,7 @@ static int by_rel(const void *x, const void *y)
 /* The shard of a relative path: FNV-1a 64 of its bytes, mod N. */
 static unsigned shard_of(const char *rel, unsigned n)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-	for (const unsigned char *p = (const unsigned char *)rel; *p; p++)
-		h = (h ^ *p) * UINT64_C(0x100000001b3);
-	return (unsigned)(h % n);
+	return (unsigned)(orx_name_hash(rel) % n);
 }
 
 static void free_job(job *j)

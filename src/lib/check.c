@@ -30,7 +30,8 @@ typedef struct {
 	const entry *e;
 	double std, ratio;
 	size_t n;
-	int problem;   /* own finding, or -1 */
+	int problem;   /* its finding (an orx_problem), or -1 */
+	bool by_signal; /* the finding is its chain's, not its own */
 	int pred;      /* layer index of the layer feeding it, or -1 */
 	double scale;  /* chain product up to here */
 	double residual; /* the same without layers flagged on their own */
@@ -418,7 +419,7 @@ static int judge_chains(orx_check *c, layer *L, size_t n,
 			if (L[k].problem < 0 &&
 			    (problem == ORX_PROBLEM_VANISHING ? L[k].ratio < 1
 							      : L[k].ratio > 1))
-				L[k].problem = problem + 100; /* by signal */
+				L[k].problem = problem, L[k].by_signal = true;
 	}
 	return ORX_OK;
 }
@@ -437,7 +438,7 @@ static orx_signal_step step_of(const layer *l)
 	const entry *e = l->e;
 	orx_signal_step s = {e->pub.name, e->pub.activation, 0, 0, NAN,
 			     orx_activation_factor(e->pub.activation, e->alpha),
-			     1, 1, l->problem < 0 ? -1 : l->problem % 100};
+			     1, 1, l->problem};
 
 	if (e->pub.has_fans) {
 		s.fan_in = e->pub.fan_in;
@@ -521,8 +522,7 @@ static int run(orx_check **out, const orx_model *model, const orx_plan *plan,
 		rc = judge_chains(c, L, n, opts);
 	for (size_t i = 0; i < n && rc == ORX_OK; i++)
 		if (L[i].problem >= 0)
-			rc = add_finding(c, &L[i], L[i].problem % 100,
-					 L[i].problem >= 100);
+			rc = add_finding(c, &L[i], L[i].problem, L[i].by_signal);
 	if (rc == ORX_OK)
 		rc = chain_steps(c, L);
 	/* recurrent layers: on their own, not in chains */

@@ -1,5 +1,5 @@
-/* Tensors in external data files: safe paths, reading, and saving models
- * whose tensors live (or will live) in data files beside them.
+/* Tensors in external data files: their paths checked, their files
+ * opened and read safely (writing them is extsave.c's).
  *
  * A location must stay inside the model's folder, whatever the file
  * system holds: no absolute path, no '..', no symlink anywhere on the way
@@ -226,7 +226,7 @@ static int verify_checksum(const orx_model *m, const Onnx__TensorProto *t,
 			   const orx_ext_ref *ref, int fd)
 {
 	const char *want = entry(t, "checksum");
-	orx_model *mm = (orx_model *)m; /* the cache is not the model */
+	orx_model_cache *mm = m->cache;
 	char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
 	int rc;
 

@@ -1,6 +1,8 @@
-/* Saving models with tensors in data files: every tensor placed (inline,
- * or at a 4 KiB-aligned offset of a data file beside the output), the
- * data files streamed tensor by tensor, the model written last. */
+/* orx_model_save: a model whose tensors are (or are to be) in data
+ * files has every tensor placed (inline, or at a 4 KiB-aligned offset of
+ * a data file beside the output), the data files streamed tensor by
+ * tensor, then the model packed (save.c); any other goes to save.c at
+ * once. */
 #define _GNU_SOURCE
 #include "internal.h"
 
@@ -191,9 +193,9 @@ static int put_tensor(int fd, uint64_t off, const orx_model *m, size_t i,
 	return pwrite_all(fd, tensor(m, i)->raw_data.data, len, off);
 }
 
-static int write_data_file(int fd, void *arg)
+static int write_data_file(int fd, const void *arg)
 {
-	data_ctx *c = arg;
+	const data_ctx *c = arg;
 	int rc = ORX_OK;
 
 	for (size_t i = 0; i < orx_value_count(c->m) && rc == ORX_OK; i++)

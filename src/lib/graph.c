@@ -44,18 +44,9 @@ struct marks {
 	uint32_t mark[];
 };
 
-static uint64_t hash(const char *s)
-{
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * UINT64_C(0x100000001b3);
-	return h;
-}
-
 static int lookup(const orx_graph *gr, const char *name, size_t *slot)
 {
-	size_t i = (size_t)hash(name) & (gr->n_slots - 1);
+	size_t i = (size_t)orx_name_hash(name) & (gr->n_slots - 1);
 
 	while (gr->slots[i] && strcmp(gr->names[gr->slots[i] - 1], name))
 		i = (i + 1) & (gr->n_slots - 1);

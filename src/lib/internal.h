@@ -1,5 +1,6 @@
 /* Internal to the library: protobuf-c types may appear here, never in
- * include/onnx_reinit.h. */
+ * include/onnx_reinit.h. A section per file, named after it: the
+ * declarations of what that file defines, with their comments. */
 #ifndef ORX_INTERNAL_H
 #define ORX_INTERNAL_H
 
@@ -8,6 +9,8 @@
 #include "onnx_reinit.h"
 
 #include <stdbool.h>
+
+/*** @@ARENA (arena.c) ***/
 
 /* An arena (a model's protobuf memory, a plan's entries): allocations
  * live until the arena is freed. Through orx_arena_allocator, freeing a
@@ -26,6 +29,10 @@ void orx_arena_free(orx_arena *a);
  * of them in use), doubled when full: the array, perhaps moved, or NULL
  * (out of memory, recorded as the last error; array is left as it was). */
 void *orx_room(void *array, size_t *cap, size_t used, size_t size);
+
+/*** @@MODEL (model.c): the model, open ***/
+
+typedef struct orx_progress orx_progress; /* progress.c */
 
 /* Values to make when the model is saved: for tensors in external data,
  * which are streamed from file to file rather than held. */
@@ -56,6 +63,33 @@ typedef struct {
 	int *value_of_node;  /* node -> its Constant's value, or -1 */
 } orx_graph_ref;
 
+/* What using a model may change though readers hold it const: the values
+ * re-initialized tensors get when first read (made in place, in the
+ * tensors' own bytes), and the data files whose checksum was verified. */
+typedef struct {
+	bool backing_changed; /* values written into the mapped file's pages:
+				 they no longer equal the file */
+	char **verified;
+	size_t n_verified;
+} orx_model_cache;
+
+struct orx_model {
+	Onnx__ModelProto *proto; /* in arena, but for borrowed raw_data */
+	orx_arena *arena;
+	uint8_t *backing;     /* the file's bytes raw_data may point into */
+	size_t backing_len;
+	bool backing_mapped;  /* mapped private (else malloc'd) */
+	int backing_fd;       /* the mapped file, open; else -1 */
+	orx_model_cache *cache; /* what using a const model changes */
+	char *dir;            /* the model file's folder; NULL from a buffer */
+	orx_pending *pending; /* one per initializer, or NULL */
+	orx_value *values;    /* values.c */
+	size_t n_values;
+	orx_graph_ref *graphs;
+	size_t n_graphs;
+	orx_progress *progress;
+};
+
 /*** @@PROGRESS (progress.c) ***/
 
 /* A model's progress counters. A step that may take long brackets its
@@ -63,7 +97,6 @@ typedef struct {
  * current ones; the previous current ones returned) and orx_progress_end
  * (given them back). Workers count into orx_progress_current() of the
  * thread that started them. */
-typedef struct orx_progress orx_progress;
 orx_progress *orx_progress_new(void);
 void orx_progress_free(orx_progress *p);
 orx_progress *orx_progress_start(const orx_model *m, const char *step,
@@ -74,27 +107,7 @@ void orx_progress_add(orx_progress *p, uint64_t n); /* p may be NULL */
 /* The values the model's next save makes (re-initialized, not yet made). */
 uint64_t orx_pending_values(const orx_model *m);
 
-struct orx_model {
-	Onnx__ModelProto *proto; /* in arena, but for borrowed raw_data */
-	orx_arena *arena;
-	uint8_t *backing;     /* the file's bytes raw_data may point into */
-	size_t backing_len;
-	bool backing_mapped;  /* mapped private (else malloc'd) */
-	int backing_fd;       /* the mapped file, open; else -1 */
-	bool backing_changed; /* values written into backing: it no longer
-			       * equals the file */
-	char *dir;            /* the model file's folder; NULL from a buffer */
-	orx_pending *pending; /* one per initializer, or NULL */
-	char **verified;      /* data files whose checksum was checked */
-	size_t n_verified;
-	orx_value *values;    /* values.c */
-	size_t n_values;
-	orx_graph_ref *graphs;
-	size_t n_graphs;
-	orx_progress *progress;
-};
-
-/*** @@VALUES: the constants that can hold parameters (values.c) ***/
+/*** @@VALUES (values.c): the constants that can hold parameters ***/
 
 /* Values 0 .. n_initializer - 1 are the main graph's initializers, then
  * come its Constant nodes' tensors, then each body's (depth first).
@@ -120,13 +133,13 @@ int orx_value_of_constant(const orx_model *m, int graph, int init, int cnode);
  * (not a scalar, a shape or an index)? */
 bool orx_value_may_be_parameter(const orx_model *m, size_t i);
 
-/*** @@ERRORS ***/
+/*** @@ERROR (error.c) ***/
 
 /* Record a formatted message as the thread's last error; returns code. */
 int orx_fail(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/*** @@WIRE: the depth-bounded pre-scan of the protobuf wire format ***/
+/*** @@WIRE (wire.c): the depth-bounded pre-scan of the wire format ***/
 
 /* Walk len bytes at data as a message of type desc without building it:
  * every length and tag within bounds, no groups, nesting at most
@@ -151,7 +164,102 @@ int orx_wire_skeleton(uint8_t **out, size_t *out_len,
 		      orx_borrowed **borrowed, size_t *n_borrowed,
 		      const uint8_t *data, size_t len);
 
-/*** @@TENSOR: element counts and data ***/
+/*** @@DTYPE (dtype.c): element types, counts and storage ***/
+
+/* Check that the tensor's dims and data agree (overflow-safe). */
+int orx_tensor_proto_validate(const Onnx__TensorProto *t);
+
+/* Product of the tensor's dims into *out; ORX_EINVALID on a negative dim
+ * or overflow of 2^63. */
+int orx_tensor_proto_count(uint64_t *out, const Onnx__TensorProto *t);
+
+/* Which storage the tensor's elements are in. */
+orx_storage orx_tensor_proto_storage(const Onnx__TensorProto *t);
+
+/* Bytes of n elements of dtype (sub-byte types packed), 0 if unknown. */
+uint64_t orx_dtype_nbytes(int dtype, uint64_t n);
+
+/* float32, float16, bfloat16 or float64: the dtypes values are made in. */
+bool orx_dtype_is_float(int dtype);
+
+/*** @@TENSOR (tensor.c): tensor data, and the values made for it ***/
+
+/* Converts n values into a tensor buffer at element offset. */
+typedef void (*orx_store_fn)(void *base, size_t offset, const double *v,
+			     size_t n);
+
+/* Values orx_tensor_init deferred for tensor i: the job making them into
+ * out (its raw bytes; fails for a dtype without a raw store), made there
+ * at once, or made into the tensor itself (materialize; all of them). */
+struct orx_fill_job;
+int orx_fill_job_of(struct orx_fill_job *job, uint8_t *out,
+		    const orx_model *model, size_t i);
+int orx_make_values(uint8_t *out, const orx_model *model, size_t i);
+int orx_materialize(const orx_model *model, size_t i);
+
+/* The deferred values of tensor i (inline or external), made a slice of
+ * RNG blocks at a time (orthogonal: whole) and handed in order to put
+ * with their byte offset in the tensor: memory stays small whatever its
+ * size. Stops at put's first error and returns it. */
+typedef int (*orx_put_fn)(void *ctx, const uint8_t *bytes, size_t len,
+			  uint64_t at);
+int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
+		      void *ctx);
+int orx_materialize_all(const orx_model *model);
+
+/* Whether orx_tensor_read of initializer i would find its elements
+ * (storage, dtype, size): checked before allocating for them. */
+int orx_tensor_readable(const orx_model *model, size_t i);
+
+/* The first element of a tensor in the model (a scalar attribute or
+ * constant input); ORX_EUNSUPPORTED when it cannot be read. */
+int orx_tensor_proto_scalar(double *out, const Onnx__TensorProto *t);
+
+/* The elements of a small int64 or int32 tensor (a shape, axes) into
+ * out, *n of them; ORX_EUNSUPPORTED for another dtype, more than max
+ * elements, or data outside the model. */
+int orx_tensor_proto_ints(int64_t *out, size_t max, size_t *n,
+			  const Onnx__TensorProto *t);
+
+/* The store function for raw little-endian bytes of dtype, or NULL. */
+orx_store_fn orx_raw_store(int dtype);
+
+/*** @@VISIT (visit.c): every graph, node and tensor of a model ***/
+
+/* Called on a TensorProto: initializers, attribute values, sparse
+ * tensors, in every graph, function and training graph. */
+typedef int (*orx_tensor_fn)(const Onnx__TensorProto *t, void *ctx);
+
+/* Where a node sits: a graph (main, body or training graph) or a
+ * function; the other is NULL. */
+typedef struct {
+	const Onnx__GraphProto *graph;
+	const Onnx__FunctionProto *function;
+} orx_node_owner;
+
+/* What orx_visit calls, each optional (NULL): tensor on every TensorProto,
+ * graph on every GraphProto before its contents, node on every node
+ * (index: its position in its owner) before its attributes. */
+typedef struct {
+	orx_tensor_fn tensor;
+	int (*graph)(const Onnx__GraphProto *g, void *ctx);
+	int (*node)(const Onnx__NodeProto *node, const orx_node_owner *owner,
+		    size_t index, void *ctx);
+	void *ctx;
+} orx_visitor;
+
+/* Visit the whole model, depth first in file order; stops at the first
+ * nonzero return and returns it. */
+int orx_visit(const Onnx__ModelProto *m, const orx_visitor *v);
+
+/*** @@VALIDATE (validate.c): what a model must be before use ***/
+
+/* Every node has an op_type and an output, every tensor's dims agree
+ * with its data, and the model stays within opts' size limits. */
+int orx_model_validate(const Onnx__ModelProto *m,
+		       const orx_open_options *opts);
+
+/*** @@INIT (init.c): drawing values, on threads ***/
 
 /* The orx_set_threads setting (0: one per core). */
 int orx_threads(void);
@@ -165,98 +273,6 @@ size_t orx_thread_count(void);
  * that cannot be started is done by the caller. */
 void orx_run_parallel(size_t n, void *(*fn)(void *), void *args,
 		      size_t stride);
-
-/* Values orx_tensor_init deferred for tensor i: the job making them into
- * out (its raw bytes; fails for a dtype without a raw store), made there
- * at once, or made into the tensor itself (materialize; all of them). */
-struct orx_fill_job;
-int orx_fill_job_of(struct orx_fill_job *job, uint8_t *out,
-		    const orx_model *model, size_t i);
-int orx_make_values(uint8_t *out, const orx_model *model, size_t i);
-int orx_materialize(orx_model *model, size_t i);
-
-/* The deferred values of tensor i (inline or external), made a slice of
- * RNG blocks at a time (orthogonal: whole) and handed in order to put
- * with their byte offset in the tensor: memory stays small whatever its
- * size. Stops at put's first error and returns it. */
-typedef int (*orx_put_fn)(void *ctx, const uint8_t *bytes, size_t len,
-			  uint64_t at);
-int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
-		      void *ctx);
-int orx_materialize_all(orx_model *model);
-
-/* Whether orx_tensor_read of initializer i would find its elements
- * (storage, dtype, size): checked before allocating for them. */
-int orx_tensor_readable(const orx_model *model, size_t i);
-
-/* Check that the tensor's dims and data agree (overflow-safe). */
-int orx_tensor_proto_validate(const Onnx__TensorProto *t);
-
-/* Product of the tensor's dims into *out; ORX_EINVALID on a negative dim
- * or overflow of 2^63. */
-int orx_tensor_proto_count(uint64_t *out, const Onnx__TensorProto *t);
-
-/* The first element of a tensor in the model (a scalar attribute or
- * constant input); ORX_EUNSUPPORTED when it cannot be read. */
-int orx_tensor_proto_scalar(double *out, const Onnx__TensorProto *t);
-
-/* The elements of a small int64 or int32 tensor (a shape, axes) into
- * out, *n of them; ORX_EUNSUPPORTED for another dtype, more than max
- * elements, or data outside the model. */
-int orx_tensor_proto_ints(int64_t *out, size_t max, size_t *n,
-			  const Onnx__TensorProto *t);
-
-/* Which storage the tensor's elements are in. */
-orx_storage orx_tensor_proto_storage(const Onnx__TensorProto *t);
-
-/* Bytes of n elements of dtype (sub-byte types packed), 0 if unknown. */
-uint64_t orx_dtype_nbytes(int dtype, uint64_t n);
-
-/* float32, float16, bfloat16 or float64: the dtypes values are made in. */
-bool orx_dtype_is_float(int dtype);
-
-/*** @@WALK: every tensor of a model ***/
-
-/* Call fn on every TensorProto in the model: initializers, attribute
- * values, sparse tensors, in every graph, function and training graph.
- * Stops at the first nonzero return and returns it. */
-typedef int (*orx_tensor_fn)(const Onnx__TensorProto *t, void *ctx);
-int orx_walk_tensors(const Onnx__ModelProto *m, orx_tensor_fn fn, void *ctx);
-
-/* Where a node sits: a graph (main, body or training graph) or a
- * function; the other is NULL. */
-typedef struct {
-	const Onnx__GraphProto *graph;
-	const Onnx__FunctionProto *function;
-} orx_node_owner;
-
-/* What orx_walk calls, each optional (NULL): tensor on every TensorProto,
- * graph on every GraphProto before its contents, node on every node
- * (index: its position in its owner) before its attributes. */
-typedef struct {
-	orx_tensor_fn tensor;
-	int (*graph)(const Onnx__GraphProto *g, void *ctx);
-	int (*node)(const Onnx__NodeProto *node, const orx_node_owner *owner,
-		    size_t index, void *ctx);
-	void *ctx;
-} orx_visitor;
-
-/* Visit the whole model, depth first in file order; stops at the first
- * nonzero return and returns it. */
-int orx_walk(const Onnx__ModelProto *m, const orx_visitor *v);
-
-/*** @@VALIDATE: what a model must be before any stage reads it ***/
-
-/* Every node has an op_type and an output, every tensor's dims agree
- * with its data, and the model stays within opts' size limits. */
-int orx_model_validate(const Onnx__ModelProto *m,
-		       const orx_open_options *opts);
-
-/*** @@INIT ***/
-
-/* Converts n values into a tensor buffer at element offset. */
-typedef void (*orx_store_fn)(void *base, size_t offset, const double *v,
-			     size_t n);
 
 /* Elements [first, first + count) of the n of a tensor (first a multiple
  * of ORX_RNG_BLOCK), stored at base as element 0: the same values as a
@@ -288,13 +304,15 @@ int orx_init_fill_store(void *base, orx_store_fn store, size_t n,
 int orx_orthogonal_fill(double *out, size_t n, const orx_init_params *p,
 			uint64_t key, const int64_t *dims, size_t ndim);
 
+/*** @@RNG (rng.c) ***/
+
 /* Whether normals take the shortcuts: eight draws at a time where the
  * CPU has AVX-512, the wedge test decided without exp() when the draw is
  * clearly on one side (both on by default). Returns the previous setting.
  * For tests: the values are the same either way. */
 bool orx_rng_shortcuts(bool on);
 
-/*** @@RULES ***/
+/*** @@RULES (rules.c) ***/
 
 typedef enum { ORX_GAIN_DEFAULT, ORX_GAIN_VALUE, ORX_GAIN_NAMED } orx_gain_kind;
 
@@ -321,7 +339,7 @@ const orx_rule_action *orx_rules_match(const orx_rules *rules,
 				       const orx_rule_query *q,
 				       const char **file, unsigned *line);
 
-/*** @@EXTERNAL: tensors in data files ***/
+/*** @@EXTERNAL (external.c): tensors in data files, read safely ***/
 
 typedef struct {
 	const char *location; /* relative to the model's folder, checked */
@@ -351,10 +369,8 @@ int orx_external_validate(const orx_model *m);
 
 int orx_pread_all(int fd, void *buf, size_t n, uint64_t off);
 
-/*** @@IO: whole files in and out ***/
+/*** @@IO (io.c): whole files in and out ***/
 
-/* Map a regular, non-empty file read-only; ORX_EUNSUPPORTED when it is
- * not one (then read it). */
 /* path mapped private and writable (changes never reach the file) into
  * *out, *len bytes, its descriptor left open in *fd; ORX_EUNSUPPORTED when
  * it is not a regular file that can be mapped. */
@@ -364,21 +380,23 @@ void orx_unmap_file(uint8_t *data, size_t len);
  * orx_map_file: they read the file again when touched. */
 void orx_release_pages(const uint8_t *data, size_t len);
 
+/* Write all n bytes to fd; 0, or the errno of the failed write. */
+int orx_write_all(int fd, const uint8_t *data, size_t n);
+
 /* Write path whole or not at all: write_fn fills a temporary file in the
  * target's folder, which is then renamed into place ("-": stdout). */
-int orx_save_with(const char *path, int (*write_fn)(int fd, void *ctx),
-		  void *ctx);
+int orx_save_with(const char *path,
+		  int (*write_fn)(int fd, const void *ctx), const void *ctx);
 
 /* The folder of path, a new string ("." for a bare name). */
 char *orx_folder_of(const char *path);
 
-/* The model as it is in memory, to path (no external data handling). */
-int orx_model_save_plain(const orx_model *model, const char *path);
-
-/* The store function for raw little-endian bytes of dtype, or NULL. */
-orx_store_fn orx_raw_store(int dtype);
-
 /* Read the file at path ("-" for standard input) into a new buffer. */
 int orx_read_all(uint8_t **out, size_t *len, const char *path);
+
+/*** @@SAVE (save.c) ***/
+
+/* The model as it is in memory, to path (no external data handling). */
+int orx_model_save_plain(const orx_model *model, const char *path);
 
 #endif

@@ -1,4 +1,5 @@
-/* Opening, validating, saving and freeing models. */
+/* Opening models (from a file or bytes: unpacked into an arena, validated,
+ * their values indexed) and freeing them. */
 #define _GNU_SOURCE
 #include "internal.h"
 
@@ -91,7 +92,8 @@ static int open_bytes(orx_model **out, const uint8_t *data, size_t len,
 	if (!(model = calloc(1, sizeof(*model))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	model->backing_fd = -1;
-	if (!(model->progress = orx_progress_new())) {
+	if (!(model->progress = orx_progress_new()) ||
+	    !(model->cache = calloc(1, sizeof(*model->cache)))) {
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -169,28 +171,6 @@ int orx_model_open_file(orx_model **out, const char *path,
 	return rc;
 }
 
-int orx_model_save_buffer(uint8_t **out, size_t *len, const orx_model *model)
-{
-	int rc = orx_materialize_all((orx_model *)model);
-
-	if (rc != ORX_OK)
-		return rc;
-	for (size_t i = 0; model->pending && i < orx_value_count(model); i++)
-		if (model->pending[i].set)
-			return orx_fail(ORX_EUNSUPPORTED, "tensors in external "
-							  "data were "
-							  "re-initialized: save "
-							  "to a file");
-	size_t n = onnx__model_proto__get_packed_size(model->proto);
-	uint8_t *buf = malloc(n ? n : 1);
-
-	if (!buf)
-		return orx_fail(ORX_ENOMEM, "out of memory");
-	*len = onnx__model_proto__pack(model->proto, buf);
-	*out = buf;
-	return ORX_OK;
-}
-
 void orx_model_free(orx_model *model)
 {
 	if (!model)
@@ -205,9 +185,11 @@ void orx_model_free(orx_model *model)
 	free(model->dir);
 	free(model->pending);
 	orx_values_free(model);
-	for (size_t i = 0; i < model->n_verified; i++)
-		free(model->verified[i]);
-	free(model->verified);
+	for (size_t i = 0; model->cache && i < model->cache->n_verified; i++)
+		free(model->cache->verified[i]);
+	if (model->cache)
+		free(model->cache->verified);
+	free(model->cache);
 	orx_progress_free(model->progress);
 	free(model);
 }

@@ -42,13 +42,18 @@ static inline uint64_t mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
+uint64_t orx_name_hash(const char *s)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a, 64 bits */
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		h = (h ^ *p) * UINT64_C(0x100000001b3);
+	return h;
+}
+
 uint64_t orx_stream_key(uint64_t seed, const char *name)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * UINT64_C(0x100000001b3);
-	return mix64(mix64(seed + GOLDEN) ^ h);
+	return mix64(mix64(seed + GOLDEN) ^ orx_name_hash(name));
 }
 
 void orx_rng_block(orx_rng *r, uint64_t key, uint64_t block)

@@ -304,13 +304,13 @@ static bool inline_pending(const orx_model *model, size_t i)
 		       ORX_STORAGE_EXTERNAL;
 }
 
-int orx_materialize(orx_model *model, size_t i)
+int orx_materialize(const orx_model *model, size_t i)
 {
 	int rc;
 
 	if (!inline_pending(model, i))
 		return ORX_OK;
-	model->backing_changed = true;
+	model->cache->backing_changed = true;
 	if ((rc = orx_make_values(initializer(model, i)->raw_data.data, model,
 				  i)) == ORX_OK)
 		model->pending[i].set = false;
@@ -318,7 +318,7 @@ int orx_materialize(orx_model *model, size_t i)
 }
 
 /* All at once, so that the threads share the blocks of every tensor. */
-int orx_materialize_all(orx_model *model)
+int orx_materialize_all(const orx_model *model)
 {
 	size_t n = orx_model_tensor_count(model), k = 0;
 	orx_fill_job *jobs;
@@ -333,7 +333,7 @@ int orx_materialize_all(orx_model *model)
 			rc = orx_fill_job_of(&jobs[k++],
 					     initializer(model, i)->raw_data.data,
 					     model, i);
-	model->backing_changed |= k > 0;
+	model->cache->backing_changed |= k > 0;
 	if (rc == ORX_OK)
 		rc = orx_init_fill_jobs(jobs, k);
 	for (size_t i = 0; i < n && rc == ORX_OK; i++)
@@ -382,7 +382,7 @@ int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
 	int rc;
 
 	if ((rc = read_check(&t, model, i, n)) != ORX_OK ||
-	    (rc = orx_materialize((orx_model *)model, i)) != ORX_OK)
+	    (rc = orx_materialize(model, i)) != ORX_OK)
 		return rc;
 	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
 		return read_external(out, n, model, t);
@@ -515,7 +515,7 @@ int orx_tensor_write(orx_model *model, size_t i, const double *values,
 		return rc;
 	if (n > 0)
 		store(base, 0, values, n);
-	model->backing_changed = true;
+	model->cache->backing_changed = true;
 	return ORX_OK;
 }
 
@@ -556,7 +556,7 @@ int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
 	    (main_init && t->has_raw_data && orx_raw_store(t->data_type) &&
 	     p->dist != ORX_DIST_KEEP))
 		return defer(model, i, p, key);
-	model->backing_changed |= p->dist != ORX_DIST_KEEP;
+	model->cache->backing_changed |= p->dist != ORX_DIST_KEEP;
 	return orx_init_fill_store(base, store, (size_t)n, p, key, t->dims,
 				   t->n_dims);
 }
@@ -599,7 +599,7 @@ int orx_tensor_init_range(orx_model *model, size_t i, uint64_t first,
 	rc = orx_init_fill(v, (size_t)count, p, key, dims, ndim);
 	if (rc == ORX_OK) {
 		store(base, (size_t)first, v, (size_t)count);
-		model->backing_changed = true;
+		model->cache->backing_changed = true;
 	}
 	free(v);
 	return rc;

@@ -150,7 +150,7 @@ int orx_model_validate(const Onnx__ModelProto *m,
 					      "ir_version");
 	if (!m->graph)
 		return orx_fail(ORX_EINVALID, "not an ONNX model: no graph");
-	if ((rc = orx_walk(m, &v)) != ORX_OK)
+	if ((rc = orx_visit(m, &v)) != ORX_OK)
 		return rc;
 	return check_scopes(m->graph, NULL);
 }

@@ -3,8 +3,8 @@
  * training graphs. The wire scan bounds the nesting before this runs. */
 #include "internal.h"
 
-static int walk_graph(const Onnx__GraphProto *g, const orx_visitor *v);
-static int walk_attribute(const Onnx__AttributeProto *a,
+static int visit_graph(const Onnx__GraphProto *g, const orx_visitor *v);
+static int visit_attribute(const Onnx__AttributeProto *a,
 			  const orx_visitor *v);
 
 static int visit_tensor(const Onnx__TensorProto *t, const orx_visitor *v)
@@ -12,7 +12,7 @@ static int visit_tensor(const Onnx__TensorProto *t, const orx_visitor *v)
 	return v->tensor ? v->tensor(t, v->ctx) : ORX_OK;
 }
 
-static int walk_sparse(const Onnx__SparseTensorProto *s, const orx_visitor *v)
+static int visit_sparse(const Onnx__SparseTensorProto *s, const orx_visitor *v)
 {
 	int rc = ORX_OK;
 
@@ -24,7 +24,7 @@ static int walk_sparse(const Onnx__SparseTensorProto *s, const orx_visitor *v)
 }
 
 /* The nodes of owner (a graph or a function), each with its attributes. */
-static int walk_nodes(Onnx__NodeProto *const *nodes, size_t n,
+static int visit_nodes(Onnx__NodeProto *const *nodes, size_t n,
 		      const orx_node_owner *owner, const orx_visitor *v)
 {
 	int rc = ORX_OK;
@@ -34,31 +34,31 @@ static int walk_nodes(Onnx__NodeProto *const *nodes, size_t n,
 			rc = v->node(nodes[i], owner, i, v->ctx);
 		for (size_t k = 0; k < nodes[i]->n_attribute && rc == ORX_OK;
 		     k++)
-			rc = walk_attribute(nodes[i]->attribute[k], v);
+			rc = visit_attribute(nodes[i]->attribute[k], v);
 	}
 	return rc;
 }
 
-static int walk_attribute(const Onnx__AttributeProto *a, const orx_visitor *v)
+static int visit_attribute(const Onnx__AttributeProto *a, const orx_visitor *v)
 {
 	int rc = ORX_OK;
 
 	if (a->t)
 		rc = visit_tensor(a->t, v);
 	if (rc == ORX_OK && a->g)
-		rc = walk_graph(a->g, v);
+		rc = visit_graph(a->g, v);
 	if (rc == ORX_OK && a->sparse_tensor)
-		rc = walk_sparse(a->sparse_tensor, v);
+		rc = visit_sparse(a->sparse_tensor, v);
 	for (size_t i = 0; i < a->n_tensors && rc == ORX_OK; i++)
 		rc = visit_tensor(a->tensors[i], v);
 	for (size_t i = 0; i < a->n_graphs && rc == ORX_OK; i++)
-		rc = walk_graph(a->graphs[i], v);
+		rc = visit_graph(a->graphs[i], v);
 	for (size_t i = 0; i < a->n_sparse_tensors && rc == ORX_OK; i++)
-		rc = walk_sparse(a->sparse_tensors[i], v);
+		rc = visit_sparse(a->sparse_tensors[i], v);
 	return rc;
 }
 
-static int walk_graph(const Onnx__GraphProto *g, const orx_visitor *v)
+static int visit_graph(const Onnx__GraphProto *g, const orx_visitor *v)
 {
 	orx_node_owner owner = {g, NULL};
 	int rc = v->graph ? v->graph(g, v->ctx) : ORX_OK;
@@ -66,39 +66,32 @@ static int walk_graph(const Onnx__GraphProto *g, const orx_visitor *v)
 	for (size_t i = 0; i < g->n_initializer && rc == ORX_OK; i++)
 		rc = visit_tensor(g->initializer[i], v);
 	for (size_t i = 0; i < g->n_sparse_initializer && rc == ORX_OK; i++)
-		rc = walk_sparse(g->sparse_initializer[i], v);
+		rc = visit_sparse(g->sparse_initializer[i], v);
 	if (rc == ORX_OK)
-		rc = walk_nodes(g->node, g->n_node, &owner, v);
+		rc = visit_nodes(g->node, g->n_node, &owner, v);
 	return rc;
 }
 
-int orx_walk(const Onnx__ModelProto *m, const orx_visitor *v)
+int orx_visit(const Onnx__ModelProto *m, const orx_visitor *v)
 {
 	int rc = ORX_OK;
 
 	if (m->graph)
-		rc = walk_graph(m->graph, v);
+		rc = visit_graph(m->graph, v);
 	for (size_t i = 0; i < m->n_functions && rc == ORX_OK; i++) {
 		const Onnx__FunctionProto *f = m->functions[i];
 		orx_node_owner owner = {NULL, f};
-		rc = walk_nodes(f->node, f->n_node, &owner, v);
+		rc = visit_nodes(f->node, f->n_node, &owner, v);
 		for (size_t k = 0; k < f->n_attribute_proto && rc == ORX_OK;
 		     k++)
-			rc = walk_attribute(f->attribute_proto[k], v);
+			rc = visit_attribute(f->attribute_proto[k], v);
 	}
 	for (size_t i = 0; i < m->n_training_info && rc == ORX_OK; i++) {
 		const Onnx__TrainingInfoProto *t = m->training_info[i];
 		if (t->initialization)
-			rc = walk_graph(t->initialization, v);
+			rc = visit_graph(t->initialization, v);
 		if (rc == ORX_OK && t->algorithm)
-			rc = walk_graph(t->algorithm, v);
+			rc = visit_graph(t->algorithm, v);
 	}
 	return rc;
-}
-
-int orx_walk_tensors(const Onnx__ModelProto *m, orx_tensor_fn fn, void *ctx)
-{
-	orx_visitor v = {fn, NULL, NULL, ctx};
-
-	return orx_walk(m, &v);
 }

@@ -81,8 +81,8 @@ Test(check, only_flagged_rewrites_the_flagged_and_keeps_the_rest)
 	{
 		uint8_t *a, *b;
 		size_t na, nb;
-		read_file(&a, &na, SAMPLES "/cnn_bn_relu.onnx");
-		read_file(&b, &nb, out);
+		cr_assert_eq(read_file(&a, &na, SAMPLES "/cnn_bn_relu.onnx"), 0);
+		cr_assert_eq(read_file(&b, &nb, out), 0);
 		cr_expect(na == nb && !memcmp(a, b, na), "a clean model changed");
 		free(a);
 		free(b);

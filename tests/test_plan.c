@@ -315,25 +315,28 @@ Test(plan, apply_writes_the_plan_and_nothing_else)
 	cr_assert_eq(orx_model_open_file(&in, SAMPLES "/cnn_bn_relu.onnx", NULL),
 		     ORX_OK);
 	cr_assert_eq(orx_model_open_file(&res, out, NULL), ORX_OK);
-	orx_rules_new(&rules);
-	orx_rules_add_defaults(rules);
+	cr_assert_eq(orx_rules_new(&rules), ORX_OK);
+	cr_assert_eq(orx_rules_add_defaults(rules), ORX_OK);
 	cr_assert_eq(orx_plan_build(&plan, in, rules), ORX_OK);
 	for (size_t i = 0; i < orx_model_tensor_count(in); i++) {
 		orx_tensor_info t;
 		double *before, *after, *want;
 		const orx_plan_item *it = NULL;
-		orx_model_tensor(&t, in, i);
+		cr_assert_eq(orx_model_tensor(&t, in, i), ORX_OK);
 		before = malloc(t.count * sizeof(double));
 		after = malloc(t.count * sizeof(double));
 		want = malloc(t.count * sizeof(double));
-		orx_tensor_read(before, t.count, in, i);
-		orx_tensor_read(after, t.count, res, i);
+		cr_assert(before && after && want);
+		cr_assert_eq(orx_tensor_read(before, t.count, in, i), ORX_OK);
+		cr_assert_eq(orx_tensor_read(after, t.count, res, i), ORX_OK);
 		for (size_t k = 0; k < orx_plan_count(plan); k++)
 			if (orx_plan_item_at(plan, k)->tensor == i)
 				it = orx_plan_item_at(plan, k);
 		if (it) {
-			orx_init_fill(want, t.count, &it->params,
-				      orx_stream_key(7, t.name), t.dims, t.ndim);
+			cr_assert_eq(orx_init_fill(want, t.count, &it->params,
+						   orx_stream_key(7, t.name),
+						   t.dims, t.ndim),
+				     ORX_OK);
 			for (size_t k = 0; k < t.count; k++)
 				cr_assert_eq(after[k], (double)(float)want[k],
 					     "%s[%zu]", t.name, k);

@@ -105,31 +105,35 @@ Test(rng, blocks_generated_alone_equal_the_whole_fill)
 }
 
 /* Two tensors in one model: the bytes of each do not depend on which is
- * initialized first. */
+ * initialized first (each draws from its own stream). */
 Test(rng, tensor_values_do_not_depend_on_order)
 {
 	orx_init_params p = {.dist = ORX_DIST_NORMAL, .std = 0.1};
-	const int64_t dims[1] = {1000};
-	uint8_t *buf, *first, *second;
-	size_t len, l1, l2;
-	orx_model *m1 = NULL, *m2 = NULL;
+	const char *path = ORX_SOURCE_DIR "/samples/mlp_tanh.onnx";
+	uint8_t *first = NULL, *second = NULL, *orig = NULL;
+	size_t l1 = 0, l2 = 0, lo = 0, a, b;
+	orx_model *m1 = NULL, *m2 = NULL, *m0 = NULL;
 
-	build_model(&buf, &len, ORX_DTYPE_FLOAT, dims, 1, NULL, 4000);
-	cr_assert_eq(orx_model_open_buffer(&m1, buf, len, NULL), ORX_OK);
-	cr_assert_eq(orx_model_open_buffer(&m2, buf, len, NULL), ORX_OK);
-	/* m1: another stream drawn first; m2: directly */
-	{
-		double scratch[5000];
-		fill(scratch, 5000, 0, "other", ORX_DIST_NORMAL);
-	}
-	cr_assert_eq(orx_tensor_init(m1, 0, &p, orx_stream_key(0, "w")), ORX_OK);
-	cr_assert_eq(orx_tensor_init(m2, 0, &p, orx_stream_key(0, "w")), ORX_OK);
-	orx_model_save_buffer(&first, &l1, m1);
-	orx_model_save_buffer(&second, &l2, m2);
+	cr_assert_eq(orx_model_open_file(&m1, path, NULL), ORX_OK);
+	cr_assert_eq(orx_model_open_file(&m2, path, NULL), ORX_OK);
+	cr_assert_eq(orx_model_open_file(&m0, path, NULL), ORX_OK);
+	cr_assert_eq(orx_model_find_tensor(&a, m1, "fc1.weight"), ORX_OK);
+	cr_assert_eq(orx_model_find_tensor(&b, m1, "fc2.weight"), ORX_OK);
+	/* m1: a then b; m2: b then a */
+	cr_assert_eq(orx_tensor_init(m1, a, &p, orx_stream_key(0, "fc1.weight")), ORX_OK);
+	cr_assert_eq(orx_tensor_init(m1, b, &p, orx_stream_key(0, "fc2.weight")), ORX_OK);
+	cr_assert_eq(orx_tensor_init(m2, b, &p, orx_stream_key(0, "fc2.weight")), ORX_OK);
+	cr_assert_eq(orx_tensor_init(m2, a, &p, orx_stream_key(0, "fc1.weight")), ORX_OK);
+	cr_assert_eq(orx_model_save_buffer(&first, &l1, m1), ORX_OK);
+	cr_assert_eq(orx_model_save_buffer(&second, &l2, m2), ORX_OK);
+	cr_assert_eq(orx_model_save_buffer(&orig, &lo, m0), ORX_OK);
 	cr_expect(l1 == l2 && memcmp(first, second, l1) == 0);
+	/* and both tensors were rewritten: the saved model is not the input */
+	cr_expect(l1 == lo && memcmp(first, orig, l1) != 0);
 	free(first);
 	free(second);
-	free(buf);
+	free(orig);
+	orx_model_free(m0);
 	orx_model_free(m1);
 	orx_model_free(m2);
 }

@@ -225,7 +225,7 @@ double orx_bf16_to_double(uint16_t h);
 
 /* A position in a random stream. Streams are counter-based SplitMix64
  * keyed by (seed, name): the values depend only on those, never on the
- * order of tensors, threads or the machine (the README documents the
+ * order of tensors, threads or the machine (docs/design.md documents the
  * exact construction). Elements come in blocks of ORX_RNG_BLOCK, each
  * generated from its own start, so blocks can be filled independently. */
 typedef struct {

@@ -1,7 +1,7 @@
 /* The random streams: counter-based SplitMix64 keyed by (seed, name),
  * with normals from a 256-layer ziggurat.
  *
- * Reproducing the bytes (also in the README):
+ * Reproducing the bytes (also in docs/design.md):
  *   mix(z):  z = (z ^ z>>30) * 0xbf58476d1ce4e5b9;
  *            z = (z ^ z>>27) * 0x94d049bb133111eb;  return z ^ z>>31
  *   key   =  mix(mix(seed + G) ^ fnv1a64(name))      G = 0x9e3779b97f4a7c15

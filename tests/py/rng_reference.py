@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """An independent implementation of onnx-reinit's random streams, written
-from the README's description, to check that the description is enough to
+from the description in docs/design.md ("Randomness, exactly"), to check that it is enough to
 reproduce the bytes.
 
     rng_reference.py SEED NAME uniform|normal COUNT [FIRST]

@@ -37,7 +37,8 @@ int main(int argc, char **argv)
 		if (orx_model_save_file(m, argv[2]) != ORX_OK)
 			return fprintf(stderr, "%s\n", orx_error_last()), 1;
 		t4 = now();
-		printf("open %.1f ms, plan %.1f ms, init %.1f ms, save %.1f ms, "
+		printf("open %.1f ms, plan %.1f ms, init %.1f ms, save %.1f "
+		       "ms, "
 		       "total %.1f ms\n",
 		       1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2),
 		       1e3 * (t4 - t3), 1e3 * (t4 - t0));

@@ -22,8 +22,7 @@ static void fill_f32(float *out, size_t n, orx_init_params *p)
 	int64_t dims[1] = {(int64_t)n};
 
 	orx_init_fill_store(out, orx_raw_store(ORX_DTYPE_FLOAT), n, p,
-			    orx_stream_key(0, "bench"),
-			    dims, 1);
+			    orx_stream_key(0, "bench"), dims, 1);
 }
 
 static void report(const char *name, double secs, size_t n)
@@ -37,7 +36,8 @@ int main(int argc, char **argv)
 	int reps = argc > 2 ? atoi(argv[2]) : 5;
 	float *out = malloc(n * sizeof(float));
 	orx_init_params normal = {.dist = ORX_DIST_NORMAL, .std = 1};
-	orx_init_params uniform = {.dist = ORX_DIST_UNIFORM, .low = 0, .high = 1};
+	orx_init_params uniform = {
+		.dist = ORX_DIST_UNIFORM, .low = 0, .high = 1};
 	orx_init_params constant = {.dist = ORX_DIST_CONSTANT, .value = 0.5};
 	double best[3] = {1e9, 1e9, 1e9}, t;
 

@@ -36,8 +36,8 @@ enum {
 	ORX_OK = 0,
 	ORX_EINVALID = -1,     /* malformed or invalid input */
 	ORX_EUNSUPPORTED = -2, /* valid, but not handled by this version */
-	ORX_EIO = -3,          /* a read or write failed */
-	ORX_ENOMEM = -4        /* out of memory */
+	ORX_EIO = -3,	       /* a read or write failed */
+	ORX_ENOMEM = -4	       /* out of memory */
 };
 
 /* The message of the last error raised by this thread, "" if none. The
@@ -65,9 +65,11 @@ typedef struct {
 #define ORX_MAX_NODES_DEFAULT ((size_t)1 << 24)
 #define ORX_MAX_GRAPHS_DEFAULT ((size_t)1 << 16)
 #define ORX_MAX_NAMES_DEFAULT ((size_t)1 << 26)
-#define ORX_OPEN_OPTIONS_INIT                                                \
-	{ORX_MAX_DEPTH_DEFAULT, ORX_MAX_NODES_DEFAULT, ORX_MAX_GRAPHS_DEFAULT, \
-	 ORX_MAX_NAMES_DEFAULT}
+#define ORX_OPEN_OPTIONS_INIT                                                  \
+	{                                                                      \
+		ORX_MAX_DEPTH_DEFAULT, ORX_MAX_NODES_DEFAULT,                  \
+			ORX_MAX_GRAPHS_DEFAULT, ORX_MAX_NAMES_DEFAULT          \
+	}
 
 /* Open the model in the file at path ("-" reads standard input).
  * opts may be NULL for the defaults. On success *out is a new model the
@@ -87,9 +89,9 @@ int orx_model_open_buffer(orx_model **out, const void *data, size_t len,
 
 /* Where a saved model's tensors go. */
 typedef enum {
-	ORX_DATA_KEEP,    /* as they are: external tensors to data files of
+	ORX_DATA_KEEP,	  /* as they are: external tensors to data files of
 			     the same relative names beside the output */
-	ORX_DATA_EMBED,   /* everything inline (refused past 2 GiB) */
+	ORX_DATA_EMBED,	  /* everything inline (refused past 2 GiB) */
 	ORX_DATA_EXTERNAL /* tensors above threshold bytes to one file */
 } orx_data_mode;
 
@@ -100,7 +102,10 @@ typedef struct {
 	uint64_t threshold;
 } orx_save_options;
 
-#define ORX_SAVE_OPTIONS_INIT {ORX_DATA_KEEP, NULL, 1024}
+#define ORX_SAVE_OPTIONS_INIT                                                  \
+	{                                                                      \
+		ORX_DATA_KEEP, NULL, 1024                                      \
+	}
 
 /* Write the model to path ("-" writes standard output). Each file is
  * written under a temporary name in its folder (an unnamed file where the
@@ -168,11 +173,11 @@ enum {
 };
 
 typedef struct {
-	const char *name;    /* owned by the model */
-	int dtype;           /* TensorProto.DataType code */
+	const char *name; /* owned by the model */
+	int dtype;	  /* TensorProto.DataType code */
 	size_t ndim;
 	const int64_t *dims; /* ndim values, owned by the model */
-	uint64_t count;      /* number of elements: product of dims */
+	uint64_t count;	     /* number of elements: product of dims */
 	uint64_t nbytes;     /* bytes of the elements in their dtype */
 	orx_storage storage;
 } orx_tensor_info;
@@ -264,13 +269,13 @@ void orx_rng_fill_trunc_normal(double *out, size_t n, orx_rng *r);
 /*** @@SCHEMES: initialization schemes ***/
 
 typedef enum {
-	ORX_SCHEME_KEEP,     /* leave the tensor as it is */
+	ORX_SCHEME_KEEP, /* leave the tensor as it is */
 	ORX_SCHEME_ZEROS,
 	ORX_SCHEME_ONES,
 	ORX_SCHEME_CONSTANT, /* value */
 	ORX_SCHEME_NORMAL,   /* N(mean, std^2) */
 	ORX_SCHEME_TRUNC_NORMAL,
-	ORX_SCHEME_UNIFORM,  /* U(low, high) */
+	ORX_SCHEME_UNIFORM, /* U(low, high) */
 	ORX_SCHEME_XAVIER_UNIFORM,
 	ORX_SCHEME_XAVIER_NORMAL,
 	ORX_SCHEME_XAVIER_TRUNC_NORMAL,
@@ -295,19 +300,22 @@ typedef enum {
 	ORX_MODE_DEFAULT, /* xavier: fan_avg; he, lecun: fan_in */
 	ORX_MODE_FAN_IN,
 	ORX_MODE_FAN_OUT,
-	ORX_MODE_FAN_AVG  /* (fan_in + fan_out) / 2 */
+	ORX_MODE_FAN_AVG /* (fan_in + fan_out) / 2 */
 } orx_fan_mode;
 
 typedef struct {
 	orx_scheme scheme;
-	double gain;       /* 0: the scheme's default (he: sqrt 2, else 1) */
+	double gain; /* 0: the scheme's default (he: sqrt 2, else 1) */
 	orx_fan_mode mode;
-	double value;      /* constant */
-	double mean, std;  /* normal, trunc_normal */
-	double low, high;  /* uniform */
+	double value;	  /* constant */
+	double mean, std; /* normal, trunc_normal */
+	double low, high; /* uniform */
 } orx_init_spec;
 
-#define ORX_INIT_SPEC_INIT {ORX_SCHEME_KEEP, 0, ORX_MODE_DEFAULT, 0, 0, 0, 0, 0}
+#define ORX_INIT_SPEC_INIT                                                     \
+	{                                                                      \
+		ORX_SCHEME_KEEP, 0, ORX_MODE_DEFAULT, 0, 0, 0, 0, 0            \
+	}
 
 /* The distribution a spec resolves to for given fans. */
 typedef enum {
@@ -323,11 +331,11 @@ typedef enum {
 
 typedef struct {
 	orx_dist dist;
-	double gain;  /* the gain used (variance scaling, orthogonal) */
-	double fan;   /* the fan divided by, 0 if none */
+	double gain; /* the gain used (variance scaling, orthogonal) */
+	double fan;  /* the fan divided by, 0 if none */
 	double mean;
-	double std;   /* the distribution's standard deviation */
-	double low;   /* bounds: uniform, truncated normal */
+	double std; /* the distribution's standard deviation */
+	double low; /* bounds: uniform, truncated normal */
 	double high;
 	double value; /* constant */
 } orx_init_params;
@@ -347,8 +355,8 @@ int orx_init_resolve(orx_init_params *out, const orx_init_spec *spec,
 /* Fill the n values of a tensor drawn from p, with the stream key, into
  * out. dims (ndim values, product n) matter only for orthogonal.
  * ORX_ENOMEM, or ORX_EUNSUPPORTED when LAPACK fails. */
-int orx_init_fill(double *out, size_t n, const orx_init_params *p,
-		  uint64_t key, const int64_t *dims, size_t ndim);
+int orx_init_fill(double *out, size_t n, const orx_init_params *p, uint64_t key,
+		  const int64_t *dims, size_t ndim);
 
 /* Threads for filling one large tensor (split by blocks: the bytes are
  * the same for any number). 0, the default: one per core. */
@@ -386,19 +394,22 @@ int orx_tensor_init_range(orx_model *model, size_t i, uint64_t first,
 /*** @@FANS: fan-in and fan-out of a weight ***/
 
 typedef enum {
-	ORX_FANS_EXACT,  /* the README's fan table: groups in both fans */
+	ORX_FANS_EXACT,	 /* the README's fan table: groups in both fans */
 	ORX_FANS_PYTORCH /* torch.nn.init: Conv fan_out ignores groups... */
 } orx_fan_convention;
 
 typedef struct {
-	const char *op;   /* "Gemm", "MatMul", "Conv", "ConvTranspose" */
-	int input;        /* which input the weight is: 0 (A) or 1 (B) */
-	int64_t group;    /* Conv, ConvTranspose: the group attribute */
-	int trans;        /* Gemm: transA for input 0, transB for input 1 */
+	const char *op; /* "Gemm", "MatMul", "Conv", "ConvTranspose" */
+	int input;	/* which input the weight is: 0 (A) or 1 (B) */
+	int64_t group;	/* Conv, ConvTranspose: the group attribute */
+	int trans;	/* Gemm: transA for input 0, transB for input 1 */
 	orx_fan_convention convention;
 } orx_fan_query;
 
-#define ORX_FAN_QUERY_INIT {NULL, 1, 1, 0, ORX_FANS_EXACT}
+#define ORX_FAN_QUERY_INIT                                                     \
+	{                                                                      \
+		NULL, 1, 1, 0, ORX_FANS_EXACT                                  \
+	}
 
 /* fan_in and fan_out of a weight of shape dims (as the node sees it:
  * after any Transpose) used as q->input of q->op. ORX_EUNSUPPORTED for an
@@ -423,9 +434,9 @@ typedef enum {
 	ORX_ROLE_NORM_MEAN,
 	ORX_ROLE_NORM_VAR,
 	/* of LSTM, GRU and RNN (their bias is ORX_ROLE_BIAS): */
-	ORX_ROLE_INPUT_WEIGHT,     /* W */
+	ORX_ROLE_INPUT_WEIGHT,	   /* W */
 	ORX_ROLE_RECURRENT_WEIGHT, /* R */
-	ORX_ROLE_PEEPHOLE,         /* LSTM's P */
+	ORX_ROLE_PEEPHOLE,	   /* LSTM's P */
 	/* a float tensor of more than one element that no layer claims:
 	 * only a rule (name=, role=other) decides it */
 	ORX_ROLE_OTHER,
@@ -434,10 +445,10 @@ typedef enum {
 	ORX_ROLE_POSITION,    /* added to an embedding's or a patch
 				 projection's output */
 	ORX_ROLE_CLASS_TOKEN, /* concatenated in front of the sequence */
-	ORX_ROLE_SCALE,       /* a per-channel Mul on a layer's output */
+	ORX_ROLE_SCALE,	      /* a per-channel Mul on a layer's output */
 	ORX_ROLE_PRELU_SLOPE,
-	ORX_ROLE_BUFFER       /* a constant the signal meets before any
-				 layer (a window), or an attention mask */
+	ORX_ROLE_BUFFER /* a constant the signal meets before any
+			   layer (a window), or an attention mask */
 } orx_role;
 
 /* "weight", "bias", "norm_scale", ... */
@@ -469,25 +480,25 @@ typedef struct orx_plan orx_plan;
  * the input or the recurrent part of the bias): a layer of its own for
  * fans and scheme. The blocks of a tensor cover it exactly. */
 typedef struct {
-	const char *gate;       /* "i", "o", "f", "c" (LSTM), "z", "r", "h"
-				   (GRU; RNN's one gate is "h") */
-	int direction;          /* 0 forward, 1 reverse */
-	int part;               /* bias: 0 the input bias Wb, 1 Rb; else 0 */
-	uint64_t first, count;  /* the elements of the tensor it is, as
-				   stored (a run of them) */
-	int64_t rows, cols;     /* as a matrix: H by input size (W), H by H
-				   (R), 1 by H (B, P) */
+	const char *gate;      /* "i", "o", "f", "c" (LSTM), "z", "r", "h"
+				  (GRU; RNN's one gate is "h") */
+	int direction;	       /* 0 forward, 1 reverse */
+	int part;	       /* bias: 0 the input bias Wb, 1 Rb; else 0 */
+	uint64_t first, count; /* the elements of the tensor it is, as
+				  stored (a run of them) */
+	int64_t rows, cols;    /* as a matrix: H by input size (W), H by H
+				  (R), 1 by H (B, P) */
 	orx_scheme scheme;
 	int has_fans;
 	int64_t fan_in, fan_out;
 	orx_init_params params;
 	const char *rule_file;
 	unsigned rule_line;
-	const char *stream;     /* the name its random stream is keyed by:
-				   the layer's node, the ONNX input, the
-				   direction and the gate, so the same
-				   layer gets the same values whatever
-				   the tensors' layout */
+	const char *stream; /* the name its random stream is keyed by:
+			       the layer's node, the ONNX input, the
+			       direction and the gate, so the same
+			       layer gets the same values whatever
+			       the tensors' layout */
 } orx_plan_block;
 
 /* One ending of the walk downstream from a layer. */
@@ -498,9 +509,9 @@ typedef struct {
 } orx_plan_branch;
 
 typedef struct {
-	size_t tensor;       /* initializer index */
+	size_t tensor; /* initializer index */
 	const char *name;
-	const char *node;    /* the node's name, or OP_INDEX without one */
+	const char *node; /* the node's name, or OP_INDEX without one */
 	const char *op;
 	orx_role role;
 	int dtype;
@@ -509,10 +520,10 @@ typedef struct {
 	const char *activation;
 	size_t path_len;
 	const char *const *path;
-	size_t n_branches;   /* every distinct ending, the chosen first */
+	size_t n_branches; /* every distinct ending, the chosen first */
 	const orx_plan_branch *branches;
 	orx_scheme scheme;
-	int has_fans;        /* fan_in and fan_out are meaningful */
+	int has_fans; /* fan_in and fan_out are meaningful */
 	int64_t fan_in, fan_out;
 	orx_init_params params; /* gain, std, bounds */
 	const char *rule_file;
@@ -524,18 +535,18 @@ typedef struct {
 				decided on its own (scheme, fans, params
 				and rule above are the first block's) */
 	const orx_plan_block *blocks;
-	size_t order;        /* where its node runs: the position in the
-				model's nodes, graph order, each body's
-				nodes right after the node holding it
-				(SIZE_MAX: no node) */
+	size_t order; /* where its node runs: the position in the
+			 model's nodes, graph order, each body's
+			 nodes right after the node holding it
+			 (SIZE_MAX: no node) */
 } orx_plan_item;
 
 typedef struct {
 	const char *name;
 	const char *reason;
-	size_t tensor;  /* the tensor (orx_model_tensor's index); SIZE_MAX
-			   for a sparse tensor */
-	int kept;       /* a keep rule (or orx_plan_restrict) keeps it */
+	size_t tensor; /* the tensor (orx_model_tensor's index); SIZE_MAX
+			  for a sparse tensor */
+	int kept;      /* a keep rule (or orx_plan_restrict) keeps it */
 } orx_plan_skip;
 
 /* Whether skipped tensor s of model is a leftover: a float tensor of more
@@ -589,17 +600,20 @@ typedef struct {
 	double signal;
 } orx_check_options;
 
-#define ORX_CHECK_OPTIONS_INIT {0.55, 2.0, 1e-4}
+#define ORX_CHECK_OPTIONS_INIT                                                 \
+	{                                                                      \
+		0.55, 2.0, 1e-4                                                \
+	}
 
 typedef struct {
 	const char *name;
 	orx_problem problem;
-	double std;          /* of the tensor's elements */
+	double std;	     /* of the tensor's elements */
 	double expected_std; /* of the scheme the plan chose */
-	double ratio;        /* std / expected_std; a recurrent weight R:
+	double ratio;	     /* std / expected_std; a recurrent weight R:
 				the largest singular value of the gate block
 				that is the finding (1 for an orthogonal one) */
-	int by_signal;       /* flagged for its chain, not on its own */
+	int by_signal;	     /* flagged for its chain, not on its own */
 } orx_finding;
 
 /* A chain of weighted layers with no normalization in between: the
@@ -610,15 +624,15 @@ typedef struct {
 	const char *first; /* weight of the first layer */
 	const char *last;  /* weight of the last layer */
 	size_t layers;
-	double scale;      /* the product of the layers' std ratios */
-	double residual;   /* the same without the layers flagged on their
-			      own: what is left once they are fixed */
-	int problem;       /* judged on residual: ORX_PROBLEM_VANISHING,
-			      _EXPLODING, or -1, when the forward and the
-			      backward residuals both cross the threshold
-			      (He's fan_out mode keeps the gradients level
-			      while the forward signal shrinks) */
-	double backward;          /* the gradients' predicted scale */
+	double scale;	 /* the product of the layers' std ratios */
+	double residual; /* the same without the layers flagged on their
+			    own: what is left once they are fixed */
+	int problem;	 /* judged on residual: ORX_PROBLEM_VANISHING,
+			    _EXPLODING, or -1, when the forward and the
+			    backward residuals both cross the threshold
+			    (He's fan_out mode keeps the gradients level
+			    while the forward signal shrinks) */
+	double backward; /* the gradients' predicted scale */
 	double backward_residual; /* the same once flagged layers are fixed */
 } orx_chain;
 
@@ -628,24 +642,24 @@ typedef struct {
  * fan_in * variance * factor, backward (the gradients') of
  * fan_out * variance * factor. */
 typedef struct {
-	const char *name;       /* the layer's weight */
-	const char *activation; /* found downstream */
+	const char *name;	 /* the layer's weight */
+	const char *activation;	 /* found downstream */
 	int64_t fan_in, fan_out; /* 0 without fans (then its factors are 1) */
-	double variance;        /* of the weight's values, mean removed */
-	double factor;          /* the activation's: 1/2 for ReLU and its
-				   kin, (1 + alpha^2)/2 for LeakyRelu, 1 for
-				   the others and none */
+	double variance;	 /* of the weight's values, mean removed */
+	double factor;		 /* the activation's: 1/2 for ReLU and its
+				    kin, (1 + alpha^2)/2 for LeakyRelu, 1 for
+				    the others and none */
 	double forward, backward;
-	int problem;            /* check's finding for it (orx_problem), or
-				   -1 */
+	int problem; /* check's finding for it (orx_problem), or
+			-1 */
 } orx_signal_step;
 
 typedef struct orx_check orx_check;
 
 /* Judge every weight the plan covers. opts may be NULL. The check
  * refers to the plan and the model: free it first. */
-int orx_check_run(orx_check **out, const orx_model *model,
-		  const orx_plan *plan, const orx_check_options *opts);
+int orx_check_run(orx_check **out, const orx_model *model, const orx_plan *plan,
+		  const orx_check_options *opts);
 size_t orx_check_count(const orx_check *check);
 const orx_finding *orx_check_finding_at(const orx_check *check, size_t i);
 size_t orx_check_chain_count(const orx_check *check);
@@ -680,10 +694,10 @@ typedef struct {
 	int64_t ir_version;
 	const char *producer_name;    /* "" when absent */
 	const char *producer_version; /* "" when absent */
-	const char *graph_name;       /* "" when absent */
+	const char *graph_name;	      /* "" when absent */
 	size_t n_opsets;
 	const orx_opset *opsets;
-	size_t n_nodes;    /* all nodes, subgraphs included */
+	size_t n_nodes;	   /* all nodes, subgraphs included */
 	size_t n_op_types; /* op_types sorted by count, then name */
 	const orx_op_count *op_types;
 	size_t n_initializers;

@@ -117,7 +117,8 @@ static char *slurp_fd(int fd, size_t *len)
 
 cli_result run_cli(const char *stdin_path, const char *const *args)
 {
-	char out_tmpl[] = "/tmp/orx-out-XXXXXX", err_tmpl[] = "/tmp/orx-err-XXXXXX";
+	char out_tmpl[] = "/tmp/orx-out-XXXXXX",
+	     err_tmpl[] = "/tmp/orx-err-XXXXXX";
 	int out = mkstemp(out_tmpl), err = mkstemp(err_tmpl), status = 0;
 	cli_result r = {0};
 	const char *argv[64] = {ORX_CLI};

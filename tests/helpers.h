@@ -28,10 +28,10 @@ size_t for_each_model(const char *dir, int (*fn)(const char *path, void *ctx),
 
 /* The result of running the onnx-reinit executable. */
 typedef struct {
-	int status;   /* exit status, or 128 + signal */
-	char *out;    /* standard output */
+	int status; /* exit status, or 128 + signal */
+	char *out;  /* standard output */
 	size_t out_len;
-	char *err;    /* standard error */
+	char *err; /* standard error */
 } cli_result;
 
 /* Run the CLI with the NULL-terminated arguments (after the program name),
@@ -50,8 +50,6 @@ void remove_tree(const char *path);
 
 /* Number of entries in a folder (not counting . and ..). */
 size_t count_entries(const char *dir);
-
-
 
 /* A protobuf message written field by field into p (realloc'd). */
 typedef struct {

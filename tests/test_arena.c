@@ -58,6 +58,7 @@ Test(arena, printf_formats_into_the_arena)
 {
 	orx_arena *a = orx_arena_new(0);
 
-	cr_assert_str_eq(orx_arena_printf(a, "%s_%d", "MatMul", 42), "MatMul_42");
+	cr_assert_str_eq(orx_arena_printf(a, "%s_%d", "MatMul", 42),
+			 "MatMul_42");
 	orx_arena_free(a);
 }

@@ -25,7 +25,8 @@ static json_t *run_json(const char *const *args, int want_status)
 
 Test(check, pytorch_initialized_sample_is_clean_with_status_0)
 {
-	const char *args[] = {"check", "--json", SAMPLES "/cnn_bn_relu.onnx", NULL};
+	const char *args[] = {"check", "--json", SAMPLES "/cnn_bn_relu.onnx",
+			      NULL};
 	json_t *v = run_json(args, 0);
 
 	cr_expect_eq(json_array_size(json_object_get(v, "findings")), 0);
@@ -73,23 +74,34 @@ Test(check, only_flagged_rewrites_the_flagged_and_keeps_the_rest)
 
 	snprintf(out, sizeof(out), "%s/fixed.onnx", dir);
 	/* cnn_bn_relu is clean: --only-flagged changes nothing at all */
-	const char *clean[] = {"apply", SAMPLES "/cnn_bn_relu.onnx", "-o", out,
-			       "--only-flagged", NULL};
+	const char *clean[] = {"apply",
+			       SAMPLES "/cnn_bn_relu.onnx",
+			       "-o",
+			       out,
+			       "--only-flagged",
+			       NULL};
 	cli_result r = run_cli(NULL, clean);
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cli_result_free(&r);
 	{
 		uint8_t *a, *b;
 		size_t na, nb;
-		cr_assert_eq(read_file(&a, &na, SAMPLES "/cnn_bn_relu.onnx"), 0);
+		cr_assert_eq(read_file(&a, &na, SAMPLES "/cnn_bn_relu.onnx"),
+			     0);
 		cr_assert_eq(read_file(&b, &nb, out), 0);
-		cr_expect(na == nb && !memcmp(a, b, na), "a clean model changed");
+		cr_expect(na == nb && !memcmp(a, b, na),
+			  "a clean model changed");
 		free(a);
 		free(b);
 	}
 	/* the deep MLP: everything flagged is rewritten, then check is clean */
-	const char *bad[] = {"apply", SAMPLES "/deep_mlp_bad_init.onnx", "-o",
-			     out, "--only-flagged", "--json", NULL};
+	const char *bad[] = {"apply",
+			     SAMPLES "/deep_mlp_bad_init.onnx",
+			     "-o",
+			     out,
+			     "--only-flagged",
+			     "--json",
+			     NULL};
 	json_t *plan = run_json(bad, 0);
 	/* nine weights and their shared bias: the last layer, drawn small,
 	 * is benign and kept */
@@ -114,8 +126,8 @@ Test(check, threshold_options_are_checked)
 			 "check --help')\n");
 	/* a stricter threshold (three times the envelope's low end) flags
 	 * the PyTorch-initialized sample */
-	const char *strict[] = {"check", SAMPLES "/mlp_tanh.onnx", "--vanishing",
-				"3", NULL};
+	const char *strict[] = {"check", SAMPLES "/mlp_tanh.onnx",
+				"--vanishing", "3", NULL};
 	cli_result r = run_cli(NULL, strict);
 	cr_expect_eq(r.status, 1, "%s", r.out);
 	cli_result_free(&r);

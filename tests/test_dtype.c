@@ -11,9 +11,9 @@ Test(dtype, f16_known_values)
 	cr_expect_eq(orx_f16_from_double(-2.0), 0xc000);
 	cr_expect_eq(orx_f16_from_double(0.0), 0x0000);
 	cr_expect_eq(orx_f16_from_double(-0.0), 0x8000);
-	cr_expect_eq(orx_f16_from_double(65504.0), 0x7bff);   /* largest */
-	cr_expect_eq(orx_f16_from_double(65519.99), 0x7bff);  /* below tie */
-	cr_expect_eq(orx_f16_from_double(65520.0), 0x7c00);   /* tie: inf */
+	cr_expect_eq(orx_f16_from_double(65504.0), 0x7bff);  /* largest */
+	cr_expect_eq(orx_f16_from_double(65519.99), 0x7bff); /* below tie */
+	cr_expect_eq(orx_f16_from_double(65520.0), 0x7c00);  /* tie: inf */
 	cr_expect_eq(orx_f16_from_double(1e300), 0x7c00);
 	cr_expect_eq(orx_f16_from_double(-INFINITY), 0xfc00);
 	cr_expect_eq(orx_f16_from_double(ldexp(1, -24)), 0x0001);
@@ -62,7 +62,7 @@ Test(dtype, f16_matches_the_compilers_conversion)
 		double x = ldexp((double)(s >> 11) / 9007199254740992.0,
 				 (int)(s % 48) - 30);
 		x = (s & (1u << 20)) ? -x : x;
-		__extension__ _Float16 ref = (__extension__(_Float16)x);
+		__extension__ _Float16 ref = (__extension__(_Float16) x);
 		uint16_t bits;
 		memcpy(&bits, &ref, 2);
 		cr_assert_eq(orx_f16_from_double(x), bits, "%.17g", x);
@@ -101,8 +101,8 @@ Test(dtype, bf16_matches_nearest_even_reference)
 		double x = ldexp(1 + (double)(s >> 11) / 9007199254740992.0,
 				 (int)(s % 200) - 100);
 		x = (s & (1u << 20)) ? -x : x;
-		cr_assert_eq(orx_bf16_from_double(x), bf16_reference(x), "%.17g",
-			     x);
+		cr_assert_eq(orx_bf16_from_double(x), bf16_reference(x),
+			     "%.17g", x);
 	}
 	cr_expect_eq(orx_bf16_from_double(1.0), 0x3f80);
 	cr_expect_eq(orx_bf16_from_double(1 + ldexp(1, -8)), 0x3f80); /* tie */

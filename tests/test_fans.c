@@ -19,15 +19,15 @@ static int fans(int64_t *in, int64_t *out, const char *op, int input,
 	return orx_fans(in, out, &q, dims, ndim);
 }
 
-#define EXPECT_FANS(op, input, group, trans, conv, want_in, want_out, ...)  \
-	do {                                                               \
-		const int64_t d[] = {__VA_ARGS__};                         \
-		int64_t in, out;                                           \
-		cr_expect_eq(fans(&in, &out, op, input, group, trans, conv, \
-				  d, sizeof(d) / sizeof(*d)),               \
-			     ORX_OK, "%s", orx_error_last());              \
-		cr_expect_eq(in, want_in, "%s fan_in", op);                \
-		cr_expect_eq(out, want_out, "%s fan_out", op);             \
+#define EXPECT_FANS(op, input, group, trans, conv, want_in, want_out, ...)     \
+	do {                                                                   \
+		const int64_t d[] = {__VA_ARGS__};                             \
+		int64_t in, out;                                               \
+		cr_expect_eq(fans(&in, &out, op, input, group, trans, conv, d, \
+				  sizeof(d) / sizeof(*d)),                     \
+			     ORX_OK, "%s", orx_error_last());                  \
+		cr_expect_eq(in, want_in, "%s fan_in", op);                    \
+		cr_expect_eq(out, want_out, "%s fan_out", op);                 \
 	} while (0)
 
 Test(fans, gemm_transB_0_weight_is_K_by_N)
@@ -67,7 +67,8 @@ Test(fans, conv_1d_2d_3d)
 {
 	/* [M, C, k...]: fan_in C*prod(k), fan_out M*prod(k) */
 	EXPECT_FANS("Conv", 1, 1, 0, ORX_FANS_EXACT, 8 * 5, 16 * 5, 16, 8, 5);
-	EXPECT_FANS("Conv", 1, 1, 0, ORX_FANS_EXACT, 3 * 49, 64 * 49, 64, 3, 7, 7);
+	EXPECT_FANS("Conv", 1, 1, 0, ORX_FANS_EXACT, 3 * 49, 64 * 49, 64, 3, 7,
+		    7);
 	EXPECT_FANS("Conv", 1, 1, 0, ORX_FANS_EXACT, 4 * 27, 8 * 27, 8, 4, 3, 3,
 		    3);
 }
@@ -75,9 +76,10 @@ Test(fans, conv_1d_2d_3d)
 Test(fans, grouped_conv_divides_both_fans)
 {
 	/* [64, 16, 3, 3] with 4 groups: C = 64, C/g = 16, M/g = 16 */
-	EXPECT_FANS("Conv", 1, 4, 0, ORX_FANS_EXACT, 16 * 9, 16 * 9, 64, 16, 3, 3);
-	EXPECT_FANS("Conv", 1, 4, 0, ORX_FANS_PYTORCH, 16 * 9, 64 * 9, 64, 16, 3,
+	EXPECT_FANS("Conv", 1, 4, 0, ORX_FANS_EXACT, 16 * 9, 16 * 9, 64, 16, 3,
 		    3);
+	EXPECT_FANS("Conv", 1, 4, 0, ORX_FANS_PYTORCH, 16 * 9, 64 * 9, 64, 16,
+		    3, 3);
 }
 
 Test(fans, depthwise_conv)

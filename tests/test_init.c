@@ -60,8 +60,7 @@ static double target_cdf(const orx_init_params *p, double x)
 			return 1;
 		return (normal_cdf(z) - normal_cdf(-2)) /
 		       (normal_cdf(2) - normal_cdf(-2));
-	default:
-		return normal_cdf((x - p->mean) / p->std);
+	default: return normal_cdf((x - p->mean) / p->std);
 	}
 }
 
@@ -69,7 +68,7 @@ static double target_cdf(const orx_init_params *p, double x)
  * standard error (E[(x-mu)^4]/sigma^4 - 1). */
 static double excess_kurtosis(orx_dist d)
 {
-	return d == ORX_DIST_UNIFORM	      ? -1.2
+	return d == ORX_DIST_UNIFORM	    ? -1.2
 	       : d == ORX_DIST_TRUNC_NORMAL ? -0.6344632828696044
 					    : 0.0;
 }
@@ -79,7 +78,8 @@ static double round_to(int dtype, double v)
 {
 	switch (dtype) {
 	case ORX_DTYPE_FLOAT: return (float)v;
-	case ORX_DTYPE_FLOAT16: return orx_f16_to_double(orx_f16_from_double(v));
+	case ORX_DTYPE_FLOAT16:
+		return orx_f16_to_double(orx_f16_from_double(v));
 	case ORX_DTYPE_BFLOAT16:
 		return orx_bf16_to_double(orx_bf16_from_double(v));
 	default: return v;
@@ -137,8 +137,7 @@ static double ks_distance(const double *s, size_t n, const orx_init_params *p,
 	return d;
 }
 
-static void expect_distribution(double *v, const orx_init_params *p,
-				int dtype)
+static void expect_distribution(double *v, const orx_init_params *p, int dtype)
 {
 	double mean = 0, m2 = 0, m4 = 0, se_mean, se_var, var, kurt, ks;
 	double lo = round_to(dtype, p->low), hi = round_to(dtype, p->high);
@@ -155,8 +154,7 @@ static void expect_distribution(double *v, const orx_init_params *p,
 	var = m2 / N;
 	kurt = (m4 / N) / (var * var) - 3;
 	se_mean = p->std / sqrt(N);
-	se_var = p->std * p->std *
-		 sqrt((2 + excess_kurtosis(p->dist)) / N);
+	se_var = p->std * p->std * sqrt((2 + excess_kurtosis(p->dist)) / N);
 	cr_expect_leq(fabs(mean - p->mean), 5 * se_mean, "%s mean %g, want %g",
 		      dt, mean, p->mean);
 	cr_expect_leq(fabs(var - p->std * p->std), 5 * se_var,
@@ -166,7 +164,8 @@ static void expect_distribution(double *v, const orx_init_params *p,
 		      excess_kurtosis(p->dist));
 	qsort(v, N, sizeof(double), by_value);
 	if (p->dist != ORX_DIST_NORMAL) {
-		cr_expect_geq(v[0], lo, "%s min %.17g below %.17g", dt, v[0], lo);
+		cr_expect_geq(v[0], lo, "%s min %.17g below %.17g", dt, v[0],
+			      lo);
 		cr_expect_leq(v[N - 1], hi, "%s max %.17g above %.17g", dt,
 			      v[N - 1], hi);
 	}
@@ -177,15 +176,13 @@ static void expect_distribution(double *v, const orx_init_params *p,
 
 /* |stored - exact| is at most half the gap to the neighbour on exact's
  * side: round to nearest. */
-static void expect_half_ulp(const double *got, const double *exact,
-			    int dtype)
+static void expect_half_ulp(const double *got, const double *exact, int dtype)
 {
 	for (size_t k = 0; k < N; k++) {
 		double s = got[k], x = exact[k], gap;
 		if (s == x)
 			continue;
-		gap = x > s ? next_up(dtype, s) - s
-			    : s - (-next_up(dtype, -s));
+		gap = x > s ? next_up(dtype, s) - s : s - (-next_up(dtype, -s));
 		cr_assert_leq(fabs(s - x), gap / 2, "%s [%zu] %.17g for %.17g",
 			      orx_dtype_name(dtype), k, s, x);
 	}
@@ -193,7 +190,8 @@ static void expect_half_ulp(const double *got, const double *exact,
 
 static void check_scheme(const orx_init_spec *spec)
 {
-	double *got = malloc(N * sizeof(double)), *exact = malloc(N * sizeof(double));
+	double *got = malloc(N * sizeof(double)),
+	       *exact = malloc(N * sizeof(double));
 	const int64_t dims[1] = {N};
 	orx_init_params p;
 
@@ -210,31 +208,36 @@ static void check_scheme(const orx_init_spec *spec)
 	free(exact);
 }
 
-#define SCHEME_TEST(test_name, ...)                                         \
-	Test(init, test_name, .timeout = 120)                              \
-	{                                                                  \
-		orx_init_spec spec = {__VA_ARGS__};                        \
-		check_scheme(&spec);                                       \
+#define SCHEME_TEST(test_name, ...)                                            \
+	Test(init, test_name, .timeout = 120)                                  \
+	{                                                                      \
+		orx_init_spec spec = {__VA_ARGS__};                            \
+		check_scheme(&spec);                                           \
 	}
 
-SCHEME_TEST(xavier_uniform_matches_its_distribution, .scheme = ORX_SCHEME_XAVIER_UNIFORM)
-SCHEME_TEST(xavier_normal_matches_its_distribution, .scheme = ORX_SCHEME_XAVIER_NORMAL)
+SCHEME_TEST(xavier_uniform_matches_its_distribution,
+	    .scheme = ORX_SCHEME_XAVIER_UNIFORM)
+SCHEME_TEST(xavier_normal_matches_its_distribution,
+	    .scheme = ORX_SCHEME_XAVIER_NORMAL)
 SCHEME_TEST(xavier_trunc_normal_matches_its_distribution,
 	    .scheme = ORX_SCHEME_XAVIER_TRUNC_NORMAL)
-SCHEME_TEST(he_uniform_matches_its_distribution, .scheme = ORX_SCHEME_HE_UNIFORM)
+SCHEME_TEST(he_uniform_matches_its_distribution,
+	    .scheme = ORX_SCHEME_HE_UNIFORM)
 SCHEME_TEST(he_normal_matches_its_distribution, .scheme = ORX_SCHEME_HE_NORMAL)
 SCHEME_TEST(he_trunc_normal_matches_its_distribution,
 	    .scheme = ORX_SCHEME_HE_TRUNC_NORMAL)
-SCHEME_TEST(lecun_uniform_matches_its_distribution, .scheme = ORX_SCHEME_LECUN_UNIFORM)
-SCHEME_TEST(lecun_normal_matches_its_distribution, .scheme = ORX_SCHEME_LECUN_NORMAL)
+SCHEME_TEST(lecun_uniform_matches_its_distribution,
+	    .scheme = ORX_SCHEME_LECUN_UNIFORM)
+SCHEME_TEST(lecun_normal_matches_its_distribution,
+	    .scheme = ORX_SCHEME_LECUN_NORMAL)
 SCHEME_TEST(lecun_trunc_normal_matches_its_distribution,
 	    .scheme = ORX_SCHEME_LECUN_TRUNC_NORMAL)
-SCHEME_TEST(normal_mean_std_matches_its_distribution, .scheme = ORX_SCHEME_NORMAL,
-	    .mean = 0.5, .std = 2)
+SCHEME_TEST(normal_mean_std_matches_its_distribution,
+	    .scheme = ORX_SCHEME_NORMAL, .mean = 0.5, .std = 2)
 SCHEME_TEST(trunc_normal_mean_std_matches_its_distribution,
 	    .scheme = ORX_SCHEME_TRUNC_NORMAL, .mean = -1, .std = 0.1)
-SCHEME_TEST(uniform_low_high_matches_its_distribution, .scheme = ORX_SCHEME_UNIFORM,
-	    .low = -3, .high = 5)
+SCHEME_TEST(uniform_low_high_matches_its_distribution,
+	    .scheme = ORX_SCHEME_UNIFORM, .low = -3, .high = 5)
 SCHEME_TEST(he_normal_with_leaky_relu_gain_and_fan_out,
 	    .scheme = ORX_SCHEME_HE_NORMAL, .gain = 1.3867504905630728,
 	    .mode = ORX_MODE_FAN_OUT)
@@ -260,18 +263,21 @@ Test(init, formulas_match_spec)
 	cr_expect_float_eq(p.std, 0.05892556509887896, 1e-15);
 	cr_expect_float_eq(p.gain, sqrt(2.0), 1e-15);
 	/* xavier_uniform: bound g*sqrt(6/(n_in+n_out)) */
-	p = resolve((orx_init_spec){.scheme = ORX_SCHEME_XAVIER_UNIFORM}, 300, 500);
+	p = resolve((orx_init_spec){.scheme = ORX_SCHEME_XAVIER_UNIFORM}, 300,
+		    500);
 	cr_expect_float_eq(p.high, sqrt(6.0 / 800), 1e-15);
 	cr_expect_float_eq(p.low, -sqrt(6.0 / 800), 1e-15);
 	/* xavier_normal with the tanh gain: N(0, g^2 * 2/(n_in+n_out)) */
-	p = resolve((orx_init_spec){.scheme = ORX_SCHEME_XAVIER_NORMAL, .gain = 5.0 / 3},
+	p = resolve((orx_init_spec){.scheme = ORX_SCHEME_XAVIER_NORMAL,
+				    .gain = 5.0 / 3},
 		    300, 500);
 	cr_expect_float_eq(p.std, 5.0 / 3 * sqrt(2.0 / 800), 1e-15);
 	/* he_uniform: U(+-g*sqrt(3/n_in)) */
 	p = resolve((orx_init_spec){.scheme = ORX_SCHEME_HE_UNIFORM}, 300, 500);
 	cr_expect_float_eq(p.high, sqrt(2.0) * sqrt(3.0 / 300), 1e-15);
 	/* lecun_normal: N(0, 1/n_in) */
-	p = resolve((orx_init_spec){.scheme = ORX_SCHEME_LECUN_NORMAL}, 300, 500);
+	p = resolve((orx_init_spec){.scheme = ORX_SCHEME_LECUN_NORMAL}, 300,
+		    500);
 	cr_expect_float_eq(p.std, sqrt(1.0 / 300), 1e-15);
 	/* modes */
 	p = resolve((orx_init_spec){.scheme = ORX_SCHEME_HE_NORMAL,
@@ -283,14 +289,17 @@ Test(init, formulas_match_spec)
 		    300, 500);
 	cr_expect_float_eq(p.std, sqrt(1.0 / 300), 1e-15);
 	/* truncated: cut at 2 sigma where sigma = std / 0.8796... */
-	p = resolve((orx_init_spec){.scheme = ORX_SCHEME_HE_TRUNC_NORMAL}, 200, 1);
+	p = resolve((orx_init_spec){.scheme = ORX_SCHEME_HE_TRUNC_NORMAL}, 200,
+		    1);
 	cr_expect_float_eq(p.std, 0.1, 1e-15);
 	cr_expect_float_eq(p.high, 2 * 0.1 / 0.8796256610342398, 1e-15);
 	/* constants */
 	p = resolve((orx_init_spec){.scheme = ORX_SCHEME_ZEROS}, 3, 3);
 	cr_expect_eq(p.dist, ORX_DIST_CONSTANT);
 	cr_expect_eq(p.value, 0.0);
-	p = resolve((orx_init_spec){.scheme = ORX_SCHEME_CONSTANT, .value = 0.25}, 3, 3);
+	p = resolve(
+		(orx_init_spec){.scheme = ORX_SCHEME_CONSTANT, .value = 0.25},
+		3, 3);
 	cr_expect_eq(p.value, 0.25);
 }
 
@@ -335,7 +344,8 @@ Test(init, invalid_specs_are_refused)
 	const int64_t d1[1] = {5};
 
 	cr_expect_eq(orx_init_resolve(&p, &spec, 0, 5, d1, 1), ORX_EINVALID);
-	spec = (orx_init_spec){.scheme = ORX_SCHEME_UNIFORM, .low = 1, .high = -1};
+	spec = (orx_init_spec){
+		.scheme = ORX_SCHEME_UNIFORM, .low = 1, .high = -1};
 	cr_expect_eq(orx_init_resolve(&p, &spec, 1, 1, d1, 1), ORX_EINVALID);
 	spec = (orx_init_spec){.scheme = ORX_SCHEME_NORMAL, .std = -1};
 	cr_expect_eq(orx_init_resolve(&p, &spec, 1, 1, d1, 1), ORX_EINVALID);
@@ -355,9 +365,12 @@ static double orthogonality_error(const double *w, size_t rows, size_t cols,
 	for (size_t a = 0; a < k; a++)
 		for (size_t b = 0; b < k; b++) {
 			double dot = 0;
-			for (size_t i = 0; i < (rows <= cols ? cols : rows); i++)
-				dot += rows <= cols ? w[a * cols + i] * w[b * cols + i]
-						    : w[i * cols + a] * w[i * cols + b];
+			for (size_t i = 0; i < (rows <= cols ? cols : rows);
+			     i++)
+				dot += rows <= cols ? w[a * cols + i] *
+							      w[b * cols + i]
+						    : w[i * cols + a] *
+							      w[i * cols + b];
 			worst = fmax(worst,
 				     fabs(dot - (a == b ? gain * gain : 0)));
 		}
@@ -376,16 +389,17 @@ static void check_orthogonal(const int64_t *dims, size_t ndim, double gain)
 	w = malloc(n * sizeof(double));
 	again = malloc(n * sizeof(double));
 	cr_assert_eq(orx_init_resolve(&p, &spec, 1, 1, dims, ndim), ORX_OK);
-	cr_assert_eq(orx_init_fill(w, n, &p, orx_stream_key(0, "q"), dims, ndim),
-		     ORX_OK, "%s", orx_error_last());
+	cr_assert_eq(
+		orx_init_fill(w, n, &p, orx_stream_key(0, "q"), dims, ndim),
+		ORX_OK, "%s", orx_error_last());
 	cr_expect_leq(orthogonality_error(w, rows, n / rows, gain), 1e-12);
 	for (size_t i = 0; i < n; i++)
 		sum2 += w[i] * w[i];
 	/* the std the plan reports: sum of squares is gain^2 * min(r, c) */
 	cr_expect_float_eq(sqrt(sum2 / n), p.std, 1e-9);
-	cr_assert_eq(orx_init_fill(again, n, &p, orx_stream_key(0, "q"), dims,
-				   ndim),
-		     ORX_OK);
+	cr_assert_eq(
+		orx_init_fill(again, n, &p, orx_stream_key(0, "q"), dims, ndim),
+		ORX_OK);
 	cr_expect_eq(memcmp(w, again, n * sizeof(double)), 0);
 	free(w);
 	free(again);

@@ -45,7 +45,8 @@ static int command_fails_with(const char *cmd, const char *path,
 	if (bad)
 		cr_log_error("%s %s: status %d, stderr '%s', wanted '%s'%s",
 			     cmd, path, r.status, r.err, want,
-			     access(out, F_OK) == 0 ? ", and wrote output" : "");
+			     access(out, F_OK) == 0 ? ", and wrote output"
+						    : "");
 	unlink(out);
 	cli_result_free(&r);
 	return bad;
@@ -73,8 +74,8 @@ Test(malformed, every_corpus_file_fails_with_its_exact_one_line_error,
      .timeout = 120)
 {
 	size_t total = 0;
-	size_t failed =
-		for_each_model(MALFORMED_DIR, fails_with_its_error, NULL, &total);
+	size_t failed = for_each_model(MALFORMED_DIR, fails_with_its_error,
+				       NULL, &total);
 
 	cr_expect_geq(total, 19, "only %zu malformed files", total);
 	cr_expect_eq(failed, 0, "%zu of %zu malformed files", failed, total);
@@ -97,16 +98,17 @@ Test(malformed, depth_limit_is_an_option)
 	orx_model *m = NULL;
 
 	opts.max_depth = 2; /* model > graph: the samples need 4 or more */
-	cr_assert_eq(orx_model_open_file(&m, ORX_SOURCE_DIR
-					 "/samples/mlp_tanh.onnx",
-					 &opts),
-		     ORX_EINVALID);
-	cr_assert_str_eq(orx_error_last(), "messages nested deeper than 2 levels");
+	cr_assert_eq(
+		orx_model_open_file(&m, ORX_SOURCE_DIR "/samples/mlp_tanh.onnx",
+				    &opts),
+		ORX_EINVALID);
+	cr_assert_str_eq(orx_error_last(),
+			 "messages nested deeper than 2 levels");
 	opts.max_depth = ORX_MAX_DEPTH_DEFAULT;
-	cr_assert_eq(orx_model_open_file(&m, ORX_SOURCE_DIR
-					 "/samples/mlp_tanh.onnx",
-					 &opts),
-		     ORX_OK);
+	cr_assert_eq(
+		orx_model_open_file(&m, ORX_SOURCE_DIR "/samples/mlp_tanh.onnx",
+				    &opts),
+		ORX_OK);
 	orx_model_free(m);
 }
 
@@ -123,14 +125,14 @@ static void expect_clean_result(const uint8_t *buf, size_t len,
 	orx_model_free(m);
 }
 
-Test(malformed, random_bytes_flips_and_truncations_never_crash,
-     .timeout = 120)
+Test(malformed, random_bytes_flips_and_truncations_never_crash, .timeout = 120)
 {
 	uint8_t *good, *buf;
 	size_t len;
 	uint64_t s = 42;
 
-	cr_assert_eq(read_file(&good, &len, ORX_SOURCE_DIR
+	cr_assert_eq(read_file(&good, &len,
+			       ORX_SOURCE_DIR
 			       "/samples/transformer_encoder.onnx"),
 		     0);
 	buf = malloc(len);

@@ -12,7 +12,8 @@ Test(ops, rows_are_sorted_so_that_every_row_is_found_by_its_name)
 		cr_assert_eq(orx_op_named(op->op), op, "%s not found", op->op);
 		if (n > 0)
 			cr_assert_lt(strcmp(orx_op_at(n - 1)->op, op->op), 0,
-				     "%s before %s", orx_op_at(n - 1)->op, op->op);
+				     "%s before %s", orx_op_at(n - 1)->op,
+				     op->op);
 	}
 	cr_assert_geq(n, 50);
 	cr_assert_null(orx_op_named("NoSuchOp"));

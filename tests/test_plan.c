@@ -43,10 +43,11 @@ static void expect_golden_plan(const char *model, const char *golden)
 Test(plan, every_sample_matches_its_golden_plan)
 {
 	static const char *names[] = {
-		"cnn_bn_relu", "cnn_bn_relu_typed", "convtranspose_decoder",
-		"deep_mlp_bad_init", "depthwise_separable", "mlp_tanh",
-		"mlp_tanh_bf16",
-		"mlp_tanh_double", "mlp_tanh_fp16", "mlp_tanh_fp16_typed",
+		"cnn_bn_relu",		 "cnn_bn_relu_typed",
+		"convtranspose_decoder", "deep_mlp_bad_init",
+		"depthwise_separable",	 "mlp_tanh",
+		"mlp_tanh_bf16",	 "mlp_tanh_double",
+		"mlp_tanh_fp16",	 "mlp_tanh_fp16_typed",
 		"transformer_encoder"};
 	char model[4096], golden[4096];
 
@@ -63,7 +64,8 @@ Test(plan, every_sample_matches_its_golden_plan)
 /* The plan's numbers, from the formulas by hand. */
 Test(plan, cnn_choices_and_fans_are_hand_checked)
 {
-	const char *args[] = {"plan", "--json", SAMPLES "/cnn_bn_relu.onnx", NULL};
+	const char *args[] = {"plan", "--json", SAMPLES "/cnn_bn_relu.onnx",
+			      NULL};
 	cli_result r = run_cli(NULL, args);
 	json_t *plan = parse(r.out), *t = json_object_get(plan, "tensors");
 	json_t *conv = json_array_get(t, 0), *fc = NULL;
@@ -110,12 +112,12 @@ static char *slurp_text(const char *path)
 Test(plan, every_bad_rules_file_fails_with_file_line_col_and_writes_nothing)
 {
 	static const char *names[] = {
-		"argument_not_taken", "bad_number", "constant_needs_value",
-		"error_on_line_4", "missing_arrow", "missing_scheme",
-		"trailing_text", "unclosed", "uniform_needs_high",
-		"unknown_activation", "unknown_gain", "unknown_key", "unknown_op",
-		"unknown_role", "unknown_scheme", "unknown_gate",
-		"forget_bias_gain"};
+		"argument_not_taken", "bad_number",	 "constant_needs_value",
+		"error_on_line_4",    "missing_arrow",	 "missing_scheme",
+		"trailing_text",      "unclosed",	 "uniform_needs_high",
+		"unknown_activation", "unknown_gain",	 "unknown_key",
+		"unknown_op",	      "unknown_role",	 "unknown_scheme",
+		"unknown_gate",	      "forget_bias_gain"};
 	char *dir = make_temp_dir(), out[4096];
 
 	snprintf(out, sizeof(out), "%s/out.onnx", dir);
@@ -126,8 +128,10 @@ Test(plan, every_bad_rules_file_fails_with_file_line_col_and_writes_nothing)
 		snprintf(errf, sizeof(errf), "%s/%s.err", RULES, names[i]);
 		msg = slurp_text(errf);
 		snprintf(want, sizeof(want), "%s:%s", rules, msg);
-		const char *args[] = {"apply", SAMPLES "/mlp_tanh.onnx", "-o",
-				      out, "--rules", rules, NULL};
+		const char *args[] = {"apply",	 SAMPLES "/mlp_tanh.onnx",
+				      "-o",	 out,
+				      "--rules", rules,
+				      NULL};
 		cli_result r = run_cli(NULL, args);
 		cr_expect_eq(r.status, 2, "%s", names[i]);
 		cr_expect_str_eq(r.err, want);
@@ -189,11 +193,13 @@ Test(plan, user_rules_come_before_the_defaults)
 {
 	char *dir = make_temp_dir();
 	const char *rules = write_rules(
-		dir, "# README examples\n"
-		     "name=head.* => keep\n"
-		     "role=weight activation=Tanh => xavier_normal(gain=tanh)\n");
+		dir,
+		"# README examples\n"
+		"name=head.* => keep\n"
+		"role=weight activation=Tanh => xavier_normal(gain=tanh)\n");
 	json_t *p = plan_with(SAMPLES "/mlp_tanh.onnx", rules);
-	json_t *t = json_object_get(p, "tensors"), *s = json_object_get(p, "skipped");
+	json_t *t = json_object_get(p, "tensors"),
+	       *s = json_object_get(p, "skipped");
 	json_t *fc1 = find(t, "fc1.weight"), *head = find(s, "head.weight");
 	char want[4200];
 
@@ -207,7 +213,8 @@ Test(plan, user_rules_come_before_the_defaults)
 	cr_expect_str_eq(json_string_value(json_object_get(fc1, "rule")), want);
 	cr_assert_not_null(head);
 	snprintf(want, sizeof(want), "kept by %s:2", rules);
-	cr_expect_str_eq(json_string_value(json_object_get(head, "reason")), want);
+	cr_expect_str_eq(json_string_value(json_object_get(head, "reason")),
+			 want);
 	cr_expect_not_null(find(s, "head.bias"));
 	cr_expect_null(find(t, "head.bias"));
 	json_decref(p);
@@ -243,8 +250,15 @@ Test(plan, all_conv_weights_he_uniform_by_one_rule)
 static void apply(const char *model, const char *out, const char *seed,
 		  const char *rules)
 {
-	const char *args[] = {"apply", model, "-o", out, "--seed", seed,
-			      rules ? "--rules" : NULL, rules, NULL};
+	const char *args[] = {"apply",
+			      model,
+			      "-o",
+			      out,
+			      "--seed",
+			      seed,
+			      rules ? "--rules" : NULL,
+			      rules,
+			      NULL};
 	cli_result r = run_cli(NULL, args);
 
 	cr_assert_eq(r.status, 0, "%s", r.err);
@@ -312,8 +326,9 @@ Test(plan, apply_writes_the_plan_and_nothing_else)
 
 	snprintf(out, sizeof(out), "%s/out.onnx", dir);
 	apply(SAMPLES "/cnn_bn_relu.onnx", out, "7", NULL);
-	cr_assert_eq(orx_model_open_file(&in, SAMPLES "/cnn_bn_relu.onnx", NULL),
-		     ORX_OK);
+	cr_assert_eq(
+		orx_model_open_file(&in, SAMPLES "/cnn_bn_relu.onnx", NULL),
+		ORX_OK);
 	cr_assert_eq(orx_model_open_file(&res, out, NULL), ORX_OK);
 	cr_assert_eq(orx_rules_new(&rules), ORX_OK);
 	cr_assert_eq(orx_rules_add_defaults(rules), ORX_OK);
@@ -342,8 +357,9 @@ Test(plan, apply_writes_the_plan_and_nothing_else)
 					     "%s[%zu]", t.name, k);
 			planned++;
 		} else {
-			cr_expect_eq(memcmp(before, after, t.count * sizeof(double)),
-				     0, "%s changed", t.name);
+			cr_expect_eq(
+				memcmp(before, after, t.count * sizeof(double)),
+				0, "%s changed", t.name);
 		}
 		free(before);
 		free(after);
@@ -360,13 +376,15 @@ Test(plan, apply_writes_the_plan_and_nothing_else)
 
 Test(plan, apply_to_stdout_keeps_stdout_for_the_model)
 {
-	const char *args[] = {"apply", SAMPLES "/mlp_tanh.onnx", "-o", "-", NULL};
+	const char *args[] = {"apply", SAMPLES "/mlp_tanh.onnx", "-o", "-",
+			      NULL};
 	cli_result r = run_cli(NULL, args);
 	orx_model *m = NULL;
 
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_expect_eq(orx_model_open_buffer(&m, r.out, r.out_len, NULL), ORX_OK);
-	cr_expect(strstr(r.err, "re-initialized 6 tensors") != NULL, "%s", r.err);
+	cr_expect(strstr(r.err, "re-initialized 6 tensors") != NULL, "%s",
+		  r.err);
 	orx_model_free(m);
 	cli_result_free(&r);
 }
@@ -374,8 +392,9 @@ Test(plan, apply_to_stdout_keeps_stdout_for_the_model)
 Test(plan, apply_usage_errors)
 {
 	const char *no_out[] = {"apply", SAMPLES "/mlp_tanh.onnx", NULL};
-	const char *bad_seed[] = {"apply", SAMPLES "/mlp_tanh.onnx", "-o", "x",
-				  "--seed", "-3", NULL};
+	const char *bad_seed[] = {
+		"apply", SAMPLES "/mlp_tanh.onnx", "-o", "x", "--seed", "-3",
+		NULL};
 	expect_cli_error(NULL, no_out,
 			 "onnx-reinit: apply needs -o OUT (try "
 			 "'onnx-reinit apply --help')\n");

@@ -19,7 +19,8 @@ static json_t *reference(uint64_t seed, const char *name, const char *kind,
 	json_t *v;
 	json_error_t err;
 
-	snprintf(cmd, sizeof(cmd), "%s %s/tests/py/rng_reference.py %llu '%s' %s %zu %zu",
+	snprintf(cmd, sizeof(cmd),
+		 "%s %s/tests/py/rng_reference.py %llu '%s' %s %zu %zu",
 		 PYTHON3, ORX_SOURCE_DIR, (unsigned long long)seed, name, kind,
 		 count, first);
 	p = popen(cmd, "r");
@@ -36,9 +37,9 @@ static void fill(double *out, size_t n, uint64_t seed, const char *name,
 	orx_init_params p = {.dist = dist, .std = 1, .low = 0, .high = 1};
 	const int64_t dims[1] = {(int64_t)n};
 
-	cr_assert_eq(orx_init_fill(out, n, &p, orx_stream_key(seed, name), dims,
-				   1),
-		     ORX_OK);
+	cr_assert_eq(
+		orx_init_fill(out, n, &p, orx_stream_key(seed, name), dims, 1),
+		ORX_OK);
 }
 
 static void expect_same_as_reference(orx_dist dist, const char *kind,
@@ -51,7 +52,8 @@ static void expect_same_as_reference(orx_dist dist, const char *kind,
 	fill(v, n, seed, name, dist);
 	cr_assert_eq(json_array_size(ref), 4000);
 	for (size_t k = 0; k < 4000; k++)
-		cr_assert_eq(v[first + k], json_real_value(json_array_get(ref, k)),
+		cr_assert_eq(v[first + k],
+			     json_real_value(json_array_get(ref, k)),
 			     "%s %s element %zu", kind, name, first + k);
 	json_decref(ref);
 	free(v);
@@ -120,10 +122,18 @@ Test(rng, tensor_values_do_not_depend_on_order)
 	cr_assert_eq(orx_model_find_tensor(&a, m1, "fc1.weight"), ORX_OK);
 	cr_assert_eq(orx_model_find_tensor(&b, m1, "fc2.weight"), ORX_OK);
 	/* m1: a then b; m2: b then a */
-	cr_assert_eq(orx_tensor_init(m1, a, &p, orx_stream_key(0, "fc1.weight")), ORX_OK);
-	cr_assert_eq(orx_tensor_init(m1, b, &p, orx_stream_key(0, "fc2.weight")), ORX_OK);
-	cr_assert_eq(orx_tensor_init(m2, b, &p, orx_stream_key(0, "fc2.weight")), ORX_OK);
-	cr_assert_eq(orx_tensor_init(m2, a, &p, orx_stream_key(0, "fc1.weight")), ORX_OK);
+	cr_assert_eq(
+		orx_tensor_init(m1, a, &p, orx_stream_key(0, "fc1.weight")),
+		ORX_OK);
+	cr_assert_eq(
+		orx_tensor_init(m1, b, &p, orx_stream_key(0, "fc2.weight")),
+		ORX_OK);
+	cr_assert_eq(
+		orx_tensor_init(m2, b, &p, orx_stream_key(0, "fc2.weight")),
+		ORX_OK);
+	cr_assert_eq(
+		orx_tensor_init(m2, a, &p, orx_stream_key(0, "fc1.weight")),
+		ORX_OK);
 	cr_assert_eq(orx_model_save_buffer(&first, &l1, m1), ORX_OK);
 	cr_assert_eq(orx_model_save_buffer(&second, &l2, m2), ORX_OK);
 	cr_assert_eq(orx_model_save_buffer(&orig, &lo, m0), ORX_OK);
@@ -190,7 +200,8 @@ Test(rng, uniform_has_53_random_bits_and_stays_in_0_1)
 		 * the time: a float-precision generator never sets it */
 		low_bit_set += fmod(ldexp(u[k], 53), 2) == 1;
 	}
-	cr_expect(low_bit_set > (int)n / 2 - 1000 && low_bit_set < (int)n / 2 + 1000,
+	cr_expect(low_bit_set > (int)n / 2 - 1000 &&
+			  low_bit_set < (int)n / 2 + 1000,
 		  "%d of %zu", low_bit_set, n);
 	free(u);
 }
@@ -200,16 +211,19 @@ Test(rng, uniform_has_53_random_bits_and_stays_in_0_1)
 Test(rng, bytes_do_not_depend_on_the_number_of_threads)
 {
 	size_t n = 40 * ORX_RNG_BLOCK + 123;
-	double *one = malloc(n * sizeof(double)), *many = malloc(n * sizeof(double));
+	double *one = malloc(n * sizeof(double)),
+	       *many = malloc(n * sizeof(double));
 	orx_init_params p = {.dist = ORX_DIST_NORMAL, .std = 0.05};
 	const int64_t dims[1] = {(int64_t)n};
 
 	orx_set_threads(1);
-	cr_assert_eq(orx_init_fill(one, n, &p, orx_stream_key(3, "big"), dims, 1),
-		     ORX_OK);
+	cr_assert_eq(
+		orx_init_fill(one, n, &p, orx_stream_key(3, "big"), dims, 1),
+		ORX_OK);
 	orx_set_threads(4);
-	cr_assert_eq(orx_init_fill(many, n, &p, orx_stream_key(3, "big"), dims, 1),
-		     ORX_OK);
+	cr_assert_eq(
+		orx_init_fill(many, n, &p, orx_stream_key(3, "big"), dims, 1),
+		ORX_OK);
 	orx_set_threads(0);
 	cr_expect_eq(memcmp(one, many, n * sizeof(double)), 0);
 	free(one);
@@ -222,7 +236,8 @@ Test(rng, bytes_do_not_depend_on_the_number_of_threads)
 Test(rng, shortcuts_give_the_plain_samplers_values, .timeout = 60)
 {
 	size_t n = (size_t)1 << 22;
-	double *fast = malloc(n * sizeof(double)), *plain = malloc(n * sizeof(double));
+	double *fast = malloc(n * sizeof(double)),
+	       *plain = malloc(n * sizeof(double));
 	orx_rng r;
 
 	for (int trunc = 0; trunc < 2; trunc++) {

@@ -50,14 +50,14 @@ done:
 	return differ;
 }
 
-Test(roundtrip, every_libonnx_testdata_model_is_byte_identical,
-     .timeout = 600)
+Test(roundtrip, every_libonnx_testdata_model_is_byte_identical, .timeout = 600)
 {
 	size_t total = 0;
 	size_t failed = for_each_model(TESTDATA_DIR, roundtrip, NULL, &total);
 
-	cr_expect_eq(total, 1072, "expected the 1,072 models of Debian's "
-				  "libonnx-testdata, found %zu",
+	cr_expect_eq(total, 1072,
+		     "expected the 1,072 models of Debian's "
+		     "libonnx-testdata, found %zu",
 		     total);
 	cr_expect_eq(failed, 0, "%zu of %zu models did not round-trip", failed,
 		     total);
@@ -66,8 +66,8 @@ Test(roundtrip, every_libonnx_testdata_model_is_byte_identical,
 Test(roundtrip, every_sample_is_byte_identical)
 {
 	size_t total = 0;
-	size_t failed =
-		for_each_model(ORX_SOURCE_DIR "/samples", roundtrip, NULL, &total);
+	size_t failed = for_each_model(ORX_SOURCE_DIR "/samples", roundtrip,
+				       NULL, &total);
 
 	cr_expect_geq(total, 8, "found only %zu samples", total);
 	cr_expect_eq(failed, 0, "%zu of %zu samples did not round-trip", failed,

@@ -176,8 +176,8 @@ static char *matrix_model(const char *dir, int64_t rows, int64_t cols)
 
 /* The model at path with tensor 0 re-initialized by p, saved with the
  * given threads to out (NULL: to memory) and returned read back. */
-static uint8_t *saved(size_t *len, const char *path,
-		      const orx_init_params *p, int threads, const char *out)
+static uint8_t *saved(size_t *len, const char *path, const orx_init_params *p,
+		      int threads, const char *out)
 {
 	orx_model *m = NULL;
 	uint8_t *bytes = NULL;
@@ -211,16 +211,19 @@ Test(save, every_way_of_making_values_gives_the_same_bytes)
 	snprintf(out, sizeof(out), "%s/out.onnx", dir);
 	for (int k = 0; k < 2; k++) {
 		size_t n_mem, n_pool, n_slices;
-		path = matrix_model(dir, k == 0 ? 1024 : 300, k == 0 ? 600 : 200);
+		path = matrix_model(dir, k == 0 ? 1024 : 300,
+				    k == 0 ? 600 : 200);
 		uint8_t *mem = saved(&n_mem, path, params[k], 0, NULL),
 			*pool = saved(&n_pool, path, params[k], 0, out),
 			*slices = saved(&n_slices, path, params[k], 1, out);
 		cr_assert_eq(n_pool, n_mem);
 		cr_assert_eq(n_slices, n_mem);
 		cr_expect_eq(memcmp(pool, mem, n_mem), 0, "case %d: pool", k);
-		cr_expect_eq(memcmp(slices, mem, n_mem), 0, "case %d: slices", k);
+		cr_expect_eq(memcmp(slices, mem, n_mem), 0, "case %d: slices",
+			     k);
 		/* and the values are new: not the zeros of the input */
-		cr_expect_neq(memcmp(mem + n_mem - 64, (uint8_t[64]){0}, 64), 0);
+		cr_expect_neq(memcmp(mem + n_mem - 64, (uint8_t[64]){0}, 64),
+			      0);
 		free(mem);
 		free(pool);
 		free(slices);

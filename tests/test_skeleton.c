@@ -171,9 +171,9 @@ Test(skeleton, two_graph_fields_merge_either_way)
 	wbuf_len(&graph, 2, "h", 1);
 	wbuf_put(&model, one, len);
 	wbuf_len(&model, 7, graph.p, graph.n);
-	cr_assert_eq(orx_wire_skeleton(&skel, &skel_len, &b, &n, model.p,
-				       model.n),
-		     ORX_EUNSUPPORTED);
+	cr_assert_eq(
+		orx_wire_skeleton(&skel, &skel_len, &b, &n, model.p, model.n),
+		ORX_EUNSUPPORTED);
 	expect_same_either_way(model.p, model.n);
 	path = write_temp(model.p, model.n);
 	cr_assert_eq(orx_model_open_file(&m, path, NULL), ORX_OK);
@@ -226,8 +226,8 @@ Test(skeleton, damaged_models_fail_or_load_alike, .timeout = 120)
 	size_t len;
 	uint64_t s = 7;
 
-	cr_assert_eq(read_file(&good, &len, ORX_SOURCE_DIR
-			       "/samples/cnn_bn_relu.onnx"),
+	cr_assert_eq(read_file(&good, &len,
+			       ORX_SOURCE_DIR "/samples/cnn_bn_relu.onnx"),
 		     0);
 	buf = malloc(len);
 	for (size_t i = 0; i < 300; i++) {

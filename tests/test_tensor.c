@@ -52,8 +52,8 @@ static size_t compare_with_onnx(const char *path)
 	json_t *ref = onnx_reference(path);
 	size_t compared = 0;
 
-	cr_assert_eq(orx_model_open_file(&m, path, NULL), ORX_OK, "%s: %s", path,
-		     orx_error_last());
+	cr_assert_eq(orx_model_open_file(&m, path, NULL), ORX_OK, "%s: %s",
+		     path, orx_error_last());
 	for (size_t i = 0; i < orx_model_tensor_count(m); i++) {
 		orx_tensor_info t;
 		json_t *r, *vals;
@@ -68,8 +68,8 @@ static size_t compare_with_onnx(const char *path)
 			continue;
 		cr_assert_eq(json_array_size(vals), t.count, "%s", t.name);
 		got = malloc(t.count * sizeof(double) + 1);
-		cr_assert_eq(orx_tensor_read(got, t.count, m, i), ORX_OK, "%s: %s",
-			     t.name, orx_error_last());
+		cr_assert_eq(orx_tensor_read(got, t.count, m, i), ORX_OK,
+			     "%s: %s", t.name, orx_error_last());
 		for (size_t k = 0; k < t.count; k++)
 			cr_assert_eq(got[k],
 				     json_real_value(json_array_get(vals, k)) +
@@ -87,10 +87,14 @@ static size_t compare_with_onnx(const char *path)
 Test(tensor, reads_match_onnx_numpy_helper_in_every_dtype_and_storage,
      .timeout = 120)
 {
-	static const char *models[] = {
-		"mlp_tanh", "mlp_tanh_fp16", "mlp_tanh_fp16_typed",
-		"mlp_tanh_bf16", "mlp_tanh_double", "cnn_bn_relu_typed",
-		"transformer_encoder", "depthwise_separable"};
+	static const char *models[] = {"mlp_tanh",
+				       "mlp_tanh_fp16",
+				       "mlp_tanh_fp16_typed",
+				       "mlp_tanh_bf16",
+				       "mlp_tanh_double",
+				       "cnn_bn_relu_typed",
+				       "transformer_encoder",
+				       "depthwise_separable"};
 
 	for (size_t i = 0; i < sizeof(models) / sizeof(*models); i++) {
 		char path[4096];
@@ -114,8 +118,10 @@ static size_t write_pattern(orx_model *m)
 		orx_tensor_info t;
 		double *v;
 		cr_assert_eq(orx_model_tensor(&t, m, i), ORX_OK);
-		if (t.dtype != ORX_DTYPE_FLOAT && t.dtype != ORX_DTYPE_FLOAT16 &&
-		    t.dtype != ORX_DTYPE_BFLOAT16 && t.dtype != ORX_DTYPE_DOUBLE)
+		if (t.dtype != ORX_DTYPE_FLOAT &&
+		    t.dtype != ORX_DTYPE_FLOAT16 &&
+		    t.dtype != ORX_DTYPE_BFLOAT16 &&
+		    t.dtype != ORX_DTYPE_DOUBLE)
 			continue;
 		v = malloc(t.count * sizeof(double) + 1);
 		for (size_t k = 0; k < t.count; k++)
@@ -226,12 +232,12 @@ Test(tensor, external_data_reads_the_same_values_as_inline)
 	orx_tensor_info t;
 	double a[16 * 3 * 3 * 3], b[16 * 3 * 3 * 3];
 
-	cr_assert_eq(orx_model_open_file(&ext, SAMPLES
-					 "/external/cnn_bn_relu.onnx",
-					 NULL),
+	cr_assert_eq(orx_model_open_file(
+			     &ext, SAMPLES "/external/cnn_bn_relu.onnx", NULL),
 		     ORX_OK, "%s", orx_error_last());
-	cr_assert_eq(orx_model_open_file(&in, SAMPLES "/cnn_bn_relu.onnx", NULL),
-		     ORX_OK);
+	cr_assert_eq(
+		orx_model_open_file(&in, SAMPLES "/cnn_bn_relu.onnx", NULL),
+		ORX_OK);
 	cr_assert_eq(orx_model_tensor(&t, ext, 0), ORX_OK);
 	cr_expect_eq(t.storage, ORX_STORAGE_EXTERNAL);
 	cr_expect_eq(t.count, 16 * 3 * 3 * 3);
@@ -253,8 +259,8 @@ Test(tensor, external_data_from_a_buffer_needs_the_models_folder)
 	orx_model *m = NULL;
 	double v[432];
 
-	cr_assert_eq(read_file(&buf, &len, SAMPLES "/external/cnn_bn_relu.onnx"),
-		     0);
+	cr_assert_eq(
+		read_file(&buf, &len, SAMPLES "/external/cnn_bn_relu.onnx"), 0);
 	cr_assert_eq(orx_model_open_buffer(&m, buf, len, NULL), ORX_OK);
 	cr_expect_eq(orx_tensor_read(v, 432, m, 0), ORX_EUNSUPPORTED);
 	cr_expect_str_eq(orx_error_last(),

@@ -43,7 +43,7 @@ typedef enum {
 
 typedef struct {
 	const char *name; /* --name */
-	char letter;      /* -letter as well; 0: none */
+	char letter;	  /* -letter as well; 0: none */
 	cli_option_kind kind;
 	size_t offset;
 	/* OPT_CALL: -1, or the exit status after the usage error */
@@ -96,8 +96,8 @@ int cli_write_text(const char *path, void (*write)(FILE *f, const void *ctx),
 		   const void *ctx);
 
 /* A report the library wrote into *text (orx_plan_json and the like,
- * returning rc) on stdout with a newline, then freed; EXIT_OK, or the exit status
- * after the error line (naming model). */
+ * returning rc) on stdout with a newline, then freed; EXIT_OK, or the exit
+ * status after the error line (naming model). */
 int cli_print_report(int rc, char **text, const char *model);
 
 /* The plan as a table. */

@@ -30,8 +30,9 @@ static int set_threshold(void *args, const char *value, const char *cmd)
 	errno = 0;
 	a->save.threshold = strtoull(value, &end, 10);
 	if (*end || !*value || errno || value[0] == '-')
-		return cli_usage_error(cmd, "%s: --external-threshold takes a "
-					    "number of bytes, not '%s'",
+		return cli_usage_error(cmd,
+				       "%s: --external-threshold takes a "
+				       "number of bytes, not '%s'",
 				       cmd, value);
 	return -1;
 }
@@ -48,9 +49,11 @@ static const cli_option options[] = {
 	 false},
 	{"exploding", 0, OPT_RATIO, offsetof(apply_args, check.exploding), NULL,
 	 false},
-	{"signal", 0, OPT_RATIO, offsetof(apply_args, check.signal), NULL, false},
+	{"signal", 0, OPT_RATIO, offsetof(apply_args, check.signal), NULL,
+	 false},
 	{"embed", 0, OPT_FLAG, offsetof(apply_args, embed), NULL, false},
-	{"external", 0, OPT_STRING, offsetof(apply_args, external), NULL, false},
+	{"external", 0, OPT_STRING, offsetof(apply_args, external), NULL,
+	 false},
 	{"external-threshold", 0, OPT_CALL, 0, set_threshold, true},
 	{0}};
 
@@ -60,11 +63,13 @@ static int settle(apply_args *a)
 	if (!a->out)
 		return cli_usage_error("apply", "apply needs -o OUT");
 	if (a->embed && a->external)
-		return cli_usage_error("apply", "apply: --embed and --external do "
-						"not go together");
+		return cli_usage_error("apply",
+				       "apply: --embed and --external do "
+				       "not go together");
 	if (a->json && !strcmp(a->out, "-"))
-		return cli_usage_error("apply", "apply: --json and -o - both want "
-						"standard output");
+		return cli_usage_error("apply",
+				       "apply: --json and -o - both want "
+				       "standard output");
 	if (a->embed)
 		a->save.mode = ORX_DATA_EMBED;
 	if (a->external) {
@@ -85,16 +90,16 @@ static void summarize(FILE *to, const orx_plan *plan, const char *out)
 			n *= (unsigned long long)it->dims[k];
 		params += n;
 	}
-	fprintf(to, "re-initialized %zu tensors (%llu parameters), left %zu as "
-		    "they are; wrote %s\n",
+	fprintf(to,
+		"re-initialized %zu tensors (%llu parameters), left %zu as "
+		"they are; wrote %s\n",
 		orx_plan_count(plan), params, orx_plan_skipped_count(plan),
 		strcmp(out, "-") ? out : "<stdout>");
 }
 
 /* apply --only-flagged: the plan narrowed to what check flags. */
 static int restrict_to_flagged(orx_plan *plan, const orx_model *m,
-			       const apply_args *a,
-			       const char *model)
+			       const apply_args *a, const char *model)
 {
 	orx_check *check = NULL;
 	int rc = -1;
@@ -117,9 +122,10 @@ typedef struct {
 /* Refused with --strict (an exit status), else -1. */
 static int refuse_leftovers(const leftovers *l, const char *model)
 {
-	return cli_error(model, "--strict: %zu float tensor%s (%llu values) "
-				"would keep %s trained values and no keep rule "
-				"names %s: %s; see plan",
+	return cli_error(model,
+			 "--strict: %zu float tensor%s (%llu values) "
+			 "would keep %s trained values and no keep rule "
+			 "names %s: %s; see plan",
 			 l->n, l->n == 1 ? "" : "s", l->values,
 			 l->n == 1 ? "its" : "their", l->n == 1 ? "it" : "them",
 			 l->names);
@@ -127,9 +133,10 @@ static int refuse_leftovers(const leftovers *l, const char *model)
 
 static void warn_leftovers(const leftovers *l, const char *model)
 {
-	fprintf(stderr, "onnx-reinit: %s: warning: %zu float tensor%s (%llu "
-			"values) left as trained, no rule keeping %s: %s; see "
-			"plan (--strict refuses)\n",
+	fprintf(stderr,
+		"onnx-reinit: %s: warning: %zu float tensor%s (%llu "
+		"values) left as trained, no rule keeping %s: %s; see "
+		"plan (--strict refuses)\n",
 		model, l->n, l->n == 1 ? "" : "s", l->values,
 		l->n == 1 ? "it" : "them", l->names);
 }
@@ -173,7 +180,8 @@ int cmd_apply(int argc, char **argv)
 		goto done;
 	left.n = cli_leftovers(m, plan, &left.values, left.names,
 			       sizeof(left.names));
-	if ((left.n && a.strict && (rc = refuse_leftovers(&left, model)) >= 0) ||
+	if ((left.n && a.strict &&
+	     (rc = refuse_leftovers(&left, model)) >= 0) ||
 	    (rc = rewrite(m, plan, &a, model)) >= 0)
 		goto done;
 	if (left.n)

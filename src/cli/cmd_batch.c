@@ -5,11 +5,11 @@
 #include "cli.h"
 #include "zipin.h"
 
+#include "orx_config.h"
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include "orx_config.h"
 #if ORX_HAVE_MALLOPT
 #include <malloc.h>
 #endif
@@ -24,10 +24,10 @@
 #include <unistd.h>
 
 typedef struct {
-	char *input;   /* what the report calls it */
-	char *rel;     /* relative output path */
-	char *file;    /* a model file, or NULL */
-	char *zip;     /* or an archive and an entry */
+	char *input; /* what the report calls it */
+	char *rel;   /* relative output path */
+	char *file;  /* a model file, or NULL */
+	char *zip;   /* or an archive and an entry */
 	uint64_t index, size;
 	uint64_t in_bytes;
 	char error[512]; /* set before (refused) or while processing */
@@ -41,10 +41,10 @@ typedef struct {
 
 typedef struct {
 	job *jobs;
-	size_t *order;         /* processing order: largest first */
+	size_t *order; /* processing order: largest first */
 	size_t n, cap;
-	size_t next, done;     /* atomics */
-	uint64_t bytes_done;   /* atomic */
+	size_t next, done;   /* atomics */
+	uint64_t bytes_done; /* atomic */
 	const char *out;
 	bool zip_out, check, resume;
 	bool strict; /* a model with leftovers fails */
@@ -52,7 +52,7 @@ typedef struct {
 	orx_rules *rules;
 	orx_check_options check_opts;
 	zip_limits limits;
-	uint64_t zip_total;    /* atomic */
+	uint64_t zip_total; /* atomic */
 } batch;
 
 static bool ends_with(const char *s, const char *suffix)
@@ -97,7 +97,7 @@ static void add_file(batch *b, const char *path, const char *rel)
 /* What a folder entry that is neither a folder nor a regular file is. */
 static const char *kind_of(mode_t mode)
 {
-	return S_ISLNK(mode)    ? "a symlink (not followed)"
+	return S_ISLNK(mode)	? "a symlink (not followed)"
 	       : S_ISFIFO(mode) ? "a FIFO"
 	       : S_ISSOCK(mode) ? "a socket"
 				: "a device";
@@ -134,7 +134,8 @@ static void add_folder(batch *b, const char *dir, const char *rel)
 		    lstat(path, &st) == 0) {
 			if (S_ISDIR(st.st_mode))
 				add_folder(b, path, sub);
-			else if (S_ISREG(st.st_mode) && ends_with(name, ".onnx"))
+			else if (S_ISREG(st.st_mode) &&
+				 ends_with(name, ".onnx"))
 				add_file(b, path, sub);
 			else if (ends_with(name, ".onnx"))
 				add_skipped(b, path, sub, st.st_mode);
@@ -293,23 +294,26 @@ static bool external(const orx_model *m)
 static int write_output(batch *b, job *j, orx_model *m)
 {
 	if (b->zip_out && external(m)) {
-		snprintf(j->error, sizeof(j->error), "a model with external "
-						     "data cannot go into a zip "
-						     "archive; use an output "
-						     "folder");
+		snprintf(j->error, sizeof(j->error),
+			 "a model with external "
+			 "data cannot go into a zip "
+			 "archive; use an output "
+			 "folder");
 		return -1;
 	}
 	if (b->zip_out) {
-		if (orx_model_save_buffer(&j->out_data, &j->out_len, m) == ORX_OK)
+		if (orx_model_save_buffer(&j->out_data, &j->out_len, m) ==
+		    ORX_OK)
 			return 0;
 	} else if (mkdir_parents(j->out_path) != 0) {
-		snprintf(j->error, sizeof(j->error), "%s: cannot create its "
-						     "folder: %s",
+		snprintf(j->error, sizeof(j->error),
+			 "%s: cannot create its "
+			 "folder: %s",
 			 j->out_path, strerror(errno));
 		return -1;
 	} else if (same_file(j->out_path, j->file)) {
-		snprintf(j->error, sizeof(j->error), "the output %s is the input",
-			 j->out_path);
+		snprintf(j->error, sizeof(j->error),
+			 "the output %s is the input", j->out_path);
 		return -1;
 	} else if (orx_model_save_file(m, j->out_path) == ORX_OK) {
 		return 0;
@@ -363,10 +367,12 @@ static void run_job(batch *b, job *j)
 	if (b->strict) {
 		unsigned long long values;
 		char names[256];
-		size_t n = cli_leftovers(m, plan, &values, names, sizeof(names));
+		size_t n =
+			cli_leftovers(m, plan, &values, names, sizeof(names));
 		if (n) {
 			snprintf(j->error, sizeof(j->error),
-				 "--strict: %zu float tensor%s (%llu values) would "
+				 "--strict: %zu float tensor%s (%llu values) "
+				 "would "
 				 "keep trained values and no keep rule names "
 				 "%s: %s",
 				 n, n == 1 ? "" : "s", values,
@@ -415,7 +421,8 @@ static void *worker(void *arg)
 		double t0 = cli_now();
 		run_job_guarded(b, j);
 		j->seconds = cli_now() - t0;
-		__atomic_add_fetch(&b->bytes_done, j->in_bytes, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&b->bytes_done, j->in_bytes,
+				   __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(&b->done, 1, __ATOMIC_SEQ_CST);
 	}
 	return NULL;
@@ -495,17 +502,15 @@ static void run_all(batch *b, unsigned threads)
 
 static json_t *report_line(const batch *b, const job *j)
 {
-	json_t *o = json_pack("{s:s, s:o, s:s, s:o, s:I, s:f}", "input",
-			      j->input, "output",
-			      j->ok && j->out_path && !b->check
-				      ? json_string(j->out_path)
-			      : j->ok && b->zip_out && !b->check
-				      ? json_sprintf("%s:%s", b->out, j->rel)
-				      : json_null(),
-			      "status", j->ok ? "ok" : "failed", "error",
-			      j->ok ? json_null() : json_string(j->error),
-			      "tensors", (json_int_t)j->tensors, "seconds",
-			      j->seconds);
+	json_t *o = json_pack(
+		"{s:s, s:o, s:s, s:o, s:I, s:f}", "input", j->input, "output",
+		j->ok && j->out_path && !b->check ? json_string(j->out_path)
+		: j->ok && b->zip_out && !b->check
+			? json_sprintf("%s:%s", b->out, j->rel)
+			: json_null(),
+		"status", j->ok ? "ok" : "failed", "error",
+		j->ok ? json_null() : json_string(j->error), "tensors",
+		(json_int_t)j->tensors, "seconds", j->seconds);
 	if (b->check)
 		json_object_set_new(o, "findings",
 				    json_integer((json_int_t)j->findings));
@@ -520,8 +525,9 @@ static void report_lines(FILE *f, const void *ctx)
 
 	for (size_t i = 0; i < b->n; i++) {
 		json_t *line = report_line(b, &b->jobs[i]);
-		json_dumpf(line, f, JSON_COMPACT | JSON_PRESERVE_ORDER |
-					    JSON_REAL_PRECISION(6));
+		json_dumpf(line, f,
+			   JSON_COMPACT | JSON_PRESERVE_ORDER |
+				   JSON_REAL_PRECISION(6));
 		fputc('\n', f);
 		json_decref(line);
 	}
@@ -562,10 +568,12 @@ static void summary(FILE *to, const batch *b, double secs)
 		findings += b->jobs[i].findings;
 		bytes += b->jobs[i].in_bytes;
 	}
-	fprintf(to, "batch: %zu models, %zu failed, %zu tensors%s, %.1f MB in "
-		    "%.2f s (%.1f MB/s)",
+	fprintf(to,
+		"batch: %zu models, %zu failed, %zu tensors%s, %.1f MB in "
+		"%.2f s (%.1f MB/s)",
 		b->n, failed, tensors, b->check ? " checked" : "",
-		(double)bytes / 1e6, secs, secs > 0 ? (double)bytes / 1e6 / secs : 0);
+		(double)bytes / 1e6, secs,
+		secs > 0 ? (double)bytes / 1e6 / secs : 0);
 	if (b->check)
 		fprintf(to, ", %zu findings", findings);
 	fputc('\n', to);
@@ -589,8 +597,9 @@ static int set_jobs(void *args, const char *value, const char *cmd)
 	long n = strtol(value, &end, 10);
 
 	if (*end || !*value || n < 1 || n > 1024)
-		return cli_usage_error(cmd, "%s: -j takes a number of threads, "
-					    "not '%s'",
+		return cli_usage_error(cmd,
+				       "%s: -j takes a number of threads, "
+				       "not '%s'",
 				       cmd, value);
 	((batch_args *)args)->threads = (unsigned)n;
 	return -1;
@@ -603,8 +612,9 @@ static int set_shard(void *args, const char *value, const char *cmd)
 
 	if (sscanf(value, "%u/%u%c", &a->shard_k, &a->shard_n, &extra) != 2 ||
 	    a->shard_n < 1 || a->shard_k < 1 || a->shard_k > a->shard_n)
-		return cli_usage_error(cmd, "%s: --shard takes K/N with 1 <= K "
-					    "<= N, not '%s'",
+		return cli_usage_error(cmd,
+				       "%s: --shard takes K/N with 1 <= K "
+				       "<= N, not '%s'",
 				       cmd, value);
 	return -1;
 }
@@ -630,7 +640,8 @@ static int parse_batch_args(batch *b, batch_args *a, int argc, char **argv)
 	a->inputs = argv + optind;
 	a->n_inputs = argc - optind;
 	if (a->n_inputs < 1)
-		return cli_usage_error("batch", "batch needs at least one INPUT");
+		return cli_usage_error("batch",
+				       "batch needs at least one INPUT");
 	if (!a->out && !a->check)
 		return cli_usage_error("batch", "batch needs -o OUTDIR or -o "
 						"OUT.zip");
@@ -641,8 +652,9 @@ static int parse_batch_args(batch *b, batch_args *a, int argc, char **argv)
 	b->seed = a->seed;
 	b->zip_out = b->out && ends_with(b->out, ".zip");
 	if (b->resume && b->zip_out)
-		return cli_usage_error("batch", "batch: --resume needs an output "
-						"folder, not a zip archive");
+		return cli_usage_error("batch",
+				       "batch: --resume needs an output "
+				       "folder, not a zip archive");
 	return -1;
 }
 
@@ -664,8 +676,9 @@ int cmd_batch(int argc, char **argv)
 		goto done;
 	for (int i = 0; i < a.n_inputs; i++) {
 		if (b.out && same_file(b.out, a.inputs[i])) {
-			rc = cli_usage_error("batch", "batch: the output %s is "
-						      "one of the inputs",
+			rc = cli_usage_error("batch",
+					     "batch: the output %s is "
+					     "one of the inputs",
 					     b.out);
 			goto done;
 		}

@@ -19,14 +19,15 @@ static const cli_option options[] = {
 	 false},
 	{"exploding", 0, OPT_RATIO, offsetof(check_args, check.exploding), NULL,
 	 false},
-	{"signal", 0, OPT_RATIO, offsetof(check_args, check.signal), NULL, false},
+	{"signal", 0, OPT_RATIO, offsetof(check_args, check.signal), NULL,
+	 false},
 	{0}};
 
 static void check_print(const orx_check *c, size_t weights, double threshold)
 {
 	if (orx_check_count(c))
-		printf("%-40s %-10s %12s %12s %10s\n", "tensor", "problem", "std",
-		       "expected", "ratio");
+		printf("%-40s %-10s %12s %12s %10s\n", "tensor", "problem",
+		       "std", "expected", "ratio");
 	for (size_t i = 0; i < orx_check_count(c); i++) {
 		const orx_finding *f = orx_check_finding_at(c, i);
 		printf("%-40s %-10s %12.4g %12.4g %10.4g%s\n", f->name,
@@ -45,11 +46,13 @@ static void check_print(const orx_check *c, size_t weights, double threshold)
 			printf(", %.2g once the layers above are fixed",
 			       ch->residual);
 		printf("%s%s\n", ch->problem < 0 ? "" : ": ",
-		       ch->problem < 0 ? ""
-				       : orx_problem_name((orx_problem)ch->problem));
+		       ch->problem < 0
+			       ? ""
+			       : orx_problem_name((orx_problem)ch->problem));
 	}
 	if (orx_check_count(c))
-		printf("%zu findings in %zu weights\n", orx_check_count(c), weights);
+		printf("%zu findings in %zu weights\n", orx_check_count(c),
+		       weights);
 	else
 		printf("no problems found in %zu weights\n", weights);
 }
@@ -92,8 +95,9 @@ int cmd_check(int argc, char **argv)
 		goto done;
 	}
 	if (a.json)
-		rc = cli_print_report(orx_check_json(&text, check, &a.check, model),
-				      &text, model);
+		rc = cli_print_report(
+			orx_check_json(&text, check, &a.check, model), &text,
+			model);
 	else
 		check_print(check, count_weights(plan), a.check.signal),
 			rc = EXIT_OK;

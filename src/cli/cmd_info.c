@@ -34,8 +34,8 @@ static void print_tensors(const orx_model *m)
 	orx_tensor_info t;
 	char shape[128], dt[32];
 
-	printf("\n%-40s %-9s %-20s %12s  %s\n", "initializer", "dtype",
-	       "shape", "bytes", "storage");
+	printf("\n%-40s %-9s %-20s %12s  %s\n", "initializer", "dtype", "shape",
+	       "bytes", "storage");
 	for (size_t i = 0; i < orx_model_tensor_count(m); i++) {
 		if (orx_model_tensor(&t, m, i) != ORX_OK)
 			continue;
@@ -60,7 +60,8 @@ static void print_summary(const char *path, const orx_summary *s,
 		       s->opsets[i].domain[0] ? s->opsets[i].domain : "ai.onnx",
 		       (long long)s->opsets[i].version,
 		       i + 1 < s->n_opsets ? "," : "");
-	printf("\nproducer      %s %s\n", s->producer_name, s->producer_version);
+	printf("\nproducer      %s %s\n", s->producer_name,
+	       s->producer_version);
 	printf("graph         %s\n", s->graph_name);
 	printf("nodes         %zu", s->n_nodes);
 	for (size_t i = 0; i < s->n_op_types; i++)
@@ -68,8 +69,7 @@ static void print_summary(const char *path, const orx_summary *s,
 		       s->op_types[i].count);
 	printf("%s\n", s->n_op_types ? ")" : "");
 	printf("initializers  %zu\n", s->n_initializers);
-	printf("parameters    %llu (%s)\n",
-	       (unsigned long long)s->n_parameters,
+	printf("parameters    %llu (%s)\n", (unsigned long long)s->n_parameters,
 	       cli_bytes(size, sizeof(size), s->n_bytes));
 	printf("constants     %zu (%llu parameters in Constant nodes)\n",
 	       s->n_constants, (unsigned long long)s->n_constant_parameters);
@@ -83,8 +83,7 @@ typedef struct {
 } info_args;
 
 static const cli_option options[] = {
-	{"json", 0, OPT_FLAG, offsetof(info_args, json), NULL, false},
-	{0}};
+	{"json", 0, OPT_FLAG, offsetof(info_args, json), NULL, false}, {0}};
 
 int cmd_info(int argc, char **argv)
 {
@@ -103,8 +102,8 @@ int cmd_info(int argc, char **argv)
 	if (orx_model_open_file(&m, model, NULL) != ORX_OK)
 		return cli_error(model, "%s", orx_error_last());
 	if (a.json) {
-		rc = cli_print_report(orx_model_info_json(&text, m, model), &text,
-				      model);
+		rc = cli_print_report(orx_model_info_json(&text, m, model),
+				      &text, model);
 	} else if (orx_model_summary(&s, m) != ORX_OK) {
 		rc = cli_error(model, "%s", orx_error_last());
 	} else {

@@ -30,8 +30,9 @@ int cmd_plan(int argc, char **argv)
 		return EXIT_USAGE;
 	if ((rc = cli_prepare(&rules, &m, &plan, model, &a.rules)) < 0) {
 		if (a.json) {
-			rc = cli_print_report(orx_plan_json(&text, plan, model, 0),
-					      &text, model);
+			rc = cli_print_report(
+				orx_plan_json(&text, plan, model, 0), &text,
+				model);
 		} else {
 			cli_plan_print(stdout, plan);
 			rc = EXIT_OK;

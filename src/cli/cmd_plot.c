@@ -32,11 +32,14 @@ static int parse_plot_args(plot_args *a, int argc, char **argv)
 	if (!a->out)
 		return cli_usage_error("plot", "plot needs -o FILE.svg");
 	if (a->signal && a->schemes)
-		return cli_usage_error("plot", "plot: --signal or --schemes, not both");
+		return cli_usage_error("plot",
+				       "plot: --signal or --schemes, not both");
 	if (a->schemes && !a->layers)
-		return cli_usage_error("plot", "plot --schemes needs --layers NAME");
+		return cli_usage_error("plot",
+				       "plot --schemes needs --layers NAME");
 	if (a->schemes && a->after)
-		return cli_usage_error("plot", "plot --schemes takes no --after");
+		return cli_usage_error("plot",
+				       "plot --schemes takes no --after");
 	return -1;
 }
 
@@ -48,7 +51,8 @@ int cmd_plot(int argc, char **argv)
 	orx_plan *plan = NULL;
 	int rc = parse_plot_args(&a, argc, argv);
 
-	if (rc >= 0 || (rc = cli_load_rules(&rules, a.rules.files, a.rules.n)) >= 0)
+	if (rc >= 0 ||
+	    (rc = cli_load_rules(&rules, a.rules.files, a.rules.n)) >= 0)
 		goto done;
 	if (orx_model_open_file(&m, a.model, NULL) != ORX_OK) {
 		rc = cli_error(a.model, "%s", orx_error_last());
@@ -63,8 +67,9 @@ int cmd_plot(int argc, char **argv)
 		goto done;
 	}
 	plot_input in = {&a, rules, m, after, plan};
-	rc = a.signal ? plot_signal(&in) : a.schemes ? plot_schemes(&in)
-						      : plot_layers(&in);
+	rc = a.signal	 ? plot_signal(&in)
+	     : a.schemes ? plot_schemes(&in)
+			 : plot_layers(&in);
 done:
 	orx_plan_free(plan);
 	orx_model_free(m);

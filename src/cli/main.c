@@ -41,7 +41,8 @@ static const cli_command commands[] = {
 	 "                    tensor would keep trained values that no keep\n"
 	 "                    rule names; without it, a warning on stderr\n"
 	 "  --embed           put every tensor inline (refused past 2 GiB)\n"
-	 "  --external FILE   move tensors above the threshold to FILE, beside\n"
+	 "  --external FILE   move tensors above the threshold to FILE, "
+	 "beside\n"
 	 "                    OUT, each at a 4 KiB-aligned offset\n"
 	 "  --external-threshold BYTES  [1024]\n"
 	 "Tensors in external data files go to files of the same names beside\n"
@@ -96,8 +97,10 @@ static const cli_command commands[] = {
 	 "                     predicted scale of the signal (forward) and of\n"
 	 "                     the gradients (backward) against depth, on a\n"
 	 "                     log axis, check's thresholds as bands\n"
-	 "  --schemes          for the one layer --layers names: N(0, 0.01^2),\n"
-	 "                     N(0, 10^2), Xavier and He for its fans, and its\n"
+	 "  --schemes          for the one layer --layers names: N(0, "
+	 "0.01^2),\n"
+	 "                     N(0, 10^2), Xavier and He for its fans, and "
+	 "its\n"
 	 "                     own values, and what each does to the signal\n"
 	 "                     through ten such layers"},
 };
@@ -135,8 +138,9 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 
 int cli_print_json(json_t *value)
 {
-	int rc = json_dumpf(value, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-						   JSON_REAL_PRECISION(9));
+	int rc = json_dumpf(value, stdout,
+			    JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+				    JSON_REAL_PRECISION(9));
 
 	json_decref(value);
 	if (rc != 0 || fputc('\n', stdout) == EOF)
@@ -163,15 +167,17 @@ const char *cli_bytes(char *buf, size_t size, unsigned long long n)
 
 static void print_help(FILE *to)
 {
-	fprintf(to, "usage: %s COMMAND [OPTIONS]\n\n"
-		    "Re-initialize the weights of ONNX models.\n\ncommands:\n",
+	fprintf(to,
+		"usage: %s COMMAND [OPTIONS]\n\n"
+		"Re-initialize the weights of ONNX models.\n\ncommands:\n",
 		PROGRAM);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(to, "  %s %s\n", PROGRAM, commands[i].usage);
-	fprintf(to, "  %s --help | --version\n\n"
-		    "'%s COMMAND --help' tells more about one command.\n"
-		    "Exit status: 0 done, 1 findings or failed inputs, 2 usage "
-		    "error or invalid input.\n",
+	fprintf(to,
+		"  %s --help | --version\n\n"
+		"'%s COMMAND --help' tells more about one command.\n"
+		"Exit status: 0 done, 1 findings or failed inputs, 2 usage "
+		"error or invalid input.\n",
 		PROGRAM, PROGRAM);
 }
 

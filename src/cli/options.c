@@ -31,32 +31,30 @@ static int take(const cli_option *o, void *args, const char *value,
 	cli_rules_list *rules = (cli_rules_list *)(void *)at;
 
 	switch (o->kind) {
-	case OPT_FLAG:
-		*(bool *)(void *)at = true;
-		return -1;
-	case OPT_STRING:
-		*(const char **)(void *)at = value;
-		return -1;
+	case OPT_FLAG: *(bool *)(void *)at = true; return -1;
+	case OPT_STRING: *(const char **)(void *)at = value; return -1;
 	case OPT_RULES:
 		if (rules->n == CLI_MAX_RULES)
-			return cli_usage_error(cmd, "%s: at most %d --rules files",
+			return cli_usage_error(cmd,
+					       "%s: at most %d --rules files",
 					       cmd, CLI_MAX_RULES);
 		rules->files[rules->n++] = value;
 		return -1;
 	case OPT_SEED:
 		if (cli_parse_seed((unsigned long long *)(void *)at, value))
-			return cli_usage_error(cmd, "%s: --seed takes a number, "
-						    "not '%s'",
+			return cli_usage_error(cmd,
+					       "%s: --seed takes a number, "
+					       "not '%s'",
 					       cmd, value);
 		return -1;
 	case OPT_RATIO:
 		if (parse_ratio((double *)(void *)at, value))
-			return cli_usage_error(cmd, "%s: --%s takes a positive "
-						    "number, not '%s'",
+			return cli_usage_error(cmd,
+					       "%s: --%s takes a positive "
+					       "number, not '%s'",
 					       cmd, o->name, value);
 		return -1;
-	case OPT_CALL:
-		return o->call(args, value, cmd);
+	case OPT_CALL: return o->call(args, value, cmd);
 	}
 	return -1;
 }
@@ -96,8 +94,8 @@ int cli_parse_options(const cli_option *table, void *args, const char *cmd,
 			return cli_usage_error(cmd, "%s: %s needs a value", cmd,
 					       argv[optind - 1]);
 		if (!o)
-			return cli_usage_error(cmd, "%s: unknown option '%s'", cmd,
-					       argv[optind - 1]);
+			return cli_usage_error(cmd, "%s: unknown option '%s'",
+					       cmd, argv[optind - 1]);
 		if ((rc = take(o, args, optarg, cmd)) >= 0)
 			return rc;
 	}

@@ -16,7 +16,8 @@ int cli_print_report(int rc, char **text, const char *model)
 	rc = fputs(*text, stdout) < 0 || fputc('\n', stdout) == EOF;
 	orx_free(*text);
 	*text = NULL;
-	return rc ? cli_error(NULL, "cannot write to standard output") : EXIT_OK;
+	return rc ? cli_error(NULL, "cannot write to standard output")
+		  : EXIT_OK;
 }
 
 static void print_path(char *buf, size_t size, const orx_plan_item *it)
@@ -45,12 +46,14 @@ void cli_plan_print(FILE *to, const orx_plan *plan)
 				 (long long)it->fan_in, (long long)it->fan_out);
 		else
 			snprintf(fans, sizeof(fans), "-");
-		fprintf(to, "%-36s %-18s %-10s %-44s %-15s %15s %10.6g  %s:%u\n",
+		fprintf(to,
+			"%-36s %-18s %-10s %-44s %-15s %15s %10.6g  %s:%u\n",
 			it->name, it->op, orx_role_name(it->role), act,
-			orx_plan_item_scheme(it), fans, it->params.std, it->rule_file,
-			it->rule_line);
-		for (size_t b = 0; strcmp(orx_plan_item_scheme(it), "per_gate") == 0 &&
-				   b < it->n_blocks;
+			orx_plan_item_scheme(it), fans, it->params.std,
+			it->rule_file, it->rule_line);
+		for (size_t b = 0;
+		     strcmp(orx_plan_item_scheme(it), "per_gate") == 0 &&
+		     b < it->n_blocks;
 		     b++) {
 			const orx_plan_block *k = &it->blocks[b];
 			char gate[64];
@@ -58,16 +61,19 @@ void cli_plan_print(FILE *to, const orx_plan *plan)
 				continue; /* the first block says it */
 			snprintf(gate, sizeof(gate), "  gate %s%s%s%s", k->gate,
 				 k->direction ? " (reverse)" : "",
-				 it->role == ORX_ROLE_BIAS ? k->part ? ", Rb" : ", Wb"
-							    : "",
+				 it->role == ORX_ROLE_BIAS
+					 ? k->part ? ", Rb" : ", Wb"
+					 : "",
 				 b == 0 ? " and alike" : "");
-			fprintf(to, "%-36s %-18s %-10s %-44s %-15s %15s %10.6g  %s:%u\n",
-				"", "", "", gate, orx_scheme_name(k->scheme), "",
-				k->params.std, k->rule_file, k->rule_line);
+			fprintf(to,
+				"%-36s %-18s %-10s %-44s %-15s %15s %10.6g  "
+				"%s:%u\n",
+				"", "", "", gate, orx_scheme_name(k->scheme),
+				"", k->params.std, k->rule_file, k->rule_line);
 		}
 		for (size_t b = 1; b < it->n_branches; b++)
-			fprintf(to, "%-36s %-18s %-10s also reaches %s\n", "", "",
-				"", it->branches[b].activation);
+			fprintf(to, "%-36s %-18s %-10s also reaches %s\n", "",
+				"", "", it->branches[b].activation);
 	}
 	if (orx_plan_skipped_count(plan))
 		fprintf(to, "\nleft as they are:\n");
@@ -91,8 +97,9 @@ size_t cli_leftovers(const orx_model *m, const orx_plan *plan,
 			continue;
 		*values += v;
 		if (n++ < 3 && used < size) {
-			used += (size_t)snprintf(names + used, size - used, "%s%s",
-						 shown++ ? ", " : "", s->name);
+			used += (size_t)snprintf(names + used, size - used,
+						 "%s%s", shown++ ? ", " : "",
+						 s->name);
 		}
 	}
 	if (n > shown && used < size)

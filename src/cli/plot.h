@@ -20,7 +20,7 @@ typedef struct {
 	const plot_args *a;
 	const orx_rules *rules;
 	const orx_model *m, *after; /* after may be NULL */
-	const orx_plan *plan;       /* of m */
+	const orx_plan *plan;	    /* of m */
 } plot_input;
 
 int plot_layers(const plot_input *in);

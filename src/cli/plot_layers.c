@@ -25,10 +25,10 @@
 
 typedef struct {
 	const orx_plan_item *it;
-	const orx_plan_block *gate; /* a recurrent gate's panel: its first
-				       block (the others share its scheme) */
+	const orx_plan_block *gate;    /* a recurrent gate's panel: its first
+					  block (the others share its scheme) */
 	const orx_init_params *params; /* the prediction */
-	double *before, *after; /* after may be NULL */
+	double *before, *after;	       /* after may be NULL */
 	size_t n;
 	double lo, hi, ymax, peak;
 	size_t count_before[BINS], count_after[BINS];
@@ -57,8 +57,7 @@ static double density(const orx_init_params *p, double x)
 			return 0;
 		z = (x - p->mean) / p->std;
 		return exp(-z * z / 2) / (p->std * sqrt(2 * M_PI));
-	default:
-		return 0; /* constants: drawn as a line, not a density */
+	default: return 0; /* constants: drawn as a line, not a density */
 	}
 }
 
@@ -69,10 +68,8 @@ static double predicted_extent(const orx_init_params *p)
 	case ORX_DIST_UNIFORM:
 	case ORX_DIST_TRUNC_NORMAL:
 		return 1.15 * fmax(fabs(p->low), fabs(p->high));
-	case ORX_DIST_CONSTANT:
-		return 1.5 * fabs(p->value);
-	default:
-		return fabs(p->mean) + 4 * p->std;
+	case ORX_DIST_CONSTANT: return 1.5 * fabs(p->value);
+	default: return fabs(p->mean) + 4 * p->std;
 	}
 }
 
@@ -115,7 +112,8 @@ static void measure(panel *p)
 {
 	const orx_init_params *q = p->params;
 	double x = fmax(fmax(max_abs(p->before, p->n), max_abs(p->after, p->n)),
-			predicted_extent(q)), w, fit;
+			predicted_extent(q)),
+	       w, fit;
 
 	if (!(x > 0))
 		x = 1;
@@ -127,7 +125,8 @@ static void measure(panel *p)
 	histogram(p->count_after, p->after, p->n, p->lo, p->hi);
 	p->peak = 0;
 	for (int k = 0; k <= 400; k++)
-		p->peak = fmax(p->peak, density(q, p->lo + (p->hi - p->lo) * k / 400));
+		p->peak = fmax(p->peak,
+			       density(q, p->lo + (p->hi - p->lo) * k / 400));
 	/* the axis fits the prediction and the after; a before far off it
 	 * (a spike of zeros) is clipped and labelled */
 	fit = fmax(p->peak, max_density(p->count_after, p->n, w));
@@ -150,8 +149,11 @@ static void bars(FILE *f, const panel *p, const size_t *count, const char *cls,
 	for (int b = 0; b < BINS; b++) {
 		double d = p->n ? (double)count[b] / ((double)p->n * w) : 0;
 		double h = fmin(d, p->ymax) / p->ymax * ph;
-		fprintf(f, "<rect class=\"bar %s\" data-bin=\"%d\" data-count=\"%zu\" "
-			   "x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.4f\"/>\n",
+		fprintf(f,
+			"<rect class=\"bar %s\" data-bin=\"%d\" "
+			"data-count=\"%zu\" "
+			"x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
+			"height=\"%.4f\"/>\n",
 			cls, b, count[b], b * bw, ph - h, bw, h);
 		if (d > p->ymax) {
 			clipped += count[b];
@@ -160,9 +162,10 @@ static void bars(FILE *f, const panel *p, const size_t *count, const char *cls,
 		}
 	}
 	if (nclip) /* bars past the top: say how much of the tensor they hold */
-		fprintf(f, "<text class=\"clip\" x=\"%.2f\" y=\"-3\" "
-			   "text-anchor=\"middle\">%.0f%% of the %s weights "
-			   "here</text>\n",
+		fprintf(f,
+			"<text class=\"clip\" x=\"%.2f\" y=\"-3\" "
+			"text-anchor=\"middle\">%.0f%% of the %s weights "
+			"here</text>\n",
 			at / nclip, 100.0 * clipped / p->n, cls);
 }
 
@@ -172,8 +175,9 @@ static void curve(FILE *f, const panel *p, double pw, double ph)
 
 	if (q->dist == ORX_DIST_CONSTANT) {
 		double x = (q->value - p->lo) / (p->hi - p->lo) * pw;
-		fprintf(f, "<line class=\"predicted\" x1=\"%.2f\" y1=\"0\" "
-			   "x2=\"%.2f\" y2=\"%.2f\"/>\n",
+		fprintf(f,
+			"<line class=\"predicted\" x1=\"%.2f\" y1=\"0\" "
+			"x2=\"%.2f\" y2=\"%.2f\"/>\n",
 			x, x, ph);
 		return;
 	}
@@ -193,32 +197,42 @@ static void axes(FILE *f, const panel *p, double pw, double ph)
 	size_t n;
 	char label[32];
 
-	fprintf(f, "<line class=\"axis\" x1=\"0\" y1=\"%.2f\" x2=\"%.2f\" "
-		   "y2=\"%.2f\"/>\n<line class=\"axis\" x1=\"0\" y1=\"0\" x2=\"0\" "
-		   "y2=\"%.2f\"/>\n",
+	fprintf(f,
+		"<line class=\"axis\" x1=\"0\" y1=\"%.2f\" x2=\"%.2f\" "
+		"y2=\"%.2f\"/>\n<line class=\"axis\" x1=\"0\" y1=\"0\" "
+		"x2=\"0\" "
+		"y2=\"%.2f\"/>\n",
 		ph, pw, ph, ph);
 	n = plot_ticks(t, X_TICKS, p->lo, p->hi, &step);
 	for (size_t k = 0; k < n; k++) {
 		double x = (t[k] - p->lo) / (p->hi - p->lo) * pw;
-		fprintf(f, "<line class=\"tick\" x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
-			   "y2=\"%.2f\"/><text class=\"tl x\" data-value=\"%.17g\" "
-			   "x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n",
+		fprintf(f,
+			"<line class=\"tick\" x1=\"%.2f\" y1=\"%.2f\" "
+			"x2=\"%.2f\" "
+			"y2=\"%.2f\"/><text class=\"tl x\" "
+			"data-value=\"%.17g\" "
+			"x=\"%.2f\" y=\"%.2f\" "
+			"text-anchor=\"middle\">%s</text>\n",
 			x, ph, x, ph + 4, t[k], x, ph + 15,
 			plot_tick_label(label, sizeof(label), t[k], step));
 	}
 	n = plot_ticks(t, Y_TICKS, 0, p->ymax, &step);
 	for (size_t k = 0; k < n; k++) {
 		double y = ph - t[k] / p->ymax * ph;
-		fprintf(f, "<line class=\"tick\" x1=\"-4\" y1=\"%.2f\" x2=\"0\" "
-			   "y2=\"%.2f\"/><text class=\"tl y\" data-value=\"%.17g\" "
-			   "x=\"-6\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
+		fprintf(f,
+			"<line class=\"tick\" x1=\"-4\" y1=\"%.2f\" x2=\"0\" "
+			"y2=\"%.2f\"/><text class=\"tl y\" "
+			"data-value=\"%.17g\" "
+			"x=\"-6\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
 			y, y, t[k], y + 3,
 			plot_tick_label(label, sizeof(label), t[k], step));
 	}
-	fprintf(f, "<text class=\"al\" x=\"%.2f\" y=\"%.2f\" "
-		   "text-anchor=\"middle\">weight value</text>\n"
-		   "<text class=\"al\" transform=\"translate(-40 %.2f) rotate(-90)\" "
-		   "text-anchor=\"middle\">density</text>\n",
+	fprintf(f,
+		"<text class=\"al\" x=\"%.2f\" y=\"%.2f\" "
+		"text-anchor=\"middle\">weight value</text>\n"
+		"<text class=\"al\" transform=\"translate(-40 %.2f) "
+		"rotate(-90)\" "
+		"text-anchor=\"middle\">density</text>\n",
 		pw / 2, ph + 28, ph / 2);
 }
 
@@ -239,7 +253,9 @@ static void title(FILE *f, const panel *p)
 	if (it->has_fans)
 		snprintf(fans, sizeof(fans), ", fan_in %lld, fan_out %lld",
 			 (long long)it->fan_in, (long long)it->fan_out);
-	fprintf(f, "</text>\n<text class=\"t2\" x=\"0\" y=\"-14\">%s%s, %s</text>\n",
+	fprintf(f,
+		"</text>\n<text class=\"t2\" x=\"0\" y=\"-14\">%s%s, "
+		"%s</text>\n",
 		orx_scheme_name(p->gate ? p->gate->scheme : it->scheme), fans,
 		p->gate ? it->op : it->activation);
 }
@@ -252,9 +268,10 @@ static void draw_panel(FILE *f, const panel *p, double x, double y)
 	plot_xml_text(f, p->it->name);
 	if (p->gate)
 		fprintf(f, "\" data-gate=\"%s", p->gate->gate);
-	fprintf(f, "\" data-lo=\"%.17g\" data-hi=\"%.17g\" data-bins=\"%d\" "
-		   "data-n=\"%zu\" data-ymax=\"%.17g\" "
-		   "transform=\"translate(%.0f %.0f)\">\n",
+	fprintf(f,
+		"\" data-lo=\"%.17g\" data-hi=\"%.17g\" data-bins=\"%d\" "
+		"data-n=\"%zu\" data-ymax=\"%.17g\" "
+		"transform=\"translate(%.0f %.0f)\">\n",
 		p->lo, p->hi, BINS, p->n, p->ymax, x + LEFT, y + TOP);
 	title(f, p);
 	bars(f, p, p->count_before, "before", pw, ph);
@@ -267,15 +284,19 @@ static void draw_panel(FILE *f, const panel *p, double x, double y)
 
 static void legend(FILE *f, bool after)
 {
-	fprintf(f, "<g class=\"legend\" transform=\"translate(%d 14)\">\n"
-		   "<rect class=\"bar before\" x=\"0\" y=\"0\" width=\"14\" "
-		   "height=\"10\"/><text class=\"tl\" x=\"20\" y=\"9\">before</text>\n",
+	fprintf(f,
+		"<g class=\"legend\" transform=\"translate(%d 14)\">\n"
+		"<rect class=\"bar before\" x=\"0\" y=\"0\" width=\"14\" "
+		"height=\"10\"/><text class=\"tl\" x=\"20\" "
+		"y=\"9\">before</text>\n",
 		LEFT);
 	if (after)
 		fputs("<rect class=\"bar after\" x=\"90\" y=\"0\" width=\"14\" "
-		      "height=\"10\"/><text class=\"tl\" x=\"110\" y=\"9\">after</text>\n",
+		      "height=\"10\"/><text class=\"tl\" x=\"110\" "
+		      "y=\"9\">after</text>\n",
 		      f);
-	fputs("<line class=\"predicted\" x1=\"170\" y1=\"5\" x2=\"190\" y2=\"5\"/>"
+	fputs("<line class=\"predicted\" x1=\"170\" y1=\"5\" x2=\"190\" "
+	      "y2=\"5\"/>"
 	      "<text class=\"tl\" x=\"196\" y=\"9\">density the scheme predicts"
 	      "</text>\n</g>\n",
 	      f);
@@ -303,7 +324,7 @@ static void svg(FILE *f, const panel *panels, size_t n, bool after)
 }
 
 double *plot_values_of(const orx_model *m, const char *name, size_t n,
-			 const char *path, int *rc)
+		       const char *path, int *rc)
 {
 	size_t i;
 	orx_tensor_info t;
@@ -314,7 +335,8 @@ double *plot_values_of(const orx_model *m, const char *name, size_t n,
 		return NULL; /* not in the other model: no after */
 	if (!(v = malloc(n * sizeof(double) + 1)) ||
 	    orx_tensor_read(v, n, m, i) != ORX_OK) {
-		*rc = cli_error(path, "%s", v ? orx_error_last() : "out of memory");
+		*rc = cli_error(path, "%s",
+				v ? orx_error_last() : "out of memory");
 		free(v);
 		return NULL;
 	}
@@ -330,7 +352,9 @@ static double *gate_values(const double *v, const orx_plan_item *it,
 
 	*n = 0;
 	for (size_t k = 0; k < it->n_blocks; k++)
-		*n += strcmp(it->blocks[k].gate, gate->gate) ? 0 : it->blocks[k].count;
+		*n += strcmp(it->blocks[k].gate, gate->gate)
+			      ? 0
+			      : it->blocks[k].count;
 	if (!v || !(out = malloc(*n * sizeof(double) + 1)))
 		return NULL;
 	for (size_t k = 0, at = 0; k < it->n_blocks; k++)
@@ -358,8 +382,11 @@ static int add_panels(panel *p, size_t *n, const orx_plan_item *it,
 		      double *before, double *after, size_t count)
 {
 	if (!it->n_blocks) {
-		p[*n] = (panel){.it = it, .params = &it->params, .n = count,
-				.before = before, .after = after};
+		p[*n] = (panel){.it = it,
+				.params = &it->params,
+				.n = count,
+				.before = before,
+				.after = after};
 		measure(&p[(*n)++]);
 		return -1;
 	}
@@ -367,7 +394,8 @@ static int add_panels(panel *p, size_t *n, const orx_plan_item *it,
 		panel *q = &p[*n];
 		if (!first_of_gate(it, k))
 			continue;
-		*q = (panel){.it = it, .gate = &it->blocks[k],
+		*q = (panel){.it = it,
+			     .gate = &it->blocks[k],
 			     .params = &it->blocks[k].params};
 		q->before = gate_values(before, it, q->gate, &q->n);
 		q->after = gate_values(after, it, q->gate, &q->n);
@@ -402,7 +430,8 @@ static int collect(panel **out, size_t *n, const orx_plan *plan,
 		   const orx_model *m, const orx_model *after,
 		   const plot_args *a)
 {
-	size_t room = 1, *order = malloc((orx_plan_count(plan) + 1) * sizeof(size_t));
+	size_t room = 1,
+	       *order = malloc((orx_plan_count(plan) + 1) * sizeof(size_t));
 	panel *p;
 	int rc = -1;
 
@@ -428,13 +457,16 @@ static int collect(panel **out, size_t *n, const orx_plan *plan,
 			continue;
 		for (size_t k = 0; k < it->ndim; k++)
 			count *= (size_t)it->dims[k];
-		if (!(before = plot_values_of(m, it->name, count, a->model, &rc))) {
+		if (!(before = plot_values_of(m, it->name, count, a->model,
+					      &rc))) {
 			if (rc < 0) /* the plan's own tensor: always there */
-				rc = cli_error(a->model, "%s: not found", it->name);
+				rc = cli_error(a->model, "%s: not found",
+					       it->name);
 			break;
 		}
 		if (after)
-			later = plot_values_of(after, it->name, count, a->after, &rc);
+			later = plot_values_of(after, it->name, count, a->after,
+					       &rc);
 		if (rc < 0)
 			rc = add_panels(p, n, it, before, later, count);
 		else

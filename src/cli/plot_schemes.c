@@ -21,7 +21,7 @@
 #define PLOT_W 340
 #define GAP 90
 #define PLOT_H (HEIGHT - TOP - BOTTOM)
-#define DEPTH 10  /* layers in the chain on the right */
+#define DEPTH 10 /* layers in the chain on the right */
 #define SAMPLES 400
 #define BINS 60
 
@@ -32,13 +32,13 @@ typedef struct {
 
 typedef struct {
 	const orx_plan_item *it;
-	double factor;        /* the activation's */
+	double factor; /* the activation's */
 	scheme_case cases[4];
-	double *values;       /* the layer's own */
+	double *values; /* the layer's own */
 	size_t n, zeros;
-	double variance;      /* of its values */
-	double lo, hi;        /* log10 |w| shown */
-	double ymax;          /* density at the top */
+	double variance; /* of its values */
+	double lo, hi;	 /* log10 |w| shown */
+	double ymax;	 /* density at the top */
 } schemes_view;
 
 /* The density of u = log10 |w| for w ~ N(0, s^2). */
@@ -68,11 +68,13 @@ static int find_layer(const orx_plan_item **out, const plot_input *in)
 		return cli_error(in->a->model, "no weighted layer matches %s",
 				 in->a->layers);
 	if (n > 1)
-		return cli_error(in->a->model, "--schemes draws one layer: %s "
-						"matches %zu (%s, ...)",
+		return cli_error(in->a->model,
+				 "--schemes draws one layer: %s "
+				 "matches %zu (%s, ...)",
 				 in->a->layers, n, found->name);
 	if (!found->has_fans)
-		return cli_error(in->a->model, "%s: no fans to draw schemes for",
+		return cli_error(in->a->model,
+				 "%s: no fans to draw schemes for",
 				 found->name);
 	*out = found;
 	return -1;
@@ -84,7 +86,8 @@ static void measure(schemes_view *v)
 	double fi = (double)v->it->fan_in, fo = (double)v->it->fan_out;
 	double sum = 0, ss = 0, lo = INFINITY, hi = -INFINITY;
 
-	v->cases[0] = (scheme_case){"N(0, 0.01\xc2\xb2): too small", "small", 0.01};
+	v->cases[0] =
+		(scheme_case){"N(0, 0.01\xc2\xb2): too small", "small", 0.01};
 	v->cases[1] = (scheme_case){"N(0, 10\xc2\xb2): too large", "large", 10};
 	v->cases[2] = (scheme_case){"Xavier N(0, 2/(fan_in+fan_out))", "xavier",
 				    sqrt(2 / (fi + fo))};
@@ -128,27 +131,35 @@ static void density_axes(FILE *f, const schemes_view *v)
 	size_t n = plot_ticks(t, 10, v->lo, v->hi, &step);
 	char label[32];
 
-	fprintf(f, "<line class=\"axis\" x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
-		   "<line class=\"axis\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"%d\"/>\n",
+	fprintf(f,
+		"<line class=\"axis\" x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
+		"<line class=\"axis\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"%d\"/>\n",
 		PLOT_H, PLOT_W, PLOT_H, PLOT_H);
 	for (size_t k = 0; k < n; k++)
-		fprintf(f, "<line class=\"tick\" x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" "
-			   "y2=\"%d\"/><text class=\"tl x\" data-value=\"%.17g\" "
-			   "x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n",
-			sx(v, t[k]), PLOT_H, sx(v, t[k]), PLOT_H + 4, pow(10, t[k]),
-			sx(v, t[k]), PLOT_H + 15,
+		fprintf(f,
+			"<line class=\"tick\" x1=\"%.2f\" y1=\"%d\" "
+			"x2=\"%.2f\" "
+			"y2=\"%d\"/><text class=\"tl x\" data-value=\"%.17g\" "
+			"x=\"%.2f\" y=\"%d\" "
+			"text-anchor=\"middle\">%s</text>\n",
+			sx(v, t[k]), PLOT_H, sx(v, t[k]), PLOT_H + 4,
+			pow(10, t[k]), sx(v, t[k]), PLOT_H + 15,
 			plot_decade_label(label, sizeof(label), (int)t[k]));
 	n = plot_ticks(t, 4, 0, v->ymax, &step);
 	for (size_t k = 0; k < n; k++)
-		fprintf(f, "<line class=\"tick\" x1=\"-4\" y1=\"%.2f\" x2=\"0\" "
-			   "y2=\"%.2f\"/><text class=\"tl y\" data-value=\"%.17g\" "
-			   "x=\"-6\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
+		fprintf(f,
+			"<line class=\"tick\" x1=\"-4\" y1=\"%.2f\" x2=\"0\" "
+			"y2=\"%.2f\"/><text class=\"tl y\" "
+			"data-value=\"%.17g\" "
+			"x=\"-6\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
 			sy(v, t[k]), sy(v, t[k]), t[k], sy(v, t[k]) + 3,
 			plot_tick_label(label, sizeof(label), t[k], step));
-	fprintf(f, "<text class=\"al\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">"
-		   "|weight| (log axis)</text>\n<text class=\"al\" transform=\""
-		   "translate(-40 %d) rotate(-90)\" text-anchor=\"middle\">density "
-		   "of log10 |w|</text>\n",
+	fprintf(f,
+		"<text class=\"al\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">"
+		"|weight| (log axis)</text>\n<text class=\"al\" transform=\""
+		"translate(-40 %d) rotate(-90)\" "
+		"text-anchor=\"middle\">density "
+		"of log10 |w|</text>\n",
 		PLOT_W / 2, PLOT_H + 30, PLOT_H / 2);
 }
 
@@ -168,7 +179,8 @@ static void density(FILE *f, const schemes_view *v, const scheme_case *c)
 	for (int k = 0; k <= SAMPLES; k++) {
 		double u = from + (to - from) * k / SAMPLES;
 		if (u >= v->lo && u <= v->hi)
-			fprintf(f, "%.2f,%.2f ", sx(v, u), sy(v, log_density(u, c->std)));
+			fprintf(f, "%.2f,%.2f ", sx(v, u),
+				sy(v, log_density(u, c->std)));
 	}
 	fputs("\"/>\n", f);
 }
@@ -190,10 +202,11 @@ static void own_values(FILE *f, const schemes_view *v)
 	}
 	for (int b = 0; b < BINS && n; b++) {
 		double d = (double)count[b] / ((double)n * w);
-		fprintf(f, "<rect class=\"bar own\" data-count=\"%zu\" x=\"%.2f\" "
-			   "y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>\n",
-			count[b], sx(v, v->lo + b * w), sy(v, d), PLOT_W / (double)BINS,
-			PLOT_H - sy(v, d));
+		fprintf(f,
+			"<rect class=\"bar own\" data-count=\"%zu\" x=\"%.2f\" "
+			"y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>\n",
+			count[b], sx(v, v->lo + b * w), sy(v, d),
+			PLOT_W / (double)BINS, PLOT_H - sy(v, d));
 	}
 }
 
@@ -207,7 +220,8 @@ static void chain(FILE *f, const schemes_view *v)
 	char label[32];
 
 	for (int c = 0; c < 5; c++) {
-		double var = c < 4 ? v->cases[c].std * v->cases[c].std : v->variance;
+		double var =
+			c < 4 ? v->cases[c].std * v->cases[c].std : v->variance;
 		per[c] = fi * var * v->factor;
 		if (per[c] > 0 && isfinite(per[c])) {
 			lo = fmin(lo, DEPTH * log10(per[c]));
@@ -215,30 +229,39 @@ static void chain(FILE *f, const schemes_view *v)
 		}
 	}
 	lo = floor(lo - 0.5), hi = ceil(hi + 0.5);
-	fprintf(f, "<g class=\"signal\" data-depth=\"%d\" data-factor=\"%.17g\" "
-		   "transform=\"translate(%d 0)\">\n",
+	fprintf(f,
+		"<g class=\"signal\" data-depth=\"%d\" data-factor=\"%.17g\" "
+		"transform=\"translate(%d 0)\">\n",
 		DEPTH, v->factor, PLOT_W + GAP);
-	fprintf(f, "<line class=\"axis\" x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
-		   "<line class=\"axis\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"%d\"/>\n",
+	fprintf(f,
+		"<line class=\"axis\" x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
+		"<line class=\"axis\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"%d\"/>\n",
 		PLOT_H, PLOT_W, PLOT_H, PLOT_H);
 	n = plot_ticks(t, 10, lo, hi, &step);
 	for (size_t k = 0; k < n; k++) {
 		double y = PLOT_H - (t[k] - lo) / (hi - lo) * PLOT_H;
-		fprintf(f, "<line class=\"tick\" x1=\"-4\" y1=\"%.2f\" x2=\"0\" "
-			   "y2=\"%.2f\"/><text class=\"tl y\" data-value=\"%.17g\" "
-			   "x=\"-6\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
+		fprintf(f,
+			"<line class=\"tick\" x1=\"-4\" y1=\"%.2f\" x2=\"0\" "
+			"y2=\"%.2f\"/><text class=\"tl y\" "
+			"data-value=\"%.17g\" "
+			"x=\"-6\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
 			y, y, pow(10, t[k]), y + 3,
 			plot_decade_label(label, sizeof(label), (int)t[k]));
 	}
 	for (int d = 0; d <= DEPTH; d += 2)
-		fprintf(f, "<line class=\"tick\" x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" "
-			   "y2=\"%d\"/><text class=\"tl x\" data-value=\"%d\" x=\"%.2f\" "
-			   "y=\"%d\" text-anchor=\"middle\">%d</text>\n",
-			(double)d / DEPTH * PLOT_W, PLOT_H, (double)d / DEPTH * PLOT_W,
-			PLOT_H + 4, d, (double)d / DEPTH * PLOT_W, PLOT_H + 15, d);
+		fprintf(f,
+			"<line class=\"tick\" x1=\"%.2f\" y1=\"%d\" "
+			"x2=\"%.2f\" "
+			"y2=\"%d\"/><text class=\"tl x\" data-value=\"%d\" "
+			"x=\"%.2f\" "
+			"y=\"%d\" text-anchor=\"middle\">%d</text>\n",
+			(double)d / DEPTH * PLOT_W, PLOT_H,
+			(double)d / DEPTH * PLOT_W, PLOT_H + 4, d,
+			(double)d / DEPTH * PLOT_W, PLOT_H + 15, d);
 	for (int c = 0; c < 5; c++) {
-		fprintf(f, "<polyline class=\"scale %s\" data-per-layer=\"%.17g\" "
-			   "points=\"",
+		fprintf(f,
+			"<polyline class=\"scale %s\" data-per-layer=\"%.17g\" "
+			"points=\"",
 			cls[c], per[c]);
 		for (int d = 0; d <= DEPTH; d++) {
 			double l = d == 0 ? 0 : d * log10(fmax(per[c], 1e-300));
@@ -248,10 +271,12 @@ static void chain(FILE *f, const schemes_view *v)
 		}
 		fputs("\"/>\n", f);
 	}
-	fprintf(f, "<text class=\"al\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">"
-		   "layers (depth 0 to %d)</text>\n<text class=\"al\" transform=\""
-		   "translate(-46 %d) rotate(-90)\" text-anchor=\"middle\">scale of "
-		   "the signal</text>\n</g>\n",
+	fprintf(f,
+		"<text class=\"al\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">"
+		"layers (depth 0 to %d)</text>\n<text class=\"al\" transform=\""
+		"translate(-46 %d) rotate(-90)\" text-anchor=\"middle\">scale "
+		"of "
+		"the signal</text>\n</g>\n",
 		PLOT_W / 2, PLOT_H + 30, DEPTH, PLOT_H / 2);
 }
 
@@ -262,8 +287,10 @@ static void legend(FILE *f, const schemes_view *v)
 
 	fputs("<g class=\"legend\" transform=\"translate(56 36)\">\n", f);
 	for (int c = 0; c < 5; c++) {
-		fprintf(f, "<line class=\"density %s\" x1=\"%d\" y1=\"0\" x2=\"%d\" "
-			   "y2=\"0\"/><text class=\"tl\" x=\"%d\" y=\"4\">",
+		fprintf(f,
+			"<line class=\"density %s\" x1=\"%d\" y1=\"0\" "
+			"x2=\"%d\" "
+			"y2=\"0\"/><text class=\"tl\" x=\"%d\" y=\"4\">",
 			cls[c], at[c], at[c] + 16, at[c] + 20);
 		plot_xml_text(f, c < 4 ? v->cases[c].label : "its own values");
 		fputs("</text>\n", f);
@@ -280,7 +307,8 @@ static void svg_text(FILE *f, const void *ctx)
 		       ".density,.scale{fill:none;stroke-width:1.6}"
 		       ".small{stroke:#9467bd}.large{stroke:#d62728}"
 		       ".xavier{stroke:#2ca02c}.he{stroke:#1f77b4}"
-		       ".own{stroke:#555}.bar.own{fill:#9a9a9a;fill-opacity:.6;stroke:none}");
+		       ".own{stroke:#555}.bar.own{fill:#9a9a9a;fill-opacity:.6;"
+		       "stroke:none}");
 	fputs("<text class=\"t1\" x=\"56\" y=\"16\">", f);
 	plot_xml_text(f, v->it->name);
 	snprintf(fans, sizeof(fans), ": fan_in %lld, fan_out %lld, ",
@@ -290,11 +318,12 @@ static void svg_text(FILE *f, const void *ctx)
 	legend(f, v);
 	fprintf(f, "<g class=\"schemes\" data-name=\"");
 	plot_xml_text(f, v->it->name);
-	fprintf(f, "\" data-fan-in=\"%lld\" data-fan-out=\"%lld\" "
-		   "data-variance=\"%.17g\" data-zeros=\"%zu\" "
-		   "transform=\"translate(%d %d)\">\n",
-		(long long)v->it->fan_in, (long long)v->it->fan_out, v->variance,
-		v->zeros, LEFT, TOP);
+	fprintf(f,
+		"\" data-fan-in=\"%lld\" data-fan-out=\"%lld\" "
+		"data-variance=\"%.17g\" data-zeros=\"%zu\" "
+		"transform=\"translate(%d %d)\">\n",
+		(long long)v->it->fan_in, (long long)v->it->fan_out,
+		v->variance, v->zeros, LEFT, TOP);
 	density_axes(f, v);
 	own_values(f, v);
 	for (int c = 0; c < 4; c++)
@@ -316,8 +345,9 @@ int plot_schemes(const plot_input *in)
 		count *= (size_t)v.it->dims[k];
 	v.values = plot_values_of(in->m, v.it->name, count, in->a->model, &rc);
 	if (!v.values)
-		return rc >= 0 ? rc : cli_error(in->a->model, "%s: cannot read it",
-						  v.it->name);
+		return rc >= 0 ? rc
+			       : cli_error(in->a->model, "%s: cannot read it",
+					   v.it->name);
 	v.n = count;
 	v.factor = orx_signal_factor(v.it);
 	measure(&v);

@@ -23,9 +23,9 @@
 
 typedef struct {
 	const orx_chain *chain;
-	size_t index;             /* in its check */
+	size_t index; /* in its check */
 	const orx_check *check;
-	size_t after;             /* the same chain in the after's check */
+	size_t after; /* the same chain in the after's check */
 	bool has_after;
 } chain_ref;
 
@@ -67,8 +67,8 @@ static bool find_after(size_t *out, const orx_check *c, const orx_chain *ch)
 {
 	for (size_t i = 0; c && i < orx_check_chain_count(c); i++) {
 		const orx_chain *o = orx_check_chain_at(c, i);
-		if (!strcmp(o->first, ch->first) && !strcmp(o->last, ch->last) &&
-		    o->layers == ch->layers) {
+		if (!strcmp(o->first, ch->first) &&
+		    !strcmp(o->last, ch->last) && o->layers == ch->layers) {
 			*out = i;
 			return true;
 		}
@@ -85,7 +85,8 @@ static int choose(signal_view *v)
 		return cli_error(NULL, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		chain_ref *r = &v->chains[v->n];
-		if (v->in->a->layers && !chain_matches(v->check, i, v->in->a->layers))
+		if (v->in->a->layers &&
+		    !chain_matches(v->check, i, v->in->a->layers))
 			continue;
 		r->chain = orx_check_chain_at(v->check, i);
 		r->index = i;
@@ -99,9 +100,11 @@ static int choose(signal_view *v)
 		v->n = MAX_CHAINS;
 	}
 	if (v->n == 0)
-		return cli_error(v->in->a->model, "no chain of two or more weighted "
-						  "layers%s%s",
-				 v->in->a->layers ? " has a layer matching " : "",
+		return cli_error(v->in->a->model,
+				 "no chain of two or more weighted "
+				 "layers%s%s",
+				 v->in->a->layers ? " has a layer matching "
+						  : "",
 				 v->in->a->layers ? v->in->a->layers : "");
 	return -1;
 }
@@ -164,39 +167,52 @@ static void axes(FILE *f, const signal_view *v, const frame *fr)
 	size_t n = plot_ticks(t, 10, fr->lo, fr->hi, &step);
 	char label[32];
 
-	fprintf(f, "<rect class=\"band vanishing\" data-limit=\"%.17g\" x=\"0\" "
-		   "y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>\n",
+	fprintf(f,
+		"<rect class=\"band vanishing\" data-limit=\"%.17g\" x=\"0\" "
+		"y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>\n",
 		lim, py(fr, lim), fr->pw, fr->ph - py(fr, lim));
-	fprintf(f, "<rect class=\"band exploding\" data-limit=\"%.17g\" x=\"0\" "
-		   "y=\"0\" width=\"%.2f\" height=\"%.2f\"/>\n",
+	fprintf(f,
+		"<rect class=\"band exploding\" data-limit=\"%.17g\" x=\"0\" "
+		"y=\"0\" width=\"%.2f\" height=\"%.2f\"/>\n",
 		1 / lim, fr->pw, py(fr, 1 / lim));
-	fprintf(f, "<line class=\"unit\" x1=\"0\" y1=\"%.2f\" x2=\"%.2f\" "
-		   "y2=\"%.2f\"/>\n",
+	fprintf(f,
+		"<line class=\"unit\" x1=\"0\" y1=\"%.2f\" x2=\"%.2f\" "
+		"y2=\"%.2f\"/>\n",
 		py(fr, 1), fr->pw, py(fr, 1));
-	fprintf(f, "<line class=\"axis\" x1=\"0\" y1=\"%.2f\" x2=\"%.2f\" "
-		   "y2=\"%.2f\"/>\n<line class=\"axis\" x1=\"0\" y1=\"0\" x2=\"0\" "
-		   "y2=\"%.2f\"/>\n",
+	fprintf(f,
+		"<line class=\"axis\" x1=\"0\" y1=\"%.2f\" x2=\"%.2f\" "
+		"y2=\"%.2f\"/>\n<line class=\"axis\" x1=\"0\" y1=\"0\" "
+		"x2=\"0\" "
+		"y2=\"%.2f\"/>\n",
 		fr->ph, fr->pw, fr->ph, fr->ph);
 	for (size_t k = 0; k < n; k++) {
 		double y = py(fr, pow(10, t[k]));
-		fprintf(f, "<line class=\"tick\" x1=\"-4\" y1=\"%.2f\" x2=\"0\" "
-			   "y2=\"%.2f\"/><text class=\"tl y\" data-value=\"%.17g\" "
-			   "x=\"-6\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
+		fprintf(f,
+			"<line class=\"tick\" x1=\"-4\" y1=\"%.2f\" x2=\"0\" "
+			"y2=\"%.2f\"/><text class=\"tl y\" "
+			"data-value=\"%.17g\" "
+			"x=\"-6\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
 			y, y, pow(10, t[k]), y + 3,
 			plot_decade_label(label, sizeof(label), (int)t[k]));
 	}
 	n = plot_ticks(t, 11, 0, (double)fr->layers, &step);
 	for (size_t k = 0; k < n; k++)
-		fprintf(f, "<line class=\"tick\" x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
-			   "y2=\"%.2f\"/><text class=\"tl x\" data-value=\"%.17g\" "
-			   "x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n",
+		fprintf(f,
+			"<line class=\"tick\" x1=\"%.2f\" y1=\"%.2f\" "
+			"x2=\"%.2f\" "
+			"y2=\"%.2f\"/><text class=\"tl x\" "
+			"data-value=\"%.17g\" "
+			"x=\"%.2f\" y=\"%.2f\" "
+			"text-anchor=\"middle\">%s</text>\n",
 			px(fr, t[k]), fr->ph, px(fr, t[k]), fr->ph + 4, t[k],
 			px(fr, t[k]), fr->ph + 15,
 			plot_tick_label(label, sizeof(label), t[k], step));
-	fprintf(f, "<text class=\"al\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">"
-		   "layers (depth)</text>\n<text class=\"al\" transform=\""
-		   "translate(-46 %.2f) rotate(-90)\" text-anchor=\"middle\">"
-		   "scale of the second moment</text>\n",
+	fprintf(f,
+		"<text class=\"al\" x=\"%.2f\" y=\"%.2f\" "
+		"text-anchor=\"middle\">"
+		"layers (depth)</text>\n<text class=\"al\" transform=\""
+		"translate(-46 %.2f) rotate(-90)\" text-anchor=\"middle\">"
+		"scale of the second moment</text>\n",
 		fr->pw / 2, fr->ph + 28, fr->ph / 2);
 }
 
@@ -216,8 +232,9 @@ static void series(FILE *f, const frame *fr, const orx_check *c, size_t i,
 	fputs("\"/>\n", f);
 	for (size_t k = 0; (s = orx_check_chain_step(c, i, k)); k++) {
 		double value = step_value(s, backward);
-		fprintf(f, "<circle class=\"pt %s %s%s\" data-depth=\"%zu\" "
-			   "data-value=\"%.17g\" data-layer=\"",
+		fprintf(f,
+			"<circle class=\"pt %s %s%s\" data-depth=\"%zu\" "
+			"data-value=\"%.17g\" data-layer=\"",
 			dir, model, value > 0 ? "" : " zero", k + 1, value);
 		plot_xml_text(f, s->name);
 		fprintf(f, "\" cx=\"%.2f\" cy=\"%.2f\" r=\"2.4\"/>\n",
@@ -237,14 +254,18 @@ static void flagged(FILE *f, const frame *fr, const orx_check *c, size_t i,
 			continue;
 		fprintf(f, "<circle class=\"flag %s\" data-layer=\"", model);
 		plot_xml_text(f, s->name);
-		fprintf(f, "\" data-problem=\"%s\" cx=\"%.2f\" cy=\"%.2f\" r=\"5\"/>\n",
+		fprintf(f,
+			"\" data-problem=\"%s\" cx=\"%.2f\" cy=\"%.2f\" "
+			"r=\"5\"/>\n",
 			orx_problem_name((orx_problem)s->problem),
 			px(fr, (double)k + 1), py(fr, s->forward));
 		if (line < 18) {
-			fprintf(f, "<text class=\"flagname %s\" x=\"%.2f\" y=\"%.2f\">"
-				   "%zu: ",
-				model, fr->pw + 10, 10.0 + 12.0 * (double)line++,
-				k + 1);
+			fprintf(f,
+				"<text class=\"flagname %s\" x=\"%.2f\" "
+				"y=\"%.2f\">"
+				"%zu: ",
+				model, fr->pw + 10,
+				10.0 + 12.0 * (double)line++, k + 1);
 			plot_xml_text(f, s->name);
 			fprintf(f, " (%s)</text>\n",
 				orx_problem_name((orx_problem)s->problem));
@@ -260,15 +281,18 @@ static void panel(FILE *f, const signal_view *v, const chain_ref *r, double y)
 	plot_xml_text(f, r->chain->first);
 	fputs("\" data-last=\"", f);
 	plot_xml_text(f, r->chain->last);
-	fprintf(f, "\" data-layers=\"%zu\" data-lo=\"%.17g\" data-hi=\"%.17g\" "
-		   "transform=\"translate(%d %.0f)\">\n",
-		r->chain->layers, pow(10, fr.lo), pow(10, fr.hi), LEFT, y + TOP);
+	fprintf(f,
+		"\" data-layers=\"%zu\" data-lo=\"%.17g\" data-hi=\"%.17g\" "
+		"transform=\"translate(%d %.0f)\">\n",
+		r->chain->layers, pow(10, fr.lo), pow(10, fr.hi), LEFT,
+		y + TOP);
 	fputs("<text class=\"t1\" x=\"0\" y=\"-24\">", f);
 	plot_xml_text(f, r->chain->first);
 	fputs(" \xe2\x80\xa6 ", f);
 	plot_xml_text(f, r->chain->last);
-	fprintf(f, "</text>\n<text class=\"t2\" x=\"0\" y=\"-10\">%zu layers; "
-		   "bands: check's --signal %.3g</text>\n",
+	fprintf(f,
+		"</text>\n<text class=\"t2\" x=\"0\" y=\"-10\">%zu layers; "
+		"bands: check's --signal %.3g</text>\n",
 		r->chain->layers, v->opts.signal);
 	axes(f, v, &fr);
 	series(f, &fr, v->check, r->index, false, "before");
@@ -285,16 +309,20 @@ static void panel(FILE *f, const signal_view *v, const chain_ref *r, double y)
 
 static void legend(FILE *f, bool after)
 {
-	fprintf(f, "<g class=\"legend\" transform=\"translate(%d 14)\">\n"
-		   "<line class=\"line forward before\" x1=\"0\" y1=\"5\" x2=\"20\" "
-		   "y2=\"5\"/><text class=\"tl\" x=\"24\" y=\"9\">forward</text>\n"
-		   "<line class=\"line backward before\" x1=\"80\" y1=\"5\" x2=\"100\" "
-		   "y2=\"5\"/><text class=\"tl\" x=\"104\" y=\"9\">backward "
-		   "(gradients)</text>\n",
+	fprintf(f,
+		"<g class=\"legend\" transform=\"translate(%d 14)\">\n"
+		"<line class=\"line forward before\" x1=\"0\" y1=\"5\" "
+		"x2=\"20\" "
+		"y2=\"5\"/><text class=\"tl\" x=\"24\" y=\"9\">forward</text>\n"
+		"<line class=\"line backward before\" x1=\"80\" y1=\"5\" "
+		"x2=\"100\" "
+		"y2=\"5\"/><text class=\"tl\" x=\"104\" y=\"9\">backward "
+		"(gradients)</text>\n",
 		LEFT);
 	if (after)
 		fputs("<line class=\"line forward after\" x1=\"220\" y1=\"5\" "
-		      "x2=\"240\" y2=\"5\"/><text class=\"tl\" x=\"244\" y=\"9\">"
+		      "x2=\"240\" y2=\"5\"/><text class=\"tl\" x=\"244\" "
+		      "y=\"9\">"
 		      "after</text>\n",
 		      f);
 	fputs("<circle class=\"flag before\" cx=\"300\" cy=\"5\" r=\"5\"/>"
@@ -307,8 +335,8 @@ static void svg_text(FILE *f, const void *ctx)
 {
 	const signal_view *v = ctx;
 
-	plot_svg_begin(f, PANEL_W, (double)v->n * PANEL_H + LEGEND +
-					(v->more ? 20 : 0),
+	plot_svg_begin(f, PANEL_W,
+		       (double)v->n * PANEL_H + LEGEND + (v->more ? 20 : 0),
 		       ".line{fill:none;stroke-width:1.6}"
 		       ".line.before{stroke:#555}.line.after{stroke:#2f6fbf}"
 		       ".line.backward{stroke-dasharray:5 3}"
@@ -322,8 +350,10 @@ static void svg_text(FILE *f, const void *ctx)
 	for (size_t i = 0; i < v->n; i++)
 		panel(f, v, &v->chains[i], LEGEND + (double)i * PANEL_H);
 	if (v->more)
-		fprintf(f, "<text class=\"t2\" x=\"%d\" y=\"%.0f\">and %zu shorter "
-			   "chains (--layers chooses)</text>\n",
+		fprintf(f,
+			"<text class=\"t2\" x=\"%d\" y=\"%.0f\">and %zu "
+			"shorter "
+			"chains (--layers chooses)</text>\n",
 			LEFT, LEGEND + (double)v->n * PANEL_H + 12, v->more);
 	plot_svg_end(f);
 }
@@ -339,9 +369,10 @@ int plot_signal(const plot_input *in)
 		rc = cli_error(in->a->model, "%s", orx_error_last());
 		goto done;
 	}
-	if (in->after && (orx_plan_build(&plan_after, in->after, in->rules) != ORX_OK ||
-			  orx_check_run(&check_after, in->after, plan_after,
-					&v.opts) != ORX_OK)) {
+	if (in->after &&
+	    (orx_plan_build(&plan_after, in->after, in->rules) != ORX_OK ||
+	     orx_check_run(&check_after, in->after, plan_after, &v.opts) !=
+		     ORX_OK)) {
 		rc = cli_error(in->a->after, "%s", orx_error_last());
 		goto done;
 	}

@@ -6,15 +6,17 @@
 
 void plot_svg_begin(FILE *f, double width, double height, const char *style)
 {
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
-		   "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-		   "font-family=\"sans-serif\">\n<style>\n"
-		   ".axis,.tick{stroke:#333;stroke-width:1}"
-		   ".tl{font-size:10px;fill:#333}.al{font-size:10px;fill:#666}"
-		   ".t1{font-size:12px;font-weight:bold;fill:#111}"
-		   ".t2{font-size:10px;fill:#444}%s\n"
-		   "</style>\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+	fprintf(f,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
+		"height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+		"font-family=\"sans-serif\">\n<style>\n"
+		".axis,.tick{stroke:#333;stroke-width:1}"
+		".tl{font-size:10px;fill:#333}.al{font-size:10px;fill:#666}"
+		".t1{font-size:12px;font-weight:bold;fill:#111}"
+		".t2{font-size:10px;fill:#444}%s\n"
+		"</style>\n<rect width=\"100%%\" height=\"100%%\" "
+		"fill=\"white\"/>\n",
 		width, height, width, height, style);
 }
 
@@ -65,7 +67,8 @@ size_t plot_ticks(double *out, size_t max, double lo, double hi, double *step)
 		return 1;
 	}
 	s = nice_step(hi - lo, max);
-	for (double k = ceil(lo / s - 1e-9); k * s <= hi + 1e-9 * s && n <= max; k++)
+	for (double k = ceil(lo / s - 1e-9); k * s <= hi + 1e-9 * s && n <= max;
+	     k++)
 		out[n++] = fabs(k) < 0.5 ? 0 : k * s;
 	if (step)
 		*step = s;

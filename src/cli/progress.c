@@ -37,7 +37,8 @@ static bool draw(const cli_progress *p)
 		return false;
 	if (done > total)
 		done = total;
-	fprintf(stderr, "\ronnx-reinit: %s: %s %3.0f%% (%.1fM of %.1fM values)\033[K",
+	fprintf(stderr,
+		"\ronnx-reinit: %s: %s %3.0f%% (%.1fM of %.1fM values)\033[K",
 		p->label, step, 100.0 * (double)done / (double)total,
 		(double)done / 1e6, (double)total / 1e6);
 	return true;

@@ -56,14 +56,17 @@ static void check_entry(zip_entry *e, zip_t *za, const zip_stat_t *st,
 			 why);
 		return;
 	}
-	if (zip_file_get_external_attributes(za, e->index, 0, &opsys, &attr) == 0 &&
+	if (zip_file_get_external_attributes(za, e->index, 0, &opsys, &attr) ==
+		    0 &&
 	    opsys == ZIP_OPSYS_UNIX && ((attr >> 16) & S_IFMT) == S_IFLNK) {
-		snprintf(e->error, sizeof(e->error), "refused entry: a symlink");
+		snprintf(e->error, sizeof(e->error),
+			 "refused entry: a symlink");
 		return;
 	}
 	if ((st->valid & ZIP_STAT_ENCRYPTION_METHOD) &&
 	    st->encryption_method != ZIP_EM_NONE) {
-		snprintf(e->error, sizeof(e->error), "refused entry: encrypted");
+		snprintf(e->error, sizeof(e->error),
+			 "refused entry: encrypted");
 		return;
 	}
 	if (st->size > lim->max_entry) {
@@ -75,10 +78,11 @@ static void check_entry(zip_entry *e, zip_t *za, const zip_stat_t *st,
 	}
 	if (st->size > (1u << 20) &&
 	    (double)st->size > lim->max_ratio * (double)(st->comp_size + 1))
-		snprintf(e->error, sizeof(e->error),
-			 "compression ratio %.0f:1 is over %.0f:1 (a zip bomb?)",
-			 (double)st->size / (double)(st->comp_size + 1),
-			 lim->max_ratio);
+		snprintf(
+			e->error, sizeof(e->error),
+			"compression ratio %.0f:1 is over %.0f:1 (a zip bomb?)",
+			(double)st->size / (double)(st->comp_size + 1),
+			lim->max_ratio);
 }
 
 /* Both entries of a duplicated name are refused: which one a reader
@@ -154,8 +158,9 @@ static int read_exact(zip_file_t *zf, uint8_t *buf, uint64_t size, char *err,
 	while (got < size) {
 		r = zip_fread(zf, buf + got, size - got);
 		if (r <= 0) {
-			snprintf(err, errlen, r < 0 ? "cannot read the entry: %s"
-						    : "entry shorter than declared",
+			snprintf(err, errlen,
+				 r < 0 ? "cannot read the entry: %s"
+				       : "entry shorter than declared",
 				 zip_file_strerror(zf));
 			return -1;
 		}
@@ -163,9 +168,10 @@ static int read_exact(zip_file_t *zf, uint8_t *buf, uint64_t size, char *err,
 	}
 	r = zip_fread(zf, &extra, 1);
 	if (r != 0) {
-		snprintf(err, errlen, r > 0 ? "entry inflates past its declared "
-					      "size"
-					    : "cannot read the entry: %s",
+		snprintf(err, errlen,
+			 r > 0 ? "entry inflates past its declared "
+				 "size"
+			       : "cannot read the entry: %s",
 			 zip_file_strerror(zf));
 		return -1;
 	}
@@ -181,9 +187,11 @@ int zip_read_entry(uint8_t **out, const char *path, uint64_t index,
 	zip_file_t *zf = NULL;
 	uint8_t *buf = NULL;
 
-	if (__atomic_add_fetch(total, size, __ATOMIC_SEQ_CST) > lim->max_total) {
-		snprintf(err, errlen, "the archives' entries pass the total "
-				      "limit of %llu bytes",
+	if (__atomic_add_fetch(total, size, __ATOMIC_SEQ_CST) >
+	    lim->max_total) {
+		snprintf(err, errlen,
+			 "the archives' entries pass the total "
+			 "limit of %llu bytes",
 			 (unsigned long long)lim->max_total);
 		return -1;
 	}
@@ -260,8 +268,7 @@ int zip_writer_add(zip_writer *w, const char *name, uint8_t *data, size_t len,
 	return 0;
 }
 
-int zip_writer_finish(zip_writer *w, const char *path, char *err,
-		      size_t errlen)
+int zip_writer_finish(zip_writer *w, const char *path, char *err, size_t errlen)
 {
 	zip_stat_t st;
 	uint8_t *data = NULL;

@@ -13,13 +13,16 @@ typedef struct {
 	double max_ratio;   /* uncompressed / compressed, beyond 1 MiB */
 } zip_limits;
 
-#define ZIP_LIMITS_INIT {UINT64_C(2) << 30, UINT64_C(64) << 30, 200.0}
+#define ZIP_LIMITS_INIT                                                        \
+	{                                                                      \
+		UINT64_C(2) << 30, UINT64_C(64) << 30, 200.0                   \
+	}
 
 typedef struct {
-	char *name;        /* the entry's name as stored */
-	uint64_t index;    /* in the archive */
-	uint64_t size;     /* declared, uncompressed */
-	char error[256];   /* set when the entry is refused */
+	char *name;	 /* the entry's name as stored */
+	uint64_t index;	 /* in the archive */
+	uint64_t size;	 /* declared, uncompressed */
+	char error[256]; /* set when the entry is refused */
 } zip_entry;
 
 /* The *.onnx entries of the archive at path, each checked: name (no

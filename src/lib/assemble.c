@@ -107,7 +107,8 @@ static int assemble_value(orx_assembly *a, const orx_graph *gr,
 	if ((v = orx_graph_value(gr, name)) < 0)
 		return stop(a, "'%s' is not defined", name ? name : "");
 	if ((init = orx_graph_initializer(gr, v)) >= 0)
-		return whole(a, gr, init, -1, orx_graph_proto(gr)->initializer[init]);
+		return whole(a, gr, init, -1,
+			     orx_graph_proto(gr)->initializer[init]);
 	if ((p = orx_graph_producer(gr, v)) < 0)
 		return stop(a, "it comes from the graph input '%s'", name);
 	node = orx_graph_node(gr, p);
@@ -125,7 +126,8 @@ static int assemble_value(orx_assembly *a, const orx_graph *gr,
 	uint64_t before = orx_dims_count(a->dims, a->ndim);
 	if (op->view(a->dims, &a->ndim, gr, p) != ORX_OK ||
 	    orx_dims_count(a->dims, a->ndim) != before)
-		return stop(a, "its shape after %s cannot be told", node->op_type);
+		return stop(a, "its shape after %s cannot be told",
+			    node->op_type);
 	a->quantized |= op->quantized;
 	return 0;
 }
@@ -179,7 +181,8 @@ int orx_assemble_slice(orx_assembly *a, const orx_graph *gr, int n, int depth)
 	    ints_input(axes, &na, gr, node, 3) != ORX_OK ||
 	    ints_input(steps, &nt, gr, node, 4) != ORX_OK || ns != ne ||
 	    (na && na != ns) || (nt && nt != ns))
-		return give_up(a, &in, "a Slice whose bounds are not constants");
+		return give_up(a, &in,
+			       "a Slice whose bounds are not constants");
 	for (size_t i = 0; i < in.ndim; i++)
 		lo[i] = 0, hi[i] = in.dims[i];
 	for (size_t j = 0; j < ns; j++) {
@@ -187,8 +190,9 @@ int orx_assemble_slice(orx_assembly *a, const orx_graph *gr, int n, int depth)
 		if (ax < 0)
 			ax += (int64_t)in.ndim;
 		if (ax < 0 || ax >= (int64_t)in.ndim || (nt && steps[j] != 1))
-			return give_up(a, &in, "a Slice with a step, or an axis "
-					       "out of range");
+			return give_up(a, &in,
+				       "a Slice with a step, or an axis "
+				       "out of range");
 		clamp(&lo[ax], &hi[ax], starts[j], ends[j], in.dims[ax]);
 	}
 	/* contiguous: one axis cut, every one before it of size 1, every
@@ -200,12 +204,13 @@ int orx_assemble_slice(orx_assembly *a, const orx_graph *gr, int n, int depth)
 	for (size_t i = 0; i < in.ndim; i++)
 		if ((i < k && in.dims[i] != 1) ||
 		    (i > k && (lo[i] != 0 || hi[i] != in.dims[i])))
-			return give_up(a, &in, "a Slice that does not keep a "
-					       "run of elements");
+			return give_up(a, &in,
+				       "a Slice that does not keep a "
+				       "run of elements");
 	for (size_t i = k + 1; i < in.ndim; i++)
 		inner *= (uint64_t)in.dims[i];
-	if (in.ndim && cut(a, &in, (uint64_t)lo[k] * inner,
-			   (uint64_t)hi[k] * inner) < 0)
+	if (in.ndim &&
+	    cut(a, &in, (uint64_t)lo[k] * inner, (uint64_t)hi[k] * inner) < 0)
 		return -1;
 	memcpy(a->dims, in.dims, in.ndim * sizeof(int64_t));
 	a->ndim = in.ndim;
@@ -230,17 +235,19 @@ int orx_assemble_concat(orx_assembly *a, const orx_graph *gr, int n, int depth)
 			if (axis < 0)
 				axis += (int64_t)in.ndim;
 			if (axis < 0 || axis >= (int64_t)in.ndim)
-				return give_up(a, &in, "a Concat axis out of "
-						       "range");
+				return give_up(a, &in,
+					       "a Concat axis out of "
+					       "range");
 		}
 		if (in.ndim != a->ndim)
 			return give_up(a, &in, "a Concat of ranks that differ");
 		for (size_t i = 0; i < in.ndim; i++)
-			if ((int64_t)i != axis && (in.dims[i] != a->dims[i] ||
-						   ((int64_t)i < axis &&
-						    in.dims[i] != 1)))
-				return give_up(a, &in, "a Concat that "
-						       "interleaves its inputs");
+			if ((int64_t)i != axis &&
+			    (in.dims[i] != a->dims[i] ||
+			     ((int64_t)i < axis && in.dims[i] != 1)))
+				return give_up(a, &in,
+					       "a Concat that "
+					       "interleaves its inputs");
 		if (cut(a, &in, 0, UINT64_MAX) < 0)
 			return -1;
 		total += in.dims[axis];

@@ -8,14 +8,14 @@
 
 struct orx_check {
 	orx_finding *findings;
-	const entry **of;    /* the entry of each finding */
+	const entry **of; /* the entry of each finding */
 	size_t n;
 	orx_chain *chains;
 	size_t n_chains;
-	size_t *chain_end;   /* per chain: the layer index of its last layer
-				(while running) */
+	size_t *chain_end;	/* per chain: the layer index of its last layer
+				   (while running) */
 	orx_signal_step *steps; /* every chain's layers, first to last */
-	size_t *chain_step;  /* per chain: its first step */
+	size_t *chain_step;	/* per chain: its first step */
 };
 
 const char *orx_problem_name(orx_problem p)
@@ -30,17 +30,17 @@ typedef struct {
 	const entry *e;
 	double std, ratio;
 	size_t n;
-	int problem;   /* its finding (an orx_problem), or -1 */
-	bool by_signal; /* the finding is its chain's, not its own */
-	int pred;      /* layer index of the layer feeding it, or -1 */
-	double scale;  /* chain product up to here */
+	int problem;	 /* its finding (an orx_problem), or -1 */
+	bool by_signal;	 /* the finding is its chain's, not its own */
+	int pred;	 /* layer index of the layer feeding it, or -1 */
+	double scale;	 /* chain product up to here */
 	double residual; /* the same without layers flagged on their own */
 	double back, back_residual; /* the same with fan_out for fan_in */
-	size_t depth;  /* layers in the chain up to here */
+	size_t depth;		    /* layers in the chain up to here */
 	bool has_succ;
-	int first;     /* layer index where its chain starts */
-	bool last;     /* no weighted layer downstream (logits): drawn small
-			  or zero, benign (judged out of chains too) */
+	int first; /* layer index where its chain starts */
+	bool last; /* no weighted layer downstream (logits): drawn small
+		      or zero, benign (judged out of chains too) */
 } layer;
 
 /* Does a normalization (a row of the op table) lie on the path from
@@ -146,7 +146,8 @@ static bool last_layer(const entry *e)
 		return false;
 	for (size_t b = 0; b < e->pub.n_branches; b++) {
 		const orx_plan_branch *br = &e->pub.branches[b];
-		const char *end = br->path_len ? br->path[br->path_len - 1] : "";
+		const char *end =
+			br->path_len ? br->path[br->path_len - 1] : "";
 		const orx_op *op = orx_op_named(end);
 		if (strcmp(br->activation, "none") ||
 		    (strcmp(end, "output") && !(op && op->cls == ORX_OP_END)))
@@ -192,10 +193,11 @@ static int measure_kept(layer *l, const orx_model *m,
 	l->n = t.count;
 	l->last = l->e->pub.role == ORX_ROLE_WEIGHT && last_layer(l->e);
 	l->std = finite && t.count ? sqrt(ss / t.count) : NAN;
-	l->ratio = l->e->pub.params.std > 0 ? l->std / l->e->pub.params.std : NAN;
-	l->problem = !finite		       ? ORX_PROBLEM_NONFINITE
-		     : l->last		       ? -1 /* small or zero: benign */
-		     : zeros		       ? ORX_PROBLEM_ZEROS
+	l->ratio =
+		l->e->pub.params.std > 0 ? l->std / l->e->pub.params.std : NAN;
+	l->problem = !finite		   ? ORX_PROBLEM_NONFINITE
+		     : l->last		   ? -1 /* small or zero: benign */
+		     : zeros		   ? ORX_PROBLEM_ZEROS
 		     : same && t.count > 1 ? ORX_PROBLEM_CONSTANT
 					   : -1;
 	if (l->problem >= 0 || t.count < 2 || normalized_after(l->e) ||
@@ -217,8 +219,7 @@ static int measure(layer *l, const orx_model *m, const orx_check_options *o)
 	return measure_kept(l, m, o, NULL);
 }
 
-static int add_finding(orx_check *c, const layer *l, int problem,
-		       int by_signal)
+static int add_finding(orx_check *c, const layer *l, int problem, int by_signal)
 {
 	orx_finding *f = realloc(c->findings, (c->n + 1) * sizeof(*f));
 	const entry **of;
@@ -229,8 +230,9 @@ static int add_finding(orx_check *c, const layer *l, int problem,
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	c->of = of;
 	of[c->n] = l->e;
-	f[c->n++] = (orx_finding){l->e->pub.name, (orx_problem)problem, l->std,
-				  l->e->pub.params.std, l->ratio, by_signal};
+	f[c->n++] = (orx_finding){l->e->pub.name, (orx_problem)problem,
+				  l->std,	  l->e->pub.params.std,
+				  l->ratio,	  by_signal};
 	return ORX_OK;
 }
 
@@ -284,7 +286,8 @@ static int measure_recurrent(layer *l, const orx_model *m,
 	int rc = measure_kept(l, m, o, &v); /* its values kept in v */
 
 	if (rc != ORX_OK || e->pub.role != ORX_ROLE_RECURRENT_WEIGHT ||
-	    l->problem == ORX_PROBLEM_NONFINITE || l->problem == ORX_PROBLEM_ZEROS ||
+	    l->problem == ORX_PROBLEM_NONFINITE ||
+	    l->problem == ORX_PROBLEM_ZEROS ||
 	    l->problem == ORX_PROBLEM_CONSTANT) {
 		free(v);
 		return rc;
@@ -295,7 +298,8 @@ static int measure_recurrent(layer *l, const orx_model *m,
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t k = 0; k < e->pub.n_blocks && rc == ORX_OK; k++) {
 		const orx_plan_block *b = &e->blocks[k];
-		double s = largest_singular(v + b->first, b->rows, b->cols, buf, w);
+		double s = largest_singular(v + b->first, b->rows, b->cols, buf,
+					    w);
 		lo = s < lo ? s : lo;
 		hi = s > hi ? s : hi;
 	}
@@ -353,10 +357,11 @@ static int link_chains(layer *L, size_t n, size_t n_nodes)
 		const orx_op *op = orx_op_named(L[i].e->pub.op);
 		int data = op && op->data_input >= 0 ? op->data_input
 						     : 1 - L[i].e->input;
-		const orx_graph *gr = L[i].e->gr; /* nodes numbered model-wide */
+		const orx_graph *gr =
+			L[i].e->gr; /* nodes numbered model-wide */
 		size_t base = orx_graph_node_base(gr);
-		int node = orx_graph_upstream_layer(gr, L[i].e->node_index, data,
-						    &normalized);
+		int node = orx_graph_upstream_layer(gr, L[i].e->node_index,
+						    data, &normalized);
 		const entry *e = L[i].e;
 		double turn = e->pub.has_fans && e->pub.fan_in > 0
 				      ? sqrt((double)e->pub.fan_out /
@@ -410,9 +415,12 @@ static int judge_chains(orx_check *c, layer *L, size_t n,
 		c->chain_end = end;
 		end[c->n_chains] = i;
 		ch[c->n_chains++] = (orx_chain){L[L[i].first].e->pub.name,
-						L[i].e->pub.name, L[i].depth,
-						L[i].scale, L[i].residual,
-						problem, L[i].back,
+						L[i].e->pub.name,
+						L[i].depth,
+						L[i].scale,
+						L[i].residual,
+						problem,
+						L[i].back,
 						L[i].back_residual};
 		/* every layer of the chain that pulls its way gets flagged */
 		for (int k = (int)i; k >= 0 && problem >= 0; k = L[k].pred)
@@ -436,9 +444,12 @@ double orx_signal_factor(const orx_plan_item *item)
 static orx_signal_step step_of(const layer *l)
 {
 	const entry *e = l->e;
-	orx_signal_step s = {e->pub.name, e->pub.activation, 0, 0, NAN,
-			     orx_activation_factor(e->pub.activation, e->alpha),
-			     1, 1, l->problem};
+	orx_signal_step s = {
+		e->pub.name, e->pub.activation,
+		0,	     0,
+		NAN,	     orx_activation_factor(e->pub.activation, e->alpha),
+		1,	     1,
+		l->problem};
 
 	if (e->pub.has_fans) {
 		s.fan_in = e->pub.fan_in;
@@ -467,11 +478,14 @@ static int chain_steps(orx_check *c, const layer *L)
 	for (size_t k = 0; k < c->n_chains; k++) {
 		size_t len = c->chains[k].layers, j = len;
 		c->chain_step[k] = at;
-		for (int i = (int)c->chain_end[k]; i >= 0 && j > 0; i = L[i].pred)
+		for (int i = (int)c->chain_end[k]; i >= 0 && j > 0;
+		     i = L[i].pred)
 			c->steps[at + --j] = step_of(&L[i]);
 		for (j = 1; j < len; j++) {
-			c->steps[at + j].forward *= c->steps[at + j - 1].forward;
-			c->steps[at + j].backward *= c->steps[at + j - 1].backward;
+			c->steps[at + j].forward *=
+				c->steps[at + j - 1].forward;
+			c->steps[at + j].backward *=
+				c->steps[at + j - 1].backward;
 		}
 		at += len;
 	}
@@ -488,7 +502,8 @@ static int by_node(const void *x, const void *y)
 
 	if (na != nb)
 		return na < nb ? -1 : 1;
-	return a->pub.tensor < b->pub.tensor ? -1 : a->pub.tensor > b->pub.tensor;
+	return a->pub.tensor < b->pub.tensor ? -1
+					     : a->pub.tensor > b->pub.tensor;
 }
 
 static int run(orx_check **out, const orx_model *model, const orx_plan *plan,
@@ -522,7 +537,8 @@ static int run(orx_check **out, const orx_model *model, const orx_plan *plan,
 		rc = judge_chains(c, L, n, opts);
 	for (size_t i = 0; i < n && rc == ORX_OK; i++)
 		if (L[i].problem >= 0)
-			rc = add_finding(c, &L[i], L[i].problem, L[i].by_signal);
+			rc = add_finding(c, &L[i], L[i].problem,
+					 L[i].by_signal);
 	if (rc == ORX_OK)
 		rc = chain_steps(c, L);
 	/* recurrent layers: on their own, not in chains */
@@ -546,8 +562,8 @@ done:
 	return rc;
 }
 
-int orx_check_run(orx_check **out, const orx_model *model,
-		  const orx_plan *plan, const orx_check_options *opts)
+int orx_check_run(orx_check **out, const orx_model *model, const orx_plan *plan,
+		  const orx_check_options *opts)
 {
 	orx_progress *outer =
 		orx_progress_start(model, "checking", to_read(plan));
@@ -610,7 +626,8 @@ static bool flagged(const orx_check *c, const char *name)
 static bool layer_flagged(const orx_check *c, const entry *e)
 {
 	for (size_t i = 0; i < c->n; i++)
-		if (c->of[i]->gr == e->gr && c->of[i]->node_index == e->node_index &&
+		if (c->of[i]->gr == e->gr &&
+		    c->of[i]->node_index == e->node_index &&
 		    c->of[i]->pub.n_blocks)
 			return true;
 	return false;
@@ -622,7 +639,8 @@ int orx_plan_restrict(orx_plan *plan, const orx_check *check)
 
 	for (size_t i = 0; i < plan->n_items; i++) {
 		entry *e = plan->e[plan->items[i]];
-		const char *weight = e->pub.role == ORX_ROLE_WEIGHT ? e->pub.name
+		const char *weight = e->pub.role == ORX_ROLE_WEIGHT
+					     ? e->pub.name
 				     : e->layer ? e->layer->pub.name
 						: NULL;
 		if ((weight && flagged(check, weight)) ||
@@ -633,8 +651,8 @@ int orx_plan_restrict(orx_plan *plan, const orx_check *check)
 		e->decided = 0;
 		e->reason = "not flagged by check";
 		e->kept = true; /* the user's choice */
-		plan->skips[plan->n_skips++] =
-			(orx_plan_skip){e->pub.name, e->reason, e->pub.tensor, 1};
+		plan->skips[plan->n_skips++] = (orx_plan_skip){
+			e->pub.name, e->reason, e->pub.tensor, 1};
 	}
 	plan->n_items = kept;
 	return ORX_OK;

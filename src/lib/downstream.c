@@ -53,7 +53,8 @@ static bool is_mish(const orx_graph *gr, const Onnx__NodeProto *softplus)
 				&nodes, &slots);
 	for (size_t i = 0; i < n; i++) {
 		const Onnx__NodeProto *t = orx_graph_node(gr, nodes[i]);
-		if (orx_op_is(t, "Tanh") && gates_its_input(gr, t, softplus->input[0]))
+		if (orx_op_is(t, "Tanh") &&
+		    gates_its_input(gr, t, softplus->input[0]))
 			return true;
 	}
 	return false;
@@ -69,7 +70,8 @@ static const char *swish_tail(const orx_graph *gr, const Onnx__NodeProto *mul)
 		if (p < 0)
 			continue;
 		g = orx_graph_node(gr, p);
-		if (g->n_input >= 1 && !strcmp(g->input[0], mul->input[1 - side])) {
+		if (g->n_input >= 1 &&
+		    !strcmp(g->input[0], mul->input[1 - side])) {
 			if (orx_op_is(g, "Sigmoid"))
 				return "Silu";
 			if (orx_op_is(g, "HardSigmoid"))
@@ -172,7 +174,8 @@ static const char *classify_special(const orx_graph *gr,
 		return clip_name(gr, node);
 	if (orx_op_is(node, "Pow")) /* the tanh form of GELU starts with x^3 */
 		return node->n_input == 2 &&
-				       orx_graph_scalar(&e, gr, node->input[1]) ==
+				       orx_graph_scalar(&e, gr,
+							node->input[1]) ==
 					       ORX_OK &&
 				       e == 3
 			       ? "Gelu"
@@ -190,7 +193,7 @@ static const char *classify_special(const orx_graph *gr,
 typedef struct {
 	const orx_graph *gr; /* the graph the value is in */
 	int value;
-	int parent;     /* queue index, -1 for the start */
+	int parent;	/* queue index, -1 for the start */
 	const char *op; /* the op that produced value, NULL at the start */
 } step;
 
@@ -218,7 +221,8 @@ static void record(orx_branch *out, size_t *n, orx_branch_kind kind,
 		return;
 	if (last && len < ORX_PATH_MAX)
 		rev[len++] = last;
-	for (int i = at; i >= 0 && q[i].op && len < ORX_PATH_MAX; i = q[i].parent)
+	for (int i = at; i >= 0 && q[i].op && len < ORX_PATH_MAX;
+	     i = q[i].parent)
 		rev[len++] = q[i].op;
 	for (size_t i = 0; i < len; i++)
 		b.path[i] = rev[len - 1 - i];
@@ -297,14 +301,15 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 			nc = EDGES_MAX - edges;
 		edges += nc;
 		for (size_t i = 0; i < nc; i++) {
-			const Onnx__NodeProto *node = orx_graph_node(gr, nodes[i]);
+			const Onnx__NodeProto *node =
+				orx_graph_node(gr, nodes[i]);
 			orx_op_class cls = class_of(gr, nodes[i]);
 			const char *name = node->op_type;
 			double alpha = NAN;
 
 			if (cls == ORX_OP_PATTERN) {
 				name = classify_special(gr, node);
-				cls = !name	    ? ORX_OP_UNKNOWN
+				cls = !name	 ? ORX_OP_UNKNOWN
 				      : !name[0] ? ORX_OP_TRANSPARENT
 						 : ORX_OP_ACTIVATION;
 				if (!name)
@@ -317,15 +322,16 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 				       alpha, q, at, name);
 			else if (cls == ORX_OP_WEIGHTED || cls == ORX_OP_END ||
 				 cls == ORX_OP_RECURRENT)
-				record(branches, n, ORX_BRANCH_NONE, "none", NAN,
-				       q, at, name);
+				record(branches, n, ORX_BRANCH_NONE, "none",
+				       NAN, q, at, name);
 			else if (cls == ORX_OP_UNKNOWN)
-				record(branches, n, ORX_BRANCH_OPAQUE, name, NAN,
-				       q, at, name);
+				record(branches, n, ORX_BRANCH_OPAQUE, name,
+				       NAN, q, at, name);
 			else /* transparent, or a normalization */
 				for (size_t k = 0; k < node->n_output; k++)
 					enqueue(q, &tail, gr,
-						orx_graph_output_of(gr, nodes[i], k),
+						orx_graph_output_of(
+							gr, nodes[i], k),
 						at, node->op_type);
 		}
 	}

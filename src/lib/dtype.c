@@ -18,10 +18,10 @@ typedef enum {
 typedef struct {
 	int code;
 	const char *name;
-	unsigned bits;     /* per element; 0 for strings */
+	unsigned bits;	   /* per element; 0 for strings */
 	typed_field field; /* typed storage */
 	unsigned per_slot; /* elements per typed value (4-bit: 2) */
-	unsigned slots;    /* typed values per element (complex: 2) */
+	unsigned slots;	   /* typed values per element (complex: 2) */
 } dtype_desc;
 
 static const dtype_desc dtypes[] = {
@@ -132,7 +132,7 @@ static uint32_t narrow(double x, unsigned ebits, unsigned mbits)
 	if (exp == 0x7ff) /* infinity, or NaN made quiet with its top bits */
 		return sign | inf |
 		       (man ? (UINT32_C(1) << (mbits - 1)) |
-				      (uint32_t)(man >> (52 - mbits))
+					(uint32_t)(man >> (52 - mbits))
 			    : 0);
 	if (exp == 0)
 		return sign; /* zero or double subnormal: far below range */
@@ -145,8 +145,9 @@ static uint32_t narrow(double x, unsigned ebits, unsigned mbits)
 	if (e < -(int)mbits)
 		return sign; /* below half the smallest subnormal */
 	/* subnormal result: the carry of rounding may make it normal */
-	return sign | (uint32_t)round_shift(man | (UINT64_C(1) << 52),
-					    (unsigned)(52 - (int)mbits + 1 - e));
+	return sign |
+	       (uint32_t)round_shift(man | (UINT64_C(1) << 52),
+				     (unsigned)(52 - (int)mbits + 1 - e));
 }
 
 /* Widen a pattern of the same kind of format back to double, exactly. */
@@ -204,14 +205,15 @@ int orx_tensor_proto_count(uint64_t *out, const Onnx__TensorProto *t)
 	for (size_t i = 0; i < t->n_dims; i++) {
 		int64_t d = t->dims[i];
 		if (d < 0)
-			return orx_fail(ORX_EINVALID, "tensor '%s': negative "
-						      "dimension %lld",
-					t->name ? t->name : "",
-					(long long)d);
+			return orx_fail(ORX_EINVALID,
+					"tensor '%s': negative "
+					"dimension %lld",
+					t->name ? t->name : "", (long long)d);
 		if (d != 0 && n > (UINT64_C(1) << 62) / (uint64_t)d)
-			return orx_fail(ORX_EINVALID, "tensor '%s': the "
-						      "product of its dims "
-						      "overflows",
+			return orx_fail(ORX_EINVALID,
+					"tensor '%s': the "
+					"product of its dims "
+					"overflows",
 					t->name ? t->name : "");
 		n *= (uint64_t)d;
 	}
@@ -255,9 +257,9 @@ orx_storage orx_tensor_proto_storage(const Onnx__TensorProto *t)
 
 static const char *field_name(typed_field f)
 {
-	static const char *names[] = {"none", "float_data", "int32_data",
-				      "string_data", "int64_data",
-				      "double_data", "uint64_data"};
+	static const char *names[] = {
+		"none",	      "float_data",  "int32_data", "string_data",
+		"int64_data", "double_data", "uint64_data"};
 	return names[f];
 }
 
@@ -272,18 +274,21 @@ static int validate_typed(const Onnx__TensorProto *t, uint64_t n,
 	if (f == FIELD_NONE)
 		return ORX_OK; /* a dtype newer than this schema: keep as is */
 	if (want > 0 && typed_total(t) == 0)
-		return orx_fail(ORX_EINVALID, "tensor '%s': %s %llu "
-					      "elements but it holds no data",
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s': %s %llu "
+				"elements but it holds no data",
 				name, what, (unsigned long long)n);
 	if (typed_count(t, f) != typed_total(t))
-		return orx_fail(ORX_EINVALID, "tensor '%s': data in a field "
-					      "that does not match its dtype "
-					      "%s",
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s': data in a field "
+				"that does not match its dtype "
+				"%s",
 				name, orx_dtype_name(t->data_type));
 	if (typed_count(t, f) != want)
-		return orx_fail(ORX_EINVALID, "tensor '%s': %s %llu "
-					      "elements but %s has %zu "
-					      "values",
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s': %s %llu "
+				"elements but %s has %zu "
+				"values",
 				name, what, (unsigned long long)n,
 				field_name(f), typed_count(t, f));
 	return ORX_OK;
@@ -296,17 +301,20 @@ static int validate_raw(const Onnx__TensorProto *t, uint64_t n,
 	const char *name = t->name ? t->name : "";
 
 	if (t->data_type == ORX_DTYPE_STRING || t->data_type == 0)
-		return orx_fail(ORX_EINVALID, "tensor '%s': raw_data is not "
-					      "allowed for dtype %s",
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s': raw_data is not "
+				"allowed for dtype %s",
 				name, t->data_type ? "string" : "undefined");
 	if (typed_total(t) > 0)
-		return orx_fail(ORX_EINVALID, "tensor '%s': both raw_data "
-					      "and a typed field hold data",
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s': both raw_data "
+				"and a typed field hold data",
 				name);
 	if (orx_dtype_bits(t->data_type) && t->raw_data.len != want)
-		return orx_fail(ORX_EINVALID, "tensor '%s': %s %llu "
-					      "elements (%llu bytes) but "
-					      "raw_data has %zu bytes",
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s': %s %llu "
+				"elements (%llu bytes) but "
+				"raw_data has %zu bytes",
 				name, what, (unsigned long long)n,
 				(unsigned long long)want, t->raw_data.len);
 	return ORX_OK;
@@ -321,9 +329,10 @@ static int segment_count(uint64_t *n, const Onnx__TensorProto *t)
 	int64_t end = s->has_end ? s->end : 0;
 
 	if (begin < 0 || end < begin || (uint64_t)end > *n)
-		return orx_fail(ORX_EINVALID, "tensor '%s': segment [%lld, "
-					      "%lld) is not within its %llu "
-					      "elements",
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s': segment [%lld, "
+				"%lld) is not within its %llu "
+				"elements",
 				t->name ? t->name : "", (long long)begin,
 				(long long)end, (unsigned long long)*n);
 	*n = (uint64_t)(end - begin);
@@ -344,11 +353,9 @@ int orx_tensor_proto_validate(const Onnx__TensorProto *t)
 	if (t->segment)
 		what = "its segment gives";
 	switch (orx_tensor_proto_storage(t)) {
-	case ORX_STORAGE_RAW:
-		return validate_raw(t, n, what);
+	case ORX_STORAGE_RAW: return validate_raw(t, n, what);
 	case ORX_STORAGE_EXTERNAL:
 		return ORX_OK; /* checked where the data is read */
-	default:
-		return validate_typed(t, n, what);
+	default: return validate_typed(t, n, what);
 	}
 }

@@ -16,8 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -56,39 +56,44 @@ int orx_external_ref(orx_ext_ref *out, const Onnx__TensorProto *t)
 	uint64_t n, want;
 
 	if (!loc || !loc[0])
-		return orx_fail(ORX_EINVALID, "tensor '%s': external data "
-					      "without a location",
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s': external data "
+				"without a location",
 				tname(t));
 	if (loc[0] == '/')
-		return orx_fail(ORX_EINVALID, "tensor '%s': external data "
-					      "location '%s' is an absolute "
-					      "path",
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s': external data "
+				"location '%s' is an absolute "
+				"path",
 				tname(t), loc);
 	for (p = loc; *p;) {
 		const char *slash = strchr(p, '/');
 		size_t k = slash ? (size_t)(slash - p) : strlen(p);
 		if (k == 0 || (k == 2 && p[0] == '.' && p[1] == '.'))
-			return orx_fail(ORX_EINVALID, "tensor '%s': external "
-						      "data location '%s' "
-						      "leaves the model's "
-						      "folder",
+			return orx_fail(ORX_EINVALID,
+					"tensor '%s': external "
+					"data location '%s' "
+					"leaves the model's "
+					"folder",
 					tname(t), loc);
 		p += k + (slash ? 1 : 0);
 	}
 	out->location = loc;
 	out->offset = 0;
 	if (off && parse_u64(&out->offset, off))
-		return orx_fail(ORX_EINVALID, "tensor '%s': bad external "
-					      "offset '%s'",
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s': bad external "
+				"offset '%s'",
 				tname(t), off);
 	if (orx_tensor_proto_count(&n, t) != ORX_OK)
 		return ORX_EINVALID;
 	want = orx_dtype_nbytes(t->data_type, n);
 	out->length = want;
 	if (len && (parse_u64(&out->length, len) || out->length != want))
-		return orx_fail(ORX_EINVALID, "tensor '%s': external length "
-					      "'%s' does not match its %llu "
-					      "bytes",
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s': external length "
+				"'%s' does not match its %llu "
+				"bytes",
 				tname(t), len, (unsigned long long)want);
 	return ORX_OK;
 }
@@ -101,19 +106,21 @@ static int open_under(int *out, const char *dir, const char *rel,
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd;
 
 	if (dfd < 0)
-		return orx_fail(ORX_EIO, "tensor '%s': cannot open the model's "
-					 "folder: %s",
+		return orx_fail(ORX_EIO,
+				"tensor '%s': cannot open the model's "
+				"folder: %s",
 				name, strerror(errno));
 	snprintf(buf, sizeof(buf), "%s", rel);
 	for (comp = buf; (next = strchr(comp, '/')); comp = next + 1) {
 		*next = '\0';
-		fd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					       O_CLOEXEC);
+		fd = openat(dfd, comp,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(dfd);
 		if (fd < 0)
-			return orx_fail(ORX_EINVALID, "tensor '%s': external "
-						      "data '%s': folder '%s' "
-						      "%s",
+			return orx_fail(ORX_EINVALID,
+					"tensor '%s': external "
+					"data '%s': folder '%s' "
+					"%s",
 					name, rel, comp,
 					errno == ELOOP || errno == ENOTDIR
 						? "is a symlink or not a folder"
@@ -125,12 +132,14 @@ static int open_under(int *out, const char *dir, const char *rel,
 	fd = openat(dfd, comp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	close(dfd);
 	if (fd < 0 && errno == ELOOP)
-		return orx_fail(ORX_EINVALID, "tensor '%s': external data '%s' "
-					      "is a symlink",
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s': external data '%s' "
+				"is a symlink",
 				name, rel);
 	if (fd < 0 && errno == ENXIO) /* a socket */
-		return orx_fail(ORX_EINVALID, "tensor '%s': external data '%s' "
-					      "is not a regular file",
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s': external data '%s' "
+				"is not a regular file",
 				name, rel);
 	if (fd < 0)
 		return orx_fail(ORX_EIO, "tensor '%s': external data '%s': %s",
@@ -156,29 +165,33 @@ int orx_external_open(int *fd, orx_ext_ref *ref, const orx_model *m,
 	if ((rc = orx_external_ref(ref, t)) != ORX_OK)
 		return rc;
 	if (!m->dir)
-		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': external data "
-						  "needs the model's folder "
-						  "(open it from a file)",
+		return orx_fail(ORX_EUNSUPPORTED,
+				"tensor '%s': external data "
+				"needs the model's folder "
+				"(open it from a file)",
 				tname(t));
 	if ((rc = open_under(fd, m->dir, ref->location, tname(t))) != ORX_OK)
 		return rc;
 	if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode))
-		rc = orx_fail(ORX_EINVALID, "tensor '%s': external data '%s' "
-					    "is not a regular file",
+		rc = orx_fail(ORX_EINVALID,
+			      "tensor '%s': external data '%s' "
+			      "is not a regular file",
 			      tname(t), ref->location);
 	else if (clear_nonblock(*fd) != 0)
 		rc = orx_fail(ORX_EIO, "tensor '%s': external data '%s': %s",
 			      tname(t), ref->location, strerror(errno));
 	else if (st.st_nlink != 1)
-		rc = orx_fail(ORX_EINVALID, "tensor '%s': external data '%s' "
-					    "has %lu hard links",
+		rc = orx_fail(ORX_EINVALID,
+			      "tensor '%s': external data '%s' "
+			      "has %lu hard links",
 			      tname(t), ref->location,
 			      (unsigned long)st.st_nlink);
 	else if (ref->offset > (uint64_t)st.st_size ||
 		 ref->length > (uint64_t)st.st_size - ref->offset)
-		rc = orx_fail(ORX_EINVALID, "tensor '%s': external data '%s': "
-					    "offset %llu + length %llu is past "
-					    "its %lld bytes",
+		rc = orx_fail(ORX_EINVALID,
+			      "tensor '%s': external data '%s': "
+			      "offset %llu + length %llu is past "
+			      "its %lld bytes",
 			      tname(t), ref->location,
 			      (unsigned long long)ref->offset,
 			      (unsigned long long)ref->length,
@@ -238,8 +251,9 @@ static int verify_checksum(const orx_model *m, const Onnx__TensorProto *t,
 	if ((rc = sha1_file(hex, fd)) != ORX_OK)
 		return rc;
 	if (strcasecmp(hex, want) != 0)
-		return orx_fail(ORX_EINVALID, "tensor '%s': external data '%s' "
-					      "does not match its checksum",
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s': external data '%s' "
+				"does not match its checksum",
 				tname(t), ref->location);
 	char **v = realloc(mm->verified, (mm->n_verified + 1) * sizeof(*v));
 	if (!v || !(v[mm->n_verified] = strdup(ref->location)))
@@ -259,15 +273,15 @@ int orx_pread_all(int fd, void *buf, size_t n, uint64_t off)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
-			return orx_fail(ORX_EIO, "cannot read external data: %s",
+			return orx_fail(ORX_EIO,
+					"cannot read external data: %s",
 					r ? strerror(errno) : "file too short");
 		got += (size_t)r;
 	}
 	return ORX_OK;
 }
 
-int orx_external_read(void *buf, const orx_model *m,
-		      const Onnx__TensorProto *t)
+int orx_external_read(void *buf, const orx_model *m, const Onnx__TensorProto *t)
 {
 	orx_ext_ref ref;
 	int fd, rc = orx_external_open_data(&fd, &ref, m, t);

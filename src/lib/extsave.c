@@ -89,8 +89,8 @@ static int place_all(place *pl, const orx_model *m, const orx_save_options *o)
 				return ORX_EINVALID;
 			pl[i].location = ref.location;
 		} else if (o->mode == ORX_DATA_EXTERNAL && movable(m, i) &&
-			   (ext || t->has_raw_data) && pl[i].length > o->threshold &&
-			   !t->segment) {
+			   (ext || t->has_raw_data) &&
+			   pl[i].length > o->threshold && !t->segment) {
 			pl[i].location = o->external_file;
 		}
 	}
@@ -100,7 +100,8 @@ static int place_all(place *pl, const orx_model *m, const orx_save_options *o)
 		if (!first_of_location(pl, i))
 			continue;
 		for (size_t k = i; k < n; k++) {
-			if (!pl[k].location || strcmp(pl[k].location, pl[i].location))
+			if (!pl[k].location ||
+			    strcmp(pl[k].location, pl[i].location))
 				continue;
 			pl[k].offset = (cursor + ALIGN - 1) / ALIGN * ALIGN;
 			cursor = pl[k].offset + pl[k].length;
@@ -118,10 +119,11 @@ static int check_size(const orx_model *m, const place *pl)
 		if (!pl[i].location && is_external(m, i))
 			total += pl[i].length;
 	if (total > MAX_MESSAGE)
-		return orx_fail(ORX_EUNSUPPORTED, "the model would be %llu bytes "
-						  "with everything inline, past "
-						  "protobuf's 2 GiB: keep "
-						  "external data",
+		return orx_fail(ORX_EUNSUPPORTED,
+				"the model would be %llu bytes "
+				"with everything inline, past "
+				"protobuf's 2 GiB: keep "
+				"external data",
 				(unsigned long long)total);
 	return ORX_OK;
 }
@@ -155,9 +157,12 @@ static int copy_external(int fd, uint64_t off, const orx_model *m, size_t i)
 
 	if (!buf)
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	if ((rc = orx_external_open_data(&in, &ref, m, tensor(m, i))) == ORX_OK) {
-		for (uint64_t k = 0; k < ref.length && rc == ORX_OK; k += slice) {
-			size_t len = ref.length - k < slice ? ref.length - k : slice;
+	if ((rc = orx_external_open_data(&in, &ref, m, tensor(m, i))) ==
+	    ORX_OK) {
+		for (uint64_t k = 0; k < ref.length && rc == ORX_OK;
+		     k += slice) {
+			size_t len =
+				ref.length - k < slice ? ref.length - k : slice;
 			rc = orx_pread_all(in, buf, len, ref.offset + k);
 			if (rc == ORX_OK)
 				rc = pwrite_all(fd, buf, len, off + k);
@@ -199,7 +204,8 @@ static int write_data_file(int fd, const void *arg)
 	int rc = ORX_OK;
 
 	for (size_t i = 0; i < orx_value_count(c->m) && rc == ORX_OK; i++)
-		if (c->pl[i].location && !strcmp(c->pl[i].location, c->location))
+		if (c->pl[i].location &&
+		    !strcmp(c->pl[i].location, c->location))
 			rc = put_tensor(fd, c->pl[i].offset, c->m, i,
 					c->pl[i].length);
 	return rc;
@@ -240,7 +246,8 @@ static int input_files(input_file **out, size_t *n, const orx_model *m)
 		if (k < *n || orx_external_open(&fd, &ref, m, tensor(m, i)))
 			continue; /* known already, or unreadable: not ours */
 		if (fstat(fd, &st) == 0)
-			f[(*n)++] = (input_file){ref.location, st.st_dev, st.st_ino};
+			f[(*n)++] = (input_file){ref.location, st.st_dev,
+						 st.st_ino};
 		close(fd);
 	}
 	*out = f;
@@ -267,12 +274,13 @@ static char *renamed_location(orx_model *m, const input_file *in, size_t n,
 			      const char *out_dir, const char *out_path,
 			      const place *pl)
 {
-	const char *base = strrchr(out_path, '/') ? strrchr(out_path, '/') + 1
-						    : out_path;
+	const char *base =
+		strrchr(out_path, '/') ? strrchr(out_path, '/') + 1 : out_path;
 
 	for (unsigned k = 0; k < 1000; k++) {
-		char *loc = k ? orx_arena_printf(m->arena, "%s.%u.data", base, k)
-			      : orx_arena_printf(m->arena, "%s.data", base);
+		char *loc =
+			k ? orx_arena_printf(m->arena, "%s.%u.data", base, k)
+			  : orx_arena_printf(m->arena, "%s.data", base);
 		char *path = loc ? join(out_dir, loc) : NULL;
 		bool taken = path && is_input(in, n, path);
 		for (size_t i = 0; loc && !taken && i < orx_value_count(m); i++)
@@ -322,14 +330,16 @@ static int write_data_files(orx_model *m, place *pl, const char *out_dir,
 		}
 		if (is_input(in, n_in, path)) {
 			const char *was = pl[i].location;
-			char *loc = renamed_location(m, in, n_in, out_dir, out_path, pl);
+			char *loc = renamed_location(m, in, n_in, out_dir,
+						     out_path, pl);
 			free(path);
 			if (!loc || !(path = join(out_dir, loc))) {
 				rc = orx_fail(ORX_ENOMEM, "out of memory");
 				break;
 			}
 			for (size_t k = i; k < n; k++)
-				if (pl[k].location && !strcmp(pl[k].location, was))
+				if (pl[k].location &&
+				    !strcmp(pl[k].location, was))
 					pl[k].location = loc;
 		}
 		data_ctx c = {m, pl, pl[i].location};
@@ -370,7 +380,8 @@ static Onnx__StringStringEntryProto *kv(orx_arena *a, const char *key,
 static int set_external(orx_model *m, Onnx__TensorProto *t, const place *p)
 {
 	char off[32], len[32];
-	Onnx__StringStringEntryProto **e = orx_arena_alloc(m->arena, 3 * sizeof(*e));
+	Onnx__StringStringEntryProto **e =
+		orx_arena_alloc(m->arena, 3 * sizeof(*e));
 
 	snprintf(off, sizeof(off), "%llu", (unsigned long long)p->offset);
 	snprintf(len, sizeof(len), "%llu", (unsigned long long)p->length);
@@ -453,17 +464,20 @@ static int save(orx_model *m, const char *path, const orx_save_options *opts)
 		return orx_model_save_plain(m, path);
 	if (opts->mode == ORX_DATA_EXTERNAL) {
 		Onnx__TensorProto probe = ONNX__TENSOR_PROTO__INIT;
-		Onnx__StringStringEntryProto loc = ONNX__STRING_STRING_ENTRY_PROTO__INIT,
-					     *e = &loc;
+		Onnx__StringStringEntryProto
+			loc = ONNX__STRING_STRING_ENTRY_PROTO__INIT,
+			*e = &loc;
 		loc.key = "location";
-		loc.value = (char *)(opts->external_file ? opts->external_file : "");
+		loc.value = (char *)(opts->external_file ? opts->external_file
+							 : "");
 		probe.external_data = &e;
 		probe.n_external_data = 1;
 		probe.name = "--external";
 		if ((rc = orx_external_ref(&check, &probe)) != ORX_OK)
 			return rc;
 	}
-	if (!(pl = calloc(n + 1, sizeof(*pl))) || !(out_dir = orx_folder_of(path))) {
+	if (!(pl = calloc(n + 1, sizeof(*pl))) ||
+	    !(out_dir = orx_folder_of(path))) {
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 		goto done;
 	}

@@ -16,11 +16,12 @@ static int64_t prod(const int64_t *dims, size_t from, size_t to)
 }
 
 int orx_fans_gemm(int64_t *in, int64_t *out, const orx_fan_query *q,
-		     const int64_t *dims, size_t ndim)
+		  const int64_t *dims, size_t ndim)
 {
 	if (ndim != 2)
-		return orx_fail(ORX_EINVALID, "a Gemm weight has 2 dimensions, "
-					      "not %zu",
+		return orx_fail(ORX_EINVALID,
+				"a Gemm weight has 2 dimensions, "
+				"not %zu",
 				ndim);
 	if (q->input == 1) { /* B: [K, N], or [N, K] with transB */
 		*in = dims[q->trans ? 1 : 0];
@@ -34,7 +35,7 @@ int orx_fans_gemm(int64_t *in, int64_t *out, const orx_fan_query *q,
 
 /* MatMul: leading (batch) dimensions count in neither fan. */
 int orx_fans_matmul(int64_t *in, int64_t *out, const orx_fan_query *q,
-		       const int64_t *dims, size_t ndim)
+		    const int64_t *dims, size_t ndim)
 {
 	if (ndim == 0)
 		return orx_fail(ORX_EINVALID, "a MatMul weight needs at least "
@@ -54,16 +55,18 @@ int orx_fans_matmul(int64_t *in, int64_t *out, const orx_fan_query *q,
 	return ORX_OK;
 }
 
-static int check_conv(const orx_fan_query *q, const int64_t *dims,
-		      size_t ndim, int64_t divisible)
+static int check_conv(const orx_fan_query *q, const int64_t *dims, size_t ndim,
+		      int64_t divisible)
 {
 	if (ndim < 3)
-		return orx_fail(ORX_EINVALID, "a %s weight has at least 3 "
-					      "dimensions, not %zu",
+		return orx_fail(ORX_EINVALID,
+				"a %s weight has at least 3 "
+				"dimensions, not %zu",
 				q->op, ndim);
 	if (q->group < 1 || divisible % q->group != 0)
-		return orx_fail(ORX_EINVALID, "%s group %lld does not divide "
-					      "%lld channels",
+		return orx_fail(ORX_EINVALID,
+				"%s group %lld does not divide "
+				"%lld channels",
 				q->op, (long long)q->group,
 				(long long)divisible);
 	(void)dims;
@@ -72,7 +75,7 @@ static int check_conv(const orx_fan_query *q, const int64_t *dims,
 
 /* Conv weight [M, C/g, k...]. */
 int orx_fans_conv(int64_t *in, int64_t *out, const orx_fan_query *q,
-		     const int64_t *dims, size_t ndim)
+		  const int64_t *dims, size_t ndim)
 {
 	int64_t k;
 	int rc = check_conv(q, dims, ndim, ndim ? dims[0] : 0);
@@ -82,14 +85,13 @@ int orx_fans_conv(int64_t *in, int64_t *out, const orx_fan_query *q,
 	k = prod(dims, 2, ndim);
 	*in = dims[1] * k;
 	*out = q->convention == ORX_FANS_PYTORCH ? dims[0] * k
-						  : dims[0] / q->group * k;
+						 : dims[0] / q->group * k;
 	return ORX_OK;
 }
 
 /* ConvTranspose weight [C, M/g, k...]. */
-int orx_fans_conv_transpose(int64_t *in, int64_t *out,
-			       const orx_fan_query *q, const int64_t *dims,
-			       size_t ndim)
+int orx_fans_conv_transpose(int64_t *in, int64_t *out, const orx_fan_query *q,
+			    const int64_t *dims, size_t ndim)
 {
 	int64_t k;
 	int rc = check_conv(q, dims, ndim, ndim ? dims[0] : 0);
@@ -113,11 +115,13 @@ int orx_fans(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
 	const orx_op *op = orx_op_named(q->op);
 
 	if (!op || !op->fans)
-		return orx_fail(ORX_EUNSUPPORTED, "no fan rule for op %s", q->op);
+		return orx_fail(ORX_EUNSUPPORTED, "no fan rule for op %s",
+				q->op);
 	if (q->input < 0 || q->input > 1 ||
 	    !(op->weight_inputs & (1u << q->input)))
-		return orx_fail(ORX_EUNSUPPORTED, "input %d of %s is not a "
-						  "weight",
+		return orx_fail(ORX_EUNSUPPORTED,
+				"input %d of %s is not a "
+				"weight",
 				q->input, q->op);
 	for (size_t d = 0; d < ndim; d++)
 		if (dims[d] < 0)
@@ -136,8 +140,9 @@ int orx_permute_dims(int64_t *out, const int64_t *dims, size_t ndim,
 		return ORX_OK;
 	}
 	if (nperm != ndim || ndim > 32)
-		return orx_fail(ORX_EINVALID, "Transpose perm has %zu axes for "
-					      "a tensor of %zu",
+		return orx_fail(ORX_EINVALID,
+				"Transpose perm has %zu axes for "
+				"a tensor of %zu",
 				nperm, ndim);
 	for (size_t i = 0; i < ndim; i++) {
 		int64_t p = perm[i] < 0 ? perm[i] + (int64_t)ndim : perm[i];

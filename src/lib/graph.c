@@ -12,28 +12,28 @@ struct orx_graph {
 	const Onnx__GraphProto *g;
 	const char **names; /* value -> name */
 	size_t n_values, cap_values;
-	int *slots;         /* hash table: value index + 1, 0 = empty */
+	int *slots; /* hash table: value index + 1, 0 = empty */
 	size_t n_slots;
-	int *producer;      /* value -> node or -1 */
+	int *producer;	    /* value -> node or -1 */
 	int *initializer;   /* value -> initializer or -1 */
 	bool *is_output;    /* value -> a graph output */
-	bool *is_input;     /* value -> a graph input */
+	bool *is_input;	    /* value -> a graph input */
 	size_t *cons_start; /* value -> first consumer in cons_* */
 	int *cons_node, *cons_slot;
 	struct marks *marks; /* the values one walk has visited */
 	size_t *out_start;   /* node -> its first output in out_value */
-	int *out_value;      /* the values of the nodes' outputs, or -1 */
+	int *out_value;	     /* the values of the nodes' outputs, or -1 */
 	size_t *in_start;    /* node -> its first input in in_value */
-	int *in_value;       /* the values of the nodes' inputs, or -1 */
+	int *in_value;	     /* the values of the nodes' inputs, or -1 */
 	uint8_t *node_memo;  /* a byte per node for the walks' own use */
 	/* where it sits (orx_graph_set_scope): */
 	const orx_graph *parent; /* the graph around a body, or NULL */
-	int id;                  /* its index among the model's graphs */
-	int owner;               /* the node of parent holding it */
-	size_t node_base;        /* nodes of the graphs before it */
-	uint32_t walk_seen;      /* the walk that last reset its marks */
-	uint32_t walks;          /* walks started (used on the root) */
-	orx_capture *captures;   /* its values bodies read, by value */
+	int id;			 /* its index among the model's graphs */
+	int owner;		 /* the node of parent holding it */
+	size_t node_base;	 /* nodes of the graphs before it */
+	uint32_t walk_seen;	 /* the walk that last reset its marks */
+	uint32_t walks;		 /* walks started (used on the root) */
+	orx_capture *captures;	 /* its values bodies read, by value */
 	size_t n_captures, cap_captures;
 };
 
@@ -97,15 +97,17 @@ static int alloc_tables(orx_graph *gr, size_t cap)
 	gr->cons_start = calloc(cap + 2, sizeof(size_t));
 	gr->is_output = calloc(cap + 1, sizeof(bool));
 	gr->is_input = calloc(cap + 1, sizeof(bool));
-	gr->marks = calloc(1, sizeof(struct marks) + (cap + 1) * sizeof(uint32_t));
+	gr->marks =
+		calloc(1, sizeof(struct marks) + (cap + 1) * sizeof(uint32_t));
 	gr->out_start = calloc(gr->g->n_node + 1, sizeof(size_t));
 	gr->out_value = malloc((cap + 1) * sizeof(int));
 	gr->node_memo = calloc(gr->g->n_node + 1, 1);
 	gr->in_start = calloc(gr->g->n_node + 1, sizeof(size_t));
 	gr->in_value = malloc((cap + 1) * sizeof(int));
 	if (!gr->names || !gr->slots || !gr->producer || !gr->initializer ||
-	    !gr->cons_start || !gr->is_output || !gr->is_input || !gr->marks || !gr->out_start ||
-	    !gr->out_value || !gr->node_memo || !gr->in_start || !gr->in_value)
+	    !gr->cons_start || !gr->is_output || !gr->is_input || !gr->marks ||
+	    !gr->out_start || !gr->out_value || !gr->node_memo ||
+	    !gr->in_start || !gr->in_value)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i <= cap; i++)
 		gr->producer[i] = gr->initializer[i] = -1;
@@ -237,8 +239,9 @@ int orx_graph_input_of(const orx_graph *gr, int n, size_t k)
 
 int orx_graph_output_of(const orx_graph *gr, int n, size_t k)
 {
-	return k < gr->g->node[n]->n_output ? gr->out_value[gr->out_start[n] + k]
-					    : -1;
+	return k < gr->g->node[n]->n_output
+		       ? gr->out_value[gr->out_start[n] + k]
+		       : -1;
 }
 
 void orx_graph_set_scope(orx_graph *gr, const orx_graph *parent, int id,
@@ -273,8 +276,8 @@ size_t orx_graph_node_base(const orx_graph *gr)
 static bool read_from_outside(const orx_graph *body, int v)
 {
 	return !body->is_input[v] && body->producer[v] < 0 &&
-	       body->initializer[v] < 0 && body->cons_start[v + 1] >
-	       body->cons_start[v];
+	       body->initializer[v] < 0 &&
+	       body->cons_start[v + 1] > body->cons_start[v];
 }
 
 static int add_capture(orx_graph *at, int value, const orx_graph *body,
@@ -318,12 +321,11 @@ int orx_graph_link_captures(orx_graph *const *graphs, size_t n)
 	for (size_t k = 0; k < n; k++)
 		if (graphs[k]->n_captures > 1)
 			qsort(graphs[k]->captures, graphs[k]->n_captures,
-		      sizeof(orx_capture), by_value);
+			      sizeof(orx_capture), by_value);
 	return ORX_OK;
 }
 
-size_t orx_graph_captures(const orx_graph *gr, int v,
-			  const orx_capture **first)
+size_t orx_graph_captures(const orx_graph *gr, int v, const orx_capture **first)
 {
 	size_t lo = 0, hi = gr->n_captures, end;
 
@@ -505,8 +507,8 @@ int orx_graph_scalar(double *out, const orx_graph *gr, const char *name)
 	/* through at most 64 Identity or Cast nodes (a cycle ends there) */
 	for (int hops = 0; hops <= 64; hops++) {
 		if ((init = orx_graph_initializer(gr, v)) >= 0)
-			return orx_tensor_proto_scalar(out,
-						       gr->g->initializer[init]);
+			return orx_tensor_proto_scalar(
+				out, gr->g->initializer[init]);
 		if ((p = orx_graph_producer(gr, v)) < 0)
 			return ORX_EUNSUPPORTED;
 		if (!(orx_op_is(gr->g->node[p], "Identity") ||
@@ -533,7 +535,8 @@ int orx_graph_ints(int64_t *out, size_t max, size_t *n, const orx_graph *gr,
 	const Onnx__AttributeProto *a;
 
 	if ((init = orx_graph_initializer(gr, v)) >= 0)
-		return orx_tensor_proto_ints(out, max, n, gr->g->initializer[init]);
+		return orx_tensor_proto_ints(out, max, n,
+					     gr->g->initializer[init]);
 	if ((p = orx_graph_producer(gr, v)) < 0 ||
 	    !orx_op_is(gr->g->node[p], "Constant"))
 		return ORX_EUNSUPPORTED;
@@ -553,7 +556,8 @@ uint64_t orx_dims_count(const int64_t *dims, size_t ndim)
 	uint64_t n = 1;
 
 	for (size_t i = 0; i < ndim; i++) {
-		if (dims[i] < 0 || (dims[i] && n > (UINT64_C(1) << 62) / (uint64_t)dims[i]))
+		if (dims[i] < 0 ||
+		    (dims[i] && n > (UINT64_C(1) << 62) / (uint64_t)dims[i]))
 			return UINT64_MAX;
 		n *= (uint64_t)dims[i];
 	}
@@ -574,8 +578,8 @@ int orx_graph_trace(orx_trace *out, const orx_graph *gr, const char *input)
 	while ((init = orx_graph_initializer(gr, v)) < 0) {
 		const orx_op *op;
 		p = orx_graph_producer(gr, v);
-		if (p < 0 && (v < 0 || !gr->is_input[v]) && gr->parent && name &&
-		    name[0]) {
+		if (p < 0 && (v < 0 || !gr->is_input[v]) && gr->parent &&
+		    name && name[0]) {
 			/* not defined here: a name of a graph around it */
 			gr = gr->parent;
 			v = orx_graph_value(gr, name);
@@ -602,13 +606,15 @@ int orx_graph_trace(orx_trace *out, const orx_graph *gr, const char *input)
 	if (t->n_dims) /* a scalar's dims are NULL: no memcpy from NULL */
 		memcpy(out->seen, t->dims, t->n_dims * sizeof(int64_t));
 	while (depth-- > 0) { /* from the initializer toward the node */
-		const orx_graph *at = chain_gr[depth]; /* a body's node, maybe */
+		const orx_graph *at =
+			chain_gr[depth]; /* a body's node, maybe */
 		int n = chain[depth];
-		if (orx_op_of(at->g->node[n])->view(out->seen, &out->ndim, at, n) !=
-		    ORX_OK)
+		if (orx_op_of(at->g->node[n])
+			    ->view(out->seen, &out->ndim, at, n) != ORX_OK)
 			return -1;
 	}
-	if (orx_dims_count(out->seen, out->ndim) != orx_dims_count(t->dims, t->n_dims))
+	if (orx_dims_count(out->seen, out->ndim) !=
+	    orx_dims_count(t->dims, t->n_dims))
 		return -1; /* a view that does not fit the tensor */
 	out->init = init;
 	out->graph = gr->id;

@@ -94,14 +94,14 @@ uint64_t orx_dims_count(const int64_t *dims, size_t ndim);
  * (Identity, Transpose, Cast, Reshape, Squeeze, Unsqueeze, Flatten,
  * DequantizeLinear), and its shape as the node sees it. */
 typedef struct {
-	int init;                   /* the initializer's index, or -1 */
-	int constant_node;          /* else the Constant node holding it */
-	int graph;                  /* the id of the graph holding either
+	int init;		    /* the initializer's index, or -1 */
+	int constant_node;	    /* else the Constant node holding it */
+	int graph;		    /* the id of the graph holding either
 				       (a name a body uses from outside
 				       resolves in the graphs around it) */
 	int64_t seen[ORX_DIMS_MAX]; /* shape after the views on the way */
 	size_t ndim;
-	bool quantized;             /* a DequantizeLinear on the way */
+	bool quantized; /* a DequantizeLinear on the way */
 } orx_trace;
 
 /* Trace input into *out: 0 when it comes from an initializer or a
@@ -146,7 +146,7 @@ typedef enum {
 typedef struct {
 	orx_branch_kind kind;
 	const char *activation; /* op type or pattern name; "none" */
-	double alpha;           /* LeakyRelu's alpha, else NAN */
+	double alpha;		/* LeakyRelu's alpha, else NAN */
 	const char *path[ORX_PATH_MAX];
 	size_t path_len;
 } orx_branch;

@@ -2,14 +2,14 @@
 #include "internal.h"
 
 #include <assert.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdbool.h>
-#include <unistd.h>
-#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /*** @@NAMES ***/
 
@@ -97,20 +97,22 @@ static bool variance_scaling(orx_scheme s, double *gain, orx_fan_mode *mode,
 			     shape *sh)
 {
 	switch (s) {
-	case ORX_SCHEME_XAVIER_UNIFORM: case ORX_SCHEME_XAVIER_NORMAL:
+	case ORX_SCHEME_XAVIER_UNIFORM:
+	case ORX_SCHEME_XAVIER_NORMAL:
 	case ORX_SCHEME_XAVIER_TRUNC_NORMAL:
 		*gain = 1, *mode = ORX_MODE_FAN_AVG;
 		break;
-	case ORX_SCHEME_HE_UNIFORM: case ORX_SCHEME_HE_NORMAL:
+	case ORX_SCHEME_HE_UNIFORM:
+	case ORX_SCHEME_HE_NORMAL:
 	case ORX_SCHEME_HE_TRUNC_NORMAL:
 		*gain = sqrt(2.0), *mode = ORX_MODE_FAN_IN;
 		break;
-	case ORX_SCHEME_LECUN_UNIFORM: case ORX_SCHEME_LECUN_NORMAL:
+	case ORX_SCHEME_LECUN_UNIFORM:
+	case ORX_SCHEME_LECUN_NORMAL:
 	case ORX_SCHEME_LECUN_TRUNC_NORMAL:
 		*gain = 1, *mode = ORX_MODE_FAN_IN;
 		break;
-	default:
-		return false;
+	default: return false;
 	}
 	*sh = s == ORX_SCHEME_XAVIER_UNIFORM || s == ORX_SCHEME_HE_UNIFORM ||
 			      s == ORX_SCHEME_LECUN_UNIFORM
@@ -156,8 +158,9 @@ static int resolve_scaling(orx_init_params *p, const orx_init_spec *spec,
 		 : mode == ORX_MODE_FAN_OUT ? (double)fan_out
 					    : ((double)fan_in + fan_out) / 2;
 	if (fan_in < 1 || fan_out < 1)
-		return orx_fail(ORX_EINVALID, "fans must be at least 1 (fan_in "
-					      "%lld, fan_out %lld)",
+		return orx_fail(ORX_EINVALID,
+				"fans must be at least 1 (fan_in "
+				"%lld, fan_out %lld)",
 				(long long)fan_in, (long long)fan_out);
 	p->gain = gain;
 	centered(p, sh, 0, gain / sqrt(p->fan));
@@ -189,26 +192,29 @@ static int resolve_fixed(orx_init_params *p, const orx_init_spec *spec,
 			 int64_t fan_out)
 {
 	switch (spec->scheme) {
-	case ORX_SCHEME_KEEP:
-		p->dist = ORX_DIST_KEEP;
-		return ORX_OK;
-	case ORX_SCHEME_ZEROS: case ORX_SCHEME_ONES: case ORX_SCHEME_CONSTANT:
+	case ORX_SCHEME_KEEP: p->dist = ORX_DIST_KEEP; return ORX_OK;
+	case ORX_SCHEME_ZEROS:
+	case ORX_SCHEME_ONES:
+	case ORX_SCHEME_CONSTANT:
 		p->dist = ORX_DIST_CONSTANT;
 		p->value = spec->scheme == ORX_SCHEME_ZEROS  ? 0
 			   : spec->scheme == ORX_SCHEME_ONES ? 1
 							     : spec->value;
 		p->mean = p->value;
 		return ORX_OK;
-	case ORX_SCHEME_NORMAL: case ORX_SCHEME_TRUNC_NORMAL:
+	case ORX_SCHEME_NORMAL:
+	case ORX_SCHEME_TRUNC_NORMAL:
 		if (!(spec->std >= 0))
 			return orx_fail(ORX_EINVALID, "std must be >= 0");
-		centered(p, spec->scheme == ORX_SCHEME_NORMAL ? SHAPE_NORMAL
-							       : SHAPE_TRUNC,
+		centered(p,
+			 spec->scheme == ORX_SCHEME_NORMAL ? SHAPE_NORMAL
+							   : SHAPE_TRUNC,
 			 spec->mean, spec->std);
 		return ORX_OK;
 	case ORX_SCHEME_UNIFORM:
 		if (!(spec->low <= spec->high))
-			return orx_fail(ORX_EINVALID, "uniform needs low <= high");
+			return orx_fail(ORX_EINVALID,
+					"uniform needs low <= high");
 		p->dist = ORX_DIST_UNIFORM;
 		p->low = spec->low, p->high = spec->high;
 		p->mean = (p->low + p->high) / 2;
@@ -221,15 +227,17 @@ static int resolve_fixed(orx_init_params *p, const orx_init_spec *spec,
 		return ORX_OK;
 	case ORX_SCHEME_PYTORCH_RECURRENT:
 		if (fan_out < 1)
-			return orx_fail(ORX_EINVALID, "pytorch_recurrent needs the "
-						      "hidden size");
+			return orx_fail(ORX_EINVALID,
+					"pytorch_recurrent needs the "
+					"hidden size");
 		p->dist = ORX_DIST_UNIFORM;
 		p->high = 1 / sqrt((double)fan_out);
 		p->low = -p->high;
 		p->std = p->high / sqrt(3.0);
 		return ORX_OK;
 	default:
-		return orx_fail(ORX_EINVALID, "unknown scheme %d", (int)spec->scheme);
+		return orx_fail(ORX_EINVALID, "unknown scheme %d",
+				(int)spec->scheme);
 	}
 }
 
@@ -307,9 +315,8 @@ static void fill_block(void *base, size_t origin, orx_store_fn store,
 	}
 }
 
-int orx_init_fill_range(void *base, orx_store_fn store, size_t n,
-			size_t first, size_t count, const orx_init_params *p,
-			uint64_t key)
+int orx_init_fill_range(void *base, orx_store_fn store, size_t n, size_t first,
+			size_t count, const orx_init_params *p, uint64_t key)
 {
 	assert(first % ORX_RNG_BLOCK == 0);
 	if (p->dist == ORX_DIST_KEEP || p->dist == ORX_DIST_ORTHOGONAL)
@@ -347,13 +354,13 @@ int orx_threads(void)
 
 size_t orx_thread_count(void)
 {
-	long n = fill_threads > 0 ? fill_threads : sysconf(_SC_NPROCESSORS_ONLN);
+	long n =
+		fill_threads > 0 ? fill_threads : sysconf(_SC_NPROCESSORS_ONLN);
 
 	return (size_t)(n < 1 ? 1 : n > ORX_MAX_THREADS ? ORX_MAX_THREADS : n);
 }
 
-void orx_run_parallel(size_t n, void *(*fn)(void *), void *args,
-		      size_t stride)
+void orx_run_parallel(size_t n, void *(*fn)(void *), void *args, size_t stride)
 {
 	pthread_t t[ORX_MAX_THREADS];
 	bool started[ORX_MAX_THREADS] = {false};
@@ -371,7 +378,6 @@ void orx_run_parallel(size_t n, void *(*fn)(void *), void *args,
 			fn((char *)args + k * stride); /* no thread: here */
 	}
 }
-
 
 /* A unit of work: one RNG block of a job, or a whole orthogonal job. */
 typedef struct {
@@ -454,7 +460,8 @@ static fill_unit *make_units(const orx_fill_job *jobs, size_t n_jobs,
 		if (jobs[i].p->dist == ORX_DIST_KEEP)
 			continue;
 		n += jobs[i].p->dist == ORX_DIST_ORTHOGONAL
-			     ? 1 : (jobs[i].n + ORX_RNG_BLOCK - 1) / ORX_RNG_BLOCK;
+			     ? 1
+			     : (jobs[i].n + ORX_RNG_BLOCK - 1) / ORX_RNG_BLOCK;
 		*elements += jobs[i].n;
 	}
 	if (!(u = malloc(n * sizeof(*u) + 1)))
@@ -476,8 +483,8 @@ static fill_unit *make_units(const orx_fill_job *jobs, size_t n_jobs,
 /* Blocks are independent, so the bytes do not depend on the threads. */
 int orx_init_fill_jobs(const orx_fill_job *jobs, size_t n_jobs)
 {
-	fill_pool pool = {.jobs = jobs, .rc = ORX_OK,
-			  .progress = orx_progress_current()};
+	fill_pool pool = {
+		.jobs = jobs, .rc = ORX_OK, .progress = orx_progress_current()};
 	size_t elements, threads = orx_thread_count();
 	fill_unit *units;
 
@@ -506,16 +513,16 @@ int orx_init_fill_store(void *base, orx_store_fn store, size_t n,
 	return orx_init_fill_jobs(&job, 1);
 }
 
-int orx_init_fill(double *out, size_t n, const orx_init_params *p,
-		  uint64_t key, const int64_t *dims, size_t ndim)
+int orx_init_fill(double *out, size_t n, const orx_init_params *p, uint64_t key,
+		  const int64_t *dims, size_t ndim)
 {
 	return orx_init_fill_store(out, store_f64, n, p, key, dims, ndim);
 }
 
 /*** @@ORTHOGONAL: QR of a normal matrix, by LAPACK ***/
 
-void dgeqrf_(const int *m, const int *n, double *a, const int *lda,
-	     double *tau, double *work, const int *lwork, int *info);
+void dgeqrf_(const int *m, const int *n, double *a, const int *lda, double *tau,
+	     double *work, const int *lwork, int *info);
 void dorgqr_(const int *m, const int *n, const int *k, double *a,
 	     const int *lda, const double *tau, double *work, const int *lwork,
 	     int *info);
@@ -579,9 +586,9 @@ int orx_orthogonal_fill(double *out, size_t n, const orx_init_params *p,
 	rc = orthonormalize(a, (int)m, (int)k);
 	for (size_t r = 0; r < rows && rc == ORX_OK; r++)
 		for (size_t c = 0; c < cols; c++)
-			out[r * cols + c] = p->gain * (rows >= cols
-							       ? a[r + c * m]
-							       : a[c + r * m]);
+			out[r * cols + c] =
+				p->gain *
+				(rows >= cols ? a[r + c * m] : a[c + r * m]);
 	free(a);
 	return rc;
 }

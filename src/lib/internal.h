@@ -5,8 +5,8 @@
 #define ORX_INTERNAL_H
 
 #include "onnx.pb-c.h"
-#include "orx_config.h"
 #include "onnx_reinit.h"
+#include "orx_config.h"
 
 #include <stdbool.h>
 
@@ -46,21 +46,21 @@ typedef struct {
  * node's tensor, in any graph (values.c). */
 typedef struct {
 	Onnx__TensorProto *tensor;
-	const char *name;  /* qualified: unique in the model */
-	char *owned_name;  /* the name, when made here */
-	size_t graph;      /* index in orx_model.graphs */
-	int node;          /* the Constant node in its graph, or -1 */
+	const char *name; /* qualified: unique in the model */
+	char *owned_name; /* the name, when made here */
+	size_t graph;	  /* index in orx_model.graphs */
+	int node;	  /* the Constant node in its graph, or -1 */
 } orx_value;
 
 /* A graph of the model: the main one (0) or a body. */
 typedef struct {
 	const Onnx__GraphProto *g;
-	int parent;          /* graph index, -1 for the main graph */
-	int owner;           /* the node of the parent holding the body */
-	const char *path;    /* "main", or "If_0.then_branch", ... */
+	int parent;	  /* graph index, -1 for the main graph */
+	int owner;	  /* the node of the parent holding the body */
+	const char *path; /* "main", or "If_0.then_branch", ... */
 	char *owned_path;
-	size_t first_value;  /* the value of its initializer 0 */
-	int *value_of_node;  /* node -> its Constant's value, or -1 */
+	size_t first_value; /* the value of its initializer 0 */
+	int *value_of_node; /* node -> its Constant's value, or -1 */
 } orx_graph_ref;
 
 /* What using a model may change though readers hold it const: the values
@@ -76,12 +76,12 @@ typedef struct {
 struct orx_model {
 	Onnx__ModelProto *proto; /* in arena, but for borrowed raw_data */
 	orx_arena *arena;
-	uint8_t *backing;     /* the file's bytes raw_data may point into */
+	uint8_t *backing; /* the file's bytes raw_data may point into */
 	size_t backing_len;
-	bool backing_mapped;  /* mapped private (else malloc'd) */
-	int backing_fd;       /* the mapped file, open; else -1 */
+	bool backing_mapped;	/* mapped private (else malloc'd) */
+	int backing_fd;		/* the mapped file, open; else -1 */
 	orx_model_cache *cache; /* what using a const model changes */
-	char *dir;            /* the model file's folder; NULL from a buffer */
+	char *dir;	      /* the model file's folder; NULL from a buffer */
 	orx_pending *pending; /* one per initializer, or NULL */
 	orx_value *values;    /* values.c */
 	size_t n_values;
@@ -160,9 +160,8 @@ typedef struct {
  * (malloc'd), so that unpacking it copies little. ORX_EUNSUPPORTED when
  * there is nothing to leave out or the layout is not the plain one (one
  * graph field): then unpack data itself. */
-int orx_wire_skeleton(uint8_t **out, size_t *out_len,
-		      orx_borrowed **borrowed, size_t *n_borrowed,
-		      const uint8_t *data, size_t len);
+int orx_wire_skeleton(uint8_t **out, size_t *out_len, orx_borrowed **borrowed,
+		      size_t *n_borrowed, const uint8_t *data, size_t len);
 
 /*** @@DTYPE (dtype.c): element types, counts and storage ***/
 
@@ -256,8 +255,7 @@ int orx_visit(const Onnx__ModelProto *m, const orx_visitor *v);
 
 /* Every node has an op_type and an output, every tensor's dims agree
  * with its data, and the model stays within opts' size limits. */
-int orx_model_validate(const Onnx__ModelProto *m,
-		       const orx_open_options *opts);
+int orx_model_validate(const Onnx__ModelProto *m, const orx_open_options *opts);
 
 /*** @@INIT (init.c): drawing values, on threads ***/
 
@@ -271,15 +269,13 @@ size_t orx_thread_count(void);
 /* fn on n threads, the calling one included, thread k given the argument
  * at args + k * stride (stride 0: all the same); the share of a thread
  * that cannot be started is done by the caller. */
-void orx_run_parallel(size_t n, void *(*fn)(void *), void *args,
-		      size_t stride);
+void orx_run_parallel(size_t n, void *(*fn)(void *), void *args, size_t stride);
 
 /* Elements [first, first + count) of the n of a tensor (first a multiple
  * of ORX_RNG_BLOCK), stored at base as element 0: the same values as a
  * whole fill. Not for orthogonal. */
-int orx_init_fill_range(void *base, orx_store_fn store, size_t n,
-			size_t first, size_t count, const orx_init_params *p,
-			uint64_t key);
+int orx_init_fill_range(void *base, orx_store_fn store, size_t n, size_t first,
+			size_t count, const orx_init_params *p, uint64_t key);
 
 /* Values for n elements of a tensor at base, stored by store. */
 typedef struct orx_fill_job {
@@ -344,7 +340,7 @@ const orx_rule_action *orx_rules_match(const orx_rules *rules,
 typedef struct {
 	const char *location; /* relative to the model's folder, checked */
 	uint64_t offset;
-	uint64_t length;      /* equal to the tensor's bytes */
+	uint64_t length; /* equal to the tensor's bytes */
 } orx_ext_ref;
 
 /* Parse and check a tensor's external_data entries (not the file). */
@@ -385,8 +381,8 @@ int orx_write_all(int fd, const uint8_t *data, size_t n);
 
 /* Write path whole or not at all: write_fn fills a temporary file in the
  * target's folder, which is then renamed into place ("-": stdout). */
-int orx_save_with(const char *path,
-		  int (*write_fn)(int fd, const void *ctx), const void *ctx);
+int orx_save_with(const char *path, int (*write_fn)(int fd, const void *ctx),
+		  const void *ctx);
 
 /* The folder of path, a new string ("." for a bare name). */
 char *orx_folder_of(const char *path);

@@ -8,10 +8,10 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,8 +28,9 @@ static int read_fd(uint8_t **out, size_t *len, int fd, size_t hint)
 	for (;;) {
 		ssize_t r;
 		if (n == cap) {
-			uint8_t *nb = cap > SIZE_MAX / 2 ? NULL
-							 : realloc(buf, cap * 2);
+			uint8_t *nb = cap > SIZE_MAX / 2
+					      ? NULL
+					      : realloc(buf, cap * 2);
 			if (!nb) {
 				free(buf);
 				return orx_fail(ORX_ENOMEM, "out of memory");
@@ -45,7 +46,8 @@ static int read_fd(uint8_t **out, size_t *len, int fd, size_t hint)
 		if (r < 0) {
 			int e = errno;
 			free(buf);
-			return orx_fail(ORX_EIO, "cannot read: %s", strerror(e));
+			return orx_fail(ORX_EIO, "cannot read: %s",
+					strerror(e));
 		}
 		n += (size_t)r;
 	}
@@ -181,7 +183,8 @@ char *orx_folder_of(const char *path)
 
 	if (!slash)
 		return strdup(".");
-	return slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+	return slash == path ? strdup("/")
+			     : strndup(path, (size_t)(slash - path));
 }
 
 /* The folder of path, into dir (PATH_MAX bytes). */
@@ -238,8 +241,9 @@ static int publish(int fd, const char *tmpname, const char *path)
 	if (tmpname[0])
 		return rename(tmpname, path) == 0
 			       ? ORX_OK
-			       : orx_fail(ORX_EIO, "cannot rename into place: "
-						   "%s",
+			       : orx_fail(ORX_EIO,
+					  "cannot rename into place: "
+					  "%s",
 					  strerror(errno));
 #if !ORX_HAVE_O_TMPFILE
 	(void)fd, (void)proc, (void)dir, (void)name, (void)attempt;
@@ -248,11 +252,11 @@ static int publish(int fd, const char *tmpname, const char *path)
 	folder_of(dir, path);
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	for (attempt = 0; attempt < 100; attempt++) {
-		if (snprintf(name, sizeof(name), "%s/.onnx-reinit.%ld.%d",
-			     dir, (long)getpid(), attempt) >= (int)sizeof(name))
+		if (snprintf(name, sizeof(name), "%s/.onnx-reinit.%ld.%d", dir,
+			     (long)getpid(), attempt) >= (int)sizeof(name))
 			return orx_fail(ORX_EIO, "output path too long");
-		if (linkat(AT_FDCWD, proc, AT_FDCWD, name,
-			   AT_SYMLINK_FOLLOW) == 0)
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) ==
+		    0)
 			break;
 		if (errno != EEXIST)
 			return orx_fail(ORX_EIO, "cannot create the output: %s",
@@ -270,8 +274,8 @@ static int publish(int fd, const char *tmpname, const char *path)
 
 /* Write path whole or not at all: write(fd, ctx) fills a temporary file
  * in the target's folder, which is then renamed into place. */
-int orx_save_with(const char *path,
-		  int (*write_fn)(int fd, const void *ctx), const void *ctx)
+int orx_save_with(const char *path, int (*write_fn)(int fd, const void *ctx),
+		  const void *ctx)
 {
 	char tmpname[PATH_MAX];
 	int fd = -1, slot = -1, rc;

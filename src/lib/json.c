@@ -12,10 +12,10 @@
  * the order they were set, reals to 9 significant digits. */
 static int dump(char **out, json_t *value)
 {
-	char *s = value ? json_dumps(value, JSON_INDENT(2) |
-						    JSON_PRESERVE_ORDER |
-						    JSON_REAL_PRECISION(9))
-			: NULL;
+	char *s =
+		value ? json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+						  JSON_REAL_PRECISION(9))
+		      : NULL;
 
 	json_decref(value);
 	if (!s)
@@ -78,8 +78,9 @@ static json_t *block_json(const orx_plan_item *it, const orx_plan_block *b)
 		      "scheme", orx_scheme_name(b->scheme), "std",
 		      b->params.std, "rule", rule);
 	if (it->role == ORX_ROLE_BIAS)
-		json_object_set_new(o, "part",
-				    json_string(b->part ? "recurrent" : "input"));
+		json_object_set_new(
+			o, "part",
+			json_string(b->part ? "recurrent" : "input"));
 	json_object_set_new(o, "fan_in", fan_or_null(b->has_fans, b->fan_in));
 	json_object_set_new(o, "fan_out", fan_or_null(b->has_fans, b->fan_out));
 	if (b->params.dist == ORX_DIST_CONSTANT)
@@ -103,8 +104,8 @@ static json_t *branches_json(const orx_plan_item *it)
 static json_t *item_json(const orx_plan_item *it)
 {
 	const orx_init_params *p = &it->params;
-	bool bounded = p->dist == ORX_DIST_UNIFORM ||
-		       p->dist == ORX_DIST_TRUNC_NORMAL;
+	bool bounded =
+		p->dist == ORX_DIST_UNIFORM || p->dist == ORX_DIST_TRUNC_NORMAL;
 	json_t *shape = json_array(), *o;
 	char rule[512];
 
@@ -134,7 +135,8 @@ static json_t *item_json(const orx_plan_item *it)
 	if (it->n_blocks) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < it->n_blocks; i++)
-			json_array_append_new(a, block_json(it, &it->blocks[i]));
+			json_array_append_new(a,
+					      block_json(it, &it->blocks[i]));
 		json_object_set_new(o, "blocks", a);
 	}
 	if (it->n_branches > 1)
@@ -170,7 +172,8 @@ static json_t *finding_json(const orx_finding *f)
 
 	json_object_set_new(o, "std", num_or_null(!isnan(f->std), f->std));
 	json_object_set_new(o, "expected_std", json_real(f->expected_std));
-	json_object_set_new(o, "ratio", num_or_null(!isnan(f->ratio), f->ratio));
+	json_object_set_new(o, "ratio",
+			    num_or_null(!isnan(f->ratio), f->ratio));
 	json_object_set_new(o, "via",
 			    json_string(f->by_signal ? "signal" : "layer"));
 	return o;
@@ -180,8 +183,8 @@ static json_t *chain_json(const orx_chain *ch)
 {
 	return json_pack("{s:s, s:s, s:I, s:f, s:f, s:f, s:f, s:o}", "first",
 			 ch->first, "last", ch->last, "layers",
-			 (json_int_t)ch->layers, "scale", ch->scale,
-			 "residual", ch->residual, "backward", ch->backward,
+			 (json_int_t)ch->layers, "scale", ch->scale, "residual",
+			 ch->residual, "backward", ch->backward,
 			 "backward_residual", ch->backward_residual, "problem",
 			 ch->problem < 0 ? json_null()
 					 : json_string(orx_problem_name(
@@ -194,8 +197,8 @@ int orx_check_json(char **out, const orx_check *check,
 	json_t *findings = json_array(), *chains = json_array();
 
 	for (size_t i = 0; i < orx_check_count(check); i++)
-		json_array_append_new(findings,
-				      finding_json(orx_check_finding_at(check, i)));
+		json_array_append_new(
+			findings, finding_json(orx_check_finding_at(check, i)));
 	for (size_t i = 0; i < orx_check_chain_count(check); i++)
 		json_array_append_new(chains,
 				      chain_json(orx_check_chain_at(check, i)));
@@ -232,23 +235,23 @@ static json_t *summary_json(const char *model, const orx_summary *s,
 
 	for (size_t i = 0; i < s->n_opsets; i++)
 		json_array_append_new(
-			opsets, json_pack("{s:s, s:I}", "domain",
-					  s->opsets[i].domain[0]
-						  ? s->opsets[i].domain
-						  : "ai.onnx",
-					  "version",
-					  (json_int_t)s->opsets[i].version));
+			opsets,
+			json_pack("{s:s, s:I}", "domain",
+				  s->opsets[i].domain[0] ? s->opsets[i].domain
+							 : "ai.onnx",
+				  "version", (json_int_t)s->opsets[i].version));
 	for (size_t i = 0; i < s->n_op_types; i++)
-		json_object_set_new(ops, s->op_types[i].op_type,
-				    json_integer((json_int_t)s->op_types[i].count));
+		json_object_set_new(
+			ops, s->op_types[i].op_type,
+			json_integer((json_int_t)s->op_types[i].count));
 	return json_pack("{s:s, s:I, s:o, s:{s:s, s:s}, s:s, s:I, s:o, "
 			 "s:I, s:I, s:o, s:{s:I, s:I}, s:{s:I, s:I}}",
 			 "model", model, "ir_version",
 			 (json_int_t)s->ir_version, "opsets", opsets,
 			 "producer", "name", s->producer_name, "version",
 			 s->producer_version, "graph", s->graph_name, "nodes",
-			 (json_int_t)s->n_nodes, "op_types", ops,
-			 "parameters", (json_int_t)s->n_parameters, "bytes",
+			 (json_int_t)s->n_nodes, "op_types", ops, "parameters",
+			 (json_int_t)s->n_parameters, "bytes",
 			 (json_int_t)s->n_bytes, "initializers", tensors,
 			 "constants", "tensors", (json_int_t)s->n_constants,
 			 "parameters", (json_int_t)s->n_constant_parameters,

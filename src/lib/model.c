@@ -8,8 +8,7 @@
 #include <unistd.h>
 
 /* Point the tensors the skeleton left out at their bytes. */
-static int attach_borrowed(Onnx__ModelProto *m, const orx_borrowed *b,
-			   size_t n)
+static int attach_borrowed(Onnx__ModelProto *m, const orx_borrowed *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		Onnx__TensorProto *t;
@@ -101,7 +100,8 @@ static int open_bytes(orx_model **out, const uint8_t *data, size_t len,
 		goto done;
 	if ((rc = orx_model_validate(model->proto, opts)) == ORX_OK &&
 	    (rc = orx_values_build(model)) == ORX_OK)
-		rc = orx_external_validate(model); /* the paths, no folder yet */
+		rc = orx_external_validate(
+			model); /* the paths, no folder yet */
 done:
 	if (rc != ORX_OK) {
 		orx_model_free(model);
@@ -148,8 +148,8 @@ int orx_model_open_file(orx_model **out, const char *path,
 		mapped = true;
 	else if ((rc = orx_read_all(&data, &len, path)) != ORX_OK)
 		return rc;
-	rc = open_bytes(&m, data, len, opts,
-			mapped ? BYTES_MAPPED : BYTES_OURS, &borrowed);
+	rc = open_bytes(&m, data, len, opts, mapped ? BYTES_MAPPED : BYTES_OURS,
+			&borrowed);
 	if (borrowed) {
 		m->backing = data;
 		m->backing_len = len;

@@ -8,13 +8,13 @@
 
 /* The op's class for the planner and the downstream walk. */
 typedef enum {
-	ORX_OP_UNKNOWN,       /* not in the table: an opaque end of a walk */
+	ORX_OP_UNKNOWN,	      /* not in the table: an opaque end of a walk */
 	ORX_OP_TRANSPARENT,   /* does not decide the nonlinearity: walk on */
 	ORX_OP_NORMALIZATION, /* transparent to the walk; has parameters */
 	ORX_OP_ACTIVATION,    /* ends a walk with its name */
 	ORX_OP_WEIGHTED,      /* a layer: ends a walk with "none" */
-	ORX_OP_END,           /* Softmax and kin: ends a walk with "none" */
-	ORX_OP_PATTERN,       /* a pattern of several ops decides (the walk) */
+	ORX_OP_END,	      /* Softmax and kin: ends a walk with "none" */
+	ORX_OP_PATTERN,	      /* a pattern of several ops decides (the walk) */
 	ORX_OP_RECURRENT      /* LSTM, GRU, RNN: a layer of gate blocks, W,
 				 R, B as inputs 1, 2, 3 (ends a walk with
 				 "none") */
@@ -37,8 +37,8 @@ typedef int (*orx_view_fn)(int64_t *dims, size_t *ndim, const orx_graph *gr,
 
 /* count elements of a constant from its element first, in order. */
 typedef struct {
-	int graph;         /* the id of the graph holding the constant */
-	int init;          /* its initializer there, or -1 */
+	int graph;	   /* the id of the graph holding the constant */
+	int init;	   /* its initializer there, or -1 */
 	int constant_node; /* else the Constant node holding it */
 	uint64_t first, count;
 } orx_piece;
@@ -46,10 +46,10 @@ typedef struct {
 typedef struct orx_assembly {
 	orx_piece piece[ORX_PIECES_MAX]; /* in the value's element order */
 	size_t n;
-	int64_t dims[ORX_DIMS_MAX];      /* the value's shape */
+	int64_t dims[ORX_DIMS_MAX]; /* the value's shape */
 	size_t ndim;
-	bool quantized;                  /* a DequantizeLinear on the way */
-	char why[160];                   /* why it cannot be told */
+	bool quantized; /* a DequantizeLinear on the way */
+	char why[160];	/* why it cannot be told */
 } orx_assembly;
 
 /* The pieces value input of graph gr is made of, through Slice, Concat
@@ -75,14 +75,14 @@ typedef struct {
 	/* a constant may reach a layer through it (its input 0), seen with
 	 * this shape: NULL, the trace stops there */
 	orx_view_fn view;
-	bool quantized;         /* what comes through is a quantized weight */
-	bool reorders;          /* the view changes the elements' order */
+	bool quantized;		  /* what comes through is a quantized weight */
+	bool reorders;		  /* the view changes the elements' order */
 	orx_assemble_fn assemble; /* pieces of constants through it */
 	/* ORX_OP_WEIGHTED: */
 	unsigned weight_inputs; /* bit i: input i may be the weight; with
 				   both 0 and 1, B when it is a constant */
-	int bias_input;         /* -1: none (an Add after it may be one) */
-	int data_input;         /* the signal's input; -1: the other of A
+	int bias_input;		/* -1: none (an Add after it may be one) */
+	int data_input;		/* the signal's input; -1: the other of A
 				   and B */
 	const char *trans_a, *trans_b; /* attributes transposing A and B */
 	orx_fan_fn fans;
@@ -103,8 +103,8 @@ typedef struct {
  * of shape dims used as input q->input. */
 int orx_fans_gemm(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
 		  const int64_t *dims, size_t ndim);
-int orx_fans_matmul(int64_t *fan_in, int64_t *fan_out,
-		    const orx_fan_query *q, const int64_t *dims, size_t ndim);
+int orx_fans_matmul(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
+		    const int64_t *dims, size_t ndim);
 int orx_fans_conv(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
 		  const int64_t *dims, size_t ndim);
 int orx_fans_conv_transpose(int64_t *fan_in, int64_t *fan_out,

@@ -23,11 +23,13 @@ static void choose(orx_branch *out, size_t *n_out, const orx_branch *all,
 	/* one branch per activation name: opaque endings count as none */
 	for (size_t i = 0; i < n_all; i++) {
 		const char *name = all[i].kind == ORX_BRANCH_OPAQUE
-					   ? "none" : all[i].activation;
+					   ? "none"
+					   : all[i].activation;
 		size_t k;
 		for (k = 0; k < n; k++)
 			if (!strcmp(name, br[k].kind == ORX_BRANCH_OPAQUE
-						  ? "none" : br[k].activation))
+						  ? "none"
+						  : br[k].activation))
 				break;
 		if (k == n)
 			br[n++] = all[i];
@@ -59,8 +61,8 @@ static int keep_branches(entry *e, orx_arena *mem, const orx_branch *br,
 	if (!pub)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		const char **path = orx_arena_alloc(
-			mem, (br[i].path_len + 1) * sizeof(*path));
+		const char **path = orx_arena_alloc(mem, (br[i].path_len + 1) *
+								 sizeof(*path));
 		if (!path)
 			return orx_fail(ORX_ENOMEM, "out of memory");
 		memcpy(path, br[i].path, br[i].path_len * sizeof(*path));
@@ -115,9 +117,9 @@ static const char *node_label(ctx *c, int n)
 {
 	const Onnx__NodeProto *nd = c->g->node[n];
 
-	return nd->name && nd->name[0]
-		       ? nd->name
-		       : orx_arena_printf(c->plan->mem, "%s_%d", nd->op_type, n);
+	return nd->name && nd->name[0] ? nd->name
+				       : orx_arena_printf(c->plan->mem, "%s_%d",
+							  nd->op_type, n);
 }
 
 /* A new entry for the unclaimed value init, used by input slot of node
@@ -178,7 +180,8 @@ int orx_plan_claim(entry **out, orx_plan_ctx *c, int node, int slot,
 		return ORX_OK;
 	if (orx_graph_trace(&tr, c->gr, nd->input[slot]) < 0)
 		return ORX_OK;
-	init = orx_value_of_constant(c->model, tr.graph, tr.init, tr.constant_node);
+	init = orx_value_of_constant(c->model, tr.graph, tr.init,
+				     tr.constant_node);
 	if (init < 0 || c->plan->e[init])
 		return ORX_OK;
 	if ((rc = new_entry(&e, c, node, slot, role, init)) != ORX_OK)
@@ -209,7 +212,8 @@ static int claim_bias_add(entry **b, ctx *c, int out, const entry *weight)
 		    add->n_output == 0)
 			continue;
 		rc = orx_plan_claim(b, c, nodes[i], 1 - slots[i], ORX_ROLE_BIAS,
-			   orx_graph_value(c->gr, add->output[0]), NULL);
+				    orx_graph_value(c->gr, add->output[0]),
+				    NULL);
 		if (rc != ORX_OK || *b) {
 			if (*b) {
 				(*b)->layer = weight;
@@ -249,10 +253,10 @@ static int weight_slot(ctx *c, const Onnx__NodeProto *nd, const orx_op *op)
 	orx_trace tr;
 
 	if ((op->weight_inputs & 0x3) == 0x3)
-		return nd->n_input >= 2 &&
-			       orx_graph_trace(&tr, c->gr, nd->input[1]) >= 0
-		       ? 1
-		       : 0;
+		return nd->n_input >= 2 && orx_graph_trace(&tr, c->gr,
+							   nd->input[1]) >= 0
+			       ? 1
+			       : 0;
 	return op->weight_inputs & 0x1 ? 0 : 1;
 }
 
@@ -264,14 +268,15 @@ static int claim_layer(ctx *c, int node, const orx_op *op)
 	const char *trans = slot ? op->trans_b : op->trans_a;
 	entry *w, *b = NULL;
 
-	if ((rc = orx_plan_claim(&w, c, node, slot, ORX_ROLE_WEIGHT, out, NULL)) != ORX_OK ||
+	if ((rc = orx_plan_claim(&w, c, node, slot, ORX_ROLE_WEIGHT, out,
+				 NULL)) != ORX_OK ||
 	    !w)
 		return rc;
 	w->trans = trans ? orx_attr_int(nd, trans, 0) : 0;
 	w->group = orx_attr_int(nd, "group", 1);
 	if (op->bias_input >= 0 &&
-	    (rc = orx_plan_claim(&b, c, node, op->bias_input, ORX_ROLE_BIAS, out, w)) !=
-		    ORX_OK)
+	    (rc = orx_plan_claim(&b, c, node, op->bias_input, ORX_ROLE_BIAS,
+				 out, w)) != ORX_OK)
 		return rc;
 	if (b) {
 		b->layer = w;
@@ -291,7 +296,8 @@ static int claim_norm(ctx *c, int node, const orx_op *op)
 
 	for (int slot = 1; slot <= last && rc == ORX_OK; slot++) {
 		entry *k;
-		rc = orx_plan_claim(&k, c, node, slot, bn[slot - 1], out, walked);
+		rc = orx_plan_claim(&k, c, node, slot, bn[slot - 1], out,
+				    walked);
 		if (k && !walked)
 			walked = k;
 	}
@@ -338,7 +344,8 @@ static int skip_pieces(rnn *r, int k, const orx_assembly *a, const char *why)
 {
 	for (size_t i = 0; i < a->n; i++) {
 		const orx_piece *p = &a->piece[i];
-		int v = orx_value_of_constant(r->c->model, p->graph, p->init, p->constant_node);
+		int v = orx_value_of_constant(r->c->model, p->graph, p->init,
+					      p->constant_node);
 		entry *e;
 		int rc;
 		if (v < 0 || r->c->plan->e[v])
@@ -356,8 +363,11 @@ static int skip_pieces(rnn *r, int k, const orx_assembly *a, const char *why)
 static bool rnn_fits(const rnn *r, int k, const int64_t *d, size_t nd)
 {
 	switch (k) {
-	case 0: return nd == 3 && d[0] == r->D && d[1] == r->G * r->H && d[2] > 0;
-	case 1: return nd == 3 && d[0] == r->D && d[1] == r->G * r->H &&
+	case 0:
+		return nd == 3 && d[0] == r->D && d[1] == r->G * r->H &&
+		       d[2] > 0;
+	case 1:
+		return nd == 3 && d[0] == r->D && d[1] == r->G * r->H &&
 		       d[2] == r->H;
 	case 2: return nd == 2 && d[0] == r->D && d[1] == 2 * r->G * r->H;
 	default: return nd == 2 && d[0] == r->D && d[1] == 3 * r->H;
@@ -390,10 +400,12 @@ static int rnn_layout(rnn_block *out, size_t *n, const rnn *r, int k)
 				b->stream = orx_arena_printf(
 					r->c->plan->mem, "%s:%c:%lld:%s%s",
 					r->where, rnn_inputs[k].letter,
-					(long long)d, k == 2 ? part ? "Rb." : "Wb."
-							     : "", b->gate);
+					(long long)d,
+					k == 2 ? part ? "Rb." : "Wb." : "",
+					b->gate);
 				if (!b->stream)
-					return orx_fail(ORX_ENOMEM, "out of memory");
+					return orx_fail(ORX_ENOMEM,
+							"out of memory");
 			}
 	return ORX_OK;
 }
@@ -411,9 +423,9 @@ static bool rnn_place(rnn_block *blk, size_t n, const rnn *r,
 		if (p == a->n ||
 		    blk[i].b.first + blk[i].b.count > at + a->piece[p].count)
 			return false;
-		blk[i].value = orx_value_of_constant(r->c->model, a->piece[p].graph,
-					a->piece[p].init,
-					a->piece[p].constant_node);
+		blk[i].value = orx_value_of_constant(
+			r->c->model, a->piece[p].graph, a->piece[p].init,
+			a->piece[p].constant_node);
 		blk[i].b.first = a->piece[p].first + (blk[i].b.first - at);
 	}
 	return true;
@@ -447,17 +459,19 @@ static int rnn_entry(rnn *r, int k, int v, const rnn_block *blk, size_t n)
 		if (blk[i].value == v)
 			e->blocks[mine++] = blk[i].b;
 	qsort(e->blocks, mine, sizeof(*e->blocks), by_first);
-	orx_tensor_proto_count(&count, orx_value_tensor(r->c->model, (size_t)v));
+	orx_tensor_proto_count(&count,
+			       orx_value_tensor(r->c->model, (size_t)v));
 	for (size_t i = 0; i < mine && at == e->blocks[i].first; i++)
 		at += e->blocks[i].count;
 	e->pub.blocks = e->blocks;
 	e->pub.n_blocks = mine;
 	e->alpha = NAN;
 	if (at != count)
-		e->reason = orx_arena_printf(
-			r->c->plan->mem, "its elements are not %s's %c gate "
+		e->reason =
+			orx_arena_printf(r->c->plan->mem,
+					 "its elements are not %s's %c gate "
 					 "blocks, each once",
-			r->op->op, rnn_inputs[k].letter);
+					 r->op->op, rnn_inputs[k].letter);
 	return keep_branches(e, r->c->plan->mem, NULL, 0);
 }
 
@@ -474,18 +488,21 @@ static int rnn_input(rnn *r, int k, orx_assembly *a, bool assembled)
 		snprintf(why, sizeof(why), "%s's %c: %s", r->op->op,
 			 rnn_inputs[k].letter, a->why);
 	else if (!rnn_fits(r, k, a->dims, a->ndim))
-		snprintf(why, sizeof(why), "its shape does not fit %s's %c "
-					   "(%lld directions, hidden size %lld)",
+		snprintf(why, sizeof(why),
+			 "its shape does not fit %s's %c "
+			 "(%lld directions, hidden size %lld)",
 			 r->op->op, rnn_inputs[k].letter, (long long)r->D,
 			 (long long)r->H);
 	else if (a->quantized)
-		snprintf(why, sizeof(why), "quantized weight (behind "
-					   "DequantizeLinear): never rewritten");
+		snprintf(why, sizeof(why),
+			 "quantized weight (behind "
+			 "DequantizeLinear): never rewritten");
 	else if ((rc = rnn_layout(blk, &n, r, k)) != ORX_OK)
 		return rc;
 	else if (!rnn_place(blk, n, r, a))
-		snprintf(why, sizeof(why), "a gate block of %s's %c lies across "
-					   "two pieces of its Slice/Concat",
+		snprintf(why, sizeof(why),
+			 "a gate block of %s's %c lies across "
+			 "two pieces of its Slice/Concat",
 			 r->op->op, rnn_inputs[k].letter);
 	if (why[0])
 		return skip_pieces(r, k, a, why);
@@ -498,8 +515,14 @@ static int rnn_input(rnn *r, int k, orx_assembly *a, bool assembled)
 static int claim_recurrent(ctx *c, int node, const orx_op *op)
 {
 	const Onnx__NodeProto *nd = c->g->node[node];
-	rnn r = {c, node, op, 1, (int64_t)strlen(op->gates),
-		 orx_attr_int(nd, "hidden_size", 0), 0, NULL};
+	rnn r = {c,
+		 node,
+		 op,
+		 1,
+		 (int64_t)strlen(op->gates),
+		 orx_attr_int(nd, "hidden_size", 0),
+		 0,
+		 NULL};
 	orx_assembly *a = calloc(4, sizeof(*a));
 	bool present[4], ok[4];
 	const char *path = c->model->graphs[orx_graph_id(c->gr)].path;
@@ -534,18 +557,22 @@ static int claim_recurrent(ctx *c, int node, const orx_op *op)
 	 * zeros when none is given): kept as buffers */
 	for (int slot = 5; slot <= 6 && rc == ORX_OK; slot++) {
 		const char *in = slot < (int)nd->n_input ? nd->input[slot] : "";
-		int p = in[0] ? orx_graph_producer(c->gr, orx_graph_value(c->gr, in))
+		int p = in[0] ? orx_graph_producer(c->gr,
+						   orx_graph_value(c->gr, in))
 			      : -1;
-		if (p >= 0 && orx_op_is(c->g->node[p], "Expand")) /* to the batch */
+		if (p >= 0 &&
+		    orx_op_is(c->g->node[p], "Expand")) /* to the batch */
 			in = c->g->node[p]->input[0];
 		if (!in[0] || orx_graph_assemble(&a[0], c->gr, in) != 0)
-			continue; /* (cut by layer from one tensor, as PyTorch) */
+			continue; /* (cut by layer from one tensor, as PyTorch)
+				   */
 		for (size_t i = 0; i < a[0].n && rc == ORX_OK; i++)
 			rc = orx_plan_claim_value(
 				c, node, slot, ORX_ROLE_BUFFER,
-				orx_value_of_constant(c->model, a[0].piece[i].graph,
-					 a[0].piece[i].init,
-					 a[0].piece[i].constant_node));
+				orx_value_of_constant(
+					c->model, a[0].piece[i].graph,
+					a[0].piece[i].init,
+					a[0].piece[i].constant_node));
 	}
 	free(a);
 	return rc;
@@ -610,13 +637,14 @@ static bool recurrent_only(orx_scheme s)
 static int decide_block(entry *e, orx_arena *mem, const orx_rules *rules,
 			orx_plan_block *b)
 {
-	orx_rule_query q = {e->pub.op, "none", e->pub.role, e->pub.name,
-			    e->pub.graph, b->gate};
+	orx_rule_query q = {e->pub.op,	 "none",       e->pub.role,
+			    e->pub.name, e->pub.graph, b->gate};
 	bool weight = e->pub.role == ORX_ROLE_INPUT_WEIGHT ||
 		      e->pub.role == ORX_ROLE_RECURRENT_WEIGHT;
-	int64_t hidden = weight ? b->rows : b->cols, dims[2] = {b->rows, b->cols};
-	const orx_rule_action *a = orx_rules_match(rules, &q, &b->rule_file,
-						   &b->rule_line);
+	int64_t hidden = weight ? b->rows : b->cols,
+		dims[2] = {b->rows, b->cols};
+	const orx_rule_action *a =
+		orx_rules_match(rules, &q, &b->rule_file, &b->rule_line);
 	orx_init_spec spec;
 
 	if (!a)
@@ -629,8 +657,9 @@ static int decide_block(entry *e, orx_arena *mem, const orx_rules *rules,
 	b->fan_out = weight ? b->rows : 0;
 	if (spec.scheme == ORX_SCHEME_FORGET_BIAS &&
 	    e->pub.role != ORX_ROLE_BIAS)
-		return skip(e, mem, "forget_bias (%s:%u) is for a recurrent "
-				    "layer's bias, not its %s",
+		return skip(e, mem,
+			    "forget_bias (%s:%u) is for a recurrent "
+			    "layer's bias, not its %s",
 			    b->rule_file, b->rule_line,
 			    orx_role_name(e->pub.role));
 	if (spec.scheme == ORX_SCHEME_FORGET_BIAS && b->part == 1)
@@ -653,17 +682,20 @@ static int decide_blocks(entry *e, orx_arena *mem, const orx_rules *rules,
 	int rc;
 
 	if (t->segment)
-		return skip(e, mem, "a segment of a larger tensor is kept as it is");
+		return skip(e, mem,
+			    "a segment of a larger tensor is kept as it is");
 	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
-		return skip(e, mem, "a recurrent layer's tensor in external data "
-				    "is not rewritten yet");
+		return skip(e, mem,
+			    "a recurrent layer's tensor in external data "
+			    "is not rewritten yet");
 	if (!orx_dtype_is_float(t->data_type))
 		return skip(e, mem, "dtype %s is not rewritten",
 			    orx_dtype_name(t->data_type)
 				    ? orx_dtype_name(t->data_type)
 				    : "unknown");
 	for (size_t i = 0; i < e->pub.n_blocks; i++) {
-		if ((rc = decide_block(e, mem, rules, &e->blocks[i])) != ORX_OK ||
+		if ((rc = decide_block(e, mem, rules, &e->blocks[i])) !=
+			    ORX_OK ||
 		    e->reason)
 			return rc;
 		kept += e->blocks[i].scheme == ORX_SCHEME_KEEP;
@@ -697,19 +729,23 @@ static int refuse(entry *e, orx_arena *mem, const orx_rule_action *a,
 		return skip(e, mem, "kept by %s:%u", file, line);
 	}
 	if (recurrent_only(a->spec.scheme))
-		return skip(e, mem, "%s (%s:%u) is for the tensors of LSTM, GRU "
-				    "and RNN", orx_scheme_name(a->spec.scheme),
-			    file, line);
+		return skip(e, mem,
+			    "%s (%s:%u) is for the tensors of LSTM, GRU "
+			    "and RNN",
+			    orx_scheme_name(a->spec.scheme), file, line);
 	if (e->quantized)
-		return skip(e, mem, "quantized weight (behind DequantizeLinear): "
-			       "never rewritten");
+		return skip(e, mem,
+			    "quantized weight (behind DequantizeLinear): "
+			    "never rewritten");
 	if (t->segment)
-		return skip(e, mem, "a segment of a larger tensor is kept as it is");
+		return skip(e, mem,
+			    "a segment of a larger tensor is kept as it is");
 	if (!orx_dtype_is_float(t->data_type))
-		return skip(e, mem, e->pub.role == ORX_ROLE_WEIGHT
-				       ? "dtype %s: a quantized weight's layout "
-					 "is not known"
-				       : "dtype %s is not rewritten",
+		return skip(e, mem,
+			    e->pub.role == ORX_ROLE_WEIGHT
+				    ? "dtype %s: a quantized weight's layout "
+				      "is not known"
+				    : "dtype %s is not rewritten",
 			    orx_dtype_name(t->data_type)
 				    ? orx_dtype_name(t->data_type)
 				    : "unknown");
@@ -720,8 +756,8 @@ static int refuse(entry *e, orx_arena *mem, const orx_rule_action *a,
 static int decide(entry *e, orx_arena *mem, const orx_rules *rules,
 		  const Onnx__TensorProto *t)
 {
-	orx_rule_query q = {e->pub.op, e->pub.activation, e->pub.role,
-			    e->pub.name, e->pub.graph, NULL};
+	orx_rule_query q = {e->pub.op,	 e->pub.activation, e->pub.role,
+			    e->pub.name, e->pub.graph,	    NULL};
 	const orx_rule_action *a;
 	orx_init_spec spec;
 	const char *file;
@@ -741,18 +777,19 @@ static int decide(entry *e, orx_arena *mem, const orx_rules *rules,
 		return skip(e, mem, "its layer's weight %s is kept",
 			    e->layer->pub.name);
 	if (!(a = orx_rules_match(rules, &q, &file, &line)))
-		return skip(e, mem, e->pub.role == ORX_ROLE_OTHER
-					    ? "not consumed by a weighted op or a "
-					      "normalization"
-					    : "no rule matches");
+		return skip(e, mem,
+			    e->pub.role == ORX_ROLE_OTHER
+				    ? "not consumed by a weighted op or a "
+				      "normalization"
+				    : "no rule matches");
 	e->pub.rule_file = file;
 	e->pub.rule_line = line;
 	if ((rc = refuse(e, mem, a, file, line, t)) != GO_ON)
 		return rc;
 	spec = a->spec;
 	spec.gain = gain_of(a, e);
-	if (e->pub.role == ORX_ROLE_WEIGHT &&
-	    fans_of(e, a->fans) != ORX_OK && orx_scheme_is_scaling(spec.scheme))
+	if (e->pub.role == ORX_ROLE_WEIGHT && fans_of(e, a->fans) != ORX_OK &&
+	    orx_scheme_is_scaling(spec.scheme))
 		return skip(e, mem, "fans unknown: %s", orx_error_last());
 	if (orx_scheme_is_scaling(spec.scheme) && !e->pub.has_fans)
 		return skip(e, mem, "%s needs fans, which a %s has not",
@@ -787,18 +824,25 @@ static int list_sparse(orx_plan *plan, const orx_model *model, size_t *n,
 	*n = 0;
 	for (size_t k = 0; k < model->n_graphs; k++) {
 		const Onnx__GraphProto *g = model->graphs[k].g;
-		for (size_t i = 0; i < g->n_sparse_initializer + g->n_node; i++) {
+		for (size_t i = 0; i < g->n_sparse_initializer + g->n_node;
+		     i++) {
 			const Onnx__SparseTensorProto *sp = NULL;
 			const char *own = NULL;
 			char *name = NULL;
 			if (i < g->n_sparse_initializer) {
 				sp = g->sparse_initializer[i];
-				own = sp->values && sp->values->name ? sp->values->name : "";
+				own = sp->values && sp->values->name
+					      ? sp->values->name
+					      : "";
 			} else {
-				const Onnx__NodeProto *nd = g->node[i - g->n_sparse_initializer];
-				for (size_t a = 0; orx_op_is(nd, "Constant") && a < nd->n_attribute; a++)
+				const Onnx__NodeProto *nd =
+					g->node[i - g->n_sparse_initializer];
+				for (size_t a = 0; orx_op_is(nd, "Constant") &&
+						   a < nd->n_attribute;
+				     a++)
 					if (nd->attribute[a]->sparse_tensor)
-						sp = nd->attribute[a]->sparse_tensor;
+						sp = nd->attribute[a]
+							     ->sparse_tensor;
 				own = nd->output[0];
 			}
 			if (!sp)
@@ -806,11 +850,12 @@ static int list_sparse(orx_plan *plan, const orx_model *model, size_t *n,
 			++*n;
 			if (!add)
 				continue;
-			if (k > 0 && asprintf(&name, "%s/%s", model->graphs[k].path, own) < 0)
+			if (k > 0 && asprintf(&name, "%s/%s",
+					      model->graphs[k].path, own) < 0)
 				return orx_fail(ORX_ENOMEM, "out of memory");
 			plan->owned[plan->n_owned++] = name;
-			plan->skips[plan->n_skips++] =
-				(orx_plan_skip){name ? name : own, reason, SIZE_MAX, 0};
+			plan->skips[plan->n_skips++] = (orx_plan_skip){
+				name ? name : own, reason, SIZE_MAX, 0};
 		}
 	}
 	return ORX_OK;
@@ -825,7 +870,8 @@ static int collect(orx_plan *plan, const orx_model *model)
 
 	list_sparse(plan, model, &n_sparse, false);
 	plan->items = malloc((plan->n_init + 1) * sizeof(size_t));
-	plan->skips = malloc((plan->n_init + n_sparse + 1) * sizeof(orx_plan_skip));
+	plan->skips =
+		malloc((plan->n_init + n_sparse + 1) * sizeof(orx_plan_skip));
 	plan->owned = calloc(n_sparse + 1, sizeof(char *));
 	if (!plan->items || !plan->skips || !plan->owned)
 		return orx_fail(ORX_ENOMEM, "out of memory");
@@ -834,8 +880,8 @@ static int collect(orx_plan *plan, const orx_model *model)
 		if (e && e->decided)
 			plan->items[plan->n_items++] = i;
 		else if (e)
-			plan->skips[plan->n_skips++] =
-				(orx_plan_skip){e->pub.name, e->reason, i, e->kept};
+			plan->skips[plan->n_skips++] = (orx_plan_skip){
+				e->pub.name, e->reason, i, e->kept};
 		else if (listed(model, i))
 			plan->skips[plan->n_skips++] = (orx_plan_skip){
 				orx_value_name(model, i), unclaimed, i, 0};
@@ -898,7 +944,8 @@ static int claim_graph(orx_plan *plan, const orx_model *model, size_t k)
 /* Index every graph of the model, each knowing the graph around it. */
 static int index_graphs(orx_plan *plan, const orx_model *model)
 {
-	if (!(plan->graphs = calloc(model->n_graphs + 1, sizeof(*plan->graphs))))
+	if (!(plan->graphs =
+		      calloc(model->n_graphs + 1, sizeof(*plan->graphs))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t k = 0; k < model->n_graphs; k++) {
 		const orx_graph_ref *r = &model->graphs[k];
@@ -907,7 +954,8 @@ static int index_graphs(orx_plan *plan, const orx_model *model)
 			return rc;
 		plan->n_graphs = k + 1;
 		orx_graph_set_scope(plan->graphs[k],
-				    r->parent >= 0 ? plan->graphs[r->parent] : NULL,
+				    r->parent >= 0 ? plan->graphs[r->parent]
+						   : NULL,
 				    (int)k, r->owner, plan->n_nodes);
 		plan->n_nodes += r->g->n_node;
 	}
@@ -943,8 +991,8 @@ typedef struct {
 	const orx_model *m;
 	const orx_plan *plan;
 	const size_t *by_owner; /* graph indices by (parent, owner) */
-	size_t *next_child;     /* per graph: its next child in by_owner */
-	size_t *number;         /* model-wide node index -> its position */
+	size_t *next_child;	/* per graph: its next child in by_owner */
+	size_t *number;		/* model-wide node index -> its position */
 	size_t counter;
 } numbering;
 
@@ -972,7 +1020,8 @@ static void number_graph(numbering *n, size_t gi)
 	for (size_t k = 0; k < orx_graph_node_count(gr); k++) {
 		n->number[base + k] = n->counter++;
 		while (*next < n->m->n_graphs) {
-			const orx_graph_ref *c = &n->m->graphs[n->by_owner[*next]];
+			const orx_graph_ref *c =
+				&n->m->graphs[n->by_owner[*next]];
 			if (c->parent != (int)gi || c->owner != (int)k)
 				break;
 			number_graph(n, n->by_owner[(*next)++]);
@@ -1000,7 +1049,8 @@ static int order_entries(orx_plan *plan, const orx_model *m)
 	qsort(by_owner, m->n_graphs, sizeof(size_t), by_parent_owner);
 	n.by_owner = by_owner;
 	for (size_t k = 0, at = 0; k < m->n_graphs; k++) { /* first child */
-		while (at < m->n_graphs && m->graphs[by_owner[at]].parent < (int)k)
+		while (at < m->n_graphs &&
+		       m->graphs[by_owner[at]].parent < (int)k)
 			at++;
 		n.next_child[k] = at;
 	}
@@ -1009,10 +1059,11 @@ static int order_entries(orx_plan *plan, const orx_model *m)
 	for (size_t i = 0; i < plan->n_init; i++) {
 		entry *e = plan->e[i];
 		if (e)
-			e->pub.order = e->gr && e->node_index >= 0
-					       ? n.number[orx_graph_node_base(e->gr) +
-							  (size_t)e->node_index]
-					       : SIZE_MAX;
+			e->pub.order =
+				e->gr && e->node_index >= 0
+					? n.number[orx_graph_node_base(e->gr) +
+						   (size_t)e->node_index]
+					: SIZE_MAX;
 	}
 done:
 	free(by_owner);
@@ -1032,8 +1083,8 @@ static int plan_graph(orx_plan *plan, const orx_rules *rules,
 		rc = claim_others(plan, model);
 	for (int weights = 1; weights >= 0; weights--)
 		for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++)
-			if (plan->e[i] &&
-			    (plan->e[i]->pub.role == ORX_ROLE_WEIGHT) == weights)
+			if (plan->e[i] && (plan->e[i]->pub.role ==
+					   ORX_ROLE_WEIGHT) == weights)
 				rc = decide(plan->e[i], plan->mem, rules,
 					    orx_value_tensor(model, i));
 	if (rc == ORX_OK)
@@ -1097,9 +1148,9 @@ int orx_plan_apply(orx_model *model, const orx_plan *plan, uint64_t seed)
 		for (size_t k = 0; k < it->n_blocks && rc == ORX_OK; k++) {
 			const orx_plan_block *b = &it->blocks[k];
 			int64_t dims[2] = {b->rows, b->cols};
-			rc = orx_tensor_init_range(model, it->tensor, b->first,
-						   b->count, dims, 2, &b->params,
-						   orx_stream_key(seed, b->stream));
+			rc = orx_tensor_init_range(
+				model, it->tensor, b->first, b->count, dims, 2,
+				&b->params, orx_stream_key(seed, b->stream));
 		}
 	}
 	return rc;

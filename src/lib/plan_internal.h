@@ -7,34 +7,34 @@
 
 typedef struct entry {
 	orx_plan_item pub;
-	int decided;  /* a rule rewrites it */
-	int input;    /* which input of the node */
+	int decided; /* a rule rewrites it */
+	int input;   /* which input of the node */
 	int64_t trans, group;
 	int64_t seen[ORX_DIMS_MAX]; /* shape as the node sees it */
 	size_t seen_ndim;
-	bool quantized; /* behind DequantizeLinear: never rewritten */
-	bool constant;  /* a Constant node's tensor, not an initializer */
-	bool body;      /* in an If, Loop or Scan body */
-	double alpha; /* of the chosen activation (LeakyRelu) */
-	const char *reason;  /* why it is skipped, if it is (else NULL) */
-	bool kept;           /* by a keep rule (or orx_plan_restrict) */
-	orx_plan_block *blocks; /* a recurrent layer's: pub.n_blocks */
+	bool quantized;	    /* behind DequantizeLinear: never rewritten */
+	bool constant;	    /* a Constant node's tensor, not an initializer */
+	bool body;	    /* in an If, Loop or Scan body */
+	double alpha;	    /* of the chosen activation (LeakyRelu) */
+	const char *reason; /* why it is skipped, if it is (else NULL) */
+	bool kept;	    /* by a keep rule (or orx_plan_restrict) */
+	orx_plan_block *blocks;	   /* a recurrent layer's: pub.n_blocks */
 	const struct entry *layer; /* bias: its layer's weight, or NULL */
-	int node_index;      /* the node that uses it, in gr */
-	const orx_graph *gr; /* the graph of that node */
+	int node_index;		   /* the node that uses it, in gr */
+	const orx_graph *gr;	   /* the graph of that node */
 } entry;
 
 struct orx_plan {
-	orx_arena *mem;     /* the entries, their branches, names and reasons */
+	orx_arena *mem;	    /* the entries, their branches, names and reasons */
 	orx_graph **graphs; /* every graph of the model, indexed (0: main) */
 	size_t n_graphs;
-	size_t n_nodes;     /* of all the graphs */
-	entry **e;         /* by initializer index: NULL where unclaimed */
-	size_t n_init;     /* the model's values (values.c) */
-	size_t *items;     /* entries rewritten */
+	size_t n_nodes; /* of all the graphs */
+	entry **e;	/* by initializer index: NULL where unclaimed */
+	size_t n_init;	/* the model's values (values.c) */
+	size_t *items;	/* entries rewritten */
 	size_t n_items;
 	orx_plan_skip *skips;
-	char **owned;      /* names made for the skipped list */
+	char **owned; /* names made for the skipped list */
 	size_t n_owned;
 	size_t n_skips;
 };

@@ -7,14 +7,13 @@
  *   key   =  mix(mix(seed + G) ^ fnv1a64(name))      G = 0x9e3779b97f4a7c15
  *   Elements are taken in blocks of 65536: element k is in block
  *   b = k >> 16, whose draws are
- *            draw j = mix(s + (j + 1) * G),  s = mix(key ^ b * 0xd1b54a32d192ed03)
- *   so that a block can be generated alone (threads) with the same bytes.
- *   uniform  = (draw >> 11) * 2^-53, in [0, 1)
- *   normal   = ziggurat: layer i = draw & 255, sign = bit 8,
- *              u = (draw >> 11) * 2^-53, x = u * X[i]; accepted when
- *              x < X[i+1]; layer 0 beyond R goes to Marsaglia's tail
- *              method, the other layers to the wedge test with one more
- *              draw; a rejected draw starts over with the next draw.
+ *            draw j = mix(s + (j + 1) * G),  s = mix(key ^ b *
+ * 0xd1b54a32d192ed03) so that a block can be generated alone (threads) with the
+ * same bytes. uniform  = (draw >> 11) * 2^-53, in [0, 1) normal   = ziggurat:
+ * layer i = draw & 255, sign = bit 8, u = (draw >> 11) * 2^-53, x = u * X[i];
+ * accepted when x < X[i+1]; layer 0 beyond R goes to Marsaglia's tail method,
+ * the other layers to the wedge test with one more draw; a rejected draw starts
+ * over with the next draw.
  */
 #include "internal.h"
 
@@ -25,9 +24,9 @@
 /* Machine-specific copies of the vectorizable loops; the values are the
  * same in every copy (integer arithmetic, exact conversions). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VECTOR_CLONES                                                      \
-	__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3",   \
-				     "default")))
+#define VECTOR_CLONES                                                          \
+	__attribute__((                                                        \
+		target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define VECTOR_CLONES
 #endif
@@ -91,12 +90,13 @@ static pthread_once_t zig_once = PTHREAD_ONCE_INIT;
  * gives and the values do not change. */
 enum { SHAPE_BOTH, SHAPE_CONVEX, SHAPE_CONCAVE };
 static bool use_wedge_bounds = true; /* orx_rng_shortcuts */
-static bool use_fast8 = false;        /* set where the CPU has AVX-512 */
+static bool use_fast8 = false;	     /* set where the CPU has AVX-512 */
 static unsigned char zig_shape[LAYERS];
 static double zig_dev[LAYERS];
 #define WEDGE_MARGIN 1e-9
-#define WEDGE_SAMPLES 64 /* the distance's maximum is sampled; 1.25 times
-			  * it bounds it (the sampling error is ~1e-3) */
+#define WEDGE_SAMPLES                                                          \
+	64 /* the distance's maximum is sampled; 1.25 times                    \
+	    * it bounds it (the sampling error is ~1e-3) */
 
 /* Where x is between the layer's corners: 0 at zig_x[i], 1 at zig_x[i+1]
  * (the chord's height there, in units of the layer's height). */
@@ -108,11 +108,12 @@ static double chord_at(unsigned i, double x)
 static void wedge_init(void)
 {
 	for (unsigned i = 1; i < LAYERS; i++) {
-		double a = zig_x[i + 1], b = zig_x[i], h = zig_f[i + 1] - zig_f[i],
-		       most = 0;
+		double a = zig_x[i + 1], b = zig_x[i],
+		       h = zig_f[i + 1] - zig_f[i], most = 0;
 
-		zig_shape[i] = a >= 1 ? SHAPE_CONVEX
-			       : b <= 1 ? SHAPE_CONCAVE : SHAPE_BOTH;
+		zig_shape[i] = a >= 1	? SHAPE_CONVEX
+			       : b <= 1 ? SHAPE_CONCAVE
+					: SHAPE_BOTH;
 		for (int k = 0; k <= WEDGE_SAMPLES; k++) {
 			double x = a + (b - a) * k / WEDGE_SAMPLES,
 			       off = fabs((exp(-0.5 * x * x) - zig_f[i]) / h -
@@ -145,7 +146,7 @@ typedef struct {
 	orx_rng *r;
 	uint64_t base; /* stream position of buf[0] */
 	size_t pos, len;
-	size_t need;   /* values still to make: at least as many draws */
+	size_t need; /* values still to make: at least as many draws */
 	uint64_t buf[AHEAD];
 } draws;
 
@@ -242,13 +243,15 @@ __attribute__((noinline)) static double zig_slow(draws *d, uint64_t u,
 __attribute__((target("avx512f,avx512dq"))) static size_t
 fast8(double *out, size_t room, const uint64_t *u, size_t avail, double cut)
 {
-	const __m512i layer = _mm512_set1_epi64(255), sign = _mm512_set1_epi64(256);
+	const __m512i layer = _mm512_set1_epi64(255),
+		      sign = _mm512_set1_epi64(256);
 	const __m512d scale = _mm512_set1_pd(0x1p-53),
 		      limit = _mm512_set1_pd(cut > 0 ? cut : INFINITY);
 	size_t k = 0;
 
 	for (; k + 8 <= room && k + 8 <= avail; k += 8) {
-		__m512i v = _mm512_loadu_si512(u + k), i = _mm512_and_si512(v, layer);
+		__m512i v = _mm512_loadu_si512(u + k),
+			i = _mm512_and_si512(v, layer);
 		__m512d m = _mm512_cvtepi64_pd(_mm512_srli_epi64(v, 11));
 		__m512d w = _mm512_i64gather_pd(i, zig_x, 8),
 			next = _mm512_i64gather_pd(i, zig_x + 1, 8);
@@ -260,15 +263,14 @@ fast8(double *out, size_t room, const uint64_t *u, size_t avail, double cut)
 		x = _mm512_castsi512_pd(_mm512_xor_si512(
 			_mm512_castpd_si512(x),
 			_mm512_slli_epi64(_mm512_and_si512(v, sign), 55)));
-		_mm512_mask_storeu_pd(out + k, (__mmask8)((1u << lanes) - 1), x);
+		_mm512_mask_storeu_pd(out + k, (__mmask8)((1u << lanes) - 1),
+				      x);
 		if (lanes < 8)
 			return k + lanes; /* the draws before the rare one */
 	}
 	return k;
 }
 #endif
-
-
 
 /* Whether this CPU runs fast8. */
 static bool cpu_has_fast8(void)
@@ -381,7 +383,9 @@ void orx_rng_fill_uniform(double *out, size_t n, orx_rng *r)
 	uint64_t state = r->state, next = r->next;
 
 	for (size_t k = 0; k < n; k++)
-		out[k] = (double)(int64_t)(mix64(state + (next + 1 + k) * GOLDEN) >>
-				  11) * 0x1p-53;
+		out[k] = (double)(int64_t)(mix64(state +
+						 (next + 1 + k) * GOLDEN) >>
+					   11) *
+			 0x1p-53;
 	r->next = next + n;
 }

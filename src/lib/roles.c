@@ -23,12 +23,12 @@
 #define STEPS_MAX 64
 
 typedef enum {
-	FROM_NOTHING,    /* unknown, or too far */
-	FROM_INPUT,      /* a graph input, no layer on the way */
-	FROM_EMBEDDING,  /* a Gather of a constant table */
-	FROM_LAYER,      /* Gemm, MatMul, Conv, ConvTranspose of a weight */
-	FROM_ATTENTION,  /* a MatMul of two signals (Q times K^T) */
-	FROM_NORMALIZED  /* a normalization, or one written out */
+	FROM_NOTHING,	/* unknown, or too far */
+	FROM_INPUT,	/* a graph input, no layer on the way */
+	FROM_EMBEDDING, /* a Gather of a constant table */
+	FROM_LAYER,	/* Gemm, MatMul, Conv, ConvTranspose of a weight */
+	FROM_ATTENTION, /* a MatMul of two signals (Q times K^T) */
+	FROM_NORMALIZED /* a normalization, or one written out */
 } origin;
 
 /* Is input k of node n a constant (an initializer or a Constant node's
@@ -60,13 +60,14 @@ static bool divides_by_root(const orx_plan_ctx *c, int n)
 	int p;
 
 	if (orx_op_is(nd, "Div") && nd->n_input == 2) {
-		p = orx_graph_producer(c->gr, orx_graph_value(c->gr, nd->input[1]));
+		p = orx_graph_producer(c->gr,
+				       orx_graph_value(c->gr, nd->input[1]));
 		return p >= 0 && orx_op_is(c->g->node[p], "Sqrt");
 	}
 	if (orx_op_is(nd, "Mul") && nd->n_input == 2)
 		for (size_t k = 0; k < 2; k++) {
-			p = orx_graph_producer(c->gr,
-					       orx_graph_value(c->gr, nd->input[k]));
+			p = orx_graph_producer(
+				c->gr, orx_graph_value(c->gr, nd->input[k]));
 			if (p >= 0 && orx_op_is(c->g->node[p], "Reciprocal"))
 				return true;
 		}
@@ -85,10 +86,10 @@ static bool arithmetic(const Onnx__NodeProto *nd)
  * the steps of the whole search. */
 static origin origin_at(const orx_plan_ctx *c, const char *name, int *budget)
 {
-	static const char *const carry[] = {
-		"Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze",
-		"Expand",  "Cast",	"Identity", "Dropout", "Slice",
-		"Gather",  "Pad"};
+	static const char *const carry[] = {"Reshape", "Transpose", "Flatten",
+					    "Squeeze", "Unsqueeze", "Expand",
+					    "Cast",    "Identity",  "Dropout",
+					    "Slice",   "Gather",    "Pad"};
 	int v = orx_graph_value(c->gr, name);
 
 	while (v >= 0 && (*budget)-- > 0) {
@@ -97,14 +98,16 @@ static origin origin_at(const orx_plan_ctx *c, const char *name, int *budget)
 		const orx_op *op;
 		size_t i;
 		if (p < 0)
-			return orx_graph_initializer(c->gr, v) < 0 ? FROM_INPUT
-								 : FROM_NOTHING;
+			return orx_graph_initializer(c->gr, v) < 0
+				       ? FROM_INPUT
+				       : FROM_NOTHING;
 		nd = c->g->node[p];
 		op = orx_op_of(nd);
 		if (orx_op_is(nd, "Gather") && constant_input(c, p, 0) &&
 		    !constant_input(c, p, 1))
 			return FROM_EMBEDDING;
-		if ((op && op->cls == ORX_OP_NORMALIZATION) || divides_by_root(c, p))
+		if ((op && op->cls == ORX_OP_NORMALIZATION) ||
+		    divides_by_root(c, p))
 			return FROM_NORMALIZED;
 		if (op && op->cls == ORX_OP_WEIGHTED)
 			return nd->n_input >= 2 && !constant_input(c, p, 0) &&
@@ -115,7 +118,8 @@ static origin origin_at(const orx_plan_ctx *c, const char *name, int *budget)
 			for (size_t j = 0; j < nd->n_input; j++) {
 				origin o = constant_input(c, p, j)
 						   ? FROM_NOTHING
-						   : origin_at(c, nd->input[j], budget);
+						   : origin_at(c, nd->input[j],
+							       budget);
 				if (o != FROM_NOTHING)
 					return o;
 			}
@@ -126,7 +130,8 @@ static origin origin_at(const orx_plan_ctx *c, const char *name, int *budget)
 				break;
 		if (arithmetic(nd))
 			k = signal_input(c, p);
-		else if (i == sizeof(carry) / sizeof(*carry) || nd->n_input == 0)
+		else if (i == sizeof(carry) / sizeof(*carry) ||
+			 nd->n_input == 0)
 			return FROM_NOTHING;
 		if (k < 0)
 			return FROM_NOTHING;
@@ -160,7 +165,8 @@ static int constant_behind(const orx_plan_ctx *c, int n, size_t k)
 	if (k >= nd->n_input || !nd->input[k][0] ||
 	    orx_graph_trace(&tr, c->gr, nd->input[k]) != 0)
 		return -1;
-	return orx_value_of_constant(c->model, tr.graph, tr.init, tr.constant_node);
+	return orx_value_of_constant(c->model, tr.graph, tr.init,
+				     tr.constant_node);
 }
 
 /* The float constant of more than one element behind input k of node n,
@@ -177,16 +183,18 @@ static int sliced_constant(const orx_plan_ctx *c, int n, size_t k)
 {
 	const Onnx__NodeProto *nd = c->g->node[n];
 	orx_assembly a;
-	int p = k < nd->n_input ? orx_graph_producer(
-					  c->gr, orx_graph_value(c->gr, nd->input[k]))
-				: -1;
+	int p = k < nd->n_input
+			? orx_graph_producer(
+				  c->gr, orx_graph_value(c->gr, nd->input[k]))
+			: -1;
 
 	if (p < 0 || !orx_op_is(c->g->node[p], "Slice"))
 		return -1; /* only a Slice cuts a table to the sequence */
 	if (orx_graph_assemble(&a, c->gr, nd->input[k]) != 0 || a.n != 1)
 		return -1;
 	return unclaimed_parameter(
-		c, orx_value_of_constant(c->model, a.piece[0].graph, a.piece[0].init,
+		c, orx_value_of_constant(c->model, a.piece[0].graph,
+					 a.piece[0].init,
 					 a.piece[0].constant_node));
 }
 
@@ -218,8 +226,9 @@ int orx_roles_gather(orx_plan_ctx *c, int n)
 
 int orx_roles_prelu(orx_plan_ctx *c, int n)
 {
-	return free_constant(c, n, 1) >= 0 ? claim_as(c, n, 1, ORX_ROLE_PRELU_SLOPE)
-					   : ORX_OK;
+	return free_constant(c, n, 1) >= 0
+		       ? claim_as(c, n, 1, ORX_ROLE_PRELU_SLOPE)
+		       : ORX_OK;
 }
 
 int orx_roles_concat(orx_plan_ctx *c, int n)
@@ -231,15 +240,18 @@ int orx_roles_concat(orx_plan_ctx *c, int n)
 		signal |= !constant_input(c, n, k) &&
 			  origin_of(c, nd->input[k]) != FROM_NOTHING;
 	for (size_t k = 0; signal && k < nd->n_input; k++) {
-		int p = orx_graph_producer(c->gr, orx_graph_value(c->gr, nd->input[k]));
+		int p = orx_graph_producer(
+			c->gr, orx_graph_value(c->gr, nd->input[k]));
 		orx_plan_ctx at = *c;
 		int rc;
 		if (free_constant(c, n, k) >= 0) {
-			if ((rc = claim_as(c, n, k, ORX_ROLE_CLASS_TOKEN)) != ORX_OK)
+			if ((rc = claim_as(c, n, k, ORX_ROLE_CLASS_TOKEN)) !=
+			    ORX_OK)
 				return rc;
 		} else if (p >= 0 && orx_op_is(c->g->node[p], "Expand") &&
 			   free_constant(&at, p, 0) >= 0) {
-			if ((rc = claim_as(&at, p, 0, ORX_ROLE_CLASS_TOKEN)) != ORX_OK)
+			if ((rc = claim_as(&at, p, 0, ORX_ROLE_CLASS_TOKEN)) !=
+			    ORX_OK)
 				return rc;
 		}
 	}
@@ -250,7 +262,8 @@ int orx_roles_concat(orx_plan_ctx *c, int n)
  * norm_scale: the Add after it adds the norm's bias. */
 static bool after_norm_scale(const orx_plan_ctx *c, int n, size_t k)
 {
-	int p = orx_graph_producer(c->gr, orx_graph_value(c->gr, c->g->node[n]->input[k]));
+	int p = orx_graph_producer(
+		c->gr, orx_graph_value(c->gr, c->g->node[n]->input[k]));
 	const Onnx__NodeProto *mul;
 
 	if (p < 0 || !orx_op_is(mul = c->g->node[p], "Mul"))
@@ -306,7 +319,8 @@ int orx_roles_add(orx_plan_ctx *c, int n)
 		    wide_dims(c, v) >= 2)
 			return cut < 0 ? claim_as(c, n, k, ORX_ROLE_POSITION)
 				       : orx_plan_claim_value(c, n, (int)k,
-							      ORX_ROLE_POSITION, v);
+							      ORX_ROLE_POSITION,
+							      v);
 		if (cut >= 0)
 			continue;
 		if (from == FROM_ATTENTION || from == FROM_INPUT)

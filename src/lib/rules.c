@@ -4,7 +4,8 @@
  *   [KEY=VALUE[,VALUE...]]... => SCHEME[(ARG, ...)]
  *
  * KEY is op, activation, role, gate, name or graph (globs); an absent key
- * matches anything (gate= matches only the blocks of recurrent layers). ARG is a number, a positional value, or KEY=VALUE. */
+ * matches anything (gate= matches only the blocks of recurrent layers). ARG is
+ * a number, a positional value, or KEY=VALUE. */
 #define _POSIX_C_SOURCE 200809L
 #include "ops.h"
 
@@ -25,7 +26,7 @@ typedef struct {
 	unsigned line;
 	char *ops[MAX_ALTS], *acts[MAX_ALTS], *names[MAX_ALTS];
 	char *graphs[MAX_ALTS]; /* globs on the tensor's graph path */
-	char *gates[MAX_ALTS];  /* a recurrent layer's gates */
+	char *gates[MAX_ALTS];	/* a recurrent layer's gates */
 	size_t n_ops, n_acts, n_names, n_graphs, n_gates;
 	unsigned roles; /* bit per orx_role; 0: any */
 	orx_rule_action action;
@@ -37,10 +38,10 @@ struct orx_rules {
 };
 
 static const char *const role_names[] = {
-	"weight",    "bias",	     "norm_scale",	 "norm_bias",
-	"norm_mean", "norm_var",     "input_weight", "recurrent_weight",
-	"peephole",  "other",	     "embedding",    "position",
-	"class_token", "scale",	     "prelu_slope",  "buffer"};
+	"weight",      "bias",	   "norm_scale",   "norm_bias",
+	"norm_mean",   "norm_var", "input_weight", "recurrent_weight",
+	"peephole",    "other",	   "embedding",	   "position",
+	"class_token", "scale",	   "prelu_slope",  "buffer"};
 
 #define N_ROLES (sizeof(role_names) / sizeof(*role_names))
 
@@ -51,11 +52,11 @@ const char *orx_role_name(orx_role role)
 
 static const char *const known_gates[] = {"i", "o", "f", "c", "z", "r", "h"};
 
-
 static const char *const known_acts[] = {
-	"none", "Relu", "LeakyRelu", "PRelu", "Elu", "Celu", "Selu",
-	"Sigmoid", "Tanh", "HardSigmoid", "Softsign", "Softplus", "HardSwish",
-	"Mish", "Gelu", "Silu", "Relu6", "Clip", "ThresholdedRelu"};
+	"none",	    "Relu",	"LeakyRelu", "PRelu",	       "Elu",
+	"Celu",	    "Selu",	"Sigmoid",   "Tanh",	       "HardSigmoid",
+	"Softsign", "Softplus", "HardSwish", "Mish",	       "Gelu",
+	"Silu",	    "Relu6",	"Clip",	     "ThresholdedRelu"};
 
 static bool in_list(const char *s, const char *const *list, size_t n)
 {
@@ -169,12 +170,13 @@ static int parse_roles(lexer *lx, rule *r)
 		for (k = 0; k < N_ROLES && strcmp(list[i], role_names[k]); k++)
 			;
 		if (k == N_ROLES && rc == ORX_OK)
-			rc = syntax(lx, at, "unknown role '%s' (weight, bias, "
-					    "norm_scale, norm_bias, norm_mean, "
-					    "norm_var, input_weight, "
-					    "recurrent_weight, peephole, other, "
-					    "embedding, position, class_token, "
-					    "scale, prelu_slope, buffer)",
+			rc = syntax(lx, at,
+				    "unknown role '%s' (weight, bias, "
+				    "norm_scale, norm_bias, norm_mean, "
+				    "norm_var, input_weight, "
+				    "recurrent_weight, peephole, other, "
+				    "embedding, position, class_token, "
+				    "scale, prelu_slope, buffer)",
 				    list[i]);
 		r->roles |= 1u << k;
 		free(list[i]);
@@ -190,8 +192,9 @@ static int parse_match(lexer *lx, rule *r)
 	int rc;
 
 	if (len == 0 || len >= sizeof(key) || lx->p >= lx->end || *lx->p != '=')
-		return syntax(lx, at, "expected KEY=VALUE (op, activation, role, "
-				      "gate, name, graph) or '=>'");
+		return syntax(lx, at,
+			      "expected KEY=VALUE (op, activation, role, "
+			      "gate, name, graph) or '=>'");
 	memcpy(key, at, len);
 	key[len] = '\0';
 	lx->p++;
@@ -205,7 +208,8 @@ static int parse_match(lexer *lx, rule *r)
 		const char *v = lx->p;
 		if ((rc = parse_alts(lx, r->acts, &r->n_acts, key)) == ORX_OK)
 			rc = check_alts(lx, v, r->acts, r->n_acts, known_acts,
-					sizeof(known_acts) / sizeof(*known_acts),
+					sizeof(known_acts) /
+						sizeof(*known_acts),
 					"activation");
 		return rc;
 	}
@@ -218,13 +222,15 @@ static int parse_match(lexer *lx, rule *r)
 	if (!strcmp(key, "gate")) {
 		const char *v = lx->p;
 		if ((rc = parse_alts(lx, r->gates, &r->n_gates, key)) == ORX_OK)
-			rc = check_alts(lx, v, r->gates, r->n_gates, known_gates,
-					sizeof(known_gates) / sizeof(*known_gates),
-					"gate");
+			rc = check_alts(
+				lx, v, r->gates, r->n_gates, known_gates,
+				sizeof(known_gates) / sizeof(*known_gates),
+				"gate");
 		return rc;
 	}
-	return syntax(lx, at, "unknown key '%s' (op, activation, role, gate, "
-			      "name, graph)",
+	return syntax(lx, at,
+		      "unknown key '%s' (op, activation, role, gate, "
+		      "name, graph)",
 		      key);
 }
 
@@ -263,7 +269,8 @@ static int parse_gain(lexer *lx, orx_rule_action *a)
 	const char *at = lx->p;
 	double check;
 
-	if (lx->p < lx->end && (isdigit((unsigned char)*lx->p) || *lx->p == '.')) {
+	if (lx->p < lx->end &&
+	    (isdigit((unsigned char)*lx->p) || *lx->p == '.')) {
 		a->gain_kind = ORX_GAIN_VALUE;
 		return parse_number(lx, &a->spec.gain);
 	}
@@ -273,8 +280,9 @@ static int parse_gain(lexer *lx, orx_rule_action *a)
 	memcpy(a->gain_name, at, len);
 	a->gain_name[len] = '\0';
 	if (orx_gain(&check, a->gain_name, 0.01) != ORX_OK)
-		return syntax(lx, at, "unknown gain '%s' (linear, sigmoid, tanh, "
-				      "relu, leaky_relu, selu, or a number)",
+		return syntax(lx, at,
+			      "unknown gain '%s' (linear, sigmoid, tanh, "
+			      "relu, leaky_relu, selu, or a number)",
 			      a->gain_name);
 	a->gain_kind = ORX_GAIN_NAMED;
 	a->gain_param = NAN;
@@ -289,8 +297,8 @@ static int parse_gain(lexer *lx, orx_rule_action *a)
 	return ORX_OK;
 }
 
-static int parse_choice(lexer *lx, const char *const *names, size_t n,
-			int *out, const char *what)
+static int parse_choice(lexer *lx, const char *const *names, size_t n, int *out,
+			const char *what)
 {
 	const char *at = lx->p;
 	size_t len = word(lx);
@@ -383,8 +391,9 @@ static int arg_key(lexer *lx, char *key, size_t size, orx_scheme s, int pos)
 	}
 	row = constant_like(s) ? 0 : normal_like(s) ? 1 : uniform(s) ? 2 : -1;
 	if (row < 0 || pos > 1 || !pos_keys[row][pos])
-		return syntax(lx, at, "%s takes no value in this place; write "
-				      "KEY=VALUE",
+		return syntax(lx, at,
+			      "%s takes no value in this place; write "
+			      "KEY=VALUE",
 			      orx_scheme_name(s));
 	snprintf(key, size, "%s", pos_keys[row][pos]);
 	return ORX_OK;
@@ -409,12 +418,13 @@ static int parse_arg(lexer *lx, orx_rule_action *a, int pos, unsigned *given)
 	if (k == n)
 		return syntax(lx, at, "unknown argument '%s'", key);
 	if (!arguments[k].takes(s))
-		return syntax(lx, at, "%s does not take '%s'", orx_scheme_name(s),
-			      key);
+		return syntax(lx, at, "%s does not take '%s'",
+			      orx_scheme_name(s), key);
 	*given |= arguments[k].bit;
 	if (arguments[k].number != SPECIAL)
-		return parse_number(lx, (double *)(void *)((char *)&a->spec +
-							 arguments[k].number));
+		return parse_number(lx,
+				    (double *)(void *)((char *)&a->spec +
+						       arguments[k].number));
 	if (arguments[k].bit == ARG_GAIN)
 		return parse_gain(lx, a);
 	if (arguments[k].bit == ARG_MODE) {
@@ -438,7 +448,8 @@ static int check_required(lexer *lx, const char *at, orx_rule_action *a,
 	if (s == ORX_SCHEME_CONSTANT && !(given & ARG_VALUE))
 		return syntax(lx, at, "constant needs a value: constant(0.1)");
 	if (s == ORX_SCHEME_FORGET_BIAS && !(given & ARG_VALUE))
-		a->spec.value = 1; /* Jozefowicz et al.; Keras's unit_forget_bias */
+		a->spec.value =
+			1; /* Jozefowicz et al.; Keras's unit_forget_bias */
 	if ((s == ORX_SCHEME_NORMAL || s == ORX_SCHEME_TRUNC_NORMAL) &&
 	    !(given & ARG_STD))
 		return syntax(lx, at, "%s needs std: %s(0, 0.02)",
@@ -448,8 +459,9 @@ static int check_required(lexer *lx, const char *at, orx_rule_action *a,
 		return syntax(lx, at, "std must not be negative");
 	if (s == ORX_SCHEME_UNIFORM &&
 	    (given & (ARG_LOW | ARG_HIGH)) != (ARG_LOW | ARG_HIGH))
-		return syntax(lx, at, "uniform needs low and high: "
-				      "uniform(-0.1, 0.1)");
+		return syntax(lx, at,
+			      "uniform needs low and high: "
+			      "uniform(-0.1, 0.1)");
 	if (s == ORX_SCHEME_UNIFORM && a->spec.low > a->spec.high)
 		return syntax(lx, at, "uniform needs low <= high");
 	if (a->gain_kind == ORX_GAIN_VALUE && !(a->spec.gain > 0))
@@ -653,10 +665,12 @@ const orx_rule_action *orx_rules_match(const orx_rules *rules,
 	for (size_t i = 0; i < rules->n; i++) {
 		const rule *r = &rules->rules[i];
 		if ((r->n_ops && !any_equal(r->ops, r->n_ops, q->op)) ||
-		    (r->n_acts && !any_equal(r->acts, r->n_acts, q->activation)) ||
+		    (r->n_acts &&
+		     !any_equal(r->acts, r->n_acts, q->activation)) ||
 		    (r->roles && !(r->roles & (1u << q->role))) ||
 		    (r->n_names && !any_glob(r->names, r->n_names, q->name)) ||
-		    (r->n_graphs && !any_glob(r->graphs, r->n_graphs, q->graph)) ||
+		    (r->n_graphs &&
+		     !any_glob(r->graphs, r->n_graphs, q->graph)) ||
 		    (r->n_gates &&
 		     (!q->gate || !any_equal(r->gates, r->n_gates, q->gate))))
 			continue;

@@ -57,10 +57,10 @@ static size_t deferred(const orx_model *m)
 typedef struct {
 	ProtobufCBuffer base;
 	int fd;
-	int error; /* errno of the first failed write */
-	int rc;    /* the first failure making values */
+	int error;		/* errno of the first failed write */
+	int rc;			/* the first failure making values */
 	deferred_cursor values; /* m NULL: no values to make */
-	const orx_model *src;   /* kept bytes may be copied from its file */
+	const orx_model *src;	/* kept bytes may be copied from its file */
 	size_t used;
 	uint8_t buf[1 << 20];
 } fd_buffer;
@@ -104,8 +104,9 @@ static bool copy_from_source(fd_buffer *b, const uint8_t *data, size_t len)
 	loff_t at;
 	size_t done = 0;
 
-	if (!m || m->backing_fd < 0 || m->cache->backing_changed || len < COPY_MIN ||
-	    data < m->backing || data + len > m->backing + m->backing_len)
+	if (!m || m->backing_fd < 0 || m->cache->backing_changed ||
+	    len < COPY_MIN || data < m->backing ||
+	    data + len > m->backing + m->backing_len)
 		return false;
 	at = (loff_t)(data - m->backing);
 	fd_flush(b);
@@ -136,7 +137,8 @@ static void fd_append(ProtobufCBuffer *base, size_t len, const uint8_t *data)
 	size_t i;
 
 	if (b->values.m && deferred_next(&b->values, data, &i)) {
-		fd_flush(b); /* values made a slice at a time, written in turn */
+		fd_flush(
+			b); /* values made a slice at a time, written in turn */
 		if (b->rc == ORX_OK)
 			b->rc = orx_values_stream(b->values.m, i, put_fd, b);
 		return;
@@ -209,7 +211,8 @@ static void map_append(ProtobufCBuffer *base, size_t len, const uint8_t *data)
 	size_t i;
 
 	if (len > b->size - b->at) {
-		b->rc = orx_fail(ORX_EIO, "the model grew while it was written");
+		b->rc = orx_fail(ORX_EIO,
+				 "the model grew while it was written");
 		return;
 	}
 	if (deferred_next(&b->values, data, &i)) {
@@ -221,7 +224,6 @@ static void map_append(ProtobufCBuffer *base, size_t len, const uint8_t *data)
 	}
 	b->at += len;
 }
-
 
 typedef struct {
 	uint8_t *map;
@@ -238,9 +240,9 @@ static void *populate_run(void *arg)
 	size_t at;
 
 	while ((at = atomic_fetch_add(&p->next, POPULATE_CHUNK)) < p->size)
-		(void)madvise(p->map + at, p->size - at < POPULATE_CHUNK
-						   ? p->size - at
-						   : POPULATE_CHUNK,
+		(void)madvise(p->map + at,
+			      p->size - at < POPULATE_CHUNK ? p->size - at
+							    : POPULATE_CHUNK,
 			      MADV_POPULATE_WRITE);
 	return NULL;
 }
@@ -275,7 +277,7 @@ static int pack_mapped(const orx_model *m, int fd)
 		return ORX_EUNSUPPORTED;
 	if (!(b.jobs = malloc(orx_model_tensor_count(m) * sizeof(*b.jobs) + 1)))
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	/* reserve the blocks: no SIGBUS on a full disk while writing */
+		/* reserve the blocks: no SIGBUS on a full disk while writing */
 #if ORX_HAVE_POSIX_FALLOCATE
 	err = posix_fallocate(fd, 0, (off_t)size);
 #else
@@ -305,9 +307,10 @@ static int pack_mapped(const orx_model *m, int fd)
 	/* every deferred tensor must have been met in packing order, else
 	 * the file holds old values: then write it the ordinary way */
 	if (b.rc == ORX_OK && b.values.made != deferred(m))
-		return ftruncate(fd, 0) == 0 ? ORX_EUNSUPPORTED
-					     : orx_fail(ORX_EIO, "cannot write: %s",
-							strerror(errno));
+		return ftruncate(fd, 0) == 0
+			       ? ORX_EUNSUPPORTED
+			       : orx_fail(ORX_EIO, "cannot write: %s",
+					  strerror(errno));
 	return b.rc;
 }
 
@@ -360,10 +363,11 @@ int orx_model_save_buffer(uint8_t **out, size_t *len, const orx_model *model)
 		return rc;
 	for (size_t i = 0; model->pending && i < orx_value_count(model); i++)
 		if (model->pending[i].set)
-			return orx_fail(ORX_EUNSUPPORTED, "tensors in external "
-							  "data were "
-							  "re-initialized: save "
-							  "to a file");
+			return orx_fail(ORX_EUNSUPPORTED,
+					"tensors in external "
+					"data were "
+					"re-initialized: save "
+					"to a file");
 	size_t n = onnx__model_proto__get_packed_size(model->proto);
 	uint8_t *buf = malloc(n ? n : 1);
 

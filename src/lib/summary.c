@@ -21,13 +21,14 @@ static int count_op(summary *s, const Onnx__NodeProto *node)
 {
 	size_t i = s->pub.n_op_types;
 
-	orx_op_count *ops = orx_room(s->op_types, &s->cap_op_types, i,
-				     sizeof(*ops));
+	orx_op_count *ops =
+		orx_room(s->op_types, &s->cap_op_types, i, sizeof(*ops));
 
 	if (!ops)
 		return ORX_ENOMEM;
 	s->op_types = ops;
-	s->op_types[i] = (orx_op_count){str(node->op_type), str(node->domain), 1};
+	s->op_types[i] =
+		(orx_op_count){str(node->op_type), str(node->domain), 1};
 	s->pub.n_op_types++;
 	s->pub.n_nodes++;
 	return ORX_OK;

@@ -53,8 +53,7 @@ int orx_model_tensor(orx_tensor_info *out, const orx_model *model, size_t i)
 	return ORX_OK;
 }
 
-int orx_model_find_tensor(size_t *out, const orx_model *model,
-			  const char *name)
+int orx_model_find_tensor(size_t *out, const orx_model *model, const char *name)
 {
 	size_t n = orx_value_count(model);
 
@@ -74,8 +73,15 @@ int orx_model_find_tensor(size_t *out, const orx_model *model,
 static double raw_element(const uint8_t *p, int dtype, size_t k)
 {
 	union {
-		float f; double d; int8_t i8; uint8_t u8; int16_t i16;
-		uint16_t u16; int32_t i32; uint32_t u32; int64_t i64;
+		float f;
+		double d;
+		int8_t i8;
+		uint8_t u8;
+		int16_t i16;
+		uint16_t u16;
+		int32_t i32;
+		uint32_t u32;
+		int64_t i64;
 		uint64_t u64;
 	} v;
 	size_t size = orx_dtype_bits(dtype) / 8;
@@ -119,14 +125,20 @@ static double typed_element(const Onnx__TensorProto *t, size_t k)
 static bool readable(int dtype)
 {
 	switch (dtype) {
-	case ORX_DTYPE_FLOAT: case ORX_DTYPE_DOUBLE: case ORX_DTYPE_FLOAT16:
-	case ORX_DTYPE_BFLOAT16: case ORX_DTYPE_INT8: case ORX_DTYPE_UINT8:
-	case ORX_DTYPE_BOOL: case ORX_DTYPE_INT16: case ORX_DTYPE_UINT16:
-	case ORX_DTYPE_INT32: case ORX_DTYPE_UINT32: case ORX_DTYPE_INT64:
-	case ORX_DTYPE_UINT64:
-		return true;
-	default:
-		return false;
+	case ORX_DTYPE_FLOAT:
+	case ORX_DTYPE_DOUBLE:
+	case ORX_DTYPE_FLOAT16:
+	case ORX_DTYPE_BFLOAT16:
+	case ORX_DTYPE_INT8:
+	case ORX_DTYPE_UINT8:
+	case ORX_DTYPE_BOOL:
+	case ORX_DTYPE_INT16:
+	case ORX_DTYPE_UINT16:
+	case ORX_DTYPE_INT32:
+	case ORX_DTYPE_UINT32:
+	case ORX_DTYPE_INT64:
+	case ORX_DTYPE_UINT64: return true;
+	default: return false;
 	}
 }
 
@@ -142,13 +154,15 @@ static int access_check(Onnx__TensorProto **out, const orx_model *model,
 	if ((rc = counted(&t, &count, model, i)) != ORX_OK)
 		return rc;
 	if (count != n)
-		return orx_fail(ORX_EINVALID, "tensor '%s' has %llu elements, "
-					      "not %zu",
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s' has %llu elements, "
+				"not %zu",
 				t->name ? t->name : "",
 				(unsigned long long)count, n);
 	if (t->segment)
-		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': segmented "
-						  "tensors are not supported",
+		return orx_fail(ORX_EUNSUPPORTED,
+				"tensor '%s': segmented "
+				"tensors are not supported",
 				t->name ? t->name : "");
 	*out = t;
 	return ORX_OK;
@@ -172,13 +186,15 @@ int orx_tensor_proto_ints(int64_t *out, size_t max, size_t *n,
 {
 	uint64_t count;
 
-	if ((t->data_type != ORX_DTYPE_INT64 && t->data_type != ORX_DTYPE_INT32) ||
+	if ((t->data_type != ORX_DTYPE_INT64 &&
+	     t->data_type != ORX_DTYPE_INT32) ||
 	    orx_tensor_proto_count(&count, t) != ORX_OK || count > max ||
 	    t->segment || orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
 		return ORX_EUNSUPPORTED;
 	for (size_t k = 0; k < count; k++)
-		out[k] = t->has_raw_data ? (int64_t)raw_element(t->raw_data.data,
-								t->data_type, k)
+		out[k] = t->has_raw_data
+				 ? (int64_t)raw_element(t->raw_data.data,
+							t->data_type, k)
 			 : t->data_type == ORX_DTYPE_INT64 ? t->int64_data[k]
 							   : t->int32_data[k];
 	*n = (size_t)count;
@@ -200,12 +216,14 @@ static void raw_elements(double *out, const uint8_t *p, int dtype, size_t n)
 		if (n) /* an empty raw_data may be NULL */
 			memcpy(out, p, n * sizeof(double));
 		break;
-	case ORX_DTYPE_FLOAT16: case ORX_DTYPE_BFLOAT16:
+	case ORX_DTYPE_FLOAT16:
+	case ORX_DTYPE_BFLOAT16:
 		for (size_t k = 0; k < n; k++) {
 			uint16_t h;
 			memcpy(&h, p + k * sizeof(h), sizeof(h));
-			out[k] = dtype == ORX_DTYPE_FLOAT16 ? orx_f16_to_double(h)
-							    : orx_bf16_to_double(h);
+			out[k] = dtype == ORX_DTYPE_FLOAT16
+					 ? orx_f16_to_double(h)
+					 : orx_bf16_to_double(h);
 		}
 		break;
 	default:
@@ -247,12 +265,17 @@ int orx_fill_job_of(orx_fill_job *job, uint8_t *out, const orx_model *model,
 	uint64_t n = 0;
 
 	orx_tensor_proto_count(&n, t);
-	*job = (orx_fill_job){out, orx_raw_store(t->data_type), (size_t)n,
-			      &model->pending[i].params, model->pending[i].key,
-			      t->dims, t->n_dims};
+	*job = (orx_fill_job){out,
+			      orx_raw_store(t->data_type),
+			      (size_t)n,
+			      &model->pending[i].params,
+			      model->pending[i].key,
+			      t->dims,
+			      t->n_dims};
 	return job->store ? ORX_OK
-			  : orx_fail(ORX_EUNSUPPORTED, "tensor '%s': cannot "
-						       "make values of its dtype",
+			  : orx_fail(ORX_EUNSUPPORTED,
+				     "tensor '%s': cannot "
+				     "make values of its dtype",
 				     t->name ? t->name : "");
 }
 
@@ -290,7 +313,8 @@ int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
 			orx_progress_add(orx_progress_current(), count);
 		}
 		if (rc == ORX_OK)
-			rc = put(ctx, buf, count * size, (uint64_t)first * size);
+			rc = put(ctx, buf, count * size,
+				 (uint64_t)first * size);
 	}
 	free(buf);
 	return rc;
@@ -330,9 +354,9 @@ int orx_materialize_all(const orx_model *model)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n && rc == ORX_OK; i++)
 		if (inline_pending(model, i))
-			rc = orx_fill_job_of(&jobs[k++],
-					     initializer(model, i)->raw_data.data,
-					     model, i);
+			rc = orx_fill_job_of(
+				&jobs[k++],
+				initializer(model, i)->raw_data.data, model, i);
 	model->cache->backing_changed |= k > 0;
 	if (rc == ORX_OK)
 		rc = orx_init_fill_jobs(jobs, k);
@@ -353,8 +377,9 @@ static int read_check(Onnx__TensorProto **t, const orx_model *model, size_t i,
 	if ((rc = access_check(t, model, i, n)) != ORX_OK)
 		return rc;
 	if (!readable((*t)->data_type))
-		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': reading dtype "
-						  "%s is not supported",
+		return orx_fail(ORX_EUNSUPPORTED,
+				"tensor '%s': reading dtype "
+				"%s is not supported",
 				(*t)->name ? (*t)->name : "",
 				orx_dtype_name((*t)->data_type)
 					? orx_dtype_name((*t)->data_type)
@@ -486,8 +511,9 @@ static int writable(void **base, orx_store_fn *store, Onnx__TensorProto *t)
 		*store = raw ? store_bf16 : store_bf16_i32;
 		return ORX_OK;
 	default:
-		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': writing dtype "
-						  "%s is not supported",
+		return orx_fail(ORX_EUNSUPPORTED,
+				"tensor '%s': writing dtype "
+				"%s is not supported",
 				t->name ? t->name : "",
 				orx_dtype_name(t->data_type)
 					? orx_dtype_name(t->data_type)
@@ -495,8 +521,7 @@ static int writable(void **base, orx_store_fn *store, Onnx__TensorProto *t)
 	}
 }
 
-int orx_tensor_write(orx_model *model, size_t i, const double *values,
-		     size_t n)
+int orx_tensor_write(orx_model *model, size_t i, const double *values, size_t n)
 {
 	Onnx__TensorProto *t = NULL;
 	orx_store_fn store = NULL;
@@ -506,10 +531,11 @@ int orx_tensor_write(orx_model *model, size_t i, const double *values,
 	if ((rc = access_check(&t, model, i, n)) != ORX_OK)
 		return rc;
 	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
-		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': writing values "
-						  "into external data is not "
-						  "supported (orx_tensor_init "
-						  "is)",
+		return orx_fail(ORX_EUNSUPPORTED,
+				"tensor '%s': writing values "
+				"into external data is not "
+				"supported (orx_tensor_init "
+				"is)",
 				t->name ? t->name : "");
 	if ((rc = writable(&base, &store, t)) != ORX_OK)
 		return rc;
@@ -524,8 +550,8 @@ static int defer(orx_model *model, size_t i, const orx_init_params *p,
 		 uint64_t key)
 {
 	if (!model->pending &&
-	    !(model->pending = calloc(orx_value_count(model) + 1,
-				      sizeof(orx_pending))))
+	    !(model->pending =
+		      calloc(orx_value_count(model) + 1, sizeof(orx_pending))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	model->pending[i] = (orx_pending){true, *p, key};
 	return ORX_OK;
@@ -576,16 +602,18 @@ int orx_tensor_init_range(orx_model *model, size_t i, uint64_t first,
 	    (rc = access_check(&t, model, i, (size_t)n)) != ORX_OK)
 		return rc;
 	if (first > n || count > n - first)
-		return orx_fail(ORX_EINVALID, "tensor '%s': elements %llu to %llu "
-					      "of %llu",
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s': elements %llu to %llu "
+				"of %llu",
 				orx_value_name(model, i),
 				(unsigned long long)first,
 				(unsigned long long)(first + count),
 				(unsigned long long)n);
 	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
-		return orx_fail(ORX_EUNSUPPORTED, "tensor '%s': a part of a "
-						  "tensor in external data is "
-						  "not rewritten",
+		return orx_fail(ORX_EUNSUPPORTED,
+				"tensor '%s': a part of a "
+				"tensor in external data is "
+				"not rewritten",
 				orx_value_name(model, i));
 	if (p->dist == ORX_DIST_KEEP || count == 0)
 		return ORX_OK;
@@ -594,7 +622,8 @@ int orx_tensor_init_range(orx_model *model, size_t i, uint64_t first,
 	if ((rc = orx_materialize(model, i)) != ORX_OK ||
 	    (rc = writable(&base, &store, t)) != ORX_OK)
 		return rc;
-	if (count > SIZE_MAX / sizeof(double) || !(v = malloc(count * sizeof(double))))
+	if (count > SIZE_MAX / sizeof(double) ||
+	    !(v = malloc(count * sizeof(double))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	rc = orx_init_fill(v, (size_t)count, p, key, dims, ndim);
 	if (rc == ORX_OK) {

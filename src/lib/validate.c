@@ -22,8 +22,9 @@ static int add_names(tally *c, size_t n)
 {
 	c->names += n;
 	if (c->names > c->opts->max_names)
-		return orx_fail(ORX_EINVALID, "more than %zu value names: "
-					      "the model is too large",
+		return orx_fail(ORX_EINVALID,
+				"more than %zu value names: "
+				"the model is too large",
 				c->opts->max_names);
 	return ORX_OK;
 }
@@ -33,9 +34,10 @@ static int check_graph(const Onnx__GraphProto *g, void *ctx)
 	tally *c = ctx;
 
 	if (++c->graphs > c->opts->max_graphs)
-		return orx_fail(ORX_EINVALID, "more than %zu graphs (the main "
-					      "graph and bodies): the model "
-					      "is too large",
+		return orx_fail(ORX_EINVALID,
+				"more than %zu graphs (the main "
+				"graph and bodies): the model "
+				"is too large",
 				c->opts->max_graphs);
 	return add_names(c, g->n_input + g->n_output + g->n_initializer);
 }
@@ -45,20 +47,23 @@ static int check_node(const Onnx__NodeProto *node, const orx_node_owner *owner,
 {
 	tally *c = ctx;
 	const char *kind = owner->graph ? "graph" : "function";
-	const char *where = owner->graph ? owner->graph->name
-					 : owner->function->name;
+	const char *where =
+		owner->graph ? owner->graph->name : owner->function->name;
 
 	if (++c->nodes > c->opts->max_nodes)
-		return orx_fail(ORX_EINVALID, "more than %zu nodes: the model "
-					      "is too large",
+		return orx_fail(ORX_EINVALID,
+				"more than %zu nodes: the model "
+				"is too large",
 				c->opts->max_nodes);
 	if (!node->op_type || !node->op_type[0])
-		return orx_fail(ORX_EINVALID, "%s '%s': node %zu has no "
-					      "op_type",
+		return orx_fail(ORX_EINVALID,
+				"%s '%s': node %zu has no "
+				"op_type",
 				kind, where ? where : "", index);
 	if (node->n_output == 0)
-		return orx_fail(ORX_EINVALID, "%s '%s': node %zu (%s) has no "
-					      "outputs",
+		return orx_fail(ORX_EINVALID,
+				"%s '%s': node %zu (%s) has no "
+				"outputs",
 				kind, where ? where : "", index, node->op_type);
 	return add_names(c, node->n_input + node->n_output);
 }
@@ -122,13 +127,16 @@ static int check_scopes(const Onnx__GraphProto *g, const scope *outer)
 	here.index = index;
 	for (size_t i = 0; i < g->n_node && rc == ORX_OK; i++) {
 		const Onnx__NodeProto *node = g->node[i];
-		for (size_t k = 0; outer && k < node->n_input && rc == ORX_OK; k++)
-			if (node->input[k][0] && !visible(&here, node->input[k]))
-				rc = orx_fail(ORX_EINVALID, "graph '%s': node %zu "
-							    "(%s) uses '%s', "
-							    "which neither it "
-							    "nor a graph around "
-							    "it defines",
+		for (size_t k = 0; outer && k < node->n_input && rc == ORX_OK;
+		     k++)
+			if (node->input[k][0] &&
+			    !visible(&here, node->input[k]))
+				rc = orx_fail(ORX_EINVALID,
+					      "graph '%s': node %zu "
+					      "(%s) uses '%s', "
+					      "which neither it "
+					      "nor a graph around "
+					      "it defines",
 					      g->name ? g->name : "", i,
 					      node->op_type, node->input[k]);
 		if (rc == ORX_OK)
@@ -138,8 +146,7 @@ static int check_scopes(const Onnx__GraphProto *g, const scope *outer)
 	return rc;
 }
 
-int orx_model_validate(const Onnx__ModelProto *m,
-		       const orx_open_options *opts)
+int orx_model_validate(const Onnx__ModelProto *m, const orx_open_options *opts)
 {
 	tally c = {opts, 0, 0, 0};
 	orx_visitor v = {check_tensor, check_graph, check_node, &c};

@@ -18,7 +18,8 @@
 Onnx__TensorProto *orx_constant_value(const Onnx__NodeProto *node)
 {
 	if (!node->op_type || strcmp(node->op_type, "Constant") ||
-	    (node->domain && node->domain[0] && strcmp(node->domain, "ai.onnx")))
+	    (node->domain && node->domain[0] &&
+	     strcmp(node->domain, "ai.onnx")))
 		return NULL;
 	for (size_t i = 0; i < node->n_attribute; i++)
 		if (node->attribute[i]->name &&
@@ -60,10 +61,12 @@ static int add_contents(builder *b, size_t k)
 	int rc = ORX_OK;
 
 	b->m->graphs[k].first_value = b->m->n_values;
-	if (!(b->m->graphs[k].value_of_node = malloc((g->n_node + 1) * sizeof(int))))
+	if (!(b->m->graphs[k].value_of_node =
+		      malloc((g->n_node + 1) * sizeof(int))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i < g->n_initializer && rc == ORX_OK; i++)
-		rc = push_value(b, g->initializer[i], g->initializer[i]->name, k, -1);
+		rc = push_value(b, g->initializer[i], g->initializer[i]->name,
+				k, -1);
 	for (size_t n = 0; n < g->n_node && rc == ORX_OK; n++) {
 		Onnx__TensorProto *t = orx_constant_value(g->node[n]);
 		b->m->graphs[k].value_of_node[n] = t ? (int)b->m->n_values : -1;
@@ -71,11 +74,15 @@ static int add_contents(builder *b, size_t k)
 			rc = push_value(b, t, g->node[n]->output[0], k, (int)n);
 	}
 	for (size_t n = 0; n < g->n_node && rc == ORX_OK; n++)
-		for (size_t a = 0; a < g->node[n]->n_attribute && rc == ORX_OK; a++) {
-			const Onnx__AttributeProto *at = g->node[n]->attribute[a];
+		for (size_t a = 0; a < g->node[n]->n_attribute && rc == ORX_OK;
+		     a++) {
+			const Onnx__AttributeProto *at =
+				g->node[n]->attribute[a];
 			if (at->g)
-				rc = add_graph(b, at->g, (int)k, (int)n, at->name);
-			for (size_t j = 0; j < at->n_graphs && rc == ORX_OK; j++)
+				rc = add_graph(b, at->g, (int)k, (int)n,
+					       at->name);
+			for (size_t j = 0; j < at->n_graphs && rc == ORX_OK;
+			     j++)
 				rc = add_graph(b, at->graphs[j], (int)k, (int)n,
 					       at->name);
 		}
@@ -97,7 +104,8 @@ static int add_graph(builder *b, const Onnx__GraphProto *g, int parent,
 		const char *up = parent > 0 ? m->graphs[parent].path : NULL;
 		int rc = nd->name && nd->name[0]
 				 ? asprintf(&path, "%s%s%s.%s", up ? up : "",
-					    up ? "/" : "", nd->name, attr ? attr : "")
+					    up ? "/" : "", nd->name,
+					    attr ? attr : "")
 				 : asprintf(&path, "%s%s%s_%d.%s", up ? up : "",
 					    up ? "/" : "", nd->op_type, owner,
 					    attr ? attr : "");
@@ -105,7 +113,8 @@ static int add_graph(builder *b, const Onnx__GraphProto *g, int parent,
 			return orx_fail(ORX_ENOMEM, "out of memory");
 	}
 	r = &m->graphs[m->n_graphs++];
-	*r = (orx_graph_ref){g, parent, owner, path ? path : "main", path, 0, NULL};
+	*r = (orx_graph_ref){g,	   parent, owner, path ? path : "main",
+			     path, 0,	   NULL};
 	return add_contents(b, m->n_graphs - 1);
 }
 

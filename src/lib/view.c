@@ -37,7 +37,8 @@ static int axes_of(int64_t *axes, size_t *n, bool *given, const orx_graph *gr,
 
 	*given = true;
 	if (node->n_input >= 2 && node->input[1][0])
-		return orx_graph_ints(axes, ORX_DIMS_MAX, n, gr, node->input[1]);
+		return orx_graph_ints(axes, ORX_DIMS_MAX, n, gr,
+				      node->input[1]);
 	if (orx_attr_ints(axes, ORX_DIMS_MAX, n, node, "axes"))
 		return ORX_OK;
 	*given = false;
@@ -63,8 +64,8 @@ int orx_view_reshape(int64_t *dims, size_t *ndim, const orx_graph *gr, int n)
 	size_t ns, infer = ORX_DIMS_MAX;
 	int64_t allowzero = orx_attr_int(node, "allowzero", 0);
 
-	if (node->n_input < 2 ||
-	    orx_graph_ints(shape, ORX_DIMS_MAX, &ns, gr, node->input[1]) != ORX_OK)
+	if (node->n_input < 2 || orx_graph_ints(shape, ORX_DIMS_MAX, &ns, gr,
+						node->input[1]) != ORX_OK)
 		return ORX_EUNSUPPORTED;
 	for (size_t i = 0; i < *ndim; i++)
 		total *= dims[i]; /* below 2^62: a validated tensor's shape */
@@ -76,7 +77,8 @@ int orx_view_reshape(int64_t *dims, size_t *ndim, const orx_graph *gr, int n)
 		}
 		if (shape[i] == -1 && infer == ORX_DIMS_MAX)
 			infer = i;
-		else if (shape[i] < 0 || (shape[i] && known > INT64_MAX / shape[i]))
+		else if (shape[i] < 0 ||
+			 (shape[i] && known > INT64_MAX / shape[i]))
 			return ORX_EUNSUPPORTED;
 		else
 			known *= shape[i];

@@ -4,8 +4,7 @@
 #include "internal.h"
 
 static int visit_graph(const Onnx__GraphProto *g, const orx_visitor *v);
-static int visit_attribute(const Onnx__AttributeProto *a,
-			  const orx_visitor *v);
+static int visit_attribute(const Onnx__AttributeProto *a, const orx_visitor *v);
 
 static int visit_tensor(const Onnx__TensorProto *t, const orx_visitor *v)
 {
@@ -25,7 +24,7 @@ static int visit_sparse(const Onnx__SparseTensorProto *s, const orx_visitor *v)
 
 /* The nodes of owner (a graph or a function), each with its attributes. */
 static int visit_nodes(Onnx__NodeProto *const *nodes, size_t n,
-		      const orx_node_owner *owner, const orx_visitor *v)
+		       const orx_node_owner *owner, const orx_visitor *v)
 {
 	int rc = ORX_OK;
 

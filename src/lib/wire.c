@@ -45,7 +45,8 @@ static int skip(cursor *c, uint64_t n)
 }
 
 static bool is_submessage(const ProtobufCMessageDescriptor *desc,
-			  uint32_t number, const ProtobufCMessageDescriptor **sub)
+			  uint32_t number,
+			  const ProtobufCMessageDescriptor **sub)
 {
 	const ProtobufCFieldDescriptor *f =
 		protobuf_c_message_descriptor_get_field(desc, number);
@@ -60,7 +61,7 @@ typedef struct {
 	uint32_t number;
 	unsigned type;
 	const uint8_t *start, *end; /* the whole field */
-	const uint8_t *payload;     /* WIRE_LEN: the bytes */
+	const uint8_t *payload;	    /* WIRE_LEN: the bytes */
 	size_t len;
 } field;
 
@@ -79,15 +80,9 @@ static int next_field(field *f, cursor *c)
 	f->number = (uint32_t)(key >> 3);
 	f->type = (unsigned)(key & 7);
 	switch (f->type) {
-	case WIRE_VARINT:
-		rc = read_varint(&n, c);
-		break;
-	case WIRE_64BIT:
-		rc = skip(c, 8);
-		break;
-	case WIRE_32BIT:
-		rc = skip(c, 4);
-		break;
+	case WIRE_VARINT: rc = read_varint(&n, c); break;
+	case WIRE_64BIT: rc = skip(c, 8); break;
+	case WIRE_32BIT: rc = skip(c, 4); break;
 	case WIRE_LEN:
 		if ((rc = read_varint(&n, c)) != ORX_OK)
 			break;
@@ -96,8 +91,10 @@ static int next_field(field *f, cursor *c)
 		rc = skip(c, n);
 		break;
 	default:
-		rc = orx_fail(ORX_EINVALID, "malformed protobuf: unsupported "
-					    "wire type %u", f->type);
+		rc = orx_fail(ORX_EINVALID,
+			      "malformed protobuf: unsupported "
+			      "wire type %u",
+			      f->type);
 	}
 	f->end = c->p;
 	return rc;
@@ -111,8 +108,10 @@ static int scan(const uint8_t *data, size_t len,
 	int rc = ORX_OK;
 
 	if (depth > max_depth)
-		return orx_fail(ORX_EINVALID, "messages nested deeper than %u "
-					      "levels", max_depth);
+		return orx_fail(ORX_EINVALID,
+				"messages nested deeper than %u "
+				"levels",
+				max_depth);
 	while (c.p < c.end && rc == ORX_OK) {
 		const ProtobufCMessageDescriptor *sub;
 		field f;
@@ -143,7 +142,7 @@ enum {
 	MODEL_GRAPH = 7,       /* ModelProto.graph */
 	GRAPH_INITIALIZER = 5, /* GraphProto.initializer */
 	TENSOR_RAW_DATA = 9,   /* TensorProto.raw_data */
-	BORROW_MIN = 64,     /* smaller raw_data is copied as usual */
+	BORROW_MIN = 64,       /* smaller raw_data is copied as usual */
 	VARINT_MAX = 10,
 };
 
@@ -227,8 +226,9 @@ static int tensor_content(sink *s, const uint8_t *data, size_t len)
 	       (rc = next_field(&f, &c)) == ORX_OK) {
 		if (raw == 1 && f.number == TENSOR_RAW_DATA &&
 		    f.len >= BORROW_MIN) {
-			orx_borrowed *b = orx_room(s->borrowed, &s->cap_borrowed,
-						   s->n_borrowed, sizeof(*b));
+			orx_borrowed *b =
+				orx_room(s->borrowed, &s->cap_borrowed,
+					 s->n_borrowed, sizeof(*b));
 			if (!b)
 				return ORX_ENOMEM;
 			s->borrowed = b;
@@ -272,9 +272,8 @@ static int model_content(sink *s, const uint8_t *data, size_t len)
 	return rewrite_fields(s, data, len, MODEL_GRAPH, graph_content);
 }
 
-int orx_wire_skeleton(uint8_t **out, size_t *out_len,
-		      orx_borrowed **borrowed, size_t *n_borrowed,
-		      const uint8_t *data, size_t len)
+int orx_wire_skeleton(uint8_t **out, size_t *out_len, orx_borrowed **borrowed,
+		      size_t *n_borrowed, const uint8_t *data, size_t len)
 {
 	size_t graphs = 0;
 	sink s = {NULL, 0, NULL, 0, 0, 0};

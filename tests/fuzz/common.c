@@ -1,7 +1,7 @@
 /* What several fuzz targets do with a model once it is open. */
 #define _GNU_SOURCE
-#include "onnx_reinit.h"
 #include "fuzz.h"
+#include "onnx_reinit.h"
 
 #include <stdio.h>
 #include <stdlib.h>

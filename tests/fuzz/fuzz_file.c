@@ -8,8 +8,8 @@
  * hard links (hard, hard2) and a folder (dir): an external location may
  * name any of them. The seeds (tests/fuzz/seeds/file) point there. */
 #define _GNU_SOURCE
-#include "onnx_reinit.h"
 #include "fuzz.h"
+#include "onnx_reinit.h"
 
 #include <ftw.h>
 #include <stdio.h>

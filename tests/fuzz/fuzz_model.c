@@ -1,7 +1,7 @@
 /* Model bytes: opened from a buffer, then every stage: summary, plan,
  * check, apply, save to a buffer, reopen, and every stage again. */
-#include "onnx_reinit.h"
 #include "fuzz.h"
+#include "onnx_reinit.h"
 
 #include <stdlib.h>
 

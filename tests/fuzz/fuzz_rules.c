@@ -1,8 +1,8 @@
 /* The rules language: any text parsed; rules that parse are used to plan,
  * apply and check a small model with every kind of tensor the planner
  * knows (a bundled sample, read once). */
-#include "onnx_reinit.h"
 #include "fuzz.h"
+#include "onnx_reinit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,8 @@ static size_t sample_len;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	FILE *f = fopen(ORX_SOURCE_DIR "/samples/depthwise_separable.onnx", "rb");
+	FILE *f =
+		fopen(ORX_SOURCE_DIR "/samples/depthwise_separable.onnx", "rb");
 
 	(void)argc;
 	(void)argv;

@@ -1,8 +1,8 @@
 /* The zip reader of batch: archive bytes listed, every entry it accepts
  * read within the limits and opened as a model. Small limits, so that
  * the fuzzer reaches them. */
-#include "onnx_reinit.h"
 #include "fuzz.h"
+#include "onnx_reinit.h"
 #include "zipin.h"
 
 #include <stdio.h>

@@ -48,7 +48,8 @@ static size_t run_path(const char *path)
 		return 0;
 	if (S_ISREG(st.st_mode))
 		return run_file(path) == 0;
-	if (!S_ISDIR(st.st_mode) || (n = scandir(path, &list, NULL, alphasort)) < 0)
+	if (!S_ISDIR(st.st_mode) ||
+	    (n = scandir(path, &list, NULL, alphasort)) < 0)
 		return 0;
 	for (int i = 0; i < n; i++) {
 		char sub[4096];

@@ -27,7 +27,8 @@ int main(int argc, char **argv)
 	if (rc != ORX_OK)
 		fprintf(stderr, "embed: %s: %s\n", argv[1], orx_error_last());
 	else
-		printf("embed: %zu tensors re-initialized with onnx-reinit %s\n",
+		printf("embed: %zu tensors re-initialized with onnx-reinit "
+		       "%s\n",
 		       orx_plan_count(plan), ORX_VERSION);
 	orx_plan_free(plan);
 	orx_rules_free(rules);

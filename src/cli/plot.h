@@ -38,6 +38,13 @@ double *plot_values_of(const orx_model *m, const char *name, size_t n,
 void plot_svg_begin(FILE *f, double width, double height, const char *style);
 void plot_svg_end(FILE *f);
 
+/* The axis lines of a pw x ph plot (origin at its bottom left), and a
+ * tick with its label on each: x at pixel x (the x axis at ph), y at
+ * pixel y; data-value holds the value the tick stands for. */
+void plot_axes(FILE *f, double pw, double ph);
+void plot_xtick(FILE *f, double x, double ph, double value, const char *label);
+void plot_ytick(FILE *f, double y, double value, const char *label);
+
 /* s as XML character data or attribute text. */
 void plot_xml_text(FILE *f, const char *s);
 

@@ -197,42 +197,20 @@ static void axes(FILE *f, const panel *p, double pw, double ph)
 	size_t n;
 	char label[32];
 
-	fprintf(f,
-		"<line class=\"axis\" x1=\"0\" y1=\"%.2f\" x2=\"%.2f\" "
-		"y2=\"%.2f\"/>\n<line class=\"axis\" x1=\"0\" y1=\"0\" "
-		"x2=\"0\" "
-		"y2=\"%.2f\"/>\n",
-		ph, pw, ph, ph);
+	plot_axes(f, pw, ph);
 	n = plot_ticks(t, X_TICKS, p->lo, p->hi, &step);
-	for (size_t k = 0; k < n; k++) {
-		double x = (t[k] - p->lo) / (p->hi - p->lo) * pw;
-		fprintf(f,
-			"<line class=\"tick\" x1=\"%.2f\" y1=\"%.2f\" "
-			"x2=\"%.2f\" "
-			"y2=\"%.2f\"/><text class=\"tl x\" "
-			"data-value=\"%.17g\" "
-			"x=\"%.2f\" y=\"%.2f\" "
-			"text-anchor=\"middle\">%s</text>\n",
-			x, ph, x, ph + 4, t[k], x, ph + 15,
-			plot_tick_label(label, sizeof(label), t[k], step));
-	}
+	for (size_t k = 0; k < n; k++)
+		plot_xtick(f, (t[k] - p->lo) / (p->hi - p->lo) * pw, ph, t[k],
+			   plot_tick_label(label, sizeof(label), t[k], step));
 	n = plot_ticks(t, Y_TICKS, 0, p->ymax, &step);
-	for (size_t k = 0; k < n; k++) {
-		double y = ph - t[k] / p->ymax * ph;
-		fprintf(f,
-			"<line class=\"tick\" x1=\"-4\" y1=\"%.2f\" x2=\"0\" "
-			"y2=\"%.2f\"/><text class=\"tl y\" "
-			"data-value=\"%.17g\" "
-			"x=\"-6\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
-			y, y, t[k], y + 3,
-			plot_tick_label(label, sizeof(label), t[k], step));
-	}
+	for (size_t k = 0; k < n; k++)
+		plot_ytick(f, ph - t[k] / p->ymax * ph, t[k],
+			   plot_tick_label(label, sizeof(label), t[k], step));
 	fprintf(f,
 		"<text class=\"al\" x=\"%.2f\" y=\"%.2f\" "
 		"text-anchor=\"middle\">weight value</text>\n"
 		"<text class=\"al\" transform=\"translate(-40 %.2f) "
-		"rotate(-90)\" "
-		"text-anchor=\"middle\">density</text>\n",
+		"rotate(-90)\" text-anchor=\"middle\">density</text>\n",
 		pw / 2, ph + 28, ph / 2);
 }
 

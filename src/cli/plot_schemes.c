@@ -131,35 +131,19 @@ static void density_axes(FILE *f, const schemes_view *v)
 	size_t n = plot_ticks(t, 10, v->lo, v->hi, &step);
 	char label[32];
 
-	fprintf(f,
-		"<line class=\"axis\" x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
-		"<line class=\"axis\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"%d\"/>\n",
-		PLOT_H, PLOT_W, PLOT_H, PLOT_H);
+	plot_axes(f, PLOT_W, PLOT_H);
 	for (size_t k = 0; k < n; k++)
-		fprintf(f,
-			"<line class=\"tick\" x1=\"%.2f\" y1=\"%d\" "
-			"x2=\"%.2f\" "
-			"y2=\"%d\"/><text class=\"tl x\" data-value=\"%.17g\" "
-			"x=\"%.2f\" y=\"%d\" "
-			"text-anchor=\"middle\">%s</text>\n",
-			sx(v, t[k]), PLOT_H, sx(v, t[k]), PLOT_H + 4,
-			pow(10, t[k]), sx(v, t[k]), PLOT_H + 15,
-			plot_decade_label(label, sizeof(label), (int)t[k]));
+		plot_xtick(f, sx(v, t[k]), PLOT_H, pow(10, t[k]),
+			   plot_decade_label(label, sizeof(label), (int)t[k]));
 	n = plot_ticks(t, 4, 0, v->ymax, &step);
 	for (size_t k = 0; k < n; k++)
-		fprintf(f,
-			"<line class=\"tick\" x1=\"-4\" y1=\"%.2f\" x2=\"0\" "
-			"y2=\"%.2f\"/><text class=\"tl y\" "
-			"data-value=\"%.17g\" "
-			"x=\"-6\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
-			sy(v, t[k]), sy(v, t[k]), t[k], sy(v, t[k]) + 3,
-			plot_tick_label(label, sizeof(label), t[k], step));
+		plot_ytick(f, sy(v, t[k]), t[k],
+			   plot_tick_label(label, sizeof(label), t[k], step));
 	fprintf(f,
 		"<text class=\"al\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">"
 		"|weight| (log axis)</text>\n<text class=\"al\" transform=\""
-		"translate(-40 %d) rotate(-90)\" "
-		"text-anchor=\"middle\">density "
-		"of log10 |w|</text>\n",
+		"translate(-40 %d) rotate(-90)\" text-anchor=\"middle\">"
+		"density of log10 |w|</text>\n",
 		PLOT_W / 2, PLOT_H + 30, PLOT_H / 2);
 }
 
@@ -233,31 +217,16 @@ static void chain(FILE *f, const schemes_view *v)
 		"<g class=\"signal\" data-depth=\"%d\" data-factor=\"%.17g\" "
 		"transform=\"translate(%d 0)\">\n",
 		DEPTH, v->factor, PLOT_W + GAP);
-	fprintf(f,
-		"<line class=\"axis\" x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
-		"<line class=\"axis\" x1=\"0\" y1=\"0\" x2=\"0\" y2=\"%d\"/>\n",
-		PLOT_H, PLOT_W, PLOT_H, PLOT_H);
+	plot_axes(f, PLOT_W, PLOT_H);
 	n = plot_ticks(t, 10, lo, hi, &step);
-	for (size_t k = 0; k < n; k++) {
-		double y = PLOT_H - (t[k] - lo) / (hi - lo) * PLOT_H;
-		fprintf(f,
-			"<line class=\"tick\" x1=\"-4\" y1=\"%.2f\" x2=\"0\" "
-			"y2=\"%.2f\"/><text class=\"tl y\" "
-			"data-value=\"%.17g\" "
-			"x=\"-6\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
-			y, y, pow(10, t[k]), y + 3,
-			plot_decade_label(label, sizeof(label), (int)t[k]));
+	for (size_t k = 0; k < n; k++)
+		plot_ytick(f, PLOT_H - (t[k] - lo) / (hi - lo) * PLOT_H,
+			   pow(10, t[k]),
+			   plot_decade_label(label, sizeof(label), (int)t[k]));
+	for (int d = 0; d <= DEPTH; d += 2) {
+		snprintf(label, sizeof(label), "%d", d);
+		plot_xtick(f, (double)d / DEPTH * PLOT_W, PLOT_H, d, label);
 	}
-	for (int d = 0; d <= DEPTH; d += 2)
-		fprintf(f,
-			"<line class=\"tick\" x1=\"%.2f\" y1=\"%d\" "
-			"x2=\"%.2f\" "
-			"y2=\"%d\"/><text class=\"tl x\" data-value=\"%d\" "
-			"x=\"%.2f\" "
-			"y=\"%d\" text-anchor=\"middle\">%d</text>\n",
-			(double)d / DEPTH * PLOT_W, PLOT_H,
-			(double)d / DEPTH * PLOT_W, PLOT_H + 4, d,
-			(double)d / DEPTH * PLOT_W, PLOT_H + 15, d);
 	for (int c = 0; c < 5; c++) {
 		fprintf(f,
 			"<polyline class=\"scale %s\" data-per-layer=\"%.17g\" "

@@ -179,34 +179,14 @@ static void axes(FILE *f, const signal_view *v, const frame *fr)
 		"<line class=\"unit\" x1=\"0\" y1=\"%.2f\" x2=\"%.2f\" "
 		"y2=\"%.2f\"/>\n",
 		py(fr, 1), fr->pw, py(fr, 1));
-	fprintf(f,
-		"<line class=\"axis\" x1=\"0\" y1=\"%.2f\" x2=\"%.2f\" "
-		"y2=\"%.2f\"/>\n<line class=\"axis\" x1=\"0\" y1=\"0\" "
-		"x2=\"0\" "
-		"y2=\"%.2f\"/>\n",
-		fr->ph, fr->pw, fr->ph, fr->ph);
-	for (size_t k = 0; k < n; k++) {
-		double y = py(fr, pow(10, t[k]));
-		fprintf(f,
-			"<line class=\"tick\" x1=\"-4\" y1=\"%.2f\" x2=\"0\" "
-			"y2=\"%.2f\"/><text class=\"tl y\" "
-			"data-value=\"%.17g\" "
-			"x=\"-6\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
-			y, y, pow(10, t[k]), y + 3,
-			plot_decade_label(label, sizeof(label), (int)t[k]));
-	}
+	plot_axes(f, fr->pw, fr->ph);
+	for (size_t k = 0; k < n; k++)
+		plot_ytick(f, py(fr, pow(10, t[k])), pow(10, t[k]),
+			   plot_decade_label(label, sizeof(label), (int)t[k]));
 	n = plot_ticks(t, 11, 0, (double)fr->layers, &step);
 	for (size_t k = 0; k < n; k++)
-		fprintf(f,
-			"<line class=\"tick\" x1=\"%.2f\" y1=\"%.2f\" "
-			"x2=\"%.2f\" "
-			"y2=\"%.2f\"/><text class=\"tl x\" "
-			"data-value=\"%.17g\" "
-			"x=\"%.2f\" y=\"%.2f\" "
-			"text-anchor=\"middle\">%s</text>\n",
-			px(fr, t[k]), fr->ph, px(fr, t[k]), fr->ph + 4, t[k],
-			px(fr, t[k]), fr->ph + 15,
-			plot_tick_label(label, sizeof(label), t[k], step));
+		plot_xtick(f, px(fr, t[k]), fr->ph, t[k],
+			   plot_tick_label(label, sizeof(label), t[k], step));
 	fprintf(f,
 		"<text class=\"al\" x=\"%.2f\" y=\"%.2f\" "
 		"text-anchor=\"middle\">"

@@ -108,3 +108,30 @@ const char *plot_decade_label(char *buf, size_t size, int exponent)
 		snprintf(buf, size, "1e%d", exponent);
 	return buf;
 }
+
+void plot_axes(FILE *f, double pw, double ph)
+{
+	fprintf(f,
+		"<line class=\"axis\" x1=\"0\" y1=\"%.2f\" x2=\"%.2f\" "
+		"y2=\"%.2f\"/>\n<line class=\"axis\" x1=\"0\" y1=\"0\" "
+		"x2=\"0\" y2=\"%.2f\"/>\n",
+		ph, pw, ph, ph);
+}
+
+void plot_xtick(FILE *f, double x, double ph, double value, const char *label)
+{
+	fprintf(f,
+		"<line class=\"tick\" x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
+		"y2=\"%.2f\"/><text class=\"tl x\" data-value=\"%.17g\" "
+		"x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n",
+		x, ph, x, ph + 4, value, x, ph + 15, label);
+}
+
+void plot_ytick(FILE *f, double y, double value, const char *label)
+{
+	fprintf(f,
+		"<line class=\"tick\" x1=\"-4\" y1=\"%.2f\" x2=\"0\" "
+		"y2=\"%.2f\"/><text class=\"tl y\" data-value=\"%.17g\" "
+		"x=\"-6\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
+		y, y, value, y + 3, label);
+}

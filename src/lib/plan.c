@@ -512,6 +512,35 @@ static int rnn_input(rnn *r, int k, orx_assembly *a, bool assembled)
 	return ORX_OK;
 }
 
+/* initial_h, initial_c: a state, not a parameter (PyTorch exports zeros
+ * when none is given): kept as buffers. a is scratch. */
+static int claim_states(ctx *c, int node, orx_assembly *a)
+{
+	const Onnx__NodeProto *nd = c->g->node[node];
+	int rc = ORX_OK;
+
+	for (int slot = 5; slot <= 6 && rc == ORX_OK; slot++) {
+		const char *in = slot < (int)nd->n_input ? nd->input[slot] : "";
+		int p = in[0] ? orx_graph_producer(c->gr,
+						   orx_graph_value(c->gr, in))
+			      : -1;
+		if (p >= 0 && orx_op_is(c->g->node[p], "Expand")) /* to the
+								     batch */
+			in = c->g->node[p]->input[0];
+		/* cut by layer from one tensor, as PyTorch does: skipped */
+		if (!in[0] || orx_graph_assemble(a, c->gr, in) != 0)
+			continue;
+		for (size_t i = 0; i < a->n && rc == ORX_OK; i++)
+			rc = orx_plan_claim_value(
+				c, node, slot, ORX_ROLE_BUFFER,
+				orx_value_of_constant(
+					c->model, a->piece[i].graph,
+					a->piece[i].init,
+					a->piece[i].constant_node));
+	}
+	return rc;
+}
+
 static int claim_recurrent(ctx *c, int node, const orx_op *op)
 {
 	const Onnx__NodeProto *nd = c->g->node[node];
@@ -553,27 +582,8 @@ static int claim_recurrent(ctx *c, int node, const orx_op *op)
 	for (int k = 0; k < 4 && rc == ORX_OK; k++)
 		if (present[k])
 			rc = rnn_input(&r, k, &a[k], ok[k]);
-	/* initial_h, initial_c: a state, not a parameter (PyTorch exports
-	 * zeros when none is given): kept as buffers */
-	for (int slot = 5; slot <= 6 && rc == ORX_OK; slot++) {
-		const char *in = slot < (int)nd->n_input ? nd->input[slot] : "";
-		int p = in[0] ? orx_graph_producer(c->gr,
-						   orx_graph_value(c->gr, in))
-			      : -1;
-		if (p >= 0 &&
-		    orx_op_is(c->g->node[p], "Expand")) /* to the batch */
-			in = c->g->node[p]->input[0];
-		if (!in[0] || orx_graph_assemble(&a[0], c->gr, in) != 0)
-			continue; /* (cut by layer from one tensor, as PyTorch)
-				   */
-		for (size_t i = 0; i < a[0].n && rc == ORX_OK; i++)
-			rc = orx_plan_claim_value(
-				c, node, slot, ORX_ROLE_BUFFER,
-				orx_value_of_constant(
-					c->model, a[0].piece[i].graph,
-					a[0].piece[i].init,
-					a[0].piece[i].constant_node));
-	}
+	if (rc == ORX_OK)
+		rc = claim_states(c, node, &a[0]);
 	free(a);
 	return rc;
 }

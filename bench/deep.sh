@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # plan, apply and check on a residual MLP of LAYERS layers (default
 # 64,000: 256,000 nodes, 128,000 initializers, 28 MB; bench/make_deep.py),
-# beside cp of the same file: wall time and peak RSS, one run each.
+# beside cp of the same file, then apply --only-flagged on the same with a
+# finding in every layer: wall time and peak RSS, one run each.
 #
 #   [ORX_TOOL=path/to/onnx-reinit] bash bench/deep.sh [LAYERS]
 set -euo pipefail
@@ -23,3 +24,6 @@ label=cp run cp "$dir/deep.onnx" "$dir/copy.onnx"
 label=plan run "$tool" plan "$dir/deep.onnx"
 label=apply run "$tool" apply "$dir/deep.onnx" -o "$dir/out.onnx"
 label=check run "$tool" check "$dir/deep.onnx"
+# every layer four times too wide: a finding per layer
+/usr/bin/python3 bench/make_deep.py "$dir/bad.onnx" "$layers" 4
+label=flagged run "$tool" apply "$dir/bad.onnx" -o "$dir/out.onnx" --only-flagged

@@ -614,37 +614,49 @@ void orx_check_free(orx_check *c)
 	free(c);
 }
 
-static bool flagged(const orx_check *c, const char *name)
+/* Which weights (by value) and which recurrent layers (by model-wide
+ * node) have findings: marks in tensor (plan->n_init) and node
+ * (plan->n_nodes). */
+static void mark_flagged(bool *tensor, bool *node, const orx_plan *plan,
+			 const orx_check *c)
 {
-	for (size_t i = 0; i < c->n; i++)
-		if (!strcmp(c->findings[i].name, name))
-			return true;
-	return false;
+	for (size_t i = 0; i < c->n; i++) {
+		const entry *e = c->of[i];
+		if (e->pub.tensor < plan->n_init)
+			tensor[e->pub.tensor] = true;
+		if (e->pub.n_blocks && e->gr && e->node_index >= 0)
+			node[orx_graph_node_base(e->gr) +
+			     (size_t)e->node_index] = true;
+	}
 }
 
-/* Has a tensor of e's recurrent layer (the same node) a finding? */
-static bool layer_flagged(const orx_check *c, const entry *e)
+/* Whether e is a flagged weight, the bias of one, or a tensor of a
+ * flagged recurrent layer. */
+static bool is_flagged(const entry *e, const bool *tensor, const bool *node)
 {
-	for (size_t i = 0; i < c->n; i++)
-		if (c->of[i]->gr == e->gr &&
-		    c->of[i]->node_index == e->node_index &&
-		    c->of[i]->pub.n_blocks)
-			return true;
-	return false;
+	const entry *weight = e->pub.role == ORX_ROLE_WEIGHT ? e : e->layer;
+
+	if (weight && tensor[weight->pub.tensor])
+		return true;
+	return e->pub.n_blocks && e->gr && e->node_index >= 0 &&
+	       node[orx_graph_node_base(e->gr) + (size_t)e->node_index];
 }
 
 int orx_plan_restrict(orx_plan *plan, const orx_check *check)
 {
+	bool *tensor = calloc(plan->n_init + 1, sizeof(bool));
+	bool *node = calloc(plan->n_nodes + 1, sizeof(bool));
 	size_t kept = 0;
 
+	if (!tensor || !node) {
+		free(tensor);
+		free(node);
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	}
+	mark_flagged(tensor, node, plan, check);
 	for (size_t i = 0; i < plan->n_items; i++) {
 		entry *e = plan->e[plan->items[i]];
-		const char *weight = e->pub.role == ORX_ROLE_WEIGHT
-					     ? e->pub.name
-				     : e->layer ? e->layer->pub.name
-						: NULL;
-		if ((weight && flagged(check, weight)) ||
-		    (e->pub.n_blocks && layer_flagged(check, e))) {
+		if (is_flagged(e, tensor, node)) {
 			plan->items[kept++] = plan->items[i];
 			continue;
 		}
@@ -655,5 +667,7 @@ int orx_plan_restrict(orx_plan *plan, const orx_check *check)
 			e->pub.name, e->reason, e->pub.tensor, 1};
 	}
 	plan->n_items = kept;
+	free(tensor);
+	free(node);
 	return ORX_OK;
 }

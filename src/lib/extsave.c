@@ -500,8 +500,7 @@ static int save(orx_model *m, const char *path, const orx_save_options *opts)
 			m->pending[i].set = false;
 	if ((rc = orx_model_save_plain(m, path)) != ORX_OK)
 		goto done;
-	free(m->pending);
-	m->pending = NULL;
+	orx_pending_free(m);
 	free(m->dir);
 	m->dir = out_dir;
 	out_dir = NULL;

@@ -40,6 +40,10 @@ typedef struct {
 	bool set;
 	orx_init_params params;
 	uint64_t key;
+	/* when parts of the tensor were re-initialized (a recurrent layer's
+	 * gate blocks): its new bytes, whole, made in memory (params and key
+	 * then unused); else NULL */
+	uint8_t *held;
 } orx_pending;
 
 /* A constant that can hold parameters: an initializer or a Constant
@@ -205,6 +209,9 @@ typedef int (*orx_put_fn)(void *ctx, const uint8_t *bytes, size_t len,
 int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
 		      void *ctx);
 int orx_materialize_all(const orx_model *model);
+
+/* Free the model's pending values (and their held bytes). */
+void orx_pending_free(orx_model *model);
 
 /* Whether orx_tensor_read of initializer i would find its elements
  * (storage, dtype, size): checked before allocating for them. */

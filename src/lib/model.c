@@ -183,7 +183,7 @@ void orx_model_free(orx_model *model)
 	if (model->backing_fd >= 0)
 		close(model->backing_fd);
 	free(model->dir);
-	free(model->pending);
+	orx_pending_free(model);
 	orx_values_free(model);
 	for (size_t i = 0; model->cache && i < model->cache->n_verified; i++)
 		free(model->cache->verified[i]);

@@ -694,10 +694,6 @@ static int decide_blocks(entry *e, orx_arena *mem, const orx_rules *rules,
 	if (t->segment)
 		return skip(e, mem,
 			    "a segment of a larger tensor is kept as it is");
-	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
-		return skip(e, mem,
-			    "a recurrent layer's tensor in external data "
-			    "is not rewritten yet");
 	if (!orx_dtype_is_float(t->data_type))
 		return skip(e, mem, "dtype %s is not rewritten",
 			    orx_dtype_name(t->data_type)

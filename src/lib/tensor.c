@@ -279,12 +279,35 @@ int orx_fill_job_of(orx_fill_job *job, uint8_t *out, const orx_model *model,
 				     t->name ? t->name : "");
 }
 
+/* The byte length of tensor i's data. */
+static uint64_t data_bytes(const orx_model *model, size_t i)
+{
+	const Onnx__TensorProto *t = initializer(model, i);
+	uint64_t n = 0;
+
+	orx_tensor_proto_count(&n, t);
+	return orx_dtype_nbytes(t->data_type, n);
+}
+
 int orx_make_values(uint8_t *out, const orx_model *model, size_t i)
 {
 	orx_fill_job job;
-	int rc = orx_fill_job_of(&job, out, model, i);
+	int rc;
 
+	if (model->pending[i].held) {
+		memcpy(out, model->pending[i].held, data_bytes(model, i));
+		return ORX_OK;
+	}
+	rc = orx_fill_job_of(&job, out, model, i);
 	return rc == ORX_OK ? orx_init_fill_jobs(&job, 1) : rc;
+}
+
+void orx_pending_free(orx_model *model)
+{
+	for (size_t i = 0; model->pending && i < orx_value_count(model); i++)
+		free(model->pending[i].held);
+	free(model->pending);
+	model->pending = NULL;
 }
 
 int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
@@ -294,9 +317,12 @@ int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
 	       slice = 4 * ORX_RNG_BLOCK;
 	orx_fill_job job;
 	uint8_t *buf;
-	int rc = orx_fill_job_of(&job, NULL, model, i);
+	int rc;
 
-	if (rc != ORX_OK)
+	if (model->pending[i].held) /* made already, whole */
+		return put(ctx, model->pending[i].held, data_bytes(model, i),
+			   0);
+	if ((rc = orx_fill_job_of(&job, NULL, model, i)) != ORX_OK)
 		return rc;
 	if (job.p->dist == ORX_DIST_ORTHOGONAL || job.n < slice)
 		slice = job.n; /* made whole */
@@ -401,6 +427,23 @@ int orx_tensor_readable(const orx_model *model, size_t i)
 	return read_check(&t, model, i, (size_t)n);
 }
 
+/* The new values of re-initialized tensor i in a data file: made (or
+ * taken from the held bytes) in memory, as the save will write them. */
+static int read_made(double *out, size_t n, const orx_model *model, size_t i,
+		     const Onnx__TensorProto *t)
+{
+	uint64_t len = data_bytes(model, i);
+	uint8_t *buf = len < SIZE_MAX ? malloc((size_t)len + 1) : NULL;
+	int rc;
+
+	if (!buf)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	if ((rc = orx_make_values(buf, model, i)) == ORX_OK)
+		raw_elements(out, buf, t->data_type, n);
+	free(buf);
+	return rc;
+}
+
 int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
 {
 	Onnx__TensorProto *t = NULL;
@@ -409,6 +452,9 @@ int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
 	if ((rc = read_check(&t, model, i, n)) != ORX_OK ||
 	    (rc = orx_materialize(model, i)) != ORX_OK)
 		return rc;
+	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL &&
+	    model->pending && model->pending[i].set)
+		return read_made(out, n, model, i, t);
 	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
 		return read_external(out, n, model, t);
 	if (t->has_raw_data)
@@ -553,7 +599,36 @@ static int defer(orx_model *model, size_t i, const orx_init_params *p,
 	    !(model->pending =
 		      calloc(orx_value_count(model) + 1, sizeof(orx_pending))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	model->pending[i] = (orx_pending){true, *p, key};
+	free(model->pending[i].held); /* the whole is drawn again */
+	model->pending[i] = (orx_pending){true, *p, key, NULL};
+	return ORX_OK;
+}
+
+/* The new bytes of tensor i in a data file, held in memory for parts of
+ * it to be re-initialized: its current ones (read from the file, or made
+ * from a whole-tensor init still pending). */
+static int hold(orx_model *model, size_t i, const Onnx__TensorProto *t)
+{
+	uint64_t len = data_bytes(model, i);
+	uint8_t *buf;
+	int rc;
+
+	if (!model->pending &&
+	    !(model->pending =
+		      calloc(orx_value_count(model) + 1, sizeof(orx_pending))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	if (model->pending[i].held)
+		return ORX_OK;
+	if (len > SIZE_MAX - 1 || !(buf = malloc((size_t)len + 1)))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	rc = model->pending[i].set ? orx_make_values(buf, model, i)
+				   : orx_external_read(buf, model, t);
+	if (rc != ORX_OK) {
+		free(buf);
+		return rc;
+	}
+	model->pending[i].held = buf;
+	model->pending[i].set = true;
 	return ORX_OK;
 }
 
@@ -609,26 +684,32 @@ int orx_tensor_init_range(orx_model *model, size_t i, uint64_t first,
 				(unsigned long long)first,
 				(unsigned long long)(first + count),
 				(unsigned long long)n);
-	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
-		return orx_fail(ORX_EUNSUPPORTED,
-				"tensor '%s': a part of a "
-				"tensor in external data is "
-				"not rewritten",
-				orx_value_name(model, i));
 	if (p->dist == ORX_DIST_KEEP || count == 0)
 		return ORX_OK;
-	/* a whole-tensor init still pending is made first: this overwrites
-	 * a part of it */
-	if ((rc = orx_materialize(model, i)) != ORX_OK ||
-	    (rc = writable(&base, &store, t)) != ORX_OK)
+	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL) {
+		/* the whole tensor held in memory, this part written in */
+		if ((rc = hold(model, i, t)) != ORX_OK)
+			return rc;
+		base = model->pending[i].held;
+		if (!(store = orx_raw_store(t->data_type)))
+			return orx_fail(ORX_EUNSUPPORTED,
+					"tensor '%s': cannot make values of "
+					"its dtype",
+					orx_value_name(model, i));
+	} else if ((rc = orx_materialize(model, i)) != ORX_OK ||
+		   (rc = writable(&base, &store, t)) != ORX_OK) {
+		/* (a whole-tensor init still pending is made first: this
+		 * overwrites a part of it) */
 		return rc;
+	}
 	if (count > SIZE_MAX / sizeof(double) ||
 	    !(v = malloc(count * sizeof(double))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	rc = orx_init_fill(v, (size_t)count, p, key, dims, ndim);
 	if (rc == ORX_OK) {
 		store(base, (size_t)first, v, (size_t)count);
-		model->cache->backing_changed = true;
+		if (orx_tensor_proto_storage(t) != ORX_STORAGE_EXTERNAL)
+			model->cache->backing_changed = true;
 	}
 	free(v);
 	return rc;

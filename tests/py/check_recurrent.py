@@ -393,6 +393,51 @@ def report(title, problems):
     return not problems
 
 
+def external_cases(tool, tmp, rng):
+    """Recurrent tensors in external data: re-initialized block by block as
+    when inline, the same values from the same seed, written to the
+    output's data file; the input's data file untouched."""
+    results = []
+    module = trained(Seq("LSTM", 1, True), seed=11)
+    cases = [("hand-built LSTM", hand_built("LSTM", 2, 5, 3, True, True, rng)),
+             ("PyTorch LSTM, unfolded", export(module, 17, False)),
+             ("PyTorch LSTM, folded", export(module, 17, True))]
+    for title, m in cases:
+        tag = title.replace(" ", "_").replace(",", "")
+        inline_src = os.path.join(tmp, f"{tag}_inline.onnx")
+        onnx.save(m, inline_src)
+        inline_out = os.path.join(tmp, f"{tag}_inline_out.onnx")
+        apply(tool, inline_src, inline_out)
+        folder = os.path.join(tmp, f"{tag}_ext")
+        os.makedirs(os.path.join(folder, "out"))
+        src = os.path.join(folder, "model.onnx")
+        onnx.save(m, src, save_as_external_data=True, all_tensors_to_one_file=True,
+                  location="weights.bin", size_threshold=0)
+        data_before = open(os.path.join(folder, "weights.bin"), "rb").read()
+        out = os.path.join(folder, "out", "model.onnx")
+        problems = []
+        try:
+            plan = apply(tool, src, out)
+        except RuntimeError as e:
+            results.append(report(f"{title} in external data", [str(e)]))
+            continue
+        skipped = [s for s in plan["skipped"] if "external" in s["reason"]]
+        if skipped:
+            problems.append(f"skipped: {skipped}")
+        want = {k: numpy_helper.to_array(v) for k, v in all_tensors(onnx.load(inline_out).graph).items()}
+        got = {k: numpy_helper.to_array(v) for k, v in all_tensors(onnx.load(out).graph).items()}
+        for name, w in want.items():
+            if name not in got or not np.array_equal(w, got[name]):
+                problems.append(f"{name}: differs from the inline model's")
+        if not os.path.exists(os.path.join(folder, "out", "weights.bin")):
+            problems.append("no data file beside the output")
+        if open(os.path.join(folder, "weights.bin"), "rb").read() != data_before:
+            problems.append("the input's data file changed")
+        results.append(report(f"{title} in external data: the same values as inline, "
+                              "input's data file untouched", problems))
+    return results
+
+
 def main():
     tool = sys.argv[1]
     rng = np.random.default_rng(3)
@@ -412,6 +457,7 @@ def main():
         results.append(report("an LSTM in each branch of an If", problems))
         results += rule_cases(tool, tmp, rng)
         results += check_cases(tool, tmp, rng)
+        results += external_cases(tool, tmp, rng)
         results += torch_cases(tool, tmp)
     print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
     return 0 if all(results) else 1

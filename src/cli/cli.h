@@ -65,10 +65,6 @@ int cli_error(const char *file, const char *fmt, ...)
 int cli_usage_error(const char *command, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Print the JSON value on stdout with a trailing newline and release it;
- * returns EXIT_OK, or EXIT_USAGE if it could not be written. */
-int cli_print_json(json_t *value);
-
 /* Human-readable byte count ("1.5 MiB") into buf. */
 const char *cli_bytes(char *buf, size_t size, unsigned long long n);
 

@@ -136,18 +136,6 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-int cli_print_json(json_t *value)
-{
-	int rc = json_dumpf(value, stdout,
-			    JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-				    JSON_REAL_PRECISION(9));
-
-	json_decref(value);
-	if (rc != 0 || fputc('\n', stdout) == EOF)
-		return cli_error(NULL, "cannot write to standard output");
-	return EXIT_OK;
-}
-
 const char *cli_bytes(char *buf, size_t size, unsigned long long n)
 {
 	static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};

@@ -13,7 +13,7 @@ struct orx_check {
 	orx_chain *chains;
 	size_t n_chains;
 	size_t *chain_end;	/* per chain: the layer index of its last layer
-				   (while running) */
+				   (while running; NULL after) */
 	orx_signal_step *steps; /* every chain's layers, first to last */
 	size_t *chain_step;	/* per chain: its first step */
 };
@@ -541,6 +541,8 @@ static int run(orx_check **out, const orx_model *model, const orx_plan *plan,
 					 L[i].by_signal);
 	if (rc == ORX_OK)
 		rc = chain_steps(c, L);
+	free(c->chain_end); /* the layer indices mean nothing past here */
+	c->chain_end = NULL;
 	/* recurrent layers: on their own, not in chains */
 	for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++) {
 		layer r = {0};

@@ -108,8 +108,6 @@ orx_progress *orx_progress_start(const orx_model *m, const char *step,
 void orx_progress_end(const orx_model *m, orx_progress *outer);
 orx_progress *orx_progress_current(void);
 void orx_progress_add(orx_progress *p, uint64_t n); /* p may be NULL */
-/* The values the model's next save makes (re-initialized, not yet made). */
-uint64_t orx_pending_values(const orx_model *m);
 
 /*** @@VALUES (values.c): the constants that can hold parameters ***/
 
@@ -209,6 +207,9 @@ typedef int (*orx_put_fn)(void *ctx, const uint8_t *bytes, size_t len,
 int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
 		      void *ctx);
 int orx_materialize_all(const orx_model *model);
+
+/* The values the model's next save makes (re-initialized, not yet made). */
+uint64_t orx_pending_values(const orx_model *m);
 
 /* Free the model's pending values (and their held bytes). */
 void orx_pending_free(orx_model *model);

@@ -57,14 +57,6 @@ static json_t *fan_or_null(int has, int64_t fan)
 	return has ? json_integer(fan) : json_null();
 }
 
-const char *orx_plan_item_scheme(const orx_plan_item *it)
-{
-	for (size_t i = 1; i < it->n_blocks; i++)
-		if (it->blocks[i].scheme != it->blocks[0].scheme)
-			return "per_gate";
-	return orx_scheme_name(it->scheme);
-}
-
 static json_t *block_json(const orx_plan_item *it, const orx_plan_block *b)
 {
 	char rule[512];

@@ -1132,6 +1132,14 @@ const orx_plan_item *orx_plan_item_at(const orx_plan *plan, size_t i)
 	return i < plan->n_items ? &plan->e[plan->items[i]]->pub : NULL;
 }
 
+const char *orx_plan_item_scheme(const orx_plan_item *it)
+{
+	for (size_t i = 1; i < it->n_blocks; i++)
+		if (it->blocks[i].scheme != it->blocks[0].scheme)
+			return "per_gate";
+	return orx_scheme_name(it->scheme);
+}
+
 size_t orx_plan_skipped_count(const orx_plan *plan)
 {
 	return plan->n_skips;

@@ -2,7 +2,6 @@
  * line drawn by another thread. The step that does the work counts into
  * the model's counters; the threads it starts count into the same ones
  * (the pool takes this thread's current counters with it). */
-#include "graph.h"
 #include "internal.h"
 
 #include <stdatomic.h>
@@ -68,16 +67,4 @@ const char *orx_model_progress(const orx_model *m, uint64_t *done,
 	*done = atomic_load(&m->progress->done);
 	*total = atomic_load(&m->progress->total);
 	return step;
-}
-
-uint64_t orx_pending_values(const orx_model *m)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; m->pending && i < orx_value_count(m); i++) {
-		const Onnx__TensorProto *t = orx_value_tensor(m, i);
-		if (m->pending[i].set)
-			n += orx_dims_count(t->dims, t->n_dims);
-	}
-	return n;
 }

@@ -302,6 +302,18 @@ int orx_make_values(uint8_t *out, const orx_model *model, size_t i)
 	return rc == ORX_OK ? orx_init_fill_jobs(&job, 1) : rc;
 }
 
+uint64_t orx_pending_values(const orx_model *m)
+{
+	uint64_t n = 0, count;
+
+	for (size_t i = 0; m->pending && i < orx_value_count(m); i++)
+		if (m->pending[i].set &&
+		    orx_tensor_proto_count(&count, orx_value_tensor(m, i)) ==
+			    ORX_OK)
+			n += count;
+	return n;
+}
+
 void orx_pending_free(orx_model *model)
 {
 	for (size_t i = 0; model->pending && i < orx_value_count(model); i++)
@@ -591,14 +603,24 @@ int orx_tensor_write(orx_model *model, size_t i, const double *values, size_t n)
 	return ORX_OK;
 }
 
-/* A tensor in a data file gets its values when the model is saved. */
-static int defer(orx_model *model, size_t i, const orx_init_params *p,
-		 uint64_t key)
+/* The model's pending values, made (all unset) on first use. */
+static int need_pending(orx_model *model)
 {
 	if (!model->pending &&
 	    !(model->pending =
 		      calloc(orx_value_count(model) + 1, sizeof(orx_pending))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
+	return ORX_OK;
+}
+
+/* A tensor in a data file gets its values when the model is saved. */
+static int defer(orx_model *model, size_t i, const orx_init_params *p,
+		 uint64_t key)
+{
+	int rc = need_pending(model);
+
+	if (rc != ORX_OK)
+		return rc;
 	free(model->pending[i].held); /* the whole is drawn again */
 	model->pending[i] = (orx_pending){true, *p, key, NULL};
 	return ORX_OK;
@@ -613,10 +635,8 @@ static int hold(orx_model *model, size_t i, const Onnx__TensorProto *t)
 	uint8_t *buf;
 	int rc;
 
-	if (!model->pending &&
-	    !(model->pending =
-		      calloc(orx_value_count(model) + 1, sizeof(orx_pending))))
-		return orx_fail(ORX_ENOMEM, "out of memory");
+	if ((rc = need_pending(model)) != ORX_OK)
+		return rc;
 	if (model->pending[i].held)
 		return ORX_OK;
 	if (len > SIZE_MAX - 1 || !(buf = malloc((size_t)len + 1)))

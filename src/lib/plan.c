@@ -993,28 +993,33 @@ static int claim_others(orx_plan *plan, const orx_model *model)
  * its weight. */
 /*** @@ORDER: the order the layers run in ***/
 
+/* A body's place among the model's graphs: the graph around it and the
+ * node there holding it, then its own index. Bodies sorted by these keys
+ * come in the order their owners run (no global state: the keys are the
+ * sort's own data). */
 typedef struct {
-	const orx_model *m;
+	int parent, owner;
+	size_t graph;
+} body_key;
+
+typedef struct {
 	const orx_plan *plan;
-	const size_t *by_owner; /* graph indices by (parent, owner) */
-	size_t *next_child;	/* per graph: its next child in by_owner */
-	size_t *number;		/* model-wide node index -> its position */
+	const body_key *by_owner; /* every graph, sorted by (parent, owner) */
+	size_t n_graphs;
+	size_t *next_child; /* per graph: its next child in by_owner */
+	size_t *number;	    /* model-wide node index -> its position */
 	size_t counter;
 } numbering;
 
-static const orx_model *sorting_model;
-
 static int by_parent_owner(const void *x, const void *y)
 {
-	const orx_graph_ref *a = &sorting_model->graphs[*(const size_t *)x];
-	const orx_graph_ref *b = &sorting_model->graphs[*(const size_t *)y];
+	const body_key *a = x, *b = y;
 
 	if (a->parent != b->parent)
 		return a->parent < b->parent ? -1 : 1;
 	if (a->owner != b->owner)
 		return a->owner < b->owner ? -1 : 1;
-	return (*(const size_t *)x > *(const size_t *)y) -
-	       (*(const size_t *)x < *(const size_t *)y);
+	return (a->graph > b->graph) - (a->graph < b->graph);
 }
 
 /* Number graph gi's nodes in order, each node's bodies right after it. */
@@ -1025,12 +1030,12 @@ static void number_graph(numbering *n, size_t gi)
 
 	for (size_t k = 0; k < orx_graph_node_count(gr); k++) {
 		n->number[base + k] = n->counter++;
-		while (*next < n->m->n_graphs) {
-			const orx_graph_ref *c =
-				&n->m->graphs[n->by_owner[*next]];
+		while (*next < n->n_graphs) {
+			const body_key *c = &n->by_owner[*next];
 			if (c->parent != (int)gi || c->owner != (int)k)
 				break;
-			number_graph(n, n->by_owner[(*next)++]);
+			(*next)++;
+			number_graph(n, c->graph);
 		}
 	}
 }
@@ -1039,8 +1044,8 @@ static void number_graph(numbering *n, size_t gi)
  * depth first at the node that holds them (SIZE_MAX without a node). */
 static int order_entries(orx_plan *plan, const orx_model *m)
 {
-	numbering n = {m, plan, NULL, NULL, NULL, 0};
-	size_t *by_owner = malloc((m->n_graphs + 1) * sizeof(size_t));
+	body_key *by_owner = malloc((m->n_graphs + 1) * sizeof(*by_owner));
+	numbering n = {plan, by_owner, m->n_graphs, NULL, NULL, 0};
 	int rc = ORX_OK;
 
 	n.next_child = malloc((m->n_graphs + 1) * sizeof(size_t));
@@ -1050,13 +1055,11 @@ static int order_entries(orx_plan *plan, const orx_model *m)
 		goto done;
 	}
 	for (size_t k = 0; k < m->n_graphs; k++)
-		by_owner[k] = k;
-	sorting_model = m;
-	qsort(by_owner, m->n_graphs, sizeof(size_t), by_parent_owner);
-	n.by_owner = by_owner;
+		by_owner[k] = (body_key){m->graphs[k].parent,
+					 m->graphs[k].owner, k};
+	qsort(by_owner, m->n_graphs, sizeof(*by_owner), by_parent_owner);
 	for (size_t k = 0, at = 0; k < m->n_graphs; k++) { /* first child */
-		while (at < m->n_graphs &&
-		       m->graphs[by_owner[at]].parent < (int)k)
+		while (at < m->n_graphs && by_owner[at].parent < (int)k)
 			at++;
 		n.next_child[k] = at;
 	}

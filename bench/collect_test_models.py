@@ -8,6 +8,7 @@ script runs against BINARY with its temporary folders kept under OUT
 """
 import os
 import runpy
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,9 +24,30 @@ SCRIPTS = [("check_patterns.py", False), ("check_bodies.py", True),
            ("check_architectures.py", False)]
 
 
+def keep_inputs(binary, out):
+    """Every model given to BINARY is copied to OUT/inputs first (the
+    scripts write many models to one path in turn)."""
+    real = subprocess.run
+    kept = os.path.join(out, "inputs")
+    os.makedirs(kept, exist_ok=True)
+
+    def run(argv, *a, **kw):
+        if isinstance(argv, (list, tuple)) and argv and argv[0] == binary:
+            for arg in argv[1:]:
+                if isinstance(arg, str) and arg.endswith(".onnx") and \
+                        os.path.isfile(arg) and not os.path.isfile(
+                            os.path.join(os.path.dirname(arg), arg + ".data")):
+                    n = len(os.listdir(kept))
+                    shutil.copyfile(arg, os.path.join(kept, "%05d.onnx" % n))
+                    break
+        return real(argv, *a, **kw)
+    subprocess.run = run
+
+
 def run_one(binary, out, script, samples):
     """In a child process: the script with TemporaryDirectory kept."""
     os.makedirs(out, exist_ok=True)
+    keep_inputs(binary, out)
     tempfile.tempdir = out
     tempfile.TemporaryDirectory.cleanup = lambda self: None
     tempfile.TemporaryDirectory.__exit__ = lambda self, *a: None

@@ -391,38 +391,6 @@ int orx_tensor_init_range(orx_model *model, size_t i, uint64_t first,
 			  uint64_t count, const int64_t *dims, size_t ndim,
 			  const orx_init_params *p, uint64_t key);
 
-/*** @@FANS: fan-in and fan-out of a weight ***/
-
-typedef enum {
-	ORX_FANS_EXACT,	 /* the README's fan table: groups in both fans */
-	ORX_FANS_PYTORCH /* torch.nn.init: Conv fan_out ignores groups... */
-} orx_fan_convention;
-
-typedef struct {
-	const char *op; /* "Gemm", "MatMul", "Conv", "ConvTranspose" */
-	int input;	/* which input the weight is: 0 (A) or 1 (B) */
-	int64_t group;	/* Conv, ConvTranspose: the group attribute */
-	int trans;	/* Gemm: transA for input 0, transB for input 1 */
-	orx_fan_convention convention;
-} orx_fan_query;
-
-#define ORX_FAN_QUERY_INIT                                                     \
-	{                                                                      \
-		NULL, 1, 1, 0, ORX_FANS_EXACT                                  \
-	}
-
-/* fan_in and fan_out of a weight of shape dims (as the node sees it:
- * after any Transpose) used as q->input of q->op. ORX_EUNSUPPORTED for an
- * op or input the table does not know, ORX_EINVALID for a shape or group
- * that does not fit the op. */
-int orx_fans(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
-	     const int64_t *dims, size_t ndim);
-
-/* The shape of a tensor after Transpose with perm (nperm == 0: the
- * default, axes reversed): out[i] = dims[perm[i]]. out has ndim values. */
-int orx_permute_dims(int64_t *out, const int64_t *dims, size_t ndim,
-		     const int64_t *perm, size_t nperm);
-
 /*** @@RULES: which scheme for which tensor ***/
 
 /* What a tensor is to the layer that uses it. */

@@ -5,7 +5,9 @@
  * from row blocks of weight_ih_l0 [4H, I], reordering PyTorch's gates
  * into ONNX's. Each value's pieces say which elements of which constant
  * it holds, in order; anything else stops with the reason. */
-#include "ops.h"
+#include "assemble.h"
+#include "constants.h"
+#include "view.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -80,6 +82,24 @@ static int give_up(orx_assembly *out, const orx_assembly *in, const char *why)
 
 static int assemble_value(orx_assembly *a, const orx_graph *gr,
 			  const char *name, int depth);
+static int assemble_slice(orx_assembly *a, const orx_graph *gr, int n,
+			  int depth);
+static int assemble_concat(orx_assembly *a, const orx_graph *gr, int n,
+			   int depth);
+
+/* The op's assembly of node n's output from its inputs' pieces. */
+static int assemble_op(orx_assembly *a, const orx_op *op, const orx_graph *gr,
+		       int n, int depth)
+{
+	switch (op->assemble) {
+	case ORX_ASSEMBLE_SLICE_ATTRS:
+		return stop(a, "a Slice with attributes (before opset 10)");
+	case ORX_ASSEMBLE_SLICE: return assemble_slice(a, gr, n, depth);
+	case ORX_ASSEMBLE_CONCAT: return assemble_concat(a, gr, n, depth);
+	case ORX_ASSEMBLE_NONE: break;
+	}
+	return stop(a, "it comes through %s", orx_graph_node(gr, n)->op_type);
+}
 
 /* input's assembly into a fresh *in, one level deeper. */
 static int assemble_input(orx_assembly *in, const orx_graph *gr,
@@ -114,17 +134,17 @@ static int assemble_value(orx_assembly *a, const orx_graph *gr,
 	node = orx_graph_node(gr, p);
 	if ((t = orx_constant_value(node)))
 		return whole(a, gr, -1, p, t);
-	op = orx_op_of(node);
-	if (op && op->assemble)
-		return op->assemble(a, gr, p, depth + 1);
-	if (!op || !op->view || node->n_input < 1)
+	op = orx_op_of(gr, p);
+	if (op && op->assemble != ORX_ASSEMBLE_NONE)
+		return assemble_op(a, op, gr, p, depth + 1);
+	if (!op || op->view == ORX_VIEW_NONE || node->n_input < 1)
 		return stop(a, "it comes through %s", node->op_type);
 	if (assemble_value(a, gr, node->input[0], depth + 1) < 0)
 		return -1;
 	if (op->reorders) /* the constants behind it are named, though */
 		return stop(a, "it comes through %s", node->op_type);
 	uint64_t before = orx_dims_count(a->dims, a->ndim);
-	if (op->view(a->dims, &a->ndim, gr, p) != ORX_OK ||
+	if (orx_view_apply(a->dims, &a->ndim, op, gr, p) != ORX_OK ||
 	    orx_dims_count(a->dims, a->ndim) != before)
 		return stop(a, "its shape after %s cannot be told",
 			    node->op_type);
@@ -163,7 +183,8 @@ static void clamp(int64_t *lo, int64_t *hi, int64_t start, int64_t end,
 		*hi = *lo;
 }
 
-int orx_assemble_slice(orx_assembly *a, const orx_graph *gr, int n, int depth)
+static int assemble_slice(orx_assembly *a, const orx_graph *gr, int n,
+			  int depth)
 {
 	const Onnx__NodeProto *node = orx_graph_node(gr, n);
 	int64_t starts[ORX_DIMS_MAX], ends[ORX_DIMS_MAX], axes[ORX_DIMS_MAX],
@@ -220,10 +241,13 @@ int orx_assemble_slice(orx_assembly *a, const orx_graph *gr, int n, int depth)
 	return 0;
 }
 
-int orx_assemble_concat(orx_assembly *a, const orx_graph *gr, int n, int depth)
+static int assemble_concat(orx_assembly *a, const orx_graph *gr, int n,
+			   int depth)
 {
 	const Onnx__NodeProto *node = orx_graph_node(gr, n);
-	int64_t axis = orx_attr_int(node, "axis", 0), total = 0;
+	int64_t axis = (int64_t)orx_op_attr(orx_op_of(gr, n), node,
+					    ORX_ATTR_AXIS),
+		total = 0;
 	orx_assembly in;
 
 	for (size_t k = 0; k < node->n_input; k++) {

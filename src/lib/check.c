@@ -1,5 +1,7 @@
 /* check: badly initialized weights, one by one and along chains. */
-#include "plan_internal.h"
+#include "decide.h"
+#include "downstream.h"
+#include "skips.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -42,18 +44,6 @@ typedef struct {
 	bool last; /* no weighted layer downstream (logits): drawn small
 		      or zero, benign (judged out of chains too) */
 } layer;
-
-/* Does a normalization (a row of the op table) lie on the path from
- * the layer to its activation? */
-static bool normalized_after(const entry *e)
-{
-	for (size_t i = 0; i < e->pub.path_len; i++) {
-		const orx_op *op = orx_op_named(e->pub.path[i]);
-		if (op && op->cls == ORX_OP_NORMALIZATION)
-			return true;
-	}
-	return false;
-}
 
 /*** @@JUDGE: a weight against the schemes accepted for its fans ***/
 
@@ -121,39 +111,15 @@ static void widen(double *lo, double *hi, int64_t fan_in, int64_t fan_out)
  * normal or truncated (the same std). False without fans. */
 static bool envelope(double *lo, double *hi, const entry *e)
 {
-	orx_fan_query q = ORX_FAN_QUERY_INIT;
 	int64_t in, out;
 
 	*lo = INFINITY, *hi = 0;
 	if (!e->pub.has_fans)
 		return false;
 	widen(lo, hi, e->pub.fan_in, e->pub.fan_out);
-	q.op = e->pub.op;
-	q.input = e->input;
-	q.group = e->group;
-	q.trans = (int)e->trans;
-	q.convention = ORX_FANS_PYTORCH;
-	if (orx_fans(&in, &out, &q, e->seen, e->seen_ndim) == ORX_OK)
+	if (orx_entry_fans(&in, &out, e, ORX_FANS_PYTORCH) == ORX_OK)
 		widen(lo, hi, in, out);
 	return *hi > 0;
-}
-
-/* Is e's layer the last: every branch downstream ends at a graph output
- * or at Softmax and kin, not at another layer or an activation? */
-static bool last_layer(const entry *e)
-{
-	if (!e->pub.n_branches)
-		return false;
-	for (size_t b = 0; b < e->pub.n_branches; b++) {
-		const orx_plan_branch *br = &e->pub.branches[b];
-		const char *end =
-			br->path_len ? br->path[br->path_len - 1] : "";
-		const orx_op *op = orx_op_named(end);
-		if (strcmp(br->activation, "none") ||
-		    (strcmp(end, "output") && !(op && op->cls == ORX_OP_END)))
-			return false;
-	}
-	return true;
 }
 
 /* std, and the problems of tensor i: zeros, constant, nonfinite; then
@@ -191,7 +157,7 @@ static int measure_kept(layer *l, const orx_model *m,
 	else
 		free(v);
 	l->n = t.count;
-	l->last = l->e->pub.role == ORX_ROLE_WEIGHT && last_layer(l->e);
+	l->last = l->e->pub.role == ORX_ROLE_WEIGHT && l->e->last;
 	l->std = finite && t.count ? sqrt(ss / t.count) : NAN;
 	l->ratio =
 		l->e->pub.params.std > 0 ? l->std / l->e->pub.params.std : NAN;
@@ -200,7 +166,7 @@ static int measure_kept(layer *l, const orx_model *m,
 		     : zeros		   ? ORX_PROBLEM_ZEROS
 		     : same && t.count > 1 ? ORX_PROBLEM_CONSTANT
 					   : -1;
-	if (l->problem >= 0 || t.count < 2 || normalized_after(l->e) ||
+	if (l->problem >= 0 || t.count < 2 || l->e->normalized ||
 	    !envelope(&lo, &hi, l->e))
 		return rc;
 	chi2_tails(&p_lo, &rest, (double)(t.count - 1),
@@ -354,9 +320,7 @@ static int link_chains(layer *L, size_t n, size_t n_nodes)
 	for (size_t i = 0; i < n; i++) { /* node order: feeders come first */
 		bool normalized;
 		/* the data input: X of Conv, the other side of Gemm/MatMul */
-		const orx_op *op = orx_op_named(L[i].e->pub.op);
-		int data = op && op->data_input >= 0 ? op->data_input
-						     : 1 - L[i].e->input;
+		int data = orx_op_data_input(L[i].e->row, L[i].e->input);
 		const orx_graph *gr =
 			L[i].e->gr; /* nodes numbered model-wide */
 		size_t base = orx_graph_node_base(gr);
@@ -649,12 +613,12 @@ int orx_plan_restrict(orx_plan *plan, const orx_check *check)
 	bool *tensor = calloc(plan->n_init + 1, sizeof(bool));
 	bool *node = calloc(plan->n_nodes + 1, sizeof(bool));
 	size_t kept = 0;
+	int rc = orx_plan_skip_reserve(plan, plan->n_items);
 
-	if (!tensor || !node) {
-		free(tensor);
-		free(node);
-		return orx_fail(ORX_ENOMEM, "out of memory");
-	}
+	if (rc == ORX_OK && (!tensor || !node))
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+	if (rc != ORX_OK)
+		goto done;
 	mark_flagged(tensor, node, plan, check);
 	for (size_t i = 0; i < plan->n_items; i++) {
 		entry *e = plan->e[plan->items[i]];
@@ -665,11 +629,12 @@ int orx_plan_restrict(orx_plan *plan, const orx_check *check)
 		e->decided = 0;
 		e->reason = "not flagged by check";
 		e->kept = true; /* the user's choice */
-		plan->skips[plan->n_skips++] = (orx_plan_skip){
-			e->pub.name, e->reason, e->pub.tensor, 1};
+		orx_plan_skip_add(plan, (orx_plan_skip){e->pub.name, e->reason,
+							e->pub.tensor, 1});
 	}
 	plan->n_items = kept;
+done:
 	free(tensor);
 	free(node);
-	return ORX_OK;
+	return rc;
 }

@@ -1,192 +1,12 @@
 /* The walk downstream from a layer to the activation that decides its
- * nonlinearity. */
-#include "graph.h"
+ * nonlinearity, and the way upstream to the layer that feeds one. */
+#include "downstream.h"
 #include "ops.h"
+#include "patterns.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The op table's class of node n, remembered per node of the graph (as
- * class + 1). */
-static orx_op_class class_of(const orx_graph *gr, int n)
-{
-	uint8_t *memo = orx_graph_node_memo(gr) + n;
-
-	if (!*memo)
-		*memo = (uint8_t)(orx_op_class_of(orx_graph_node(gr, n)) + 1);
-	return (orx_op_class)(*memo - 1);
-}
-
-/*** @@PATTERNS: activations exporters write as several ops ***/
-
-/* Is node (Sigmoid, HardSigmoid, Tanh(Softplus)) the gate of x * gate(x):
- * a consumer of its output is Mul whose other input is x? */
-static bool gates_its_input(const orx_graph *gr, const Onnx__NodeProto *node,
-			    const char *x)
-{
-	const int *nodes, *slots;
-	size_t n;
-
-	if (node->n_output < 1 || !x)
-		return false;
-	n = orx_graph_consumers(gr, orx_graph_value(gr, node->output[0]),
-				&nodes, &slots);
-	for (size_t i = 0; i < n; i++) {
-		const Onnx__NodeProto *mul = orx_graph_node(gr, nodes[i]);
-		if (orx_op_is(mul, "Mul") && mul->n_input == 2 &&
-		    !strcmp(mul->input[1 - slots[i]], x))
-			return true;
-	}
-	return false;
-}
-
-/* Mish: x * Tanh(Softplus(x)). */
-static bool is_mish(const orx_graph *gr, const Onnx__NodeProto *softplus)
-{
-	const int *nodes, *slots;
-	size_t n;
-
-	if (softplus->n_output < 1 || softplus->n_input < 1)
-		return false;
-	n = orx_graph_consumers(gr, orx_graph_value(gr, softplus->output[0]),
-				&nodes, &slots);
-	for (size_t i = 0; i < n; i++) {
-		const Onnx__NodeProto *t = orx_graph_node(gr, nodes[i]);
-		if (orx_op_is(t, "Tanh") &&
-		    gates_its_input(gr, t, softplus->input[0]))
-			return true;
-	}
-	return false;
-}
-
-/* For Mul(a, b): is one side Sigmoid or HardSigmoid of the other? */
-static const char *swish_tail(const orx_graph *gr, const Onnx__NodeProto *mul)
-{
-	for (int side = 0; side < 2 && mul->n_input == 2; side++) {
-		int p = orx_graph_producer(
-			gr, orx_graph_value(gr, mul->input[side]));
-		const Onnx__NodeProto *g;
-		if (p < 0)
-			continue;
-		g = orx_graph_node(gr, p);
-		if (g->n_input >= 1 &&
-		    !strcmp(g->input[0], mul->input[1 - side])) {
-			if (orx_op_is(g, "Sigmoid"))
-				return "Silu";
-			if (orx_op_is(g, "HardSigmoid"))
-				return "HardSwish";
-		}
-	}
-	return NULL;
-}
-
-/* The producer of value name if it is one of ops, else NULL. */
-static const Onnx__NodeProto *made_by(const orx_graph *gr, const char *name,
-				      const char *const *ops, size_t n_ops)
-{
-	int p = orx_graph_producer(gr, orx_graph_value(gr, name));
-
-	if (p < 0)
-		return NULL;
-	for (size_t i = 0; i < n_ops; i++)
-		if (orx_op_is(orx_graph_node(gr, p), ops[i]))
-			return orx_graph_node(gr, p);
-	return NULL;
-}
-
-/* Does value name come from x through at most hops Add, Sub, Mul or Div
- * nodes (by constants: the other input is not followed)? */
-static bool derives_from(const orx_graph *gr, const char *name, const char *x,
-			 int hops)
-{
-	static const char *const arith[] = {"Add", "Sub", "Mul", "Div"};
-	const Onnx__NodeProto *n;
-
-	if (!strcmp(name, x))
-		return true;
-	if (hops == 0 || !(n = made_by(gr, name, arith, 4)))
-		return false;
-	for (size_t i = 0; i < n->n_input; i++)
-		if (derives_from(gr, n->input[i], x, hops - 1))
-			return true;
-	return false;
-}
-
-/* The last Mul of GELU, x * (1 + erf(x / sqrt 2)) or x * (1 + tanh(..)):
- * one side is x, the other comes from Erf or Tanh of something made from
- * x. */
-static bool gelu_tail(const orx_graph *gr, const Onnx__NodeProto *mul)
-{
-	static const char *const arith[] = {"Add", "Sub", "Mul", "Div"};
-	static const char *const erf[] = {"Erf", "Tanh"};
-
-	for (int side = 0; side < 2 && mul->n_input == 2; side++) {
-		const char *x = mul->input[1 - side], *v = mul->input[side];
-		const Onnx__NodeProto *n;
-		for (int hop = 0; hop < 3; hop++) {
-			if ((n = made_by(gr, v, erf, 2)) && n->n_input &&
-			    derives_from(gr, n->input[0], x, 6))
-				return true;
-			if (!(n = made_by(gr, v, arith, 4)) || n->n_input < 1)
-				break;
-			v = n->input[0];
-		}
-	}
-	return false;
-}
-
-/* Clip at 0 is the ReLU family: Relu6 with max 6, Relu without max. */
-static const char *clip_name(const orx_graph *gr, const Onnx__NodeProto *clip)
-{
-	double lo = NAN, hi = INFINITY;
-
-	lo = orx_attr_float(clip, "min", NAN);
-	hi = orx_attr_float(clip, "max", INFINITY);
-	if (clip->n_input >= 2 && clip->input[1][0])
-		orx_graph_scalar(&lo, gr, clip->input[1]);
-	if (clip->n_input >= 3 && clip->input[2][0])
-		orx_graph_scalar(&hi, gr, clip->input[2]);
-	if (lo != 0)
-		return "Clip";
-	return hi == 6 ? "Relu6" : isinf(hi) ? "Relu" : "Relu6";
-}
-
-/* What an ORX_OP_PATTERN node means: an activation name, "" to walk on
- * through it, or NULL for an opaque op. */
-static const char *classify_special(const orx_graph *gr,
-				    const Onnx__NodeProto *node)
-{
-	double e;
-
-	const char *x = node->n_input ? node->input[0] : NULL;
-
-	if (orx_op_is(node, "Sigmoid"))
-		return gates_its_input(gr, node, x) ? "Silu" : "Sigmoid";
-	if (orx_op_is(node, "HardSigmoid"))
-		return gates_its_input(gr, node, x) ? "HardSwish"
-						    : "HardSigmoid";
-	if (orx_op_is(node, "Softplus"))
-		return is_mish(gr, node) ? "Mish" : "Softplus";
-	if (orx_op_is(node, "Erf"))
-		return "Gelu"; /* x * 0.5 * (1 + erf(x / sqrt 2)) */
-	if (orx_op_is(node, "Clip"))
-		return clip_name(gr, node);
-	if (orx_op_is(node, "Pow")) /* the tanh form of GELU starts with x^3 */
-		return node->n_input == 2 &&
-				       orx_graph_scalar(&e, gr,
-							node->input[1]) ==
-					       ORX_OK &&
-				       e == 3
-			       ? "Gelu"
-			       : NULL;
-	/* Mul: the end of x * Sigmoid(x) or of GELU, else by a constant or
-	 * a residual */
-	{
-		const char *tail = swish_tail(gr, node);
-		return tail ? tail : gelu_tail(gr, node) ? "Gelu" : "";
-	}
-}
 
 /*** @@WALK: breadth first over values ***/
 
@@ -195,6 +15,7 @@ typedef struct {
 	int value;
 	int parent;	/* queue index, -1 for the start */
 	const char *op; /* the op that produced value, NULL at the start */
+	bool norm;	/* that op is a normalization */
 } step;
 
 /* A walk visits at most QUEUE_MAX values and EDGES_MAX consumers: far
@@ -203,11 +24,14 @@ typedef struct {
 #define QUEUE_MAX 4096
 #define EDGES_MAX 4096
 
+/* An ending: its kind and name (alpha: its slope), reached from queue
+ * entry at, the ending's own name last on the path; final when nothing
+ * after it learns from the signal (a graph output, Softmax and kin). */
 static void record(orx_branch *out, size_t *n, orx_branch_kind kind,
 		   const char *name, double alpha, const step *q, int at,
-		   const char *last)
+		   const char *last, bool final)
 {
-	orx_branch b = {kind, name, alpha, {0}, 0};
+	orx_branch b = {kind, name, alpha, {0}, 0, false, final};
 	const char *rev[ORX_PATH_MAX];
 	size_t len = 0;
 
@@ -222,21 +46,24 @@ static void record(orx_branch *out, size_t *n, orx_branch_kind kind,
 	if (last && len < ORX_PATH_MAX)
 		rev[len++] = last;
 	for (int i = at; i >= 0 && q[i].op && len < ORX_PATH_MAX;
-	     i = q[i].parent)
+	     i = q[i].parent) {
 		rev[len++] = q[i].op;
+		b.normalized |= q[i].norm;
+	}
 	for (size_t i = 0; i < len; i++)
 		b.path[i] = rev[len - 1 - i];
 	b.path_len = len;
 	out[(*n)++] = b;
 }
 
-/* Queue value w (reached from queue entry at through op) once. */
+/* Queue value w (reached from queue entry at through op, a
+ * normalization if norm) once. */
 static void enqueue(step *q, size_t *tail, const orx_graph *gr, int w, int at,
-		    const char *op)
+		    const char *op, bool norm)
 {
 	if (*tail == QUEUE_MAX || !orx_graph_visit(gr, w))
 		return;
-	q[(*tail)++] = (step){gr, w, at, op};
+	q[(*tail)++] = (step){gr, w, at, op, norm};
 }
 
 /* Value v is an output of graph gr: the If holding gr as a branch outputs
@@ -248,13 +75,14 @@ static void leave_graph(orx_branch *branches, size_t *n, step *q, size_t *tail,
 	int owner;
 	const orx_graph *up = orx_graph_parent(gr, &owner);
 	int k = orx_graph_output_index(gr, v);
+	const orx_op *op = up ? orx_op_of(up, owner) : NULL;
 
-	if (up && k >= 0 && orx_op_is(orx_graph_node(up, owner), "If"))
+	if (op && op->body_outputs && k >= 0)
 		enqueue(q, tail, up, orx_graph_output_of(up, owner, (size_t)k),
-			at, "If");
+			at, orx_graph_node(up, owner)->op_type, false);
 	else
 		record(branches, n, ORX_BRANCH_NONE, "none", NAN, q, at,
-		       "output");
+		       "output", true);
 }
 
 /* The bodies that read value v of gr by name: the walk goes on in each,
@@ -272,8 +100,49 @@ static void enter_bodies(step *q, size_t *tail, size_t *edges,
 		int owner;
 		const orx_graph *up = orx_graph_parent(c[i].body, &owner);
 		enqueue(q, tail, c[i].body, c[i].body_value, at,
-			orx_graph_node(up, owner)->op_type);
+			orx_graph_node(up, owner)->op_type, false);
 	}
+}
+
+/* Node nd of gr, a consumer of queue entry at: an ending, or its outputs
+ * queued. */
+static void follow(orx_branch *branches, size_t *n, step *q, size_t *tail,
+		   const orx_graph *gr, int nd, int at)
+{
+	const Onnx__NodeProto *node = orx_graph_node(gr, nd);
+	const orx_op *op = orx_op_of(gr, nd);
+	orx_op_class cls = op ? op->cls : ORX_OP_UNKNOWN;
+	const char *name = node->op_type;
+	const orx_activation *act;
+	double alpha = NAN;
+
+	if (cls == ORX_OP_PATTERN) {
+		name = orx_pattern_activation(gr, nd, op->pattern);
+		cls = !name	 ? ORX_OP_UNKNOWN
+		      : !name[0] ? ORX_OP_TRANSPARENT
+				 : ORX_OP_ACTIVATION;
+		if (!name)
+			name = node->op_type;
+	} else if (cls == ORX_OP_ACTIVATION && op->activation) {
+		name = op->activation;
+	}
+	if (cls == ORX_OP_ACTIVATION && (act = orx_activation_named(name)) &&
+	    act->alpha)
+		alpha = orx_op_attr(op, node, ORX_ATTR_ALPHA);
+	if (cls == ORX_OP_ACTIVATION)
+		record(branches, n, ORX_BRANCH_ACTIVATION, name, alpha, q, at,
+		       name, false);
+	else if (cls == ORX_OP_WEIGHTED || cls == ORX_OP_END ||
+		 cls == ORX_OP_RECURRENT)
+		record(branches, n, ORX_BRANCH_NONE, "none", NAN, q, at, name,
+		       cls == ORX_OP_END);
+	else if (cls == ORX_OP_TRANSPARENT || cls == ORX_OP_NORMALIZATION)
+		for (size_t k = 0; k < node->n_output; k++)
+			enqueue(q, tail, gr, orx_graph_output_of(gr, nd, k), at,
+				node->op_type, cls == ORX_OP_NORMALIZATION);
+	else /* unknown, or a constant */
+		record(branches, n, ORX_BRANCH_OPAQUE, name, NAN, q, at, name,
+		       false);
 }
 
 int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
@@ -286,7 +155,7 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	*n = 0;
 	orx_graph_new_walk(gr);
-	enqueue(q, &tail, gr, start, -1, NULL);
+	enqueue(q, &tail, gr, start, -1, NULL, false);
 	while (head < tail) {
 		int at = (int)head++, v = q[at].value;
 		const int *nodes, *slots;
@@ -300,40 +169,8 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 		if (nc > EDGES_MAX - edges)
 			nc = EDGES_MAX - edges;
 		edges += nc;
-		for (size_t i = 0; i < nc; i++) {
-			const Onnx__NodeProto *node =
-				orx_graph_node(gr, nodes[i]);
-			orx_op_class cls = class_of(gr, nodes[i]);
-			const char *name = node->op_type;
-			double alpha = NAN;
-
-			if (cls == ORX_OP_PATTERN) {
-				name = classify_special(gr, node);
-				cls = !name	 ? ORX_OP_UNKNOWN
-				      : !name[0] ? ORX_OP_TRANSPARENT
-						 : ORX_OP_ACTIVATION;
-				if (!name)
-					name = node->op_type;
-			}
-			if (orx_op_is(node, "LeakyRelu"))
-				alpha = orx_attr_float(node, "alpha", 0.01);
-			if (cls == ORX_OP_ACTIVATION)
-				record(branches, n, ORX_BRANCH_ACTIVATION, name,
-				       alpha, q, at, name);
-			else if (cls == ORX_OP_WEIGHTED || cls == ORX_OP_END ||
-				 cls == ORX_OP_RECURRENT)
-				record(branches, n, ORX_BRANCH_NONE, "none",
-				       NAN, q, at, name);
-			else if (cls == ORX_OP_UNKNOWN)
-				record(branches, n, ORX_BRANCH_OPAQUE, name,
-				       NAN, q, at, name);
-			else /* transparent, or a normalization */
-				for (size_t k = 0; k < node->n_output; k++)
-					enqueue(q, &tail, gr,
-						orx_graph_output_of(
-							gr, nodes[i], k),
-						at, node->op_type);
-		}
+		for (size_t i = 0; i < nc; i++)
+			follow(branches, n, q, &tail, gr, nodes[i], at);
 	}
 	free(q);
 	return ORX_OK;
@@ -350,17 +187,17 @@ static bool is_constant(const orx_graph *gr, int v)
 	if (v < 0 || orx_graph_initializer(gr, v) >= 0)
 		return true;
 	p = orx_graph_producer(gr, v);
-	return p >= 0 && class_of(gr, p) == ORX_OP_UNKNOWN &&
-	       orx_op_is(orx_graph_node(gr, p), "Constant");
+	return p >= 0 && orx_op_class_at(gr, p) == ORX_OP_CONSTANT;
 }
 
 /* Is node p a sum of two or more signals (a residual connection)? */
 static bool residual_sum(const orx_graph *gr, int p)
 {
 	const Onnx__NodeProto *n = orx_graph_node(gr, p);
+	const orx_op *op = orx_op_of(gr, p);
 	int signals = 0;
 
-	if (!orx_op_is(n, "Add") && !orx_op_is(n, "Sum"))
+	if (!op || !op->sums)
 		return false;
 	for (size_t i = 0; i < n->n_input; i++)
 		signals += !is_constant(gr, orx_graph_input_of(gr, p, i));
@@ -380,14 +217,15 @@ int orx_graph_upstream_layer(const orx_graph *gr, int node, int slot,
 		if (p < 0)
 			return -1; /* a graph input */
 		n = orx_graph_node(gr, p);
-		cls = class_of(gr, p);
+		cls = orx_op_class_at(gr, p);
 		if (cls == ORX_OP_NORMALIZATION) {
 			*normalized = true;
 			return -1;
 		}
 		if (cls == ORX_OP_WEIGHTED)
 			return p;
-		if (cls == ORX_OP_UNKNOWN || cls == ORX_OP_END)
+		if (cls == ORX_OP_UNKNOWN || cls == ORX_OP_END ||
+		    cls == ORX_OP_CONSTANT)
 			return -1;
 		if (residual_sum(gr, p))
 			return -1; /* the skip keeps the signal level */

@@ -359,3 +359,16 @@ int orx_tensor_proto_validate(const Onnx__TensorProto *t)
 	default: return validate_typed(t, n, what);
 	}
 }
+
+uint64_t orx_dims_count(const int64_t *dims, size_t ndim)
+{
+	uint64_t n = 1;
+
+	for (size_t i = 0; i < ndim; i++) {
+		if (dims[i] < 0 ||
+		    (dims[i] && n > (UINT64_C(1) << 62) / (uint64_t)dims[i]))
+			return UINT64_MAX;
+		n *= (uint64_t)dims[i];
+	}
+	return n;
+}

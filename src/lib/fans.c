@@ -1,6 +1,6 @@
-/* fan_in and fan_out, one function per weighted op (the rows of ops.c
- * name them). */
-#include "ops.h"
+/* fan_in and fan_out, one function per fan rule (the rows of ops.c name
+ * them). */
+#include "fans.h"
 
 #include <string.h>
 
@@ -15,14 +15,13 @@ static int64_t prod(const int64_t *dims, size_t from, size_t to)
 	return p;
 }
 
-int orx_fans_gemm(int64_t *in, int64_t *out, const orx_fan_query *q,
-		  const int64_t *dims, size_t ndim)
+static int fans_gemm(int64_t *in, int64_t *out, const orx_op *op,
+		     const orx_fan_query *q, const int64_t *dims, size_t ndim)
 {
 	if (ndim != 2)
 		return orx_fail(ORX_EINVALID,
-				"a Gemm weight has 2 dimensions, "
-				"not %zu",
-				ndim);
+				"a %s weight has 2 dimensions, not %zu",
+				op->op_type, ndim);
 	if (q->input == 1) { /* B: [K, N], or [N, K] with transB */
 		*in = dims[q->trans ? 1 : 0];
 		*out = dims[q->trans ? 0 : 1];
@@ -34,12 +33,13 @@ int orx_fans_gemm(int64_t *in, int64_t *out, const orx_fan_query *q,
 }
 
 /* MatMul: leading (batch) dimensions count in neither fan. */
-int orx_fans_matmul(int64_t *in, int64_t *out, const orx_fan_query *q,
-		    const int64_t *dims, size_t ndim)
+static int fans_matmul(int64_t *in, int64_t *out, const orx_op *op,
+		       const orx_fan_query *q, const int64_t *dims, size_t ndim)
 {
 	if (ndim == 0)
-		return orx_fail(ORX_EINVALID, "a MatMul weight needs at least "
-					      "1 dimension");
+		return orx_fail(ORX_EINVALID,
+				"a %s weight needs at least 1 dimension",
+				op->op_type);
 	if (ndim == 1) { /* a vector: K against the other side */
 		*in = dims[0];
 		*out = 1;
@@ -55,30 +55,28 @@ int orx_fans_matmul(int64_t *in, int64_t *out, const orx_fan_query *q,
 	return ORX_OK;
 }
 
-static int check_conv(const orx_fan_query *q, const int64_t *dims, size_t ndim,
+static int check_conv(const orx_op *op, const orx_fan_query *q, size_t ndim,
 		      int64_t divisible)
 {
 	if (ndim < 3)
 		return orx_fail(ORX_EINVALID,
-				"a %s weight has at least 3 "
-				"dimensions, not %zu",
-				q->op, ndim);
+				"a %s weight has at least 3 dimensions, not "
+				"%zu",
+				op->op_type, ndim);
 	if (q->group < 1 || divisible % q->group != 0)
 		return orx_fail(ORX_EINVALID,
-				"%s group %lld does not divide "
-				"%lld channels",
-				q->op, (long long)q->group,
+				"%s group %lld does not divide %lld channels",
+				op->op_type, (long long)q->group,
 				(long long)divisible);
-	(void)dims;
 	return ORX_OK;
 }
 
 /* Conv weight [M, C/g, k...]. */
-int orx_fans_conv(int64_t *in, int64_t *out, const orx_fan_query *q,
-		  const int64_t *dims, size_t ndim)
+static int fans_conv(int64_t *in, int64_t *out, const orx_op *op,
+		     const orx_fan_query *q, const int64_t *dims, size_t ndim)
 {
 	int64_t k;
-	int rc = check_conv(q, dims, ndim, ndim ? dims[0] : 0);
+	int rc = check_conv(op, q, ndim, ndim ? dims[0] : 0);
 
 	if (rc != ORX_OK)
 		return rc;
@@ -90,11 +88,12 @@ int orx_fans_conv(int64_t *in, int64_t *out, const orx_fan_query *q,
 }
 
 /* ConvTranspose weight [C, M/g, k...]. */
-int orx_fans_conv_transpose(int64_t *in, int64_t *out, const orx_fan_query *q,
-			    const int64_t *dims, size_t ndim)
+static int fans_conv_transpose(int64_t *in, int64_t *out, const orx_op *op,
+			       const orx_fan_query *q, const int64_t *dims,
+			       size_t ndim)
 {
 	int64_t k;
-	int rc = check_conv(q, dims, ndim, ndim ? dims[0] : 0);
+	int rc = check_conv(op, q, ndim, ndim ? dims[0] : 0);
 
 	if (rc != ORX_OK)
 		return rc;
@@ -109,48 +108,31 @@ int orx_fans_conv_transpose(int64_t *in, int64_t *out, const orx_fan_query *q,
 	return ORX_OK;
 }
 
-int orx_fans(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
-	     const int64_t *dims, size_t ndim)
-{
-	const orx_op *op = orx_op_named(q->op);
+typedef int (*fan_fn)(int64_t *in, int64_t *out, const orx_op *op,
+		      const orx_fan_query *q, const int64_t *dims, size_t ndim);
 
-	if (!op || !op->fans)
+static const fan_fn rules[] = {
+	[ORX_FAN_RULE_GEMM] = fans_gemm,
+	[ORX_FAN_RULE_MATMUL] = fans_matmul,
+	[ORX_FAN_RULE_CONV] = fans_conv,
+	[ORX_FAN_RULE_CONV_TRANSPOSE] = fans_conv_transpose,
+};
+
+int orx_fans(int64_t *fan_in, int64_t *fan_out, const orx_op *op,
+	     const orx_fan_query *q, const int64_t *dims, size_t ndim)
+{
+	orx_input_kind in =
+		op ? orx_op_input(op, (size_t)q->input) : ORX_IN_NONE;
+
+	if (!op || op->fans == ORX_FAN_RULE_NONE)
 		return orx_fail(ORX_EUNSUPPORTED, "no fan rule for op %s",
-				q->op);
-	if (q->input < 0 || q->input > 1 ||
-	    !(op->weight_inputs & (1u << q->input)))
+				op ? op->op_type : "(none)");
+	if (q->input < 0 || (in != ORX_IN_WEIGHT && in != ORX_IN_EITHER))
 		return orx_fail(ORX_EUNSUPPORTED,
-				"input %d of %s is not a "
-				"weight",
-				q->input, q->op);
+				"input %d of %s is not a weight", q->input,
+				op->op_type);
 	for (size_t d = 0; d < ndim; d++)
 		if (dims[d] < 0)
 			return orx_fail(ORX_EINVALID, "negative dimension");
-	return op->fans(fan_in, fan_out, q, dims, ndim);
-}
-
-int orx_permute_dims(int64_t *out, const int64_t *dims, size_t ndim,
-		     const int64_t *perm, size_t nperm)
-{
-	unsigned seen = 0;
-
-	if (nperm == 0) { /* Transpose's default: reverse the axes */
-		for (size_t i = 0; i < ndim; i++)
-			out[i] = dims[ndim - 1 - i];
-		return ORX_OK;
-	}
-	if (nperm != ndim || ndim > 32)
-		return orx_fail(ORX_EINVALID,
-				"Transpose perm has %zu axes for "
-				"a tensor of %zu",
-				nperm, ndim);
-	for (size_t i = 0; i < ndim; i++) {
-		int64_t p = perm[i] < 0 ? perm[i] + (int64_t)ndim : perm[i];
-		if (p < 0 || p >= (int64_t)ndim || (seen & (1u << p)))
-			return orx_fail(ORX_EINVALID, "Transpose perm is not a "
-						      "permutation");
-		seen |= 1u << p;
-		out[i] = dims[p];
-	}
-	return ORX_OK;
+	return rules[op->fans](fan_in, fan_out, op, q, dims, ndim);
 }

@@ -1,8 +1,8 @@
-/* An index of a graph's values, and the walks the planner does over it. */
+/* An index of a graph's values: producers, consumers, the values bodies
+ * read from the graphs around them, the marks of a walk; and the readers
+ * of nodes' attributes. It knows nothing of what the ops are (ops.c). */
 #include "graph.h"
-#include "ops.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +25,9 @@ struct orx_graph {
 	int *out_value;	     /* the values of the nodes' outputs, or -1 */
 	size_t *in_start;    /* node -> its first input in in_value */
 	int *in_value;	     /* the values of the nodes' inputs, or -1 */
-	uint8_t *node_memo;  /* a byte per node for the walks' own use */
+	uint16_t *node_tags; /* a number per node for the op table's use */
+	Onnx__OperatorSetIdProto *const *opsets; /* the model's imports */
+	size_t n_opsets;
 	/* where it sits (orx_graph_set_scope): */
 	const orx_graph *parent; /* the graph around a body, or NULL */
 	int id;			 /* its index among the model's graphs */
@@ -101,12 +103,12 @@ static int alloc_tables(orx_graph *gr, size_t cap)
 		calloc(1, sizeof(struct marks) + (cap + 1) * sizeof(uint32_t));
 	gr->out_start = calloc(gr->g->n_node + 1, sizeof(size_t));
 	gr->out_value = malloc((cap + 1) * sizeof(int));
-	gr->node_memo = calloc(gr->g->n_node + 1, 1);
+	gr->node_tags = calloc(gr->g->n_node + 1, sizeof(uint16_t));
 	gr->in_start = calloc(gr->g->n_node + 1, sizeof(size_t));
 	gr->in_value = malloc((cap + 1) * sizeof(int));
 	if (!gr->names || !gr->slots || !gr->producer || !gr->initializer ||
 	    !gr->cons_start || !gr->is_output || !gr->is_input || !gr->marks ||
-	    !gr->out_start || !gr->out_value || !gr->node_memo ||
+	    !gr->out_start || !gr->out_value || !gr->node_tags ||
 	    !gr->in_start || !gr->in_value)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i <= cap; i++)
@@ -184,7 +186,8 @@ static int index_consumers(orx_graph *gr)
 	return ORX_OK;
 }
 
-int orx_graph_build(orx_graph **out, const Onnx__GraphProto *g)
+int orx_graph_build(orx_graph **out, const Onnx__GraphProto *g,
+		    Onnx__OperatorSetIdProto *const *opsets, size_t n_opsets)
 {
 	orx_graph *gr = calloc(1, sizeof(*gr));
 	int rc;
@@ -192,6 +195,8 @@ int orx_graph_build(orx_graph **out, const Onnx__GraphProto *g)
 	if (!gr)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	gr->g = g;
+	gr->opsets = opsets;
+	gr->n_opsets = n_opsets;
 	if ((rc = alloc_tables(gr, max_values(g))) == ORX_OK) {
 		index_values(gr);
 		rc = index_consumers(gr);
@@ -219,16 +224,29 @@ void orx_graph_free(orx_graph *gr)
 	free(gr->marks);
 	free(gr->out_start);
 	free(gr->out_value);
-	free(gr->node_memo);
+	free(gr->node_tags);
 	free(gr->in_start);
 	free(gr->in_value);
 	free(gr->captures);
 	free(gr);
 }
 
-uint8_t *orx_graph_node_memo(const orx_graph *gr)
+uint16_t *orx_graph_node_tags(const orx_graph *gr)
 {
-	return gr->node_memo;
+	return gr->node_tags;
+}
+
+int64_t orx_graph_opset(const orx_graph *gr, const char *domain)
+{
+	for (size_t i = 0; i < gr->n_opsets; i++) {
+		const char *d =
+			gr->opsets[i]->domain ? gr->opsets[i]->domain : "";
+		if (!strcmp(d, "ai.onnx"))
+			d = "";
+		if (!strcmp(d, domain) && gr->opsets[i]->has_version)
+			return gr->opsets[i]->version;
+	}
+	return INT64_MAX;
 }
 
 int orx_graph_input_of(const orx_graph *gr, int n, size_t k)
@@ -409,6 +427,11 @@ int orx_graph_output_index(const orx_graph *gr, int v)
 	return -1;
 }
 
+bool orx_graph_is_input(const orx_graph *gr, int v)
+{
+	return v >= 0 && gr->is_input[v];
+}
+
 bool orx_graph_is_output(const orx_graph *gr, int v)
 {
 	return v >= 0 && gr->is_output[v];
@@ -446,8 +469,8 @@ size_t orx_graph_node_count(const orx_graph *gr)
 
 /*** @@ATTRIBUTES and constants ***/
 
-static const Onnx__AttributeProto *attr(const Onnx__NodeProto *node,
-					const char *name)
+const Onnx__AttributeProto *orx_attr_find(const Onnx__NodeProto *node,
+					  const char *name)
 {
 	for (size_t i = 0; i < node->n_attribute; i++)
 		if (node->attribute[i]->name &&
@@ -459,14 +482,14 @@ static const Onnx__AttributeProto *attr(const Onnx__NodeProto *node,
 int64_t orx_attr_int(const Onnx__NodeProto *node, const char *name,
 		     int64_t fallback)
 {
-	const Onnx__AttributeProto *a = attr(node, name);
+	const Onnx__AttributeProto *a = orx_attr_find(node, name);
 	return a && a->has_i ? a->i : fallback;
 }
 
 bool orx_attr_ints(int64_t *out, size_t max, size_t *n,
 		   const Onnx__NodeProto *node, const char *name)
 {
-	const Onnx__AttributeProto *a = attr(node, name);
+	const Onnx__AttributeProto *a = orx_attr_find(node, name);
 
 	if (!a || a->n_ints > max)
 		return false;
@@ -479,7 +502,7 @@ bool orx_attr_ints(int64_t *out, size_t max, size_t *n,
 bool orx_attr_string_is(const Onnx__NodeProto *node, const char *name,
 			const char *value)
 {
-	const Onnx__AttributeProto *a = attr(node, name);
+	const Onnx__AttributeProto *a = orx_attr_find(node, name);
 	size_t n = strlen(value);
 
 	return a && a->has_s && a->s.len == n && !memcmp(a->s.data, value, n);
@@ -488,135 +511,6 @@ bool orx_attr_string_is(const Onnx__NodeProto *node, const char *name,
 double orx_attr_float(const Onnx__NodeProto *node, const char *name,
 		      double fallback)
 {
-	const Onnx__AttributeProto *a = attr(node, name);
+	const Onnx__AttributeProto *a = orx_attr_find(node, name);
 	return a && a->has_f ? a->f : fallback;
-}
-
-bool orx_op_is(const Onnx__NodeProto *node, const char *op)
-{
-	return node->op_type && !strcmp(node->op_type, op) &&
-	       (!node->domain || !node->domain[0] ||
-		!strcmp(node->domain, "ai.onnx"));
-}
-
-int orx_graph_scalar(double *out, const orx_graph *gr, const char *name)
-{
-	int v = orx_graph_value(gr, name), p = -1, init;
-	const Onnx__AttributeProto *a;
-
-	/* through at most 64 Identity or Cast nodes (a cycle ends there) */
-	for (int hops = 0; hops <= 64; hops++) {
-		if ((init = orx_graph_initializer(gr, v)) >= 0)
-			return orx_tensor_proto_scalar(
-				out, gr->g->initializer[init]);
-		if ((p = orx_graph_producer(gr, v)) < 0)
-			return ORX_EUNSUPPORTED;
-		if (!(orx_op_is(gr->g->node[p], "Identity") ||
-		      orx_op_is(gr->g->node[p], "Cast")) ||
-		    gr->g->node[p]->n_input < 1)
-			break;
-		v = orx_graph_value(gr, gr->g->node[p]->input[0]);
-	}
-	if (!orx_op_is(gr->g->node[p], "Constant"))
-		return ORX_EUNSUPPORTED;
-	if ((a = attr(gr->g->node[p], "value")) && a->t)
-		return orx_tensor_proto_scalar(out, a->t);
-	if ((a = attr(gr->g->node[p], "value_float")) && a->has_f)
-		return *out = a->f, ORX_OK;
-	if ((a = attr(gr->g->node[p], "value_int")) && a->has_i)
-		return *out = (double)a->i, ORX_OK;
-	return ORX_EUNSUPPORTED;
-}
-
-int orx_graph_ints(int64_t *out, size_t max, size_t *n, const orx_graph *gr,
-		   const char *name)
-{
-	int v = orx_graph_value(gr, name), p, init;
-	const Onnx__AttributeProto *a;
-
-	if ((init = orx_graph_initializer(gr, v)) >= 0)
-		return orx_tensor_proto_ints(out, max, n,
-					     gr->g->initializer[init]);
-	if ((p = orx_graph_producer(gr, v)) < 0 ||
-	    !orx_op_is(gr->g->node[p], "Constant"))
-		return ORX_EUNSUPPORTED;
-	if ((a = attr(gr->g->node[p], "value")) && a->t)
-		return orx_tensor_proto_ints(out, max, n, a->t);
-	return orx_attr_ints(out, max, n, gr->g->node[p], "value_ints")
-		       ? ORX_OK
-		       : ORX_EUNSUPPORTED;
-}
-
-/*** @@TRACE: from a node input up to its initializer ***/
-
-/* The shape of a tensor: the product of its dims (below 2^62 once
- * validated; a view's product is checked against it). */
-uint64_t orx_dims_count(const int64_t *dims, size_t ndim)
-{
-	uint64_t n = 1;
-
-	for (size_t i = 0; i < ndim; i++) {
-		if (dims[i] < 0 ||
-		    (dims[i] && n > (UINT64_C(1) << 62) / (uint64_t)dims[i]))
-			return UINT64_MAX;
-		n *= (uint64_t)dims[i];
-	}
-	return n;
-}
-
-int orx_graph_trace(orx_trace *out, const orx_graph *gr, const char *input)
-{
-	int chain[64], depth = 0, v = orx_graph_value(gr, input), init, p;
-	const orx_graph *chain_gr[64];
-	const Onnx__TensorProto *t;
-
-	out->quantized = false;
-	out->constant_node = -1;
-	t = NULL;
-	const char *name = input;
-
-	while ((init = orx_graph_initializer(gr, v)) < 0) {
-		const orx_op *op;
-		p = orx_graph_producer(gr, v);
-		if (p < 0 && (v < 0 || !gr->is_input[v]) && gr->parent &&
-		    name && name[0]) {
-			/* not defined here: a name of a graph around it */
-			gr = gr->parent;
-			v = orx_graph_value(gr, name);
-			continue;
-		}
-		if (p >= 0 && (t = orx_constant_value(gr->g->node[p]))) {
-			out->constant_node = p; /* a Constant node's tensor */
-			break;
-		}
-		if (p < 0 || depth == 64 || gr->g->node[p]->n_input < 1 ||
-		    !(op = orx_op_of(gr->g->node[p])) || !op->view)
-			return -1;
-		out->quantized |= op->quantized;
-		chain_gr[depth] = gr;
-		chain[depth++] = p;
-		v = orx_graph_input_of(gr, p, 0);
-		name = gr->g->node[p]->input[0];
-	}
-	if (!t)
-		t = gr->g->initializer[init];
-	if (t->n_dims > ORX_DIMS_MAX)
-		return -1;
-	out->ndim = t->n_dims;
-	if (t->n_dims) /* a scalar's dims are NULL: no memcpy from NULL */
-		memcpy(out->seen, t->dims, t->n_dims * sizeof(int64_t));
-	while (depth-- > 0) { /* from the initializer toward the node */
-		const orx_graph *at =
-			chain_gr[depth]; /* a body's node, maybe */
-		int n = chain[depth];
-		if (orx_op_of(at->g->node[n])
-			    ->view(out->seen, &out->ndim, at, n) != ORX_OK)
-			return -1;
-	}
-	if (orx_dims_count(out->seen, out->ndim) !=
-	    orx_dims_count(t->dims, t->n_dims))
-		return -1; /* a view that does not fit the tensor */
-	out->init = init;
-	out->graph = gr->id;
-	return 0;
 }

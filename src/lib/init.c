@@ -1,5 +1,5 @@
 /* Initialization schemes: what they resolve to, and filling tensors. */
-#include "internal.h"
+#include "ops.h"
 
 #include <assert.h>
 #include <math.h>
@@ -80,7 +80,10 @@ int orx_gain(double *out, const char *name, double param)
 	else if (!strcmp(name, "relu"))
 		*out = sqrt(2.0);
 	else if (!strcmp(name, "leaky_relu"))
-		*out = sqrt(2 / (1 + (isnan(param) ? 1e-4 : param * param)));
+		*out = sqrt(2 /
+			    (1 + (isnan(param) ? ORX_LEAKY_RELU_ALPHA *
+							 ORX_LEAKY_RELU_ALPHA
+					       : param * param)));
 	else if (!strcmp(name, "selu"))
 		*out = 0.75;
 	else

@@ -183,6 +183,12 @@ uint64_t orx_dtype_nbytes(int dtype, uint64_t n);
 /* float32, float16, bfloat16 or float64: the dtypes values are made in. */
 bool orx_dtype_is_float(int dtype);
 
+/* The most dimensions of a shape the planner follows. */
+#define ORX_DIMS_MAX 16
+
+/* The elements of a shape; UINT64_MAX past 2^62 or for a negative dim. */
+uint64_t orx_dims_count(const int64_t *dims, size_t ndim);
+
 /*** @@TENSOR (tensor.c): tensor data, and the values made for it ***/
 
 /* Converts n values into a tensor buffer at element offset. */
@@ -319,6 +325,12 @@ bool orx_rng_shortcuts(bool on);
 /*** @@RULES (rules.c) ***/
 
 typedef enum { ORX_GAIN_DEFAULT, ORX_GAIN_VALUE, ORX_GAIN_NAMED } orx_gain_kind;
+
+/* Whose fans a rule measures with (fans=). */
+typedef enum {
+	ORX_FANS_EXACT,	 /* the README's fan table: groups in both fans */
+	ORX_FANS_PYTORCH /* torch.nn.init: Conv fan_out ignores groups... */
+} orx_fan_convention;
 
 /* What a rule does: a scheme with its options. */
 typedef struct {

@@ -1,169 +1,291 @@
-/* What each ONNX op is to the tool: one row per op type, sorted by name
- * (looked up by binary search; a test checks the order). */
-#include "plan_internal.h"
+/* What each op is to the tool: one row per (domain, op_type) and opset
+ * range, sorted (looked up by binary search; a test checks the order),
+ * and the activations the walk names. */
+#include "ops.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define T(name)                                                                \
+/* A row of the default domain from opset 1, of class cls_; each macro
+ * takes at least one field after its fixed ones. */
+#define ROW(name, cls_, ...)                                                   \
 	{                                                                      \
-		.op = name, .cls = ORX_OP_TRANSPARENT                          \
+		.domain = "", .op_type = name, .since = 1, .cls = cls_,        \
+		__VA_ARGS__                                                    \
 	}
-#define A(name)                                                                \
-	{                                                                      \
-		.op = name, .cls = ORX_OP_ACTIVATION                           \
-	}
-#define P(name)                                                                \
-	{                                                                      \
-		.op = name, .cls = ORX_OP_PATTERN                              \
-	}
-#define E(name)                                                                \
-	{                                                                      \
-		.op = name, .cls = ORX_OP_END                                  \
-	}
-#define N(name, params)                                                        \
-	{                                                                      \
-		.op = name, .cls = ORX_OP_NORMALIZATION, .n_params = params    \
-	}
-/* transparent, and a constant reaches a layer through it seen by view */
-#define V(name, fn)                                                            \
-	{                                                                      \
-		.op = name, .cls = ORX_OP_TRANSPARENT, .view = fn              \
-	}
+#define D ORX_IN_DATA
+#define C ORX_IN_CONFIG
+#define T(name) ROW(name, ORX_OP_TRANSPARENT, .in = {D})
+#define TX(name, ...) ROW(name, ORX_OP_TRANSPARENT, __VA_ARGS__)
+#define A(name) ROW(name, ORX_OP_ACTIVATION, .in = {D})
+#define P(name, kind) ROW(name, ORX_OP_PATTERN, .in = {D}, .pattern = kind)
+#define E(name) ROW(name, ORX_OP_END, .in = {D})
+#define N(name, ...) ROW(name, ORX_OP_NORMALIZATION, __VA_ARGS__)
+#define O(name, ...) ROW(name, ORX_OP_UNKNOWN, __VA_ARGS__)
+/* The groups of a layer without them: 1. */
+#define NO_GROUP [ORX_ATTR_GROUP] = {NULL, 1}
+#define LAYER(name, kind, ...)                                                 \
+	ROW(name, ORX_OP_WEIGHTED, .fans = kind, __VA_ARGS__)
+#define NORM3 .in = {D, ORX_IN_NORM_SCALE, ORX_IN_NORM_BIAS}
+#define RECURRENT(name, letters, ...)                                          \
+	ROW(name, ORX_OP_RECURRENT, .gates = letters,                          \
+	    .attr = {[ORX_ATTR_HIDDEN_SIZE] = {"hidden_size", 0}},             \
+	    .in = {D, ORX_IN_RNN_W, ORX_IN_RNN_R, ORX_IN_RNN_B, C,             \
+		   ORX_IN_STATE, __VA_ARGS__})
 
 static const orx_op table[] = {
-	{.op = "Add", .cls = ORX_OP_TRANSPARENT, .params = orx_roles_add},
+	TX("Add", .in = {D, D}, .arith = ORX_ARITH_ADD, .sums = true,
+	   .params = ORX_PARAMS_ADD),
 	T("AveragePool"),
-	N("BatchNormalization", 4), /* scale, bias, mean, var */
-	V("Cast",
-	  orx_view_same), /* float16 or bfloat16 storage cast to float */
+	N("BatchNormalization", .in = {D, ORX_IN_NORM_SCALE, ORX_IN_NORM_BIAS,
+				       ORX_IN_NORM_MEAN, ORX_IN_NORM_VAR}),
+	/* float16 or bfloat16 storage cast to float */
+	TX("Cast", .in = {D}, .view = ORX_VIEW_SAME, .carries = true,
+	   .copies = true),
 	A("Celu"),
-	P("Clip"), /* at 0: Relu or Relu6 */
-	{.op = "Concat",
-	 .cls = ORX_OP_TRANSPARENT,
-	 .assemble = orx_assemble_concat,
-	 .params = orx_roles_concat},
-	{.op = "Conv",
-	 .cls = ORX_OP_WEIGHTED,
-	 .weight_inputs = 0x2,
-	 .bias_input = 2,
-	 .data_input = 0,
-	 .fans = orx_fans_conv},
-	{.op = "ConvTranspose",
-	 .cls = ORX_OP_WEIGHTED,
-	 .weight_inputs = 0x2,
-	 .bias_input = 2,
-	 .data_input = 0,
-	 .fans = orx_fans_conv_transpose},
+	/* at 0: Relu or Relu6; bounds as attributes, from opset 11 as
+	 * inputs (absent: unbounded) */
+	ROW("Clip", ORX_OP_PATTERN, .in = {D}, .pattern = ORX_PATTERN_CLIP,
+	    .attr = {[ORX_ATTR_MIN] = {"min", NAN},
+		     [ORX_ATTR_MAX] = {"max", INFINITY}}),
+	{.domain = "",
+	 .op_type = "Clip",
+	 .since = 11,
+	 .cls = ORX_OP_PATTERN,
+	 .in = {D, C, C},
+	 .pattern = ORX_PATTERN_CLIP,
+	 .attr = {[ORX_ATTR_MIN] = {NULL, NAN},
+		  [ORX_ATTR_MAX] = {NULL, INFINITY}}},
+	TX("Concat", .in = {D, D}, .assemble = ORX_ASSEMBLE_CONCAT,
+	   .params = ORX_PARAMS_CLASS_TOKEN, .joins = true,
+	   .attr = {[ORX_ATTR_AXIS] = {"axis", 0}}),
+	ROW("Constant", ORX_OP_CONSTANT, .in = {ORX_IN_NONE}),
+	LAYER("Conv", ORX_FAN_RULE_CONV, .in = {D, ORX_IN_WEIGHT, ORX_IN_BIAS},
+	      .attr = {[ORX_ATTR_GROUP] = {"group", 1}}),
+	LAYER("ConvTranspose", ORX_FAN_RULE_CONV_TRANSPOSE,
+	      .in = {D, ORX_IN_WEIGHT, ORX_IN_BIAS},
+	      .attr = {[ORX_ATTR_GROUP] = {"group", 1}}),
 	T("DepthToSpace"),
 	/* opaque to the walk; a weight behind it is quantized: never
 	 * rewritten */
-	{.op = "DequantizeLinear",
-	 .cls = ORX_OP_UNKNOWN,
-	 .view = orx_view_same,
-	 .quantized = true},
-	T("Div"),
-	T("Dropout"),
+	O("DequantizeLinear", .in = {D, C, C}, .view = ORX_VIEW_SAME,
+	  .quantized = true),
+	TX("Div", .in = {D, D}, .arith = ORX_ARITH_DIV),
+	TX("Dropout", .in = {D}, .carries = true),
 	A("Elu"),
-	P("Erf"), /* GELU's erf form */
-	T("Expand"),
-	V("Flatten", orx_view_flatten),
-	{.op = "GRU", .cls = ORX_OP_RECURRENT, .gates = "zrh"},
+	P("Erf", ORX_PATTERN_ERF), /* GELU's erf form */
+	TX("Expand", .in = {D, C}, .carries = true, .broadcasts = true),
+	TX("Flatten", .in = {D}, .view = ORX_VIEW_FLATTEN, .carries = true,
+	   .attr = {[ORX_ATTR_AXIS] = {"axis", 1}}),
+	RECURRENT("GRU", "zrh", ORX_IN_NONE),
 	/* opaque to the walk; its table, read at data indices, an
 	 * embedding */
-	{.op = "Gather",
-	 .cls = ORX_OP_UNKNOWN,
-	 .params = orx_roles_gather,
-	 .params_first = true},
+	O("Gather", .in = {D, D}, .params = ORX_PARAMS_EMBEDDING,
+	  .params_first = true, .carries = true),
 	A("Gelu"),
-	{.op = "Gemm",
-	 .cls = ORX_OP_WEIGHTED,
-	 .weight_inputs = 0x3,
-	 .bias_input = 2,
-	 .data_input = -1,
-	 .trans_a = "transA",
-	 .trans_b = "transB",
-	 .fans = orx_fans_gemm},
+	LAYER("Gemm", ORX_FAN_RULE_GEMM,
+	      .in = {ORX_IN_EITHER, ORX_IN_EITHER, ORX_IN_BIAS},
+	      .attr = {[ORX_ATTR_TRANS_A] = {"transA", 0},
+		       [ORX_ATTR_TRANS_B] = {"transB", 0},
+		       NO_GROUP}),
 	T("GlobalAveragePool"),
 	T("GlobalMaxPool"),
-	N("GroupNormalization", 2),
-	P("HardSigmoid"), /* alone, or HardSwish as x * HardSigmoid(x) */
+	N("GroupNormalization", NORM3),
+	P("HardSigmoid", ORX_PATTERN_HARD_SIGMOID),
 	A("HardSwish"),
-	V("Identity", orx_view_same),
-	N("InstanceNormalization", 2),
-	{.op = "LSTM",
-	 .cls = ORX_OP_RECURRENT,
-	 .gates = "iofc",
-	 .n_peepholes = 3},
-	N("LayerNormalization", 2),
-	A("LeakyRelu"),
+	TX("Identity", .in = {D}, .view = ORX_VIEW_SAME, .carries = true,
+	   .copies = true),
+	O("If", .in = {C}, .body_outputs = true),
+	N("InstanceNormalization", NORM3),
+	RECURRENT("LSTM", "iofc", ORX_IN_STATE, ORX_IN_RNN_P),
+	N("LayerNormalization", NORM3),
+	ROW("LeakyRelu", ORX_OP_ACTIVATION, .in = {D},
+	    .attr = {[ORX_ATTR_ALPHA] = {"alpha", ORX_LEAKY_RELU_ALPHA}}),
 	E("LogSoftmax"),
+	O("Loop", .in = {C, C}),
 	T("LpPool"),
-	{.op = "MatMul",
-	 .cls = ORX_OP_WEIGHTED,
-	 .weight_inputs = 0x3,
-	 .bias_input = -1,
-	 .data_input = -1,
-	 .fans = orx_fans_matmul},
+	LAYER("MatMul", ORX_FAN_RULE_MATMUL,
+	      .in = {ORX_IN_EITHER, ORX_IN_EITHER}, .attr = {NO_GROUP}),
 	T("MaxPool"),
 	A("Mish"),
 	/* by a constant or a residual; or ends swish, GELU */
-	{.op = "Mul", .cls = ORX_OP_PATTERN, .params = orx_roles_mul},
-	{.op = "PRelu", .cls = ORX_OP_ACTIVATION, .params = orx_roles_prelu},
-	T("Pad"),
-	P("Pow"), /* x^3: GELU's tanh form */
-	{.op = "RNN", .cls = ORX_OP_RECURRENT, .gates = "h"},
+	ROW("Mul", ORX_OP_PATTERN, .in = {D, D}, .pattern = ORX_PATTERN_MUL,
+	    .arith = ORX_ARITH_MUL, .params = ORX_PARAMS_MUL),
+	ROW("PRelu", ORX_OP_ACTIVATION, .in = {D, D},
+	    .params = ORX_PARAMS_PRELU),
+	TX("Pad", .in = {D}, .carries = true),
+	P("Pow", ORX_PATTERN_POW), /* x^3: GELU's tanh form */
+	RECURRENT("RNN", "h", ORX_IN_NONE),
 	A("Relu"),
-	V("Reshape", orx_view_reshape),
+	TX("Reshape", .in = {D, C}, .view = ORX_VIEW_RESHAPE, .carries = true,
+	   .attr = {[ORX_ATTR_ALLOWZERO] = {"allowzero", 0}}),
 	T("Resize"),
+	O("Scan", .in = {D}),
 	A("Selu"),
-	P("Sigmoid"), /* alone, or Silu as x * Sigmoid(x) */
-	{.op = "Slice",
+	P("Sigmoid", ORX_PATTERN_SIGMOID),
+	/* starts and ends as attributes before opset 10 */
+	TX("Slice", .in = {D}, .assemble = ORX_ASSEMBLE_SLICE_ATTRS,
+	   .carries = true),
+	{.domain = "",
+	 .op_type = "Slice",
+	 .since = 10,
 	 .cls = ORX_OP_TRANSPARENT,
-	 .assemble = orx_assemble_slice},
+	 .in = {D, C, C, C, C},
+	 .assemble = ORX_ASSEMBLE_SLICE,
+	 .carries = true},
 	E("Softmax"),
-	P("Softplus"), /* alone, or in Mish */
+	P("Softplus", ORX_PATTERN_SOFTPLUS),
 	A("Softsign"),
 	T("SpaceToDepth"),
 	T("Split"),
-	V("Squeeze", orx_view_squeeze),
-	T("Sub"),
+	TX("Squeeze", .in = {D}, .view = ORX_VIEW_SQUEEZE, .carries = true),
+	TX("Sub", .in = {D, D}, .arith = ORX_ARITH_SUB),
+	/* opaque to the walk; a residual sum where two inputs are signals */
+	O("Sum", .in = {D, D}, .sums = true),
 	A("Tanh"),
 	A("ThresholdedRelu"),
-	{.op = "Transpose",
-	 .cls = ORX_OP_TRANSPARENT,
-	 .view = orx_view_transpose,
-	 .reorders = true},
-	V("Unsqueeze", orx_view_unsqueeze),
+	TX("Transpose", .in = {D}, .view = ORX_VIEW_TRANSPOSE, .reorders = true,
+	   .carries = true),
+	TX("Unsqueeze", .in = {D}, .view = ORX_VIEW_UNSQUEEZE, .carries = true),
 	T("Upsample"),
 };
 
 #define N_OPS (sizeof(table) / sizeof(*table))
 
-static int by_name(const void *key, const void *row)
+/* NULL, "" and "ai.onnx" are the default domain. */
+static const char *domain_of(const char *domain)
 {
-	return strcmp(key, ((const orx_op *)row)->op);
+	return !domain || !strcmp(domain, "ai.onnx") ? "" : domain;
 }
 
-const orx_op *orx_op_named(const char *op_type)
+/* Order of rows: domain, then op_type, then since. */
+static int compare_key(const char *domain, const char *op_type,
+		       const orx_op *row)
 {
-	return op_type ? bsearch(op_type, table, N_OPS, sizeof(*table), by_name)
-		       : NULL;
+	int c = strcmp(domain, row->domain);
+
+	return c ? c : strcmp(op_type, row->op_type);
 }
 
-const orx_op *orx_op_of(const Onnx__NodeProto *node)
+const orx_op *orx_op_find(const char *domain, const char *op_type,
+			  int64_t version)
 {
-	if (node->domain && node->domain[0] && strcmp(node->domain, "ai.onnx"))
+	size_t lo = 0, hi = N_OPS;
+	const orx_op *found = NULL;
+
+	if (!op_type)
 		return NULL;
-	return orx_op_named(node->op_type);
+	domain = domain_of(domain);
+	while (lo < hi) { /* the first row of (domain, op_type) or after */
+		size_t mid = lo + (hi - lo) / 2;
+		if (compare_key(domain, op_type, &table[mid]) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < N_OPS && !compare_key(domain, op_type, &table[lo]); lo++)
+		if (table[lo].since <= version)
+			found = &table[lo]; /* the newest that holds */
+	return found;
 }
 
-orx_op_class orx_op_class_of(const Onnx__NodeProto *node)
+/* Per node, the row's index + 1 (NO_ROW: none), found once. */
+#define NO_ROW UINT16_MAX
+
+const orx_op *orx_op_of(const orx_graph *gr, int n)
 {
-	const orx_op *op = orx_op_of(node);
+	uint16_t *tag = orx_graph_node_tags(gr) + n;
+
+	if (!*tag) {
+		const Onnx__NodeProto *node = orx_graph_node(gr, n);
+		const orx_op *op = orx_op_find(
+			node->domain, node->op_type,
+			orx_graph_opset(gr, domain_of(node->domain)));
+		*tag = op ? (uint16_t)(op - table + 1) : NO_ROW;
+	}
+	return *tag == NO_ROW ? NULL : &table[*tag - 1];
+}
+
+orx_op_class orx_op_class_at(const orx_graph *gr, int n)
+{
+	const orx_op *op = orx_op_of(gr, n);
 
 	return op ? op->cls : ORX_OP_UNKNOWN;
+}
+
+bool orx_op_is_constant(const Onnx__NodeProto *node)
+{
+	const orx_op *op =
+		orx_op_find(node->domain, node->op_type, ORX_OPSET_LATEST);
+
+	return op && op->cls == ORX_OP_CONSTANT;
+}
+
+orx_input_kind orx_op_input(const orx_op *op, size_t k)
+{
+	return k < ORX_OP_INPUTS ? (orx_input_kind)op->in[k] : ORX_IN_NONE;
+}
+
+int orx_op_input_of_kind(const orx_op *op, orx_input_kind kind)
+{
+	for (int k = 0; k < ORX_OP_INPUTS; k++)
+		if (op->in[k] == kind)
+			return k;
+	return -1;
+}
+
+int orx_op_data_input(const orx_op *op, int weight)
+{
+	int data = orx_op_input_of_kind(op, ORX_IN_DATA);
+	int either = orx_op_input_of_kind(op, ORX_IN_EITHER);
+
+	if (data >= 0 || either < 0)
+		return data;
+	return weight == either ? either + 1 : either;
+}
+
+double orx_op_attr(const orx_op *op, const Onnx__NodeProto *node,
+		   orx_attr_meaning m)
+{
+	const orx_attr_default *a = &op->attr[m];
+
+	if (!a->name)
+		return a->fallback;
+	for (size_t i = 0; i < node->n_attribute; i++) {
+		const Onnx__AttributeProto *at = node->attribute[i];
+		if (!at->name || strcmp(at->name, a->name))
+			continue;
+		if (at->has_i)
+			return (double)at->i;
+		if (at->has_f)
+			return at->f;
+	}
+	return a->fallback;
+}
+
+const char *orx_op_name(const orx_op *op, char *buf, size_t size)
+{
+	if (!op->domain[0])
+		return op->op_type;
+	snprintf(buf, size, "%s.%s", op->domain, op->op_type);
+	return buf;
+}
+
+const orx_op *orx_op_named(const char *name)
+{
+	const char *dot = name ? strrchr(name, '.') : NULL;
+	char domain[128];
+
+	if (!dot)
+		return orx_op_find("", name, ORX_OPSET_LATEST);
+	if ((size_t)(dot - name) >= sizeof(domain))
+		return NULL;
+	memcpy(domain, name, (size_t)(dot - name));
+	domain[dot - name] = '\0';
+	return domain[0] ? orx_op_find(domain, dot + 1, ORX_OPSET_LATEST)
+			 : NULL;
 }
 
 const orx_op *orx_op_at(size_t i)
@@ -171,28 +293,43 @@ const orx_op *orx_op_at(size_t i)
 	return i < N_OPS ? &table[i] : NULL;
 }
 
-/* What an activation (an op, or a pattern the walk names) passes of a
- * zero-mean input's second moment: 1/2 for ReLU and its kin (He et al.
- * 2015: half the input is cut), (1 + alpha^2)/2 for LeakyRelu; 1 for the
- * symmetric ones in their linear regime near 0 (Glorot and Bengio 2010)
- * and for SELU, which keeps it by design; "none" passes it all. */
-static const struct {
-	const char *activation;
-	double factor; /* NAN: (1 + alpha^2) / 2 */
-} factors[] = {
-	{"Celu", 0.5},	    {"Elu", 0.5},	{"Gelu", 0.5},
-	{"HardSwish", 0.5}, {"LeakyRelu", NAN}, {"Mish", 0.5},
-	{"PRelu", 0.5},	    {"Relu", 0.5},	{"Relu6", 0.5},
-	{"Silu", 0.5},	    {"Softplus", 0.5},	{"ThresholdedRelu", 0.5},
+/*** @@ACTIVATIONS: what the walk names, and what each passes ***/
+
+static const orx_activation activations[] = {
+	{"none", 1, false},	   {"Celu", 0.5, false},
+	{"Clip", 1, false}, /* bounded, not at 0 */
+	{"Elu", 0.5, false},	   {"Gelu", 0.5, false},
+	{"HardSigmoid", 1, false}, {"HardSwish", 0.5, false},
+	{"LeakyRelu", NAN, true},  {"Mish", 0.5, false},
+	{"PRelu", 0.5, false},	   {"Relu", 0.5, false},
+	{"Relu6", 0.5, false},	   {"Selu", 1, false}, /* keeps it by design */
+	{"Sigmoid", 1, false},	   {"Silu", 0.5, false},
+	{"Softplus", 0.5, false},  {"Softsign", 1, false},
+	{"Tanh", 1, false},	   {"ThresholdedRelu", 0.5, false},
 };
 
-double orx_activation_factor(const char *activation, double alpha)
-{
-	double a = isnan(alpha) ? 0.01 : alpha;
+#define N_ACTIVATIONS (sizeof(activations) / sizeof(*activations))
 
-	for (size_t i = 0; i < sizeof(factors) / sizeof(*factors); i++)
-		if (!strcmp(factors[i].activation, activation))
-			return isnan(factors[i].factor) ? (1 + a * a) / 2
-							: factors[i].factor;
-	return 1;
+const orx_activation *orx_activation_named(const char *name)
+{
+	for (size_t i = 0; name && i < N_ACTIVATIONS; i++)
+		if (!strcmp(activations[i].name, name))
+			return &activations[i];
+	return NULL;
+}
+
+const orx_activation *orx_activation_at(size_t i)
+{
+	return i < N_ACTIVATIONS ? &activations[i] : NULL;
+}
+
+double orx_activation_factor(const char *name, double alpha)
+{
+	const orx_activation *a = orx_activation_named(name);
+
+	if (isnan(alpha))
+		alpha = ORX_LEAKY_RELU_ALPHA;
+	if (!a)
+		return 1;
+	return isnan(a->factor) ? (1 + alpha * alpha) / 2 : a->factor;
 }

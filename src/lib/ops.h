@@ -1,6 +1,14 @@
-/* Internal: what each ONNX op is to the tool, in one table (ops.c). The
- * planner, the downstream walk, the fans, the rules and check read it;
- * a new kind of layer is a new row. */
+/* Internal: what each op is to the tool (ops.c), one row per (domain,
+ * op_type) and opset range, and the activations the walk names.
+ *
+ * A row says everything the tool knows of an op: its class for the walk,
+ * what each input holds, the attributes read and their defaults, how an
+ * activation held in attributes is read, and which view, assembly, fan
+ * rule, pattern and structural parameters apply to it. Those last are
+ * kinds: the file that acts on them holds the function for each kind
+ * (view.c, assemble.c, fans.c, patterns.c, roles.c), so the table depends
+ * on no file above the graph index and every file may read it. A new kind
+ * of layer is a new row. */
 #ifndef ORX_OPS_H
 #define ORX_OPS_H
 
@@ -14,131 +22,223 @@ typedef enum {
 	ORX_OP_ACTIVATION,    /* ends a walk with its name */
 	ORX_OP_WEIGHTED,      /* a layer: ends a walk with "none" */
 	ORX_OP_END,	      /* Softmax and kin: ends a walk with "none" */
-	ORX_OP_PATTERN,	      /* a pattern of several ops decides (the walk) */
-	ORX_OP_RECURRENT      /* LSTM, GRU, RNN: a layer of gate blocks, W,
-				 R, B as inputs 1, 2, 3 (ends a walk with
-				 "none") */
+	ORX_OP_PATTERN,	  /* a pattern of several ops decides (patterns.c) */
+	ORX_OP_RECURRENT, /* LSTM, GRU, RNN: a layer of gate blocks (ends a
+			     walk with "none") */
+	ORX_OP_CONSTANT	  /* holds a constant in an attribute (opaque to
+			     the walk, as UNKNOWN) */
 } orx_op_class;
 
-typedef int (*orx_fan_fn)(int64_t *fan_in, int64_t *fan_out,
-			  const orx_fan_query *q, const int64_t *dims,
-			  size_t ndim);
+/* What an input of an op holds. */
+typedef enum {
+	ORX_IN_NONE,   /* no such input */
+	ORX_IN_DATA,   /* the signal */
+	ORX_IN_EITHER, /* the weight when it comes from a constant (B first),
+			  else the signal: Gemm's and MatMul's A and B */
+	ORX_IN_WEIGHT,
+	ORX_IN_BIAS,
+	ORX_IN_NORM_SCALE,
+	ORX_IN_NORM_BIAS,
+	ORX_IN_NORM_MEAN,
+	ORX_IN_NORM_VAR,
+	ORX_IN_RNN_W, /* a recurrent layer's input weight, [D, G*H, I] */
+	ORX_IN_RNN_R, /* its recurrent weight, [D, G*H, H] */
+	ORX_IN_RNN_B, /* its biases Wb and Rb, [D, 2*G*H] */
+	ORX_IN_RNN_P, /* LSTM's peepholes, [D, 3*H] */
+	ORX_IN_STATE, /* a recurrent layer's initial state: a buffer */
+	ORX_IN_CONFIG /* a shape, axes, bounds, sizes: never a parameter */
+} orx_input_kind;
 
-/* How an op changes the shape of a constant on its way to a layer (dims
- * in place, *ndim of them, at most ORX_DIMS_MAX): node n of graph.
- * ORX_EUNSUPPORTED when the shape cannot be told. */
-typedef int (*orx_view_fn)(int64_t *dims, size_t *ndim, const orx_graph *gr,
-			   int n);
+#define ORX_OP_INPUTS 12
 
-/* A value assembled from pieces of constants (assemble.c): PyTorch
- * builds an LSTM's W from row blocks of weight_ih_l0 with Slice, Concat
- * and Unsqueeze. */
-#define ORX_PIECES_MAX 64
-
-/* count elements of a constant from its element first, in order. */
-typedef struct {
-	int graph;	   /* the id of the graph holding the constant */
-	int init;	   /* its initializer there, or -1 */
-	int constant_node; /* else the Constant node holding it */
-	uint64_t first, count;
-} orx_piece;
-
-typedef struct orx_assembly {
-	orx_piece piece[ORX_PIECES_MAX]; /* in the value's element order */
-	size_t n;
-	int64_t dims[ORX_DIMS_MAX]; /* the value's shape */
-	size_t ndim;
-	bool quantized; /* a DequantizeLinear on the way */
-	char why[160];	/* why it cannot be told */
-} orx_assembly;
-
-/* The pieces value input of graph gr is made of, through Slice, Concat
- * and the views that keep the elements' order (not Transpose): 0; or -1
- * with out->why saying what stopped it (out->n pieces then list the
- * constants reached, for the planner to name). */
-int orx_graph_assemble(orx_assembly *out, const orx_graph *gr,
-		       const char *input);
-
-/* How an op assembles its output from its inputs' pieces (Slice,
- * Concat): node n of graph, into out; depth bounds the recursion. */
-typedef int (*orx_assemble_fn)(orx_assembly *out, const orx_graph *gr, int n,
-			       int depth);
-
-struct orx_plan_ctx;
-
-/* The parameters a node holds by the graph's structure, claimed (roles.c). */
-typedef int (*orx_params_fn)(struct orx_plan_ctx *c, int node);
+/* The attributes the tool reads, by what they mean; a row names the ones
+ * its op has (or, with a NULL name, only gives the default where the op
+ * takes the value from an input or not at all). */
+typedef enum {
+	ORX_ATTR_TRANS_A,     /* Gemm: A transposed */
+	ORX_ATTR_TRANS_B,     /* Gemm: B transposed */
+	ORX_ATTR_GROUP,	      /* Conv, ConvTranspose: groups */
+	ORX_ATTR_ALPHA,	      /* an activation's slope (LeakyRelu) */
+	ORX_ATTR_AXIS,	      /* Flatten, Concat */
+	ORX_ATTR_ALLOWZERO,   /* Reshape: 0 is a size, not a copy */
+	ORX_ATTR_MIN,	      /* Clip's bounds (attributes before opset 11) */
+	ORX_ATTR_MAX,	      /* NAN / INFINITY: unbounded */
+	ORX_ATTR_HIDDEN_SIZE, /* LSTM, GRU, RNN; 0: taken from R's shape */
+	ORX_N_ATTRS
+} orx_attr_meaning;
 
 typedef struct {
-	const char *op;
+	const char *name; /* NULL: the op has no such attribute */
+	double fallback;  /* its value when absent */
+} orx_attr_default;
+
+/* How a constant reaching a layer through the op's input 0 is seen at
+ * its output (view.c). */
+typedef enum {
+	ORX_VIEW_NONE, /* it is not followed: the trace stops */
+	ORX_VIEW_SAME,
+	ORX_VIEW_TRANSPOSE,
+	ORX_VIEW_RESHAPE,
+	ORX_VIEW_SQUEEZE,
+	ORX_VIEW_UNSQUEEZE,
+	ORX_VIEW_FLATTEN
+} orx_view_kind;
+
+/* How the op assembles its output from pieces of its inputs' constants
+ * (assemble.c). */
+typedef enum {
+	ORX_ASSEMBLE_NONE,
+	ORX_ASSEMBLE_SLICE_ATTRS, /* bounds as attributes: not followed */
+	ORX_ASSEMBLE_SLICE,
+	ORX_ASSEMBLE_CONCAT
+} orx_assemble_kind;
+
+/* The fan rule of a weighted op (fans.c). */
+typedef enum {
+	ORX_FAN_RULE_NONE,
+	ORX_FAN_RULE_GEMM,
+	ORX_FAN_RULE_MATMUL,
+	ORX_FAN_RULE_CONV,
+	ORX_FAN_RULE_CONV_TRANSPOSE
+} orx_fan_rule;
+
+/* Which activation an ORX_OP_PATTERN node is part of (patterns.c). */
+typedef enum {
+	ORX_PATTERN_NONE,
+	ORX_PATTERN_SIGMOID,	  /* alone, or Silu as x * Sigmoid(x) */
+	ORX_PATTERN_HARD_SIGMOID, /* alone, or HardSwish as x * HardSigmoid(x)
+				   */
+	ORX_PATTERN_SOFTPLUS,	  /* alone, or in Mish: x * Tanh(Softplus(x)) */
+	ORX_PATTERN_ERF,	  /* GELU's erf form */
+	ORX_PATTERN_CLIP,	  /* at 0: Relu or Relu6 */
+	ORX_PATTERN_POW,	  /* x^3: GELU's tanh form */
+	ORX_PATTERN_MUL		  /* ends swish or GELU; else by a constant or
+				     a residual */
+} orx_pattern_kind;
+
+/* The parameters a node holds by the graph's structure (roles.c). */
+typedef enum {
+	ORX_PARAMS_NONE,
+	ORX_PARAMS_EMBEDDING,  /* its table, read at data indices */
+	ORX_PARAMS_PRELU,      /* its slope */
+	ORX_PARAMS_ADD,	       /* positions, norm biases, masks */
+	ORX_PARAMS_MUL,	       /* norm scales, layer scales, windows */
+	ORX_PARAMS_CLASS_TOKEN /* a constant in front of the sequence */
+} orx_params_kind;
+
+/* Elementwise arithmetic: the other input is a constant or a signal. */
+typedef enum {
+	ORX_ARITH_NONE,
+	ORX_ARITH_ADD,
+	ORX_ARITH_SUB,
+	ORX_ARITH_MUL,
+	ORX_ARITH_DIV
+} orx_arith_kind;
+
+typedef struct {
+	const char *domain;  /* "" for the default domain (ai.onnx) */
+	const char *op_type; /* rows sorted by domain, op_type, since */
+	int since;	     /* the first opset version the row holds for,
+				up to the next row of the same op */
 	orx_op_class cls;
-	/* a constant may reach a layer through it (its input 0), seen with
-	 * this shape: NULL, the trace stops there */
-	orx_view_fn view;
-	bool quantized;		  /* what comes through is a quantized weight */
-	bool reorders;		  /* the view changes the elements' order */
-	orx_assemble_fn assemble; /* pieces of constants through it */
-	/* ORX_OP_WEIGHTED: */
-	unsigned weight_inputs; /* bit i: input i may be the weight; with
-				   both 0 and 1, B when it is a constant */
-	int bias_input;		/* -1: none (an Add after it may be one) */
-	int data_input;		/* the signal's input; -1: the other of A
-				   and B */
-	const char *trans_a, *trans_b; /* attributes transposing A and B */
-	orx_fan_fn fans;
-	/* ORX_OP_NORMALIZATION: its parameters are inputs 1 to n_params */
-	int n_params;
-	/* ORX_OP_RECURRENT: the gates in ONNX's order, one letter each, and
-	 * the peepholes (input 7, LSTM: i, o, f) */
-	const char *gates;
-	int n_peepholes;
-	/* structural parameters of its nodes; params_first: claimed before
-	 * the layers (an embedding tied to an output projection is an
-	 * embedding) */
-	orx_params_fn params;
-	bool params_first;
+	uint8_t in[ORX_OP_INPUTS]; /* orx_input_kind of each input */
+	orx_attr_default attr[ORX_N_ATTRS];
+	/* ORX_OP_ACTIVATION: what the walk names it (NULL: op_type) */
+	const char *activation;
+	/* an activation held in attributes (a fused op's): the string
+	 * attribute naming it, and the floats giving its parameters (alpha;
+	 * Clip's min and max) */
+	const char *act_attr, *act_params;
+	orx_view_kind view;
+	bool quantized; /* what comes through is a quantized weight */
+	bool reorders;	/* its view changes the elements' order */
+	orx_assemble_kind assemble;
+	orx_fan_rule fans;
+	orx_pattern_kind pattern;
+	orx_params_kind params;
+	bool params_first; /* claimed before the layers (an embedding tied
+			      to an output projection is an embedding) */
+	const char *gates; /* ORX_OP_RECURRENT: one letter per gate, in
+			      ONNX's order */
+	orx_arith_kind arith;
+	bool sums;	   /* adds its inputs: with two signals, a residual */
+	bool carries;	   /* its output carries input 0's signal, unchanged
+			      in kind (where a value comes from) */
+	bool joins;	   /* concatenates its inputs */
+	bool broadcasts;   /* expands input 0 to a shape */
+	bool copies;	   /* its output is input 0's values (a scalar is
+			      read through it) */
+	bool body_outputs; /* its outputs are those of the body that runs
+			      (If) */
 } orx_op;
 
-/* The fan functions of the weighted ops (fans.c): the fans of a weight
- * of shape dims used as input q->input. */
-int orx_fans_gemm(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
-		  const int64_t *dims, size_t ndim);
-int orx_fans_matmul(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
-		    const int64_t *dims, size_t ndim);
-int orx_fans_conv(int64_t *fan_in, int64_t *fan_out, const orx_fan_query *q,
-		  const int64_t *dims, size_t ndim);
-int orx_fans_conv_transpose(int64_t *fan_in, int64_t *fan_out,
-			    const orx_fan_query *q, const int64_t *dims,
-			    size_t ndim);
+/* The row for op_type of domain (NULL, "" or "ai.onnx": the default
+ * domain) at opset version (ORX_OPSET_LATEST: the newest row); NULL when
+ * the table has none. */
+#define ORX_OPSET_LATEST INT64_MAX
+const orx_op *orx_op_find(const char *domain, const char *op_type,
+			  int64_t version);
 
-/* The views (view.c). */
-int orx_view_same(int64_t *dims, size_t *ndim, const orx_graph *gr, int n);
-int orx_view_transpose(int64_t *dims, size_t *ndim, const orx_graph *gr, int n);
-int orx_view_reshape(int64_t *dims, size_t *ndim, const orx_graph *gr, int n);
-int orx_view_squeeze(int64_t *dims, size_t *ndim, const orx_graph *gr, int n);
-int orx_view_unsqueeze(int64_t *dims, size_t *ndim, const orx_graph *gr, int n);
-int orx_view_flatten(int64_t *dims, size_t *ndim, const orx_graph *gr, int n);
+/* The row of node n of graph gr, at the model's opset for its domain
+ * (remembered per node); NULL for ops the table does not know. */
+const orx_op *orx_op_of(const orx_graph *gr, int n);
 
-/* The assemblies (assemble.c). */
-int orx_assemble_slice(orx_assembly *out, const orx_graph *gr, int n,
-		       int depth);
-int orx_assemble_concat(orx_assembly *out, const orx_graph *gr, int n,
-			int depth);
+/* The class of node n (ORX_OP_UNKNOWN without a row). */
+orx_op_class orx_op_class_at(const orx_graph *gr, int n);
 
-/* The row of an op type (default domain), or NULL. */
-const orx_op *orx_op_named(const char *op_type);
+/* Is node a Constant of the default domain (its value in an attribute)? */
+bool orx_op_is_constant(const Onnx__NodeProto *node);
 
-/* The share of a zero-mean input's second moment the activation passes
- * (1/2 for ReLU; alpha: LeakyRelu's, NAN for its default 0.01). */
-double orx_activation_factor(const char *activation, double alpha);
+/* What input k of op holds (ORX_IN_NONE past its inputs). */
+orx_input_kind orx_op_input(const orx_op *op, size_t k);
 
-/* The row of a node: NULL for other domains and unknown ops. */
-const orx_op *orx_op_of(const Onnx__NodeProto *node);
+/* The first input of op holding kind, or -1. */
+int orx_op_input_of_kind(const orx_op *op, orx_input_kind kind);
 
-/* The class of a node (ORX_OP_UNKNOWN without a row). */
-orx_op_class orx_op_class_of(const Onnx__NodeProto *node);
+/* The input of op carrying the signal when its weight is input weight
+ * (the other of Gemm's and MatMul's A and B); -1 when none does. */
+int orx_op_data_input(const orx_op *op, int weight);
+
+/* Attribute m of node, whose row is op, or the row's default when the
+ * node does not give it (a meaning the row does not list reads 0). */
+double orx_op_attr(const orx_op *op, const Onnx__NodeProto *node,
+		   orx_attr_meaning m);
+
+/* The name the plan and the rules give op: op_type for the default
+ * domain, "domain.op_type" for another. */
+const char *orx_op_name(const orx_op *op, char *buf, size_t size);
+
+/* A row by the name orx_op_name gives it (its newest opset), or NULL. */
+const orx_op *orx_op_named(const char *name);
 
 /* Row i of the table, for listings (NULL past the end). */
 const orx_op *orx_op_at(size_t i);
+
+/*** activations ***/
+
+/* LeakyRelu's slope when the node gives none; also the one a gain of
+ * leaky_relu takes without one (as torch.nn.init.calculate_gain). */
+#define ORX_LEAKY_RELU_ALPHA 0.01
+
+/* An activation the walk names: an op, or a pattern of several ops. */
+typedef struct {
+	const char *name;
+	/* the share of a zero-mean input's second moment it passes: 1/2 for
+	 * ReLU and its kin (He et al. 2015), 1 for the symmetric ones near 0
+	 * (Glorot and Bengio 2010), SELU and none; NAN: (1 + alpha^2) / 2 */
+	double factor;
+	bool alpha; /* its slope is the node's alpha (the walk reads it) */
+} orx_activation;
+
+/* The activation called name ("none" included), or NULL. */
+const orx_activation *orx_activation_named(const char *name);
+
+/* Activation i, for listings (NULL past the end). */
+const orx_activation *orx_activation_at(size_t i);
+
+/* The share of a zero-mean input's second moment the activation called
+ * name passes (alpha: its slope, NAN for LeakyRelu's default; 1 for a
+ * name not listed). */
+double orx_activation_factor(const char *name, double alpha);
 
 #endif

@@ -1,5 +1,5 @@
-/* Parameters found from the graph's structure, not from names: the rows
- * of the op table point here (ops.c).
+/* Parameters found from the graph's structure, not from names: the op
+ * table's rows name the kind of each op's (ops.c: params).
  *
  *   Gather     its table, read at data indices: embedding
  *   PRelu      its slope
@@ -15,7 +15,11 @@
  *
  * Tensors claimed elsewhere first (a layer's bias, a normalization's
  * parameters) are not claimed again. */
-#include "plan_internal.h"
+#include "roles.h"
+#include "assemble.h"
+#include "claim.h"
+#include "patterns.h"
+#include "trace.h"
 
 #include <string.h>
 
@@ -51,70 +55,36 @@ static int signal_input(const orx_plan_ctx *c, int n)
 	return -1;
 }
 
-/* Is node n a division by a square root (LayerNorm's and RMSNorm's
- * written-out form: x / sqrt(var + eps)), or a product with its
- * reciprocal? */
-static bool divides_by_root(const orx_plan_ctx *c, int n)
-{
-	const Onnx__NodeProto *nd = c->g->node[n];
-	int p;
-
-	if (orx_op_is(nd, "Div") && nd->n_input == 2) {
-		p = orx_graph_producer(c->gr,
-				       orx_graph_value(c->gr, nd->input[1]));
-		return p >= 0 && orx_op_is(c->g->node[p], "Sqrt");
-	}
-	if (orx_op_is(nd, "Mul") && nd->n_input == 2)
-		for (size_t k = 0; k < 2; k++) {
-			p = orx_graph_producer(
-				c->gr, orx_graph_value(c->gr, nd->input[k]));
-			if (p >= 0 && orx_op_is(c->g->node[p], "Reciprocal"))
-				return true;
-		}
-	return false;
-}
-
-static bool arithmetic(const Onnx__NodeProto *nd)
-{
-	return orx_op_is(nd, "Add") || orx_op_is(nd, "Sub") ||
-	       orx_op_is(nd, "Mul") || orx_op_is(nd, "Div");
-}
-
 /* Where value name of c's graph comes from, following the ops that carry
  * a signal unchanged in kind: their data input (input 0), the signal
  * input of arithmetic, any input of Concat that tells. *budget bounds
  * the steps of the whole search. */
 static origin origin_at(const orx_plan_ctx *c, const char *name, int *budget)
 {
-	static const char *const carry[] = {"Reshape", "Transpose", "Flatten",
-					    "Squeeze", "Unsqueeze", "Expand",
-					    "Cast",    "Identity",  "Dropout",
-					    "Slice",   "Gather",    "Pad"};
 	int v = orx_graph_value(c->gr, name);
 
 	while (v >= 0 && (*budget)-- > 0) {
 		int p = orx_graph_producer(c->gr, v), k = 0;
 		const Onnx__NodeProto *nd;
 		const orx_op *op;
-		size_t i;
 		if (p < 0)
 			return orx_graph_initializer(c->gr, v) < 0
 				       ? FROM_INPUT
 				       : FROM_NOTHING;
 		nd = c->g->node[p];
-		op = orx_op_of(nd);
-		if (orx_op_is(nd, "Gather") && constant_input(c, p, 0) &&
-		    !constant_input(c, p, 1))
+		op = orx_op_of(c->gr, p);
+		if (op && op->params == ORX_PARAMS_EMBEDDING &&
+		    constant_input(c, p, 0) && !constant_input(c, p, 1))
 			return FROM_EMBEDDING;
 		if ((op && op->cls == ORX_OP_NORMALIZATION) ||
-		    divides_by_root(c, p))
+		    orx_pattern_divides_by_root(c->gr, p))
 			return FROM_NORMALIZED;
 		if (op && op->cls == ORX_OP_WEIGHTED)
 			return nd->n_input >= 2 && !constant_input(c, p, 0) &&
 					       !constant_input(c, p, 1)
 				       ? FROM_ATTENTION
 				       : FROM_LAYER;
-		if (orx_op_is(nd, "Concat")) {
+		if (op && op->joins) {
 			for (size_t j = 0; j < nd->n_input; j++) {
 				origin o = constant_input(c, p, j)
 						   ? FROM_NOTHING
@@ -125,13 +95,9 @@ static origin origin_at(const orx_plan_ctx *c, const char *name, int *budget)
 			}
 			return FROM_NOTHING;
 		}
-		for (i = 0; i < sizeof(carry) / sizeof(*carry); i++)
-			if (orx_op_is(nd, carry[i]))
-				break;
-		if (arithmetic(nd))
+		if (op && op->arith != ORX_ARITH_NONE)
 			k = signal_input(c, p);
-		else if (i == sizeof(carry) / sizeof(*carry) ||
-			 nd->n_input == 0)
+		else if (!op || !op->carries || nd->n_input == 0)
 			return FROM_NOTHING;
 		if (k < 0)
 			return FROM_NOTHING;
@@ -188,7 +154,8 @@ static int sliced_constant(const orx_plan_ctx *c, int n, size_t k)
 				  c->gr, orx_graph_value(c->gr, nd->input[k]))
 			: -1;
 
-	if (p < 0 || !orx_op_is(c->g->node[p], "Slice"))
+	if (p < 0 || !orx_op_of(c->gr, p) ||
+	    orx_op_of(c->gr, p)->assemble != ORX_ASSEMBLE_SLICE)
 		return -1; /* only a Slice cuts a table to the sequence */
 	if (orx_graph_assemble(&a, c->gr, nd->input[k]) != 0 || a.n != 1)
 		return -1;
@@ -217,21 +184,21 @@ static int claim_as(orx_plan_ctx *c, int n, size_t k, orx_role role)
 	return orx_plan_claim(&e, c, n, (int)k, role, -1, NULL);
 }
 
-int orx_roles_gather(orx_plan_ctx *c, int n)
+static int claim_embedding(orx_plan_ctx *c, int n)
 {
 	if (constant_input(c, n, 1) || free_constant(c, n, 0) < 0)
 		return ORX_OK; /* a constant's rows (shapes), or claimed */
 	return claim_as(c, n, 0, ORX_ROLE_EMBEDDING);
 }
 
-int orx_roles_prelu(orx_plan_ctx *c, int n)
+static int claim_prelu_slope(orx_plan_ctx *c, int n)
 {
 	return free_constant(c, n, 1) >= 0
 		       ? claim_as(c, n, 1, ORX_ROLE_PRELU_SLOPE)
 		       : ORX_OK;
 }
 
-int orx_roles_concat(orx_plan_ctx *c, int n)
+static int claim_class_token(orx_plan_ctx *c, int n)
 {
 	const Onnx__NodeProto *nd = c->g->node[n];
 	bool signal = false;
@@ -248,7 +215,8 @@ int orx_roles_concat(orx_plan_ctx *c, int n)
 			if ((rc = claim_as(c, n, k, ORX_ROLE_CLASS_TOKEN)) !=
 			    ORX_OK)
 				return rc;
-		} else if (p >= 0 && orx_op_is(c->g->node[p], "Expand") &&
+		} else if (p >= 0 && orx_op_of(c->gr, p) &&
+			   orx_op_of(c->gr, p)->broadcasts &&
 			   free_constant(&at, p, 0) >= 0) {
 			if ((rc = claim_as(&at, p, 0, ORX_ROLE_CLASS_TOKEN)) !=
 			    ORX_OK)
@@ -266,8 +234,10 @@ static bool after_norm_scale(const orx_plan_ctx *c, int n, size_t k)
 		c->gr, orx_graph_value(c->gr, c->g->node[n]->input[k]));
 	const Onnx__NodeProto *mul;
 
-	if (p < 0 || !orx_op_is(mul = c->g->node[p], "Mul"))
+	if (p < 0 || !orx_op_of(c->gr, p) ||
+	    orx_op_of(c->gr, p)->arith != ORX_ARITH_MUL)
 		return false;
+	mul = c->g->node[p];
 	for (size_t i = 0; i < mul->n_input; i++) {
 		int v = constant_behind(c, p, i);
 		if (v >= 0 && c->plan->e[v] &&
@@ -277,7 +247,7 @@ static bool after_norm_scale(const orx_plan_ctx *c, int n, size_t k)
 	return false;
 }
 
-int orx_roles_mul(orx_plan_ctx *c, int n)
+static int claim_after_mul(orx_plan_ctx *c, int n)
 {
 	const Onnx__NodeProto *nd = c->g->node[n];
 
@@ -299,7 +269,7 @@ int orx_roles_mul(orx_plan_ctx *c, int n)
 	return ORX_OK;
 }
 
-int orx_roles_add(orx_plan_ctx *c, int n)
+static int claim_after_add(orx_plan_ctx *c, int n)
 {
 	const Onnx__NodeProto *nd = c->g->node[n];
 
@@ -325,6 +295,19 @@ int orx_roles_add(orx_plan_ctx *c, int n)
 			continue;
 		if (from == FROM_ATTENTION || from == FROM_INPUT)
 			return claim_as(c, n, k, ORX_ROLE_BUFFER);
+	}
+	return ORX_OK;
+}
+
+int orx_roles_claim(orx_plan_ctx *c, int node, const orx_op *op)
+{
+	switch (op->params) {
+	case ORX_PARAMS_EMBEDDING: return claim_embedding(c, node);
+	case ORX_PARAMS_PRELU: return claim_prelu_slope(c, node);
+	case ORX_PARAMS_ADD: return claim_after_add(c, node);
+	case ORX_PARAMS_MUL: return claim_after_mul(c, node);
+	case ORX_PARAMS_CLASS_TOKEN: return claim_class_token(c, node);
+	case ORX_PARAMS_NONE: break;
 	}
 	return ORX_OK;
 }

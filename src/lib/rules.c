@@ -52,12 +52,6 @@ const char *orx_role_name(orx_role role)
 
 static const char *const known_gates[] = {"i", "o", "f", "c", "z", "r", "h"};
 
-static const char *const known_acts[] = {
-	"none",	    "Relu",	"LeakyRelu", "PRelu",	       "Elu",
-	"Celu",	    "Selu",	"Sigmoid",   "Tanh",	       "HardSigmoid",
-	"Softsign", "Softplus", "HardSwish", "Mish",	       "Gelu",
-	"Silu",	    "Relu6",	"Clip",	     "ThresholdedRelu"};
-
 static bool in_list(const char *s, const char *const *list, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -135,7 +129,8 @@ static int parse_alts(lexer *lx, char **list, size_t *n, const char *key)
 }
 
 /* op= names an op whose tensors the planner claims: a layer or a
- * normalization of the op table. */
+ * normalization of the op table (domain.op_type outside the default
+ * domain). */
 static int check_ops(lexer *lx, const char *at, char **list, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -145,6 +140,16 @@ static int check_ops(lexer *lx, const char *at, char **list, size_t n)
 			    op->cls != ORX_OP_RECURRENT))
 			return syntax(lx, at, "unknown op '%s'", list[i]);
 	}
+	return ORX_OK;
+}
+
+/* activation= names one the walk reports (the op table's list). */
+static int check_activations(lexer *lx, const char *at, char **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!orx_activation_named(list[i]))
+			return syntax(lx, at, "unknown activation '%s'",
+				      list[i]);
 	return ORX_OK;
 }
 
@@ -207,10 +212,7 @@ static int parse_match(lexer *lx, rule *r)
 	if (!strcmp(key, "activation")) {
 		const char *v = lx->p;
 		if ((rc = parse_alts(lx, r->acts, &r->n_acts, key)) == ORX_OK)
-			rc = check_alts(lx, v, r->acts, r->n_acts, known_acts,
-					sizeof(known_acts) /
-						sizeof(*known_acts),
-					"activation");
+			rc = check_activations(lx, v, r->acts, r->n_acts);
 		return rc;
 	}
 	if (!strcmp(key, "role"))

@@ -122,7 +122,7 @@ static int check_scopes(const Onnx__GraphProto *g, const scope *outer)
 
 	if (!outer && !has_bodies(g))
 		return ORX_OK;
-	if ((rc = orx_graph_build(&index, g)) != ORX_OK)
+	if ((rc = orx_graph_build(&index, g, NULL, 0)) != ORX_OK)
 		return rc;
 	here.index = index;
 	for (size_t i = 0; i < g->n_node && rc == ORX_OK; i++) {

@@ -9,7 +9,7 @@
  * of the body: its node (name, or OP_INDEX) and attribute, as in
  * "If_0.then_branch", nested ones joined by '/'. */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "ops.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +17,7 @@
 
 Onnx__TensorProto *orx_constant_value(const Onnx__NodeProto *node)
 {
-	if (!node->op_type || strcmp(node->op_type, "Constant") ||
-	    (node->domain && node->domain[0] &&
-	     strcmp(node->domain, "ai.onnx")))
+	if (!orx_op_is_constant(node))
 		return NULL;
 	for (size_t i = 0; i < node->n_attribute; i++)
 		if (node->attribute[i]->name &&

@@ -1,25 +1,45 @@
 /* How plumbing ops change the shape of a constant on its way to a layer:
  * the shape the layer sees, from which its fans are measured. Each takes
  * the shape at the op's input 0 and leaves the shape at its output. */
-#include "ops.h"
+#include "view.h"
+#include "constants.h"
 
 #include <string.h>
 
-int orx_view_same(int64_t *dims, size_t *ndim, const orx_graph *gr, int n)
+int orx_permute_dims(int64_t *out, const int64_t *dims, size_t ndim,
+		     const int64_t *perm, size_t nperm)
 {
-	(void)dims;
-	(void)ndim;
-	(void)gr;
-	(void)n;
+	unsigned seen = 0;
+
+	if (nperm == 0) { /* Transpose's default: reverse the axes */
+		for (size_t i = 0; i < ndim; i++)
+			out[i] = dims[ndim - 1 - i];
+		return ORX_OK;
+	}
+	if (nperm != ndim || ndim > 32)
+		return orx_fail(ORX_EINVALID,
+				"Transpose perm has %zu axes for "
+				"a tensor of %zu",
+				nperm, ndim);
+	for (size_t i = 0; i < ndim; i++) {
+		int64_t p = perm[i] < 0 ? perm[i] + (int64_t)ndim : perm[i];
+		if (p < 0 || p >= (int64_t)ndim || (seen & (1u << p)))
+			return orx_fail(ORX_EINVALID, "Transpose perm is not a "
+						      "permutation");
+		seen |= 1u << p;
+		out[i] = dims[p];
+	}
 	return ORX_OK;
 }
 
-int orx_view_transpose(int64_t *dims, size_t *ndim, const orx_graph *gr, int n)
+static int view_transpose(int64_t *dims, size_t *ndim, const orx_op *op,
+			  const orx_graph *gr, int n)
 {
 	int64_t perm[ORX_DIMS_MAX], out[ORX_DIMS_MAX];
 	size_t np = 0;
 	const Onnx__NodeProto *node = orx_graph_node(gr, n);
 
+	(void)op;
 	if (!orx_attr_ints(perm, ORX_DIMS_MAX, &np, node, "perm"))
 		np = 0; /* absent: the axes reversed */
 	if (orx_permute_dims(out, dims, *ndim, perm, np) != ORX_OK)
@@ -57,12 +77,13 @@ static int axis(int64_t *out, int64_t a, size_t r)
 	return ORX_OK;
 }
 
-int orx_view_reshape(int64_t *dims, size_t *ndim, const orx_graph *gr, int n)
+static int view_reshape(int64_t *dims, size_t *ndim, const orx_op *op,
+			const orx_graph *gr, int n)
 {
 	const Onnx__NodeProto *node = orx_graph_node(gr, n);
 	int64_t shape[ORX_DIMS_MAX], known = 1, total = 1;
 	size_t ns, infer = ORX_DIMS_MAX;
-	int64_t allowzero = orx_attr_int(node, "allowzero", 0);
+	bool allowzero = orx_op_attr(op, node, ORX_ATTR_ALLOWZERO) != 0;
 
 	if (node->n_input < 2 || orx_graph_ints(shape, ORX_DIMS_MAX, &ns, gr,
 						node->input[1]) != ORX_OK)
@@ -95,12 +116,14 @@ int orx_view_reshape(int64_t *dims, size_t *ndim, const orx_graph *gr, int n)
 	return ORX_OK;
 }
 
-int orx_view_squeeze(int64_t *dims, size_t *ndim, const orx_graph *gr, int n)
+static int view_squeeze(int64_t *dims, size_t *ndim, const orx_op *op,
+			const orx_graph *gr, int n)
 {
 	int64_t axes[ORX_DIMS_MAX], a;
 	bool given, drop[ORX_DIMS_MAX] = {false};
 	size_t na, out = 0;
 
+	(void)op;
 	if (axes_of(axes, &na, &given, gr, n) != ORX_OK)
 		return ORX_EUNSUPPORTED;
 	for (size_t i = 0; i < *ndim; i++)
@@ -117,12 +140,14 @@ int orx_view_squeeze(int64_t *dims, size_t *ndim, const orx_graph *gr, int n)
 	return ORX_OK;
 }
 
-int orx_view_unsqueeze(int64_t *dims, size_t *ndim, const orx_graph *gr, int n)
+static int view_unsqueeze(int64_t *dims, size_t *ndim, const orx_op *op,
+			  const orx_graph *gr, int n)
 {
 	int64_t axes[ORX_DIMS_MAX], out[ORX_DIMS_MAX], a;
 	bool given, added[ORX_DIMS_MAX] = {false};
 	size_t na, r, k = 0;
 
+	(void)op;
 	if (axes_of(axes, &na, &given, gr, n) != ORX_OK || !given ||
 	    (r = *ndim + na) > ORX_DIMS_MAX)
 		return ORX_EUNSUPPORTED;
@@ -138,9 +163,11 @@ int orx_view_unsqueeze(int64_t *dims, size_t *ndim, const orx_graph *gr, int n)
 	return ORX_OK;
 }
 
-int orx_view_flatten(int64_t *dims, size_t *ndim, const orx_graph *gr, int n)
+static int view_flatten(int64_t *dims, size_t *ndim, const orx_op *op,
+			const orx_graph *gr, int n)
 {
-	int64_t at = orx_attr_int(orx_graph_node(gr, n), "axis", 1);
+	int64_t at =
+		(int64_t)orx_op_attr(op, orx_graph_node(gr, n), ORX_ATTR_AXIS);
 	int64_t outer = 1, inner = 1;
 
 	if (at < 0)
@@ -153,4 +180,19 @@ int orx_view_flatten(int64_t *dims, size_t *ndim, const orx_graph *gr, int n)
 	dims[1] = inner;
 	*ndim = 2;
 	return ORX_OK;
+}
+
+int orx_view_apply(int64_t *dims, size_t *ndim, const orx_op *op,
+		   const orx_graph *gr, int n)
+{
+	switch (op->view) {
+	case ORX_VIEW_SAME: return ORX_OK;
+	case ORX_VIEW_TRANSPOSE: return view_transpose(dims, ndim, op, gr, n);
+	case ORX_VIEW_RESHAPE: return view_reshape(dims, ndim, op, gr, n);
+	case ORX_VIEW_SQUEEZE: return view_squeeze(dims, ndim, op, gr, n);
+	case ORX_VIEW_UNSQUEEZE: return view_unsqueeze(dims, ndim, op, gr, n);
+	case ORX_VIEW_FLATTEN: return view_flatten(dims, ndim, op, gr, n);
+	case ORX_VIEW_NONE: break;
+	}
+	return ORX_EUNSUPPORTED;
 }

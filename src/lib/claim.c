@@ -1,0 +1,337 @@
+/* Claiming tensors for the plan: the constant behind a layer's weight and
+ * bias inputs (traced through the views on the way), a normalization's
+ * parameters, and the activation the walk downstream finds for each. */
+#include "claim.h"
+#include "trace.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef orx_plan_ctx ctx;
+
+
+/* The policy when branches end differently: the nearest activation
+ * (breadth first) decides; without any, "none". The distinct endings go
+ * into out (*n of them), the chosen one first. */
+static void choose(orx_branch *out, size_t *n_out, const orx_branch *all,
+		   size_t n_all)
+{
+	orx_branch br[ORX_BRANCH_MAX];
+	size_t pick = 0, n = 0;
+
+	/* one branch per activation name: opaque endings count as none */
+	for (size_t i = 0; i < n_all; i++) {
+		const char *name = all[i].kind == ORX_BRANCH_OPAQUE
+					   ? "none"
+					   : all[i].activation;
+		size_t k;
+		for (k = 0; k < n; k++)
+			if (!strcmp(name, br[k].kind == ORX_BRANCH_OPAQUE
+						  ? "none"
+						  : br[k].activation))
+				break;
+		if (k == n)
+			br[n++] = all[i];
+		else if (br[k].kind == ORX_BRANCH_OPAQUE &&
+			 all[i].kind == ORX_BRANCH_NONE)
+			br[k] = all[i]; /* a clear ending says more */
+	}
+
+	for (size_t i = 0; i < n; i++)
+		if (br[i].kind == ORX_BRANCH_ACTIVATION) {
+			pick = i;
+			break;
+		} else if (br[pick].kind != ORX_BRANCH_NONE &&
+			   br[i].kind == ORX_BRANCH_NONE) {
+			pick = i;
+		}
+	for (size_t i = 0, k = 1; i < n; i++)
+		out[i == pick ? 0 : k++] = br[i];
+	*n_out = n;
+}
+
+int orx_plan_keep_branches(entry *e, orx_arena *mem, const orx_branch *br,
+			   size_t n)
+{
+	orx_plan_branch *pub = orx_arena_alloc(mem, (n + 1) * sizeof(*pub));
+
+	if (!pub)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char **path = orx_arena_alloc(mem, (br[i].path_len + 1) *
+								 sizeof(*path));
+		if (!path)
+			return orx_fail(ORX_ENOMEM, "out of memory");
+		memcpy(path, br[i].path, br[i].path_len * sizeof(*path));
+		pub[i].activation = br[i].kind == ORX_BRANCH_OPAQUE
+					    ? "none"
+					    : br[i].activation;
+		pub[i].path = path;
+		pub[i].path_len = br[i].path_len;
+	}
+	e->pub.n_branches = n;
+	e->pub.branches = pub;
+	e->pub.activation = n ? pub[0].activation : "none";
+	e->pub.path = n ? pub[0].path : NULL;
+	e->pub.path_len = n ? pub[0].path_len : 0;
+	e->alpha = n && br[0].kind == ORX_BRANCH_ACTIVATION ? br[0].alpha : NAN;
+	e->normalized = n && br[0].normalized;
+	e->last = n > 0;
+	for (size_t i = 0; i < n; i++)
+		e->last &= br[i].final;
+	return ORX_OK;
+}
+
+/* The branches downstream of value v into e (a walk of its own). */
+static int walk_from(entry *e, orx_arena *mem, const orx_graph *gr, int v)
+{
+	orx_branch all[ORX_BRANCH_MAX], br[ORX_BRANCH_MAX];
+	size_t n_all = 0, n = 0;
+	int rc;
+
+	if ((rc = orx_graph_walk(all, &n_all, gr, v)) != ORX_OK)
+		return rc;
+	choose(br, &n, all, n_all);
+	return orx_plan_keep_branches(e, mem, br, n);
+}
+
+/* e takes like's branches (the same walk from the same value). */
+static void share_walk(entry *e, const entry *like)
+{
+	e->pub.n_branches = like->pub.n_branches;
+	e->pub.branches = like->pub.branches;
+	e->pub.activation = like->pub.activation;
+	e->pub.path = like->pub.path;
+	e->pub.path_len = like->pub.path_len;
+	e->alpha = like->alpha;
+	e->normalized = like->normalized;
+	e->last = like->last;
+}
+
+const char *orx_plan_node_label(ctx *c, int n)
+{
+	const Onnx__NodeProto *nd = c->g->node[n];
+
+	return nd->name && nd->name[0] ? nd->name
+				       : orx_arena_printf(c->plan->mem, "%s_%d",
+							  nd->op_type, n);
+}
+
+int orx_plan_new_entry(entry **out, ctx *c, int node, int slot,
+		       orx_role role, int init)
+{
+	const Onnx__NodeProto *nd = node >= 0 ? c->g->node[node] : NULL;
+	entry *e;
+
+	if (!(e = c->plan->e[init] = orx_arena_alloc(c->plan->mem, sizeof(*e))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	memset(e, 0, sizeof(*e));
+	e->pub.tensor = (size_t)init;
+	e->pub.name = orx_value_name(c->model, (size_t)init);
+	e->pub.op = nd ? nd->op_type : "";
+	e->pub.role = role;
+	e->node_index = node;
+	e->input = slot;
+	e->constant = orx_value_is_constant(c->model, (size_t)init);
+	e->body = orx_value_in_body(c->model, (size_t)init);
+	e->gr = c->gr;
+	e->row = nd ? orx_op_of(c->gr, node) : NULL;
+	e->pub.graph = c->model->graphs[c->model->values[init].graph].path;
+	e->pub.storage = e->constant ? "constant" : "initializer";
+	if (!(e->pub.node = nd ? orx_plan_node_label(c, node) : ""))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	*out = e;
+	return ORX_OK;
+}
+
+int orx_plan_claim_value(orx_plan_ctx *c, int node, int slot, orx_role role,
+			 int value)
+{
+	const Onnx__TensorProto *t = orx_value_tensor(c->model, (size_t)value);
+	entry *e;
+	int rc;
+
+	if (value < 0 || c->plan->e[value] || t->n_dims > ORX_DIMS_MAX)
+		return ORX_OK;
+	if ((rc = orx_plan_new_entry(&e, c, node, slot, role, value)) != ORX_OK)
+		return rc;
+	if (t->n_dims)
+		memcpy(e->seen, t->dims, t->n_dims * sizeof(int64_t));
+	e->seen_ndim = t->n_dims;
+	return orx_plan_keep_branches(e, c->plan->mem, NULL, 0);
+}
+
+int orx_plan_claim(entry **out, orx_plan_ctx *c, int node, int slot,
+		   orx_role role, int walk_from_value, const entry *like)
+{
+	const Onnx__NodeProto *nd = c->g->node[node];
+	orx_trace tr;
+	int init, rc;
+	entry *e;
+
+	*out = NULL;
+	if (slot >= (int)nd->n_input)
+		return ORX_OK;
+	if (orx_graph_trace(&tr, c->gr, nd->input[slot]) < 0)
+		return ORX_OK;
+	init = orx_value_of_constant(c->model, tr.graph, tr.init,
+				     tr.constant_node);
+	if (init < 0 || c->plan->e[init])
+		return ORX_OK;
+	if ((rc = orx_plan_new_entry(&e, c, node, slot, role, init)) != ORX_OK)
+		return rc;
+	*out = e;
+	memcpy(e->seen, tr.seen, tr.ndim * sizeof(int64_t));
+	e->seen_ndim = tr.ndim;
+	e->quantized = tr.quantized;
+	if (like) {
+		share_walk(e, like);
+		return ORX_OK;
+	}
+	return walk_from(e, c->plan->mem, c->gr, walk_from_value);
+}
+
+/* An Add among the consumers of value out of graph c->gr that adds a
+ * constant: claimed as weight's bias into *b (NULL if none). */
+static int claim_bias_add(entry **b, ctx *c, int out, const entry *weight)
+{
+	const int *nodes, *slots;
+	size_t n = orx_graph_consumers(c->gr, out, &nodes, &slots);
+
+	*b = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const Onnx__NodeProto *add = c->g->node[nodes[i]];
+		const orx_op *op = orx_op_of(c->gr, nodes[i]);
+		int rc;
+		if (!op || op->arith != ORX_ARITH_ADD || add->n_input != 2 ||
+		    add->n_output == 0)
+			continue;
+		rc = orx_plan_claim(b, c, nodes[i], 1 - slots[i], ORX_ROLE_BIAS,
+				    orx_graph_value(c->gr, add->output[0]),
+				    NULL);
+		if (rc != ORX_OK || *b) {
+			if (*b) {
+				(*b)->layer = weight;
+				(*b)->pub.op = weight->pub.op;
+				(*b)->pub.activation = weight->pub.activation;
+			}
+			return rc;
+		}
+	}
+	return ORX_OK;
+}
+
+/* The Add right after a layer that adds a constant: its bias (the
+ * MatMul + Add that exporters write for Linear), in the layer's graph or
+ * in a body that reads the layer's output by name. */
+static int claim_following_bias(ctx *c, int node, const entry *weight)
+{
+	const Onnx__NodeProto *nd = c->g->node[node];
+	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
+	const orx_capture *cap;
+	size_t n = out >= 0 ? orx_graph_captures(c->gr, out, &cap) : 0;
+	entry *b;
+	int rc = claim_bias_add(&b, c, out, weight);
+
+	for (size_t i = 0; i < n && rc == ORX_OK && !b; i++) {
+		ctx in = {c->plan, c->model, cap[i].body,
+			  orx_graph_proto(cap[i].body)};
+		rc = claim_bias_add(&b, &in, cap[i].body_value, weight);
+	}
+	return rc;
+}
+
+/* The input that holds a layer's weight: of the two that may be either
+ * (Gemm's and MatMul's A and B), B when it is a constant, else A; else
+ * the op's weight input. */
+static int weight_slot(ctx *c, const Onnx__NodeProto *nd, const orx_op *op)
+{
+	int either = orx_op_input_of_kind(op, ORX_IN_EITHER);
+	orx_trace tr;
+
+	if (either < 0)
+		return orx_op_input_of_kind(op, ORX_IN_WEIGHT);
+	return (int)nd->n_input > either + 1 &&
+			       orx_graph_trace(&tr, c->gr,
+					       nd->input[either + 1]) >= 0
+		       ? either + 1
+		       : either;
+}
+
+int orx_claim_layer(ctx *c, int node, const orx_op *op)
+{
+	const Onnx__NodeProto *nd = c->g->node[node];
+	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
+	int slot = weight_slot(c, nd, op), rc;
+	int bias = orx_op_input_of_kind(op, ORX_IN_BIAS);
+	entry *w, *b = NULL;
+
+	if (slot < 0 || (rc = orx_plan_claim(&w, c, node, slot,
+					     ORX_ROLE_WEIGHT, out, NULL)) !=
+				ORX_OK ||
+	    !w)
+		return slot < 0 ? ORX_OK : rc;
+	w->trans = (int64_t)orx_op_attr(
+		op, nd, slot == 1 ? ORX_ATTR_TRANS_B : ORX_ATTR_TRANS_A);
+	w->group = (int64_t)orx_op_attr(op, nd, ORX_ATTR_GROUP);
+	if (bias >= 0 && (rc = orx_plan_claim(&b, c, node, bias, ORX_ROLE_BIAS,
+					      out, w)) != ORX_OK)
+		return rc;
+	if (b) {
+		b->layer = w;
+		return ORX_OK;
+	}
+	return claim_following_bias(c, node, w);
+}
+
+/* The role of a normalization's parameter input of kind k, or -1. */
+static int norm_role(orx_input_kind k)
+{
+	switch (k) {
+	case ORX_IN_NORM_SCALE: return ORX_ROLE_NORM_SCALE;
+	case ORX_IN_NORM_BIAS: return ORX_ROLE_NORM_BIAS;
+	case ORX_IN_NORM_MEAN: return ORX_ROLE_NORM_MEAN;
+	case ORX_IN_NORM_VAR: return ORX_ROLE_NORM_VAR;
+	default: return -1;
+	}
+}
+
+int orx_claim_norm(ctx *c, int node, const orx_op *op)
+{
+	const Onnx__NodeProto *nd = c->g->node[node];
+	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
+	const entry *walked = NULL; /* one walk serves all the parameters */
+	int rc = ORX_OK;
+
+	for (int slot = 0; slot < ORX_OP_INPUTS && rc == ORX_OK; slot++) {
+		int role = norm_role(orx_op_input(op, (size_t)slot));
+		entry *k;
+		if (role < 0)
+			continue;
+		rc = orx_plan_claim(&k, c, node, slot, (orx_role)role, out,
+				    walked);
+		if (k && !walked)
+			walked = k;
+	}
+	return rc;
+}
+
+/* By default no rule decides role other: they are listed as left
+ * alone. */
+int orx_claim_others(orx_plan *plan, const orx_model *model)
+{
+	int rc = ORX_OK;
+
+	for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++) {
+		size_t k = model->values[i].graph;
+		ctx c = {plan, model, plan->graphs[k], model->graphs[k].g};
+		entry *e;
+		if (plan->e[i] || !orx_value_may_be_parameter(model, i))
+			continue;
+		if ((rc = orx_plan_new_entry(&e, &c, -1, -1, ORX_ROLE_OTHER, (int)i)) ==
+		    ORX_OK)
+			rc = orx_plan_keep_branches(e, plan->mem, NULL, 0);
+	}
+	return rc;
+}
+

@@ -1,0 +1,230 @@
+/* Deciding each claimed tensor: the first rule that matches, its gain,
+ * the fans, and the distribution they resolve to; or why the tensor is
+ * kept. */
+#include "decide.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static double gain_of(const orx_rule_action *a, const entry *e)
+{
+	double g = 0, param = a->gain_param;
+
+	if (a->gain_kind == ORX_GAIN_VALUE)
+		return a->spec.gain;
+	if (a->gain_kind == ORX_GAIN_DEFAULT)
+		return 0; /* the scheme's own */
+	if (isnan(param)) /* the activation's; without one, the gain's */
+		param = e->alpha;
+	orx_gain(&g, a->gain_name, param);
+	return g;
+}
+
+int orx_entry_fans(int64_t *fan_in, int64_t *fan_out, const entry *e,
+		   orx_fan_convention conv)
+{
+	orx_fan_query q = {e->input, e->group, (int)e->trans, conv};
+
+	return orx_fans(fan_in, fan_out, e->row, &q, e->seen, e->seen_ndim);
+}
+
+static int fans_of(entry *e, orx_fan_convention conv)
+{
+	int rc = orx_entry_fans(&e->pub.fan_in, &e->pub.fan_out, e, conv);
+
+	e->pub.has_fans = rc == ORX_OK;
+	return rc;
+}
+
+enum { GO_ON = 1 }; /* refuse(), unwritable(): nothing stops the rewrite */
+
+static int skip(entry *e, orx_arena *mem, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* e is left as it is, for the reason fmt says (kept in mem). */
+static int skip(entry *e, orx_arena *mem, const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (!(e->reason = orx_arena_strdup(mem, reason)))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	return ORX_OK;
+}
+
+static bool recurrent_only(orx_scheme s)
+{
+	return s == ORX_SCHEME_FORGET_BIAS || s == ORX_SCHEME_PYTORCH_RECURRENT;
+}
+
+/* Block b of recurrent tensor e: its rule and distribution (a KEEP
+ * block stays as it is); or why the tensor is kept. */
+static int decide_block(entry *e, orx_arena *mem, const orx_rules *rules,
+			orx_plan_block *b)
+{
+	orx_rule_query q = {e->pub.op,	 "none",       e->pub.role,
+			    e->pub.name, e->pub.graph, b->gate};
+	bool weight = e->pub.role == ORX_ROLE_INPUT_WEIGHT ||
+		      e->pub.role == ORX_ROLE_RECURRENT_WEIGHT;
+	int64_t hidden = weight ? b->rows : b->cols,
+		dims[2] = {b->rows, b->cols};
+	const orx_rule_action *a =
+		orx_rules_match(rules, &q, &b->rule_file, &b->rule_line);
+	orx_init_spec spec;
+
+	if (!a)
+		return skip(e, mem, "no rule matches its gate %s", b->gate);
+	spec = a->spec;
+	spec.gain = gain_of(a, e);
+	b->scheme = spec.scheme;
+	b->has_fans = weight;
+	b->fan_in = weight ? b->cols : 0;
+	b->fan_out = weight ? b->rows : 0;
+	if (spec.scheme == ORX_SCHEME_FORGET_BIAS &&
+	    e->pub.role != ORX_ROLE_BIAS)
+		return skip(e, mem,
+			    "forget_bias (%s:%u) is for a recurrent "
+			    "layer's bias, not its %s",
+			    b->rule_file, b->rule_line,
+			    orx_role_name(e->pub.role));
+	if (spec.scheme == ORX_SCHEME_FORGET_BIAS && b->part == 1)
+		spec.scheme = ORX_SCHEME_ZEROS; /* Rb: the two sum to value */
+	if (orx_scheme_is_scaling(spec.scheme) && !weight)
+		return skip(e, mem, "%s needs fans, which a %s has not",
+			    orx_scheme_name(spec.scheme),
+			    orx_role_name(e->pub.role));
+	if (orx_init_resolve(&b->params, &spec, b->fan_in ? b->fan_in : 1,
+			     hidden, dims, 2) != ORX_OK)
+		return skip(e, mem, "gate %s: %s", b->gate, orx_error_last());
+	return ORX_OK;
+}
+
+/* Whether e's storage t cannot be rewritten (a segment, a dtype values
+ * are not made in): then it is skipped with the reason (skip's result
+ * returned); else GO_ON. */
+static int unwritable(entry *e, orx_arena *mem, const Onnx__TensorProto *t)
+{
+	const char *dtype = orx_dtype_name(t->data_type);
+
+	if (t->segment)
+		return skip(e, mem,
+			    "a segment of a larger tensor is kept as it is");
+	if (orx_dtype_is_float(t->data_type))
+		return GO_ON;
+	return skip(e, mem,
+		    e->pub.role == ORX_ROLE_WEIGHT
+			    ? "dtype %s: a quantized weight's layout is not "
+			      "known"
+			    : "dtype %s is not rewritten",
+		    dtype ? dtype : "unknown");
+}
+
+/* A recurrent layer's tensor e, stored as t: each block decided. */
+static int decide_blocks(entry *e, orx_arena *mem, const orx_rules *rules,
+			 const Onnx__TensorProto *t)
+{
+	size_t kept = 0;
+	int rc;
+
+	if ((rc = unwritable(e, mem, t)) != GO_ON)
+		return rc;
+	for (size_t i = 0; i < e->pub.n_blocks; i++) {
+		if ((rc = decide_block(e, mem, rules, &e->blocks[i])) !=
+			    ORX_OK ||
+		    e->reason)
+			return rc;
+		kept += e->blocks[i].scheme == ORX_SCHEME_KEEP;
+	}
+	if (kept == e->pub.n_blocks) {
+		e->kept = true;
+		return skip(e, mem, "kept by %s:%u", e->blocks[0].rule_file,
+			    e->blocks[0].rule_line);
+	}
+	e->pub.scheme = e->blocks[0].scheme;
+	e->pub.has_fans = e->blocks[0].has_fans;
+	e->pub.fan_in = e->blocks[0].fan_in;
+	e->pub.fan_out = e->blocks[0].fan_out;
+	e->pub.params = e->blocks[0].params;
+	e->pub.rule_file = e->blocks[0].rule_file;
+	e->pub.rule_line = e->blocks[0].rule_line;
+	e->decided = 1;
+	return ORX_OK;
+}
+
+/* Whether e, matched by rule a at file:line and stored as t, is kept
+ * rather than rewritten: then it is skipped with the reason (skip's
+ * result returned); else GO_ON. */
+static int refuse(entry *e, orx_arena *mem, const orx_rule_action *a,
+		  const char *file, unsigned line, const Onnx__TensorProto *t)
+{
+	if (a->spec.scheme == ORX_SCHEME_KEEP) {
+		e->kept = true;
+		return skip(e, mem, "kept by %s:%u", file, line);
+	}
+	if (recurrent_only(a->spec.scheme))
+		return skip(e, mem,
+			    "%s (%s:%u) is for the tensors of LSTM, GRU "
+			    "and RNN",
+			    orx_scheme_name(a->spec.scheme), file, line);
+	if (e->quantized)
+		return skip(e, mem,
+			    "quantized weight (behind DequantizeLinear): "
+			    "never rewritten");
+	return unwritable(e, mem, t);
+}
+
+int orx_plan_decide(entry *e, orx_arena *mem, const orx_rules *rules,
+		    const Onnx__TensorProto *t)
+{
+	orx_rule_query q = {e->pub.op,	 e->pub.activation, e->pub.role,
+			    e->pub.name, e->pub.graph,	    NULL};
+	const orx_rule_action *a;
+	orx_init_spec spec;
+	const char *file;
+	unsigned line;
+	int rc;
+
+	e->pub.dtype = t->data_type;
+	e->pub.ndim = t->n_dims;
+	e->pub.dims = t->dims;
+	if (e->reason) /* known when it was claimed */
+		return ORX_OK;
+	if (e->pub.n_blocks)
+		return decide_blocks(e, mem, rules, t);
+	if (e->pub.role == ORX_ROLE_WEIGHT)
+		fans_of(e, ORX_FANS_EXACT);
+	if (e->layer && e->layer->reason)
+		return skip(e, mem, "its layer's weight %s is kept",
+			    e->layer->pub.name);
+	if (!(a = orx_rules_match(rules, &q, &file, &line)))
+		return skip(e, mem,
+			    e->pub.role == ORX_ROLE_OTHER
+				    ? "not consumed by a weighted op or a "
+				      "normalization"
+				    : "no rule matches");
+	e->pub.rule_file = file;
+	e->pub.rule_line = line;
+	if ((rc = refuse(e, mem, a, file, line, t)) != GO_ON)
+		return rc;
+	spec = a->spec;
+	spec.gain = gain_of(a, e);
+	if (e->pub.role == ORX_ROLE_WEIGHT && fans_of(e, a->fans) != ORX_OK &&
+	    orx_scheme_is_scaling(spec.scheme))
+		return skip(e, mem, "fans unknown: %s", orx_error_last());
+	if (orx_scheme_is_scaling(spec.scheme) && !e->pub.has_fans)
+		return skip(e, mem, "%s needs fans, which a %s has not",
+			    orx_scheme_name(spec.scheme),
+			    orx_role_name(e->pub.role));
+	if (orx_init_resolve(&e->pub.params, &spec, e->pub.fan_in,
+			     e->pub.fan_out, t->dims, t->n_dims) != ORX_OK)
+		return skip(e, mem, "%s", orx_error_last());
+	e->pub.scheme = spec.scheme;
+	e->decided = 1;
+	return ORX_OK;
+}
+

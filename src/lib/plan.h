@@ -1,0 +1,58 @@
+/* Internal: the planner's data (plan.c builds it with claim.c, roles.c,
+ * recurrent.c, decide.c, order.c and skips.c; check.c reads it). */
+#ifndef ORX_PLAN_H
+#define ORX_PLAN_H
+
+#include "graph.h"
+#include "ops.h"
+
+/* A tensor the planner claimed: what it is to which node, and what the
+ * rules decided. */
+typedef struct entry {
+	orx_plan_item pub;
+	int decided; /* a rule rewrites it */
+	int input;   /* which input of the node */
+	int64_t trans, group;
+	int64_t seen[ORX_DIMS_MAX]; /* shape as the node sees it */
+	size_t seen_ndim;
+	bool quantized;	    /* behind DequantizeLinear: never rewritten */
+	bool constant;	    /* a Constant node's tensor, not an initializer */
+	bool body;	    /* in an If, Loop or Scan body */
+	double alpha;	    /* of the chosen activation (LeakyRelu) */
+	bool normalized;    /* a normalization on the way to it */
+	bool last;	    /* every branch downstream ends where nothing
+			       learns from the signal (graph output, Softmax):
+			       the logits */
+	const char *reason; /* why it is skipped, if it is (else NULL) */
+	bool kept;	    /* by a keep rule (or orx_plan_restrict) */
+	orx_plan_block *blocks;	   /* a recurrent layer's: pub.n_blocks */
+	const struct entry *layer; /* bias: its layer's weight, or NULL */
+	int node_index;		   /* the node that uses it, in gr */
+	const orx_graph *gr;	   /* the graph of that node */
+	const orx_op *row;	   /* that node's row (NULL: no node) */
+} entry;
+
+struct orx_plan {
+	orx_arena *mem;	    /* the entries, their branches, names and reasons */
+	orx_graph **graphs; /* every graph of the model, indexed (0: main) */
+	size_t n_graphs;
+	size_t n_nodes; /* of all the graphs */
+	entry **e;	/* by tensor index: NULL where unclaimed */
+	size_t n_init;	/* the model's tensors (values.c) */
+	size_t *items;	/* entries rewritten */
+	size_t n_items;
+	orx_plan_skip *skips; /* the tensors left as they are */
+	size_t n_skips, cap_skips;
+	char **owned; /* names made for the skipped list */
+	size_t n_owned, cap_owned;
+};
+
+/* The planner at one graph of the model. */
+typedef struct orx_plan_ctx {
+	orx_plan *plan;
+	const orx_model *model;
+	const orx_graph *gr;
+	const Onnx__GraphProto *g;
+} orx_plan_ctx;
+
+#endif

@@ -7,9 +7,18 @@
  *    negative ORX_E* codes below; orx_error_last() then describes the
  *    failure in one line, without the file name (the caller adds it);
  *  - out-parameters come first;
- *  - pointers handed out by a model stay valid until that model is freed
- *    and are owned by it, unless the doc comment says otherwise;
- *  - every *_free function accepts NULL;
+ *  - what the library makes for the caller: an object (orx_model,
+ *    orx_rules, orx_plan, orx_check, orx_summary) is freed with its own
+ *    *_free function, memory (a string, a buffer) with orx_free(); every
+ *    free function accepts NULL. Pointers handed out by an object stay
+ *    valid until it is freed and belong to it;
+ *  - options structs start with a version field: set them up with their
+ *    *_OPTIONS_INIT macro or *_options_init() function, so that a
+ *    program built against this header keeps working when later
+ *    versions add fields;
+ *  - a model's tensors are numbered 0 .. orx_model_tensor_count() - 1:
+ *    the main graph's initializers first, then Constant nodes' tensors,
+ *    then those of If, Loop and Scan bodies ("tensor i" everywhere);
  *  - the library never prints.
  */
 #ifndef ONNX_REINIT_H
@@ -28,7 +37,9 @@ extern "C" {
 #pragma GCC visibility push(default)
 #endif
 
-#define ORX_VERSION "0.1.0"
+#define ORX_VERSION "0.2.0"
+/* The ABI: the shared library is libonnx-reinit.so.ORX_ABI. */
+#define ORX_ABI 1
 
 /*** @@ERRORS: return codes and the last error ***/
 
@@ -49,6 +60,7 @@ const char *orx_error_last(void);
 typedef struct orx_model orx_model;
 
 typedef struct {
+	unsigned version; /* ORX_OPEN_OPTIONS_VERSION */
 	/* Deepest nesting of protobuf messages accepted. ONNX nests
 	 * graph > node > attribute > graph; real models stay far below. */
 	unsigned max_depth;
@@ -65,14 +77,21 @@ typedef struct {
 #define ORX_MAX_NODES_DEFAULT ((size_t)1 << 24)
 #define ORX_MAX_GRAPHS_DEFAULT ((size_t)1 << 16)
 #define ORX_MAX_NAMES_DEFAULT ((size_t)1 << 26)
+#define ORX_OPEN_OPTIONS_VERSION 1
 #define ORX_OPEN_OPTIONS_INIT                                                  \
 	{                                                                      \
-		ORX_MAX_DEPTH_DEFAULT, ORX_MAX_NODES_DEFAULT,                  \
-			ORX_MAX_GRAPHS_DEFAULT, ORX_MAX_NAMES_DEFAULT          \
+		ORX_OPEN_OPTIONS_VERSION, ORX_MAX_DEPTH_DEFAULT,               \
+			ORX_MAX_NODES_DEFAULT, ORX_MAX_GRAPHS_DEFAULT,         \
+			ORX_MAX_NAMES_DEFAULT                                  \
 	}
 
+/* Set *opts to the defaults of its version (ORX_OPEN_OPTIONS_VERSION for
+ * this header); ORX_EINVALID for a version this library does not know. */
+int orx_open_options_init(orx_open_options *opts, unsigned version);
+
 /* Open the model in the file at path ("-" reads standard input).
- * opts may be NULL for the defaults. On success *out is a new model the
+ * opts may be NULL for the defaults (ORX_EINVALID for options of an
+ * unknown version). On success *out is a new model the
  * caller frees with orx_model_free(). The model is validated: message
  * nesting, wire format, element counts against data lengths.
  * A regular file is mapped (private: changes to the model never reach
@@ -96,16 +115,26 @@ typedef enum {
 } orx_data_mode;
 
 typedef struct {
+	unsigned version; /* ORX_SAVE_OPTIONS_VERSION */
 	orx_data_mode mode;
 	const char *external_file; /* ORX_DATA_EXTERNAL: relative to the
 				      output's folder */
 	uint64_t threshold;
+	/* threads making the values of re-initialized tensors (the bytes are
+	 * the same for any number); 0: one per core. A program saving
+	 * several models at once on its own threads sets 1. */
+	unsigned threads;
 } orx_save_options;
 
+#define ORX_SAVE_OPTIONS_VERSION 1
 #define ORX_SAVE_OPTIONS_INIT                                                  \
 	{                                                                      \
-		ORX_DATA_KEEP, NULL, 1024                                      \
+		ORX_SAVE_OPTIONS_VERSION, ORX_DATA_KEEP, NULL, 1024, 0         \
 	}
+
+/* Set *opts to the defaults of its version; ORX_EINVALID for a version
+ * this library does not know. */
+int orx_save_options_init(orx_save_options *opts, unsigned version);
 
 /* Write the model to path ("-" writes standard output). Each file is
  * written under a temporary name in its folder (an unnamed file where the
@@ -113,7 +142,7 @@ typedef struct {
  * partial file and an existing file is replaced only by a whole one. Data
  * files are written first, the model last; a data file of the input is
  * never written over. Tensors in data files are streamed one at a time:
- * copied, or made from what orx_tensor_init() recorded. opts may be NULL
+ * copied, or made for the tensors a plan re-initialized. opts may be NULL
  * (ORX_DATA_KEEP). After a save the model refers to the new files. */
 int orx_model_save(orx_model *model, const char *path,
 		   const orx_save_options *opts);
@@ -126,10 +155,12 @@ int orx_model_save_file(orx_model *model, const char *path);
 int orx_write_file(const char *path, const void *data, size_t len);
 
 /* Serialize the model into a new buffer *out of *len bytes, which the
- * caller releases with free(). Tensors in data files stay there (the
- * buffer refers to them); ORX_EUNSUPPORTED when some are still to be
- * made (orx_tensor_init on an external tensor). */
-int orx_model_save_buffer(uint8_t **out, size_t *len, const orx_model *model);
+ * caller releases with orx_free(). Tensors in data files stay there (the
+ * buffer refers to them): ORX_EUNSUPPORTED when some were re-initialized
+ * (save to a file), or when opts asks for a mode other than
+ * ORX_DATA_KEEP. opts may be NULL; its threads apply. */
+int orx_model_save_buffer(uint8_t **out, size_t *len, const orx_model *model,
+			  const orx_save_options *opts);
 
 void orx_model_free(orx_model *model);
 
@@ -142,7 +173,7 @@ void orx_abort_cleanup(void);
  * system gives unnamed temporary files (Linux), there are none. */
 void orx_abort_thread_saves(void);
 
-/*** @@TENSORS: the main graph's initializers ***/
+/*** @@TENSORS: initializers and Constant tensors, in every graph ***/
 
 typedef enum {
 	ORX_STORAGE_RAW,      /* raw_data */
@@ -180,19 +211,23 @@ typedef struct {
 	uint64_t count;	     /* number of elements: product of dims */
 	uint64_t nbytes;     /* bytes of the elements in their dtype */
 	orx_storage storage;
+	const char *graph; /* where it lives: "main" (the main graph) or a
+			      body's path ("If_0.then_branch") */
+	int constant;	   /* 1: a Constant node's value; 0: an
+			      initializer */
 } orx_tensor_info;
 
-/* Number of initializers in the main graph. */
+/* Number of tensors: the main graph's initializers, then its Constant
+ * nodes' tensors, then every body's (depth first). */
 size_t orx_model_tensor_count(const orx_model *model);
 
-/* Describe initializer i (0 <= i < orx_model_tensor_count()). */
+/* Describe tensor i. Its name is qualified: a main-graph initializer's
+ * own, a Constant's output, a body's tensor prefixed by the body's path
+ * ("If_0.then_branch/w"), as plans name them. */
 int orx_model_tensor(orx_tensor_info *out, const orx_model *model, size_t i);
 
-/* Index of the tensor called name: an initializer of the main graph, or
- * by its qualified name (as the plan gives it) a Constant node's tensor
- * or a body's, whose indices follow the initializers' and which
- * orx_model_tensor and orx_tensor_read take as well; ORX_EINVALID if
- * there is none. */
+/* Index of the tensor called name (qualified); ORX_EINVALID if there is
+ * none. */
 int orx_model_find_tensor(size_t *out, const orx_model *model,
 			  const char *name);
 
@@ -202,10 +237,13 @@ int orx_model_find_tensor(size_t *out, const orx_model *model,
  * give ORX_EUNSUPPORTED. A re-initialized tensor reads its new values. */
 int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i);
 
-/* Replace the n elements of initializer i (n must equal its count) with
+/* Replace the n elements of tensor i (n must equal its count) with
  * values, converted to the tensor's dtype (float, float16, bfloat16 or
  * double; 16-bit types round to nearest even, NaN and infinity kept) and
- * written in the tensor's own storage (raw_data or the typed field). */
+ * written in the tensor's own storage (raw_data or the typed field):
+ * the library's lossless writer, for values a caller computes itself
+ * (every other byte of the model is kept). ORX_EUNSUPPORTED for a tensor
+ * in a data file. */
 int orx_tensor_write(orx_model *model, size_t i, const double *values,
 		     size_t n);
 
@@ -215,56 +253,11 @@ int orx_tensor_write(orx_model *model, size_t i, const double *values,
  * "int64", ...), or NULL for a code this version does not know. */
 const char *orx_dtype_name(int dtype);
 
-/* Bits per element (4 for int4, 8 for int8, 32 for float32, ...), 0 for
- * strings and unknown codes. */
-unsigned orx_dtype_bits(int dtype);
+/*** @@HASH: the hash shards are cut by ***/
 
-/* IEEE binary16 and bfloat16 conversions: from double with round to
- * nearest even (overflow to infinity, NaN stays NaN), and back exactly. */
-uint16_t orx_f16_from_double(double x);
-double orx_f16_to_double(uint16_t h);
-uint16_t orx_bf16_from_double(double x);
-double orx_bf16_to_double(uint16_t h);
-
-/*** @@RNG: reproducible random streams ***/
-
-/* A position in a random stream. Streams are counter-based SplitMix64
- * keyed by (seed, name): the values depend only on those, never on the
- * order of tensors, threads or the machine (docs/design.md documents the
- * exact construction). Elements come in blocks of ORX_RNG_BLOCK, each
- * generated from its own start, so blocks can be filled independently. */
-typedef struct {
-	uint64_t state;
-	uint64_t next;
-} orx_rng;
-
-#define ORX_RNG_BLOCK 65536
-
-/* The stream key of a tensor: from the seed and the tensor's name. */
-uint64_t orx_stream_key(uint64_t seed, const char *name);
-
-/* FNV-1a (64 bits) of the string's bytes: the name's part of a stream
- * key, and what batch --shard divides. */
+/* FNV-1a (64 bits) of the string's bytes: what batch --shard divides
+ * (and the name's part of a tensor's random stream, docs/design.md). */
 uint64_t orx_name_hash(const char *s);
-
-/* Position r at the start of block b of the stream key. */
-void orx_rng_block(orx_rng *r, uint64_t key, uint64_t block);
-
-/* Build the normal sampler's tables (also done by the fill functions);
- * call once before orx_rng_normal() from several threads. */
-void orx_rng_prepare(void);
-
-/* The next uniform double in [0, 1), with 53 random bits. */
-double orx_rng_uniform(orx_rng *r);
-
-/* The next standard normal N(0, 1) (exact ziggurat, not an approximation). */
-double orx_rng_normal(orx_rng *r);
-
-void orx_rng_fill_uniform(double *out, size_t n, orx_rng *r);
-void orx_rng_fill_normal(double *out, size_t n, orx_rng *r);
-/* Standard normals cut to [-2, 2] by rejection (a value beyond is drawn
- * again). */
-void orx_rng_fill_trunc_normal(double *out, size_t n, orx_rng *r);
 
 /*** @@SCHEMES: initialization schemes ***/
 
@@ -295,29 +288,8 @@ typedef enum {
 	ORX_SCHEME_PYTORCH_RECURRENT
 } orx_scheme;
 
-/* Which fan a variance-scaling scheme divides by. */
-typedef enum {
-	ORX_MODE_DEFAULT, /* xavier: fan_avg; he, lecun: fan_in */
-	ORX_MODE_FAN_IN,
-	ORX_MODE_FAN_OUT,
-	ORX_MODE_FAN_AVG /* (fan_in + fan_out) / 2 */
-} orx_fan_mode;
-
-typedef struct {
-	orx_scheme scheme;
-	double gain; /* 0: the scheme's default (he: sqrt 2, else 1) */
-	orx_fan_mode mode;
-	double value;	  /* constant */
-	double mean, std; /* normal, trunc_normal */
-	double low, high; /* uniform */
-} orx_init_spec;
-
-#define ORX_INIT_SPEC_INIT                                                     \
-	{                                                                      \
-		ORX_SCHEME_KEEP, 0, ORX_MODE_DEFAULT, 0, 0, 0, 0, 0            \
-	}
-
-/* The distribution a spec resolves to for given fans. */
+/* The distribution a scheme resolves to for a tensor's fans (a plan
+ * item's params). */
 typedef enum {
 	ORX_DIST_KEEP,
 	ORX_DIST_CONSTANT,     /* value */
@@ -343,53 +315,9 @@ typedef struct {
 /* The standard deviation of N(0, 1) cut to [-2, 2]. */
 #define ORX_TRUNC_STD 0.8796256610342398
 
-/* Resolve spec for a tensor of shape dims with the given fans (used by
- * the variance-scaling schemes; orthogonal uses dims: dims[0] rows, the
- * rest flattened into columns, as torch.nn.init.orthogonal_ does).
- * ORX_EINVALID for a fan below 1, a negative std, low > high, or
- * orthogonal of fewer than 2 dimensions. */
-int orx_init_resolve(orx_init_params *out, const orx_init_spec *spec,
-		     int64_t fan_in, int64_t fan_out, const int64_t *dims,
-		     size_t ndim);
-
-/* Fill the n values of a tensor drawn from p, with the stream key, into
- * out. dims (ndim values, product n) matter only for orthogonal.
- * ORX_ENOMEM, or ORX_EUNSUPPORTED when LAPACK fails. */
-int orx_init_fill(double *out, size_t n, const orx_init_params *p, uint64_t key,
-		  const int64_t *dims, size_t ndim);
-
-/* Threads for filling one large tensor (split by blocks: the bytes are
- * the same for any number). 0, the default: one per core. */
-void orx_set_threads(int threads);
-
 /* Scheme names as rules and the JSON spell them ("he_normal",
- * "xavier_uniform", "trunc_normal", ...); NULL / -1 when unknown. */
+ * "xavier_uniform", "trunc_normal", ...); NULL when unknown. */
 const char *orx_scheme_name(orx_scheme scheme);
-int orx_scheme_from_name(orx_scheme *out, const char *name);
-
-/* 1 if the scheme's spread follows the fans and a gain (xavier, he,
- * lecun, in every distribution), else 0. */
-int orx_scheme_is_scaling(orx_scheme scheme);
-
-/* Named gains: "linear", "identity", "conv", "sigmoid" 1; "tanh" 5/3;
- * "relu" sqrt 2; "leaky_relu" sqrt(2 / (1 + param^2)) (param: the negative
- * slope, 0.01 if param is NAN); "selu" 3/4. ORX_EINVALID if unknown. */
-int orx_gain(double *out, const char *name, double param);
-
-/* Re-initialize initializer i in place: its elements drawn from p with
- * the stream key (see orx_stream_key), written straight into the
- * tensor's own dtype and storage as orx_tensor_write does. */
-int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
-		    uint64_t key);
-
-/* Re-initialize count elements of tensor i from element first (a run as
- * stored), drawn from p as a matrix of shape dims (ndim values, product
- * count; orthogonal uses it) with the stream key, written in place into
- * the tensor's dtype and storage. ORX_EUNSUPPORTED for a tensor in
- * external data. */
-int orx_tensor_init_range(orx_model *model, size_t i, uint64_t first,
-			  uint64_t count, const int64_t *dims, size_t ndim,
-			  const orx_init_params *p, uint64_t key);
 
 /*** @@RULES: which scheme for which tensor ***/
 
@@ -477,7 +405,7 @@ typedef struct {
 } orx_plan_branch;
 
 typedef struct {
-	size_t tensor; /* initializer index */
+	size_t tensor; /* the tensor (orx_model_tensor's index) */
 	const char *name;
 	const char *node; /* the node's name, or OP_INDEX without one */
 	const char *op;
@@ -555,6 +483,7 @@ typedef enum {
 const char *orx_problem_name(orx_problem problem);
 
 typedef struct {
+	unsigned version; /* ORX_CHECK_OPTIONS_VERSION */
 	/* a weight's std below vanishing times the lowest std the accepted
 	 * schemes give its fans, or above exploding times the highest (the
 	 * README's envelope), by an exact test at a false-alarm probability
@@ -568,10 +497,15 @@ typedef struct {
 	double signal;
 } orx_check_options;
 
+#define ORX_CHECK_OPTIONS_VERSION 1
 #define ORX_CHECK_OPTIONS_INIT                                                 \
 	{                                                                      \
-		0.55, 2.0, 1e-4                                                \
+		ORX_CHECK_OPTIONS_VERSION, 0.55, 2.0, 1e-4                     \
 	}
+
+/* Set *opts to the defaults of its version; ORX_EINVALID for a version
+ * this library does not know. */
+int orx_check_options_init(orx_check_options *opts, unsigned version);
 
 typedef struct {
 	const char *name;

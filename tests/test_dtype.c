@@ -1,5 +1,6 @@
 /* float16 and bfloat16: round to nearest even, NaN and infinity kept. */
 #include "helpers.h"
+#include "internal.h"
 
 #include <criterion/criterion.h>
 #include <math.h>

@@ -1,6 +1,7 @@
 /* Initialization schemes tested as statistics: 2^20 samples per scheme
  * and dtype, written into a real tensor and read back. */
 #include "helpers.h"
+#include "internal.h"
 
 #include <criterion/criterion.h>
 #include <math.h>

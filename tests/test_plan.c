@@ -1,5 +1,6 @@
 /* plan and apply: golden plans, rules files, what apply writes. */
 #include "helpers.h"
+#include "internal.h"
 
 #include <criterion/criterion.h>
 #include <jansson.h>

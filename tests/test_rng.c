@@ -134,9 +134,9 @@ Test(rng, tensor_values_do_not_depend_on_order)
 	cr_assert_eq(
 		orx_tensor_init(m2, a, &p, orx_stream_key(0, "fc1.weight")),
 		ORX_OK);
-	cr_assert_eq(orx_model_save_buffer(&first, &l1, m1), ORX_OK);
-	cr_assert_eq(orx_model_save_buffer(&second, &l2, m2), ORX_OK);
-	cr_assert_eq(orx_model_save_buffer(&orig, &lo, m0), ORX_OK);
+	cr_assert_eq(orx_model_save_buffer(&first, &l1, m1, NULL), ORX_OK);
+	cr_assert_eq(orx_model_save_buffer(&second, &l2, m2, NULL), ORX_OK);
+	cr_assert_eq(orx_model_save_buffer(&orig, &lo, m0, NULL), ORX_OK);
 	cr_expect(l1 == l2 && memcmp(first, second, l1) == 0);
 	/* and both tensors were rewritten: the saved model is not the input */
 	cr_expect(l1 == lo && memcmp(first, orig, l1) != 0);
@@ -216,15 +216,14 @@ Test(rng, bytes_do_not_depend_on_the_number_of_threads)
 	orx_init_params p = {.dist = ORX_DIST_NORMAL, .std = 0.05};
 	const int64_t dims[1] = {(int64_t)n};
 
-	orx_set_threads(1);
-	cr_assert_eq(
-		orx_init_fill(one, n, &p, orx_stream_key(3, "big"), dims, 1),
-		ORX_OK);
-	orx_set_threads(4);
-	cr_assert_eq(
-		orx_init_fill(many, n, &p, orx_stream_key(3, "big"), dims, 1),
-		ORX_OK);
-	orx_set_threads(0);
+	orx_fill_job a = {one, orx_raw_store(ORX_DTYPE_DOUBLE), n,
+			  &p,  orx_stream_key(3, "big"),	dims,
+			  1},
+		     b = a;
+
+	b.base = many;
+	cr_assert_eq(orx_init_fill_jobs(&a, 1, 1), ORX_OK);
+	cr_assert_eq(orx_init_fill_jobs(&b, 1, 4), ORX_OK);
 	cr_expect_eq(memcmp(one, many, n * sizeof(double)), 0);
 	free(one);
 	free(many);

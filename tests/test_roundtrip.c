@@ -14,7 +14,7 @@ static int same_bytes(const orx_model *m, const uint8_t *in, size_t in_len,
 	size_t out_len = 0;
 	int differ;
 
-	cr_assert_eq(orx_model_save_buffer(&out, &out_len, m), ORX_OK);
+	cr_assert_eq(orx_model_save_buffer(&out, &out_len, m, NULL), ORX_OK);
 	differ = out_len != in_len || memcmp(in, out, in_len) != 0;
 	if (differ)
 		cr_log_error("%s (%s): saved %zu bytes differ from the %zu "

@@ -1,5 +1,6 @@
 /* Saving: whole files or nothing, never touching the input. */
 #include "helpers.h"
+#include "internal.h"
 
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -179,21 +180,22 @@ static char *matrix_model(const char *dir, int64_t rows, int64_t cols)
 static uint8_t *saved(size_t *len, const char *path, const orx_init_params *p,
 		      int threads, const char *out)
 {
+	orx_save_options opts = ORX_SAVE_OPTIONS_INIT;
 	orx_model *m = NULL;
 	uint8_t *bytes = NULL;
 
-	orx_set_threads(threads);
+	opts.threads = (unsigned)threads;
 	cr_assert_eq(orx_model_open_file(&m, path, NULL), ORX_OK);
 	cr_assert_eq(orx_tensor_init(m, 0, p, 99), ORX_OK);
 	if (out) {
-		cr_assert_eq(orx_model_save_file(m, out), ORX_OK, "%s",
+		cr_assert_eq(orx_model_save(m, out, &opts), ORX_OK, "%s",
 			     orx_error_last());
 		cr_assert_eq(read_file(&bytes, len, out), 0);
 	} else {
-		cr_assert_eq(orx_model_save_buffer(&bytes, len, m), ORX_OK);
+		cr_assert_eq(orx_model_save_buffer(&bytes, len, m, &opts),
+			     ORX_OK);
 	}
 	orx_model_free(m);
-	orx_set_threads(0);
 	return bytes;
 }
 

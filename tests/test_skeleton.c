@@ -40,8 +40,10 @@ static void expect_same_either_way(const uint8_t *data, size_t len)
 
 	cr_assert_eq(rc_a, rc_b, "file: %d, buffer: %d", rc_a, rc_b);
 	if (rc_a == ORX_OK) {
-		cr_assert_eq(orx_model_save_buffer(&out_a, &len_a, a), ORX_OK);
-		cr_assert_eq(orx_model_save_buffer(&out_b, &len_b, b), ORX_OK);
+		cr_assert_eq(orx_model_save_buffer(&out_a, &len_a, a, NULL),
+			     ORX_OK);
+		cr_assert_eq(orx_model_save_buffer(&out_b, &len_b, b, NULL),
+			     ORX_OK);
 		cr_assert_eq(len_a, len_b);
 		cr_assert_eq(memcmp(out_a, out_b, len_a), 0);
 	}
@@ -202,7 +204,7 @@ Test(skeleton, changing_a_tensor_never_changes_the_file)
 	for (size_t k = 0; k < 4096; k++)
 		v[k] = (double)k - 2048;
 	cr_assert_eq(orx_tensor_write(m, 0, v, 4096), ORX_OK);
-	cr_assert_eq(orx_model_save_buffer(&out, &out_len, m), ORX_OK);
+	cr_assert_eq(orx_model_save_buffer(&out, &out_len, m, NULL), ORX_OK);
 	cr_assert_eq(read_file(&before, &before_len, path), 0);
 	cr_assert_eq(before_len, len);
 	cr_assert_eq(memcmp(before, model, len), 0, "the input file changed");

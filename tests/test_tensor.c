@@ -1,5 +1,6 @@
 /* Reading and writing elements, checked against the onnx package. */
 #include "helpers.h"
+#include "internal.h"
 
 #include <criterion/criterion.h>
 #include <jansson.h>

@@ -13,12 +13,10 @@ import json
 import os
 import warnings
 
-from ._lib import CheckOptions, Error, call, lib, take_string
+from ._lib import Error, call, check_options, lib, take_string
 
 __all__ = ["Error", "plan", "apply", "check", "info", "__version__"]
-__version__ = "0.1.0"
-
-VANISHING, EXPLODING, SIGNAL = 0.55, 2.0, 1e-4  # check's defaults
+__version__ = "0.2.0"
 
 
 def _is_model_proto(model):
@@ -100,8 +98,9 @@ class _Session:
                  b"<rules>")
         call("orx_rules_add_defaults", self.rules)
 
-    def run_check(self, vanishing, exploding, signal):
-        self.options = CheckOptions(vanishing, exploding, signal)
+    def run_check(self, vanishing=None, exploding=None, signal=None):
+        self.options = check_options(vanishing=vanishing,
+                                     exploding=exploding, signal=signal)
         call("orx_check_run", ctypes.byref(self.check), self.model,
              self.plan, ctypes.byref(self.options))
 
@@ -159,7 +158,7 @@ def apply(model, seed=0, rules=None, only_flagged=False, output=None,
         raise Error("seed: expected an integer from 0 to 2^64 - 1")
     with _Session(model, rules) as s:
         if only_flagged:
-            s.run_check(VANISHING, EXPLODING, SIGNAL)
+            s.run_check()
             call("orx_plan_restrict", s.plan, s.check)
         left = s.leftovers()
         if left:
@@ -178,7 +177,7 @@ def apply(model, seed=0, rules=None, only_flagged=False, output=None,
             buf = ctypes.c_void_p()
             size = ctypes.c_size_t()
             call("orx_model_save_buffer", ctypes.byref(buf),
-                 ctypes.byref(size), s.model)
+                 ctypes.byref(size), s.model, None)
             try:
                 data = ctypes.string_at(buf.value, size.value)
             finally:
@@ -190,11 +189,12 @@ def apply(model, seed=0, rules=None, only_flagged=False, output=None,
     return data
 
 
-def check(model, rules=None, vanishing=VANISHING, exploding=EXPLODING,
-          signal=SIGNAL):
+def check(model, rules=None, vanishing=None, exploding=None, signal=None):
     """Badly initialized weights, as `onnx-reinit check --json` reports
     them: {"model", "findings": [...], "signal": {...}}; an empty
-    "findings" list when there are none."""
+    "findings" list when there are none. vanishing, exploding and signal
+    are check's thresholds (None: the library's defaults, as the command
+    line's)."""
     with _Session(model, rules) as s:
         s.run_check(vanishing, exploding, signal)
         return s.report("orx_check_json", s.check, ctypes.byref(s.options),

@@ -5,7 +5,7 @@ import ctypes.util
 import os
 import sys
 
-SONAME = "libonnx-reinit.so.0"
+SONAME = "libonnx-reinit.so.1"
 
 
 class Error(Exception):
@@ -47,7 +47,10 @@ def _load():
 
 
 class CheckOptions(ctypes.Structure):
-    _fields_ = [("vanishing", ctypes.c_double),
+    """orx_check_options, version 1."""
+    VERSION = 1
+    _fields_ = [("version", ctypes.c_uint),
+                ("vanishing", ctypes.c_double),
                 ("exploding", ctypes.c_double),
                 ("signal", ctypes.c_double)]
 
@@ -70,7 +73,8 @@ _SIGNATURES = {
     "orx_model_open_file": (_int, [_pp, _s, _p]),
     "orx_model_open_buffer": (_int, [_pp, ctypes.c_char_p, ctypes.c_size_t, _p]),
     "orx_model_save_file": (_int, [_p, _s]),
-    "orx_model_save_buffer": (_int, [_pp, ctypes.POINTER(ctypes.c_size_t), _p]),
+    "orx_model_save_buffer": (_int, [_pp, ctypes.POINTER(ctypes.c_size_t), _p,
+                                     _p]),
     "orx_model_free": (None, [_p]),
     "orx_rules_new": (_int, [_pp]),
     "orx_rules_add_file": (_int, [_p, _s]),
@@ -85,6 +89,8 @@ _SIGNATURES = {
     "orx_plan_skip_is_leftover": (_int, [_p, ctypes.POINTER(PlanSkip),
                                          ctypes.POINTER(ctypes.c_uint64)]),
     "orx_plan_free": (None, [_p]),
+    "orx_check_options_init": (_int, [ctypes.POINTER(CheckOptions),
+                                      ctypes.c_uint]),
     "orx_check_run": (_int, [_pp, _p, _p, ctypes.POINTER(CheckOptions)]),
     "orx_check_free": (None, [_p]),
     "orx_plan_json": (_int, [_pp, _p, _s, ctypes.c_uint64]),
@@ -96,6 +102,17 @@ for _name, (_res, _args) in _SIGNATURES.items():
     _f = getattr(lib, _name)
     _f.restype = _res
     _f.argtypes = _args
+
+
+def check_options(**given):
+    """orx_check_options: the library's defaults, then the values given
+    (None: the default)."""
+    opts = CheckOptions()
+    call("orx_check_options_init", ctypes.byref(opts), CheckOptions.VERSION)
+    for key, value in given.items():
+        if value is not None:
+            setattr(opts, key, value)
+    return opts
 
 
 def call(name, *args):

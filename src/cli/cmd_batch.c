@@ -291,6 +291,11 @@ static bool external(const orx_model *m)
 	return false;
 }
 
+/* The workers are the parallelism: each model's values are made on its
+ * own thread. */
+static const orx_save_options one_thread = {ORX_SAVE_OPTIONS_VERSION,
+					    ORX_DATA_KEEP, NULL, 1024, 1};
+
 static int write_output(batch *b, job *j, orx_model *m)
 {
 	if (b->zip_out && external(m)) {
@@ -302,8 +307,8 @@ static int write_output(batch *b, job *j, orx_model *m)
 		return -1;
 	}
 	if (b->zip_out) {
-		if (orx_model_save_buffer(&j->out_data, &j->out_len, m) ==
-		    ORX_OK)
+		if (orx_model_save_buffer(&j->out_data, &j->out_len, m,
+					  &one_thread) == ORX_OK)
 			return 0;
 	} else if (mkdir_parents(j->out_path) != 0) {
 		snprintf(j->error, sizeof(j->error),
@@ -315,7 +320,7 @@ static int write_output(batch *b, job *j, orx_model *m)
 		snprintf(j->error, sizeof(j->error),
 			 "the output %s is the input", j->out_path);
 		return -1;
-	} else if (orx_model_save_file(m, j->out_path) == ORX_OK) {
+	} else if (orx_model_save(m, j->out_path, &one_thread) == ORX_OK) {
 		return 0;
 	}
 	snprintf(j->error, sizeof(j->error), "%s", orx_error_last());
@@ -445,25 +450,37 @@ static void progress(const batch *b, double started, bool final)
 		fputc('\n', stderr);
 }
 
-static const batch *sorting; /* for by_size_desc */
+/* A job and its size, sorted by size (the sort's own data). */
+typedef struct {
+	uint64_t bytes;
+	size_t job;
+} sized;
 
 static int by_size_desc(const void *x, const void *y)
 {
-	uint64_t a = sorting->jobs[*(const size_t *)x].in_bytes;
-	uint64_t c = sorting->jobs[*(const size_t *)y].in_bytes;
-	return (a < c) - (a > c);
+	const sized *a = x, *c = y;
+
+	if (a->bytes != c->bytes)
+		return (a->bytes < c->bytes) - (a->bytes > c->bytes);
+	return (a->job > c->job) - (a->job < c->job);
 }
 
 /* Largest models first, so that no thread is left with a big one at the
  * end; the report keeps the sorted order. */
 static int plan_order(batch *b)
 {
-	if (!(b->order = malloc((b->n + 1) * sizeof(size_t))))
+	sized *keys = malloc((b->n + 1) * sizeof(*keys));
+
+	if (!keys || !(b->order = malloc((b->n + 1) * sizeof(size_t)))) {
+		free(keys);
 		return -1;
+	}
 	for (size_t i = 0; i < b->n; i++)
-		b->order[i] = i;
-	sorting = b;
-	qsort(b->order, b->n, sizeof(size_t), by_size_desc);
+		keys[i] = (sized){b->jobs[i].in_bytes, i};
+	qsort(keys, b->n, sizeof(*keys), by_size_desc);
+	for (size_t i = 0; i < b->n; i++)
+		b->order[i] = keys[i].job;
+	free(keys);
 	return 0;
 }
 
@@ -474,8 +491,6 @@ static void run_all(batch *b, unsigned threads)
 	double started = cli_now();
 	unsigned started_threads = 0;
 
-	orx_rng_prepare();
-	orx_set_threads(1); /* the workers are the parallelism */
 	/* Models come and go in large blocks: keep freed memory in the heap
 	 * for the next one instead of unmapping it, so that the threads do
 	 * not queue on page faults in the kernel. */

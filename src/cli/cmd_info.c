@@ -37,8 +37,9 @@ static void print_tensors(const orx_model *m)
 	printf("\n%-40s %-9s %-20s %12s  %s\n", "initializer", "dtype", "shape",
 	       "bytes", "storage");
 	for (size_t i = 0; i < orx_model_tensor_count(m); i++) {
-		if (orx_model_tensor(&t, m, i) != ORX_OK)
-			continue;
+		if (orx_model_tensor(&t, m, i) != ORX_OK || t.constant ||
+		    strcmp(t.graph, "main"))
+			continue; /* the main graph's initializers */
 		print_shape(&t, shape, sizeof(shape));
 		printf("%-40s %-9s %-20s %12llu  %s\n", t.name,
 		       dtype_str(t.dtype, dt, sizeof(dt)), shape,

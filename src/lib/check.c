@@ -481,6 +481,9 @@ static int run(orx_check **out, const orx_model *model, const orx_plan *plan,
 
 	if (!opts)
 		opts = &defaults;
+	if ((rc = orx_options_version(opts->version, ORX_CHECK_OPTIONS_VERSION,
+				      "orx_check_options")) != ORX_OK)
+		goto done;
 	if (!c || !L) {
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 		goto done;

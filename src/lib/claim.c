@@ -9,7 +9,6 @@
 
 typedef orx_plan_ctx ctx;
 
-
 /* The policy when branches end differently: the nearest activation
  * (breadth first) decides; without any, "none". The distinct endings go
  * into out (*n of them), the chosen one first. */
@@ -117,8 +116,8 @@ const char *orx_plan_node_label(ctx *c, int n)
 							  nd->op_type, n);
 }
 
-int orx_plan_new_entry(entry **out, ctx *c, int node, int slot,
-		       orx_role role, int init)
+int orx_plan_new_entry(entry **out, ctx *c, int node, int slot, orx_role role,
+		       int init)
 {
 	const Onnx__NodeProto *nd = node >= 0 ? c->g->node[node] : NULL;
 	entry *e;
@@ -266,9 +265,9 @@ int orx_claim_layer(ctx *c, int node, const orx_op *op)
 	int bias = orx_op_input_of_kind(op, ORX_IN_BIAS);
 	entry *w, *b = NULL;
 
-	if (slot < 0 || (rc = orx_plan_claim(&w, c, node, slot,
-					     ORX_ROLE_WEIGHT, out, NULL)) !=
-				ORX_OK ||
+	if (slot < 0 ||
+	    (rc = orx_plan_claim(&w, c, node, slot, ORX_ROLE_WEIGHT, out,
+				 NULL)) != ORX_OK ||
 	    !w)
 		return slot < 0 ? ORX_OK : rc;
 	w->trans = (int64_t)orx_op_attr(
@@ -328,10 +327,9 @@ int orx_claim_others(orx_plan *plan, const orx_model *model)
 		entry *e;
 		if (plan->e[i] || !orx_value_may_be_parameter(model, i))
 			continue;
-		if ((rc = orx_plan_new_entry(&e, &c, -1, -1, ORX_ROLE_OTHER, (int)i)) ==
-		    ORX_OK)
+		if ((rc = orx_plan_new_entry(&e, &c, -1, -1, ORX_ROLE_OTHER,
+					     (int)i)) == ORX_OK)
 			rc = orx_plan_keep_branches(e, plan->mem, NULL, 0);
 	}
 	return rc;
 }
-

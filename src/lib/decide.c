@@ -227,4 +227,3 @@ int orx_plan_decide(entry *e, orx_arena *mem, const orx_rules *rules,
 	e->decided = 1;
 	return ORX_OK;
 }
-

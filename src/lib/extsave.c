@@ -61,7 +61,7 @@ static uint64_t nbytes(const Onnx__TensorProto *t)
  * graph or a Constant's, and stays in one). */
 static bool movable(const orx_model *m, size_t i)
 {
-	return i < orx_model_tensor_count(m) || is_external(m, i);
+	return i < orx_main_initializers(m) || is_external(m, i);
 }
 
 /* Is tensor i the first placed in its data file? */
@@ -460,8 +460,11 @@ static int save(orx_model *m, const char *path, const orx_save_options *opts)
 
 	if (!opts)
 		opts = &defaults;
+	if ((rc = orx_options_version(opts->version, ORX_SAVE_OPTIONS_VERSION,
+				      "orx_save_options")) != ORX_OK)
+		return rc;
 	if (!needs_data_handling(m, opts))
-		return orx_model_save_plain(m, path);
+		return orx_model_save_plain(m, path, opts->threads);
 	if (opts->mode == ORX_DATA_EXTERNAL) {
 		Onnx__TensorProto probe = ONNX__TENSOR_PROTO__INIT;
 		Onnx__StringStringEntryProto
@@ -498,7 +501,7 @@ static int save(orx_model *m, const char *path, const orx_save_options *opts)
 	for (size_t i = 0; m->pending && i < n; i++) /* made and stored */
 		if (pl[i].location)
 			m->pending[i].set = false;
-	if ((rc = orx_model_save_plain(m, path)) != ORX_OK)
+	if ((rc = orx_model_save_plain(m, path, opts->threads)) != ORX_OK)
 		goto done;
 	orx_pending_free(m);
 	free(m->dir);

@@ -343,22 +343,9 @@ static void store_f64(void *base, size_t offset, const double *v, size_t n)
 
 /*** @@THREADS: large tensors split across threads ***/
 
-static int fill_threads = 0; /* 0: the number of cores */
-
-void orx_set_threads(int threads)
+size_t orx_thread_count(unsigned threads)
 {
-	fill_threads = threads;
-}
-
-int orx_threads(void)
-{
-	return fill_threads;
-}
-
-size_t orx_thread_count(void)
-{
-	long n =
-		fill_threads > 0 ? fill_threads : sysconf(_SC_NPROCESSORS_ONLN);
+	long n = threads > 0 ? (long)threads : sysconf(_SC_NPROCESSORS_ONLN);
 
 	return (size_t)(n < 1 ? 1 : n > ORX_MAX_THREADS ? ORX_MAX_THREADS : n);
 }
@@ -484,11 +471,12 @@ static fill_unit *make_units(const orx_fill_job *jobs, size_t n_jobs,
 }
 
 /* Blocks are independent, so the bytes do not depend on the threads. */
-int orx_init_fill_jobs(const orx_fill_job *jobs, size_t n_jobs)
+int orx_init_fill_jobs(const orx_fill_job *jobs, size_t n_jobs,
+		       unsigned threads_wanted)
 {
 	fill_pool pool = {
 		.jobs = jobs, .rc = ORX_OK, .progress = orx_progress_current()};
-	size_t elements, threads = orx_thread_count();
+	size_t elements, threads = orx_thread_count(threads_wanted);
 	fill_unit *units;
 
 	if (!(units = make_units(jobs, n_jobs, &pool.n_units, &elements)))
@@ -513,7 +501,7 @@ int orx_init_fill_store(void *base, orx_store_fn store, size_t n,
 {
 	orx_fill_job job = {base, store, n, p, key, dims, ndim};
 
-	return orx_init_fill_jobs(&job, 1);
+	return orx_init_fill_jobs(&job, 1, 0);
 }
 
 int orx_init_fill(double *out, size_t n, const orx_init_params *p, uint64_t key,

@@ -117,6 +117,8 @@ void orx_progress_add(orx_progress *p, uint64_t n); /* p may be NULL */
 int orx_values_build(orx_model *m);
 void orx_values_free(orx_model *m);
 size_t orx_value_count(const orx_model *m);
+/* The main graph's initializers: values 0 .. this - 1. */
+size_t orx_main_initializers(const orx_model *m);
 Onnx__TensorProto *orx_value_tensor(const orx_model *m, size_t i);
 const char *orx_value_name(const orx_model *m, size_t i);
 bool orx_value_is_constant(const orx_model *m, size_t i);
@@ -134,6 +136,12 @@ int orx_value_of_constant(const orx_model *m, int graph, int init, int cnode);
 /* Could value i hold parameters: a float tensor of more than one element
  * (not a scalar, a shape or an index)? */
 bool orx_value_may_be_parameter(const orx_model *m, size_t i);
+
+/*** @@OPTIONS (options.c) ***/
+
+/* ORX_OK when an options struct's version is one this library knows (1
+ * to newest), else ORX_EINVALID naming what. */
+int orx_options_version(unsigned version, unsigned newest, const char *what);
 
 /*** @@ERROR (error.c) ***/
 
@@ -166,6 +174,17 @@ int orx_wire_skeleton(uint8_t **out, size_t *out_len, orx_borrowed **borrowed,
 		      size_t *n_borrowed, const uint8_t *data, size_t len);
 
 /*** @@DTYPE (dtype.c): element types, counts and storage ***/
+
+/* Bits per element (4 for int4, 8 for int8, 32 for float32, ...), 0 for
+ * strings and unknown codes. */
+unsigned orx_dtype_bits(int dtype);
+
+/* IEEE binary16 and bfloat16 conversions: from double with round to
+ * nearest even (overflow to infinity, NaN stays NaN), and back exactly. */
+uint16_t orx_f16_from_double(double x);
+double orx_f16_to_double(uint16_t h);
+uint16_t orx_bf16_from_double(double x);
+double orx_bf16_to_double(uint16_t h);
 
 /* Check that the tensor's dims and data agree (overflow-safe). */
 int orx_tensor_proto_validate(const Onnx__TensorProto *t);
@@ -212,7 +231,7 @@ typedef int (*orx_put_fn)(void *ctx, const uint8_t *bytes, size_t len,
 			  uint64_t at);
 int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
 		      void *ctx);
-int orx_materialize_all(const orx_model *model);
+int orx_materialize_all(const orx_model *model, unsigned threads);
 
 /* The values the model's next save makes (re-initialized, not yet made). */
 uint64_t orx_pending_values(const orx_model *m);
@@ -273,12 +292,71 @@ int orx_model_validate(const Onnx__ModelProto *m, const orx_open_options *opts);
 
 /*** @@INIT (init.c): drawing values, on threads ***/
 
-/* The orx_set_threads setting (0: one per core). */
-int orx_threads(void);
+/* Which fan a variance-scaling scheme divides by. */
+typedef enum {
+	ORX_MODE_DEFAULT, /* xavier: fan_avg; he, lecun: fan_in */
+	ORX_MODE_FAN_IN,
+	ORX_MODE_FAN_OUT,
+	ORX_MODE_FAN_AVG /* (fan_in + fan_out) / 2 */
+} orx_fan_mode;
 
-/* Threads to use: the setting, or the cores, at most ORX_MAX_THREADS. */
+typedef struct {
+	orx_scheme scheme;
+	double gain; /* 0: the scheme's default (he: sqrt 2, else 1) */
+	orx_fan_mode mode;
+	double value;	  /* constant */
+	double mean, std; /* normal, trunc_normal */
+	double low, high; /* uniform */
+} orx_init_spec;
+
+#define ORX_INIT_SPEC_INIT                                                     \
+	{                                                                      \
+		ORX_SCHEME_KEEP, 0, ORX_MODE_DEFAULT, 0, 0, 0, 0, 0            \
+	}
+
+/* Resolve spec for a tensor of shape dims with the given fans (used by
+ * the variance-scaling schemes; orthogonal uses dims: dims[0] rows, the
+ * rest flattened into columns, as torch.nn.init.orthogonal_ does).
+ * ORX_EINVALID for a fan below 1, a negative std, low > high, or
+ * orthogonal of fewer than 2 dimensions. */
+int orx_init_resolve(orx_init_params *out, const orx_init_spec *spec,
+		     int64_t fan_in, int64_t fan_out, const int64_t *dims,
+		     size_t ndim);
+
+/* Fill the n values of a tensor drawn from p, with the stream key, into
+ * out. dims (ndim values, product n) matter only for orthogonal.
+ * ORX_ENOMEM, or ORX_EUNSUPPORTED when LAPACK fails. */
+int orx_init_fill(double *out, size_t n, const orx_init_params *p, uint64_t key,
+		  const int64_t *dims, size_t ndim);
+
+int orx_scheme_from_name(orx_scheme *out, const char *name);
+
+/* 1 if the scheme's spread follows the fans and a gain (xavier, he,
+ * lecun, in every distribution), else 0. */
+int orx_scheme_is_scaling(orx_scheme scheme);
+
+/* Named gains: "linear", "identity", "conv", "sigmoid" 1; "tanh" 5/3;
+ * "relu" sqrt 2; "leaky_relu" sqrt(2 / (1 + param^2)) (param: the negative
+ * slope, 0.01 if param is NAN); "selu" 3/4. ORX_EINVALID if unknown. */
+int orx_gain(double *out, const char *name, double param);
+
+/* Re-initialize tensor i in place: its elements drawn from p with the
+ * stream key (see orx_stream_key), written straight into the tensor's own
+ * dtype and storage as orx_tensor_write does. */
+int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
+		    uint64_t key);
+
+/* Re-initialize count elements of tensor i from element first (a run as
+ * stored), drawn from p as a matrix of shape dims (ndim values, product
+ * count; orthogonal uses it) with the stream key, written in place into
+ * the tensor's dtype and storage. */
+int orx_tensor_init_range(orx_model *model, size_t i, uint64_t first,
+			  uint64_t count, const int64_t *dims, size_t ndim,
+			  const orx_init_params *p, uint64_t key);
+
+/* Threads to use for threads (0: one per core), at most ORX_MAX_THREADS. */
 #define ORX_MAX_THREADS 16
-size_t orx_thread_count(void);
+size_t orx_thread_count(unsigned threads);
 
 /* fn on n threads, the calling one included, thread k given the argument
  * at args + k * stride (stride 0: all the same); the share of a thread
@@ -302,9 +380,10 @@ typedef struct orx_fill_job {
 	size_t ndim;
 } orx_fill_job;
 
-/* Every job's values, their RNG blocks shared among the threads
- * (orx_set_threads): the same bytes for any number of threads. */
-int orx_init_fill_jobs(const orx_fill_job *jobs, size_t n_jobs);
+/* Every job's values, their RNG blocks shared among threads threads (0:
+ * one per core): the same bytes for any number of threads. */
+int orx_init_fill_jobs(const orx_fill_job *jobs, size_t n_jobs,
+		       unsigned threads);
 
 /* orx_init_fill through a store function instead of a double array. */
 int orx_init_fill_store(void *base, orx_store_fn store, size_t n,
@@ -314,7 +393,41 @@ int orx_init_fill_store(void *base, orx_store_fn store, size_t n,
 int orx_orthogonal_fill(double *out, size_t n, const orx_init_params *p,
 			uint64_t key, const int64_t *dims, size_t ndim);
 
-/*** @@RNG (rng.c) ***/
+/*** @@RNG (rng.c): reproducible random streams ***/
+
+/* A position in a random stream. Streams are counter-based SplitMix64
+ * keyed by (seed, name): the values depend only on those, never on the
+ * order of tensors, threads or the machine (docs/design.md documents the
+ * exact construction). Elements come in blocks of ORX_RNG_BLOCK, each
+ * generated from its own start, so blocks can be filled independently. */
+typedef struct {
+	uint64_t state;
+	uint64_t next;
+} orx_rng;
+
+#define ORX_RNG_BLOCK 65536
+
+/* The stream key of a tensor: from the seed and the tensor's name. */
+uint64_t orx_stream_key(uint64_t seed, const char *name);
+
+/* Position r at the start of block b of the stream key. */
+void orx_rng_block(orx_rng *r, uint64_t key, uint64_t block);
+
+/* Build the normal sampler's tables (also done by the fill functions);
+ * call once before orx_rng_normal() from several threads. */
+void orx_rng_prepare(void);
+
+/* The next uniform double in [0, 1), with 53 random bits. */
+double orx_rng_uniform(orx_rng *r);
+
+/* The next standard normal N(0, 1) (exact ziggurat, not an approximation). */
+double orx_rng_normal(orx_rng *r);
+
+void orx_rng_fill_uniform(double *out, size_t n, orx_rng *r);
+void orx_rng_fill_normal(double *out, size_t n, orx_rng *r);
+/* Standard normals cut to [-2, 2] by rejection (a value beyond is drawn
+ * again). */
+void orx_rng_fill_trunc_normal(double *out, size_t n, orx_rng *r);
 
 /* Whether normals take the shortcuts: eight draws at a time where the
  * CPU has AVX-512, the wedge test decided without exp() when the draw is
@@ -412,7 +525,9 @@ int orx_read_all(uint8_t **out, size_t *len, const char *path);
 
 /*** @@SAVE (save.c) ***/
 
-/* The model as it is in memory, to path (no external data handling). */
-int orx_model_save_plain(const orx_model *model, const char *path);
+/* The model as it is in memory, to path (no external data handling),
+ * its values made by threads threads (0: one per core). */
+int orx_model_save_plain(const orx_model *model, const char *path,
+			 unsigned threads);
 
 #endif

@@ -261,7 +261,7 @@ int orx_model_info_json(char **out, const orx_model *model, const char *name)
 	if ((rc = orx_model_summary(&s, model)) != ORX_OK)
 		return rc;
 	tensors = json_array();
-	for (size_t i = 0; i < orx_model_tensor_count(model); i++) {
+	for (size_t i = 0; i < orx_main_initializers(model); i++) {
 		if ((rc = orx_model_tensor(&t, model, i)) != ORX_OK) {
 			json_decref(tensors);
 			orx_summary_free(s);

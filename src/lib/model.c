@@ -82,6 +82,9 @@ static int open_bytes(orx_model **out, const uint8_t *data, size_t len,
 	*borrowed = false;
 	if (!opts)
 		opts = &defaults;
+	if ((rc = orx_options_version(opts->version, ORX_OPEN_OPTIONS_VERSION,
+				      "orx_open_options")) != ORX_OK)
+		return rc;
 	if (len == 0)
 		return orx_fail(ORX_EINVALID, "empty file, not an ONNX model");
 	rc = orx_wire_scan(data, len, &onnx__model_proto__descriptor,

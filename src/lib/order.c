@@ -64,8 +64,8 @@ int orx_plan_order(orx_plan *plan, const orx_model *m)
 		goto done;
 	}
 	for (size_t k = 0; k < m->n_graphs; k++)
-		by_owner[k] = (body_key){m->graphs[k].parent,
-					 m->graphs[k].owner, k};
+		by_owner[k] =
+			(body_key){m->graphs[k].parent, m->graphs[k].owner, k};
 	qsort(by_owner, m->n_graphs, sizeof(*by_owner), by_parent_owner);
 	for (size_t k = 0, at = 0; k < m->n_graphs; k++) { /* first child */
 		while (at < m->n_graphs && by_owner[at].parent < (int)k)
@@ -89,4 +89,3 @@ done:
 	free(n.number);
 	return rc;
 }
-

@@ -277,8 +277,10 @@ int orx_claim_recurrent(ctx *c, int node, const orx_op *op)
 	if (orx_attr_string_is(nd, "direction", "bidirectional"))
 		r.D = 2;
 	for (int k = 0; k < 4; k++) {
-		int in = r.input[k] = orx_op_input_of_kind(op, rnn_inputs[k].kind);
-		present[k] = in >= 0 && in < (int)nd->n_input && nd->input[in][0];
+		int in = r.input[k] =
+			orx_op_input_of_kind(op, rnn_inputs[k].kind);
+		present[k] =
+			in >= 0 && in < (int)nd->n_input && nd->input[in][0];
 		ok[k] = present[k] &&
 			orx_graph_assemble(&a[k], c->gr, nd->input[in]) == 0;
 	}
@@ -301,4 +303,3 @@ int orx_claim_recurrent(ctx *c, int node, const orx_op *op)
 	free(a);
 	return rc;
 }
-

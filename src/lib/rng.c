@@ -378,14 +378,19 @@ void orx_rng_fill_trunc_normal(double *out, size_t n, orx_rng *r)
  * vectorizes; the clones only change the instructions, never the values
  * (integer arithmetic and one exact scaling). */
 VECTOR_CLONES
-void orx_rng_fill_uniform(double *out, size_t n, orx_rng *r)
+static void fill_uniform(double *out, size_t n, uint64_t state, uint64_t next)
 {
-	uint64_t state = r->state, next = r->next;
-
 	for (size_t k = 0; k < n; k++)
 		out[k] = (double)(int64_t)(mix64(state +
 						 (next + 1 + k) * GOLDEN) >>
 					   11) *
 			 0x1p-53;
-	r->next = next + n;
+}
+
+/* (the clones' dispatcher is static: GCC would export a global one
+ * whatever the build's visibility) */
+void orx_rng_fill_uniform(double *out, size_t n, orx_rng *r)
+{
+	fill_uniform(out, n, r->state, r->next);
+	r->next += n;
 }

@@ -49,7 +49,7 @@ static size_t deferred(const orx_model *m)
 	const Onnx__GraphProto *g = m->proto->graph;
 	size_t n = 0;
 
-	for (size_t i = 0; m->pending && i < orx_model_tensor_count(m); i++)
+	for (size_t i = 0; m->pending && i < orx_main_initializers(m); i++)
 		n += m->pending[i].set && g->initializer[i]->has_raw_data;
 	return n;
 }
@@ -252,22 +252,23 @@ static void *populate_run(void *arg)
  * the packer and contended between the fillers, and it took twice as
  * long. Where the kernel cannot (before 5.14), the writes fault them in
  * as before. */
-static void populate(uint8_t *map, size_t size)
+static void populate(uint8_t *map, size_t size, unsigned threads)
 {
 	pages p = {map, size, 0};
 
 	atomic_init(&p.next, 0);
-	orx_run_parallel(orx_thread_count(), populate_run, &p, 0);
+	orx_run_parallel(orx_thread_count(threads), populate_run, &p, 0);
 }
 #else
-static void populate(uint8_t *map, size_t size)
+static void populate(uint8_t *map, size_t size, unsigned threads)
 {
-	(void)map, (void)size; /* the writes fault the pages in */
+	(void)map, (void)size, (void)threads; /* the writes fault them in */
 }
 #endif
 
-/* The whole model packed into fd through a shared mapping. */
-static int pack_mapped(const orx_model *m, int fd)
+/* The whole model packed into fd through a shared mapping, its values
+ * made by threads threads. */
+static int pack_mapped(const orx_model *m, int fd, unsigned threads)
 {
 	size_t size = onnx__model_proto__get_packed_size(m->proto);
 	map_buffer b = {{NULL}, m, NULL, size, 0, {m, 0, 0}, NULL, ORX_OK};
@@ -275,7 +276,7 @@ static int pack_mapped(const orx_model *m, int fd)
 
 	if (size == 0 || !ORX_HAVE_POSIX_FALLOCATE)
 		return ORX_EUNSUPPORTED;
-	if (!(b.jobs = malloc(orx_model_tensor_count(m) * sizeof(*b.jobs) + 1)))
+	if (!(b.jobs = malloc(orx_main_initializers(m) * sizeof(*b.jobs) + 1)))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 		/* reserve the blocks: no SIGBUS on a full disk while writing */
 #if ORX_HAVE_POSIX_FALLOCATE
@@ -294,12 +295,12 @@ static int pack_mapped(const orx_model *m, int fd)
 		free(b.jobs);
 		return ORX_EUNSUPPORTED;
 	}
-	populate(b.map, size);
+	populate(b.map, size, threads);
 	b.base.append = map_append;
 	protobuf_c_message_pack_to_buffer(&m->proto->base, &b.base);
 	/* then the values, every tensor's blocks shared among the threads */
 	if (b.rc == ORX_OK && b.values.made == deferred(m))
-		b.rc = orx_init_fill_jobs(b.jobs, b.values.made);
+		b.rc = orx_init_fill_jobs(b.jobs, b.values.made, threads);
 	free(b.jobs);
 	munmap(b.map, size);
 	if (b.rc == ORX_OK && b.at != size)
@@ -322,17 +323,24 @@ static int rewind_fd(int fd)
 	return ORX_OK;
 }
 
+/* What write_model writes: a model, its values made by threads. */
+typedef struct {
+	const orx_model *m;
+	unsigned threads;
+} saving;
+
 static int write_model(int fd, const void *ctx)
 {
-	const orx_model *m = ctx;
+	const saving *sv = ctx;
+	const orx_model *m = sv->m;
 	size_t met = 0;
 	int rc;
 
 	/* mapped output pays off for one model at a time (measured on
-	 * ResNet-50 even when only its last layer is new); with threads set
-	 * to 1 (batch: a model per thread) unmapping would stall the others */
-	if (fd != STDOUT_FILENO && deferred(m) > 0 && orx_threads() != 1 &&
-	    (rc = pack_mapped(m, fd)) != ORX_EUNSUPPORTED)
+	 * ResNet-50 even when only its last layer is new); with one thread
+	 * (batch: a model per thread) unmapping would stall the others */
+	if (fd != STDOUT_FILENO && deferred(m) > 0 && sv->threads != 1 &&
+	    (rc = pack_mapped(m, fd, sv->threads)) != ORX_EUNSUPPORTED)
 		return rc;
 	if (fd != STDOUT_FILENO && deferred(m) > 0) {
 		/* values made a slice at a time as their turn comes */
@@ -345,21 +353,35 @@ static int write_model(int fd, const void *ctx)
 	 * the values made in the tensors first */
 	if (fd != STDOUT_FILENO && (rc = rewind_fd(fd)) != ORX_OK)
 		return rc;
-	if ((rc = orx_materialize_all(m)) != ORX_OK)
+	if ((rc = orx_materialize_all(m, sv->threads)) != ORX_OK)
 		return rc;
 	return pack_to_fd(m, fd, false, &met);
 }
 
-int orx_model_save_plain(const orx_model *model, const char *path)
+int orx_model_save_plain(const orx_model *model, const char *path,
+			 unsigned threads)
 {
-	return orx_save_with(path, write_model, model);
+	saving sv = {model, threads};
+
+	return orx_save_with(path, write_model, &sv);
 }
 
-int orx_model_save_buffer(uint8_t **out, size_t *len, const orx_model *model)
+int orx_model_save_buffer(uint8_t **out, size_t *len, const orx_model *model,
+			  const orx_save_options *opts)
 {
-	int rc = orx_materialize_all(model);
+	const orx_save_options defaults = ORX_SAVE_OPTIONS_INIT;
+	int rc;
 
-	if (rc != ORX_OK)
+	if (!opts)
+		opts = &defaults;
+	if ((rc = orx_options_version(opts->version, ORX_SAVE_OPTIONS_VERSION,
+				      "orx_save_options")) != ORX_OK)
+		return rc;
+	if (opts->mode != ORX_DATA_KEEP)
+		return orx_fail(ORX_EUNSUPPORTED,
+				"a buffer keeps the model's data files as they "
+				"are: save to a file to embed or move them");
+	if ((rc = orx_materialize_all(model, opts->threads)) != ORX_OK)
 		return rc;
 	for (size_t i = 0; model->pending && i < orx_value_count(model); i++)
 		if (model->pending[i].set)

@@ -96,9 +96,9 @@ static int list_sparse(orx_plan *plan, const orx_model *model)
 			if (name && (rc = own_name(plan, name)) != ORX_OK)
 				return rc;
 			if ((rc = orx_plan_skip_add(
-				     plan, (orx_plan_skip){name ? name : own,
-							   reason, SIZE_MAX,
-							   0})) != ORX_OK)
+				     plan,
+				     (orx_plan_skip){name ? name : own, reason,
+						     SIZE_MAX, 0})) != ORX_OK)
 				return rc;
 		}
 	}
@@ -143,4 +143,3 @@ int orx_plan_skip_is_leftover(const orx_model *model, const orx_plan_skip *s,
 	orx_tensor_proto_count(values, t);
 	return *values > 1 && orx_dtype_is_float(t->data_type);
 }
-

@@ -114,7 +114,7 @@ static int count_initializers(summary *s, const orx_model *model)
 	orx_tensor_info info;
 	int rc = ORX_OK;
 
-	s->pub.n_initializers = orx_model_tensor_count(model);
+	s->pub.n_initializers = orx_main_initializers(model);
 	for (size_t i = 0; i < s->pub.n_initializers && rc == ORX_OK; i++) {
 		rc = orx_model_tensor(&info, model, i);
 		s->pub.n_parameters += info.count;

@@ -1,4 +1,5 @@
-/* Reading and writing the elements of a model's initializers. */
+/* Reading and writing the elements of a model's tensors (initializers and
+ * Constant nodes' values, in every graph). */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -11,24 +12,29 @@
 
 /* Value i of the model (values.c): an initializer of the main graph, or
  * past them a Constant node's tensor. */
-static Onnx__TensorProto *initializer(const orx_model *m, size_t i)
+static Onnx__TensorProto *tensor_at(const orx_model *m, size_t i)
 {
 	return orx_value_tensor(m, i);
 }
 
-size_t orx_model_tensor_count(const orx_model *model)
+size_t orx_main_initializers(const orx_model *model)
 {
 	const Onnx__GraphProto *g = model->proto->graph;
 
 	return g ? g->n_initializer : 0;
 }
 
-/* Initializer i and its element count. */
+size_t orx_model_tensor_count(const orx_model *model)
+{
+	return orx_value_count(model);
+}
+
+/* Tensor i and its element count. */
 static int counted(Onnx__TensorProto **t, uint64_t *count,
 		   const orx_model *model, size_t i)
 {
-	if (!(*t = initializer(model, i)))
-		return orx_fail(ORX_EINVALID, "no initializer %zu", i);
+	if (!(*t = tensor_at(model, i)))
+		return orx_fail(ORX_EINVALID, "no tensor %zu", i);
 	return orx_tensor_proto_count(count, *t);
 }
 
@@ -50,6 +56,8 @@ int orx_model_tensor(orx_tensor_info *out, const orx_model *model, size_t i)
 		for (size_t k = 0; k < t->n_string_data; k++)
 			out->nbytes += t->string_data[k].len;
 	out->storage = orx_tensor_proto_storage(t);
+	out->graph = model->graphs[model->values[i].graph].path;
+	out->constant = orx_value_is_constant(model, i);
 	return ORX_OK;
 }
 
@@ -261,7 +269,7 @@ static int read_external(double *out, size_t n, const orx_model *model,
 int orx_fill_job_of(orx_fill_job *job, uint8_t *out, const orx_model *model,
 		    size_t i)
 {
-	const Onnx__TensorProto *t = initializer(model, i);
+	const Onnx__TensorProto *t = tensor_at(model, i);
 	uint64_t n = 0;
 
 	orx_tensor_proto_count(&n, t);
@@ -282,7 +290,7 @@ int orx_fill_job_of(orx_fill_job *job, uint8_t *out, const orx_model *model,
 /* The byte length of tensor i's data. */
 static uint64_t data_bytes(const orx_model *model, size_t i)
 {
-	const Onnx__TensorProto *t = initializer(model, i);
+	const Onnx__TensorProto *t = tensor_at(model, i);
 	uint64_t n = 0;
 
 	orx_tensor_proto_count(&n, t);
@@ -299,7 +307,7 @@ int orx_make_values(uint8_t *out, const orx_model *model, size_t i)
 		return ORX_OK;
 	}
 	rc = orx_fill_job_of(&job, out, model, i);
-	return rc == ORX_OK ? orx_init_fill_jobs(&job, 1) : rc;
+	return rc == ORX_OK ? orx_init_fill_jobs(&job, 1, 0) : rc;
 }
 
 uint64_t orx_pending_values(const orx_model *m)
@@ -325,7 +333,7 @@ void orx_pending_free(orx_model *model)
 int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
 		      void *ctx)
 {
-	size_t size = orx_dtype_bits(initializer(model, i)->data_type) / 8,
+	size_t size = orx_dtype_bits(tensor_at(model, i)->data_type) / 8,
 	       slice = 4 * ORX_RNG_BLOCK;
 	orx_fill_job job;
 	uint8_t *buf;
@@ -344,7 +352,8 @@ int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
 	for (size_t first = 0; first < job.n && rc == ORX_OK; first += slice) {
 		size_t count = job.n - first < slice ? job.n - first : slice;
 		if (slice == job.n) {
-			rc = orx_init_fill_jobs(&job, 1); /* counts its own */
+			rc = orx_init_fill_jobs(&job, 1,
+						0); /* counts its own */
 		} else {
 			rc = orx_init_fill_range(buf, job.store, job.n, first,
 						 count, job.p, job.key);
@@ -360,9 +369,9 @@ int orx_values_stream(const orx_model *model, size_t i, orx_put_fn put,
 
 static bool inline_pending(const orx_model *model, size_t i)
 {
-	return model->pending && i < orx_model_tensor_count(model) &&
+	return model->pending && i < orx_main_initializers(model) &&
 	       model->pending[i].set &&
-	       orx_tensor_proto_storage(initializer(model, i)) !=
+	       orx_tensor_proto_storage(tensor_at(model, i)) !=
 		       ORX_STORAGE_EXTERNAL;
 }
 
@@ -373,16 +382,16 @@ int orx_materialize(const orx_model *model, size_t i)
 	if (!inline_pending(model, i))
 		return ORX_OK;
 	model->cache->backing_changed = true;
-	if ((rc = orx_make_values(initializer(model, i)->raw_data.data, model,
+	if ((rc = orx_make_values(tensor_at(model, i)->raw_data.data, model,
 				  i)) == ORX_OK)
 		model->pending[i].set = false;
 	return rc;
 }
 
 /* All at once, so that the threads share the blocks of every tensor. */
-int orx_materialize_all(const orx_model *model)
+int orx_materialize_all(const orx_model *model, unsigned threads)
 {
-	size_t n = orx_model_tensor_count(model), k = 0;
+	size_t n = orx_main_initializers(model), k = 0;
 	orx_fill_job *jobs;
 	int rc = ORX_OK;
 
@@ -392,12 +401,12 @@ int orx_materialize_all(const orx_model *model)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n && rc == ORX_OK; i++)
 		if (inline_pending(model, i))
-			rc = orx_fill_job_of(
-				&jobs[k++],
-				initializer(model, i)->raw_data.data, model, i);
+			rc = orx_fill_job_of(&jobs[k++],
+					     tensor_at(model, i)->raw_data.data,
+					     model, i);
 	model->cache->backing_changed |= k > 0;
 	if (rc == ORX_OK)
-		rc = orx_init_fill_jobs(jobs, k);
+		rc = orx_init_fill_jobs(jobs, k, threads);
 	for (size_t i = 0; i < n && rc == ORX_OK; i++)
 		if (inline_pending(model, i))
 			model->pending[i].set = false;
@@ -655,14 +664,14 @@ static int hold(orx_model *model, size_t i, const Onnx__TensorProto *t)
 int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
 		    uint64_t key)
 {
-	Onnx__TensorProto *t = initializer(model, i);
+	Onnx__TensorProto *t = tensor_at(model, i);
 	uint64_t n;
 	orx_store_fn store = NULL;
 	void *base = NULL;
 	int rc;
 
 	if (!t)
-		return orx_fail(ORX_EINVALID, "no initializer %zu", i);
+		return orx_fail(ORX_EINVALID, "no tensor %zu", i);
 	if ((rc = orx_tensor_proto_count(&n, t)) != ORX_OK ||
 	    (rc = access_check(&t, model, i, (size_t)n)) != ORX_OK ||
 	    (rc = writable(&base, &store, t)) != ORX_OK)
@@ -671,7 +680,7 @@ int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
 	 * output file (a tensor in a data file, in any graph; a main-graph
 	 * initializer's raw_data) or when read; a Constant's or a body's
 	 * inline values at once, in the model's own copy of its bytes */
-	bool main_init = i < orx_model_tensor_count(model);
+	bool main_init = i < orx_main_initializers(model);
 
 	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL ||
 	    (main_init && t->has_raw_data && orx_raw_store(t->data_type) &&

@@ -11,7 +11,7 @@
 int orx_graph_trace(orx_trace *out, const orx_graph *gr, const char *input)
 {
 	int chain[CHAIN_MAX], depth = 0, v = orx_graph_value(gr, input), init,
-				    p;
+			      p;
 	const orx_graph *chain_gr[CHAIN_MAX];
 	const Onnx__TensorProto *t = NULL;
 	const char *name = input;
@@ -30,8 +30,7 @@ int orx_graph_trace(orx_trace *out, const orx_graph *gr, const char *input)
 			v = orx_graph_value(gr, name);
 			continue;
 		}
-		if (p >= 0 &&
-		    (t = orx_constant_value(orx_graph_node(gr, p)))) {
+		if (p >= 0 && (t = orx_constant_value(orx_graph_node(gr, p)))) {
 			out->constant_node = p; /* a Constant node's tensor */
 			break;
 		}

@@ -35,7 +35,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	orx_set_threads(1);
 	snprintf(model_path, sizeof(model_path), "%s/m/model.onnx", dir);
 	snprintf(data_path, sizeof(data_path), "%s/m/w.bin", dir);
 	snprintf(sub_path, sizeof(sub_path), "%s/m/sub/w.bin", dir);
@@ -71,6 +70,7 @@ static void save_and_reopen(orx_model *m, orx_data_mode mode, const char *name)
 	orx_model *again = NULL;
 	char path[300];
 
+	opts.threads = 1;
 	opts.mode = mode;
 	opts.external_file = "ext.bin";
 	snprintf(path, sizeof(path), "%s/%s", out_dir, name);

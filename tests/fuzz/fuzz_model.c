@@ -9,9 +9,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	orx_set_threads(1);
 	return 0;
 }
+
+static const orx_save_options one_thread = {ORX_SAVE_OPTIONS_VERSION,
+					    ORX_DATA_KEEP, NULL, 1024, 1};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -22,11 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (orx_model_open_buffer(&m, data, size, NULL) != ORX_OK)
 		return 0;
 	fuzz_plan_apply_check(m);
-	if (orx_model_save_buffer(&out, &len, m) == ORX_OK &&
+	if (orx_model_save_buffer(&out, &len, m, &one_thread) == ORX_OK &&
 	    orx_model_open_buffer(&again, out, len, NULL) == ORX_OK)
 		fuzz_plan_apply_check(again);
 	orx_model_free(again);
-	free(out);
+	orx_free(out);
 	orx_model_free(m);
 	return 0;
 }

@@ -21,7 +21,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	orx_set_threads(1);
 	if (!f || !(sample = malloc(1 << 20)))
 		abort();
 	sample_len = fread(sample, 1, 1 << 20, f);

@@ -14,7 +14,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	orx_set_threads(1);
 	snprintf(zip_path, sizeof(zip_path), "%s/in.zip", fuzz_temp_dir());
 	return 0;
 }

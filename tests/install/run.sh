@@ -16,12 +16,20 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # 1. install, and what the shared library exports
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
-lib=$(ls "$tmp"/prefix/lib*/libonnx-reinit.so.0 2>/dev/null || true)
-[ -n "$lib" ] || fail "no libonnx-reinit.so.0 installed"
+lib=$(ls "$tmp"/prefix/lib*/libonnx-reinit.so.1 2>/dev/null || true)
+[ -n "$lib" ] || fail "no libonnx-reinit.so.1 installed"
 soname=$(objdump -p "$lib" | awk '/SONAME/ {print $2}')
-[ "$soname" = libonnx-reinit.so.0 ] || fail "soname is '$soname'"
+[ "$soname" = libonnx-reinit.so.1 ] || fail "soname is '$soname'"
 others=$(nm -D --defined-only "$lib" | awk '{print $3}' | grep -v '^orx_' || true)
 [ -z "$others" ] || fail "exported beyond orx_*: $others"
+# exactly the header's functions (GCC's ifunc resolvers aside)
+nm -D --defined-only "$lib" | awk '$2 == "T" || $2 == "i" {print $3}' |
+	grep -v '\.resolver$' | sort -u >"$tmp/exported"
+# (the header's functions: its declarations, comments stripped)
+cc -fpreprocessed -dD -E -P "$src/include/onnx_reinit.h" |
+	grep -oE '\borx_[a-z0-9_]+\(' | tr -d '(' | sort -u >"$tmp/declared"
+diff "$tmp/declared" "$tmp/exported" >"$tmp/abi.diff" ||
+	fail "exports differ from the header's functions: $(tr '\n' ' ' <"$tmp/abi.diff")"
 for f in include/onnx_reinit.h share/man/man1/onnx-reinit.1 \
 	share/onnx-reinit/default.rules bin/onnx-reinit; do
 	[ -f "$tmp/prefix/$f" ] || fail "not installed: $f"

@@ -40,5 +40,5 @@ PY
 	-p no:cacheprovider "$src/python/tests")
 
 # 2. from the source tree, the build's library named in the environment
-(cd "$tmp" && ONNX_REINIT_LIBRARY=$build/libonnx-reinit.so.0 \
+(cd "$tmp" && ONNX_REINIT_LIBRARY=$build/libonnx-reinit.so.1 \
 	PYTHONPATH=$src/python $py -m pytest -q -p no:cacheprovider "$src/python/tests")

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SAMPLE ORX_SOURCE_DIR "/samples/mlp_tanh.onnx"
+#define SAMPLE SAMPLE
 
 static orx_model *open_sample(void)
 {
@@ -233,4 +233,55 @@ Test(save, every_way_of_making_values_gives_the_same_bytes)
 	}
 	remove_tree(dir);
 	free(dir);
+}
+
+/* Options structs carry their version: the library reads the fields that
+ * version has, and refuses one it does not know. */
+Test(options, an_unknown_version_is_refused_and_init_gives_the_defaults)
+{
+	orx_open_options open = ORX_OPEN_OPTIONS_INIT, open_init;
+	orx_save_options save = ORX_SAVE_OPTIONS_INIT, save_init;
+	orx_check_options check = ORX_CHECK_OPTIONS_INIT, check_init;
+	orx_model *m = NULL;
+	orx_check *c = NULL;
+	orx_plan *plan = NULL;
+	orx_rules *rules = NULL;
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+
+	cr_assert_eq(orx_open_options_init(&open_init, 1), ORX_OK);
+	cr_assert_eq(memcmp(&open, &open_init, sizeof(open)), 0);
+	cr_assert_eq(orx_save_options_init(&save_init, 1), ORX_OK);
+	cr_assert_eq(save_init.threshold, 1024);
+	cr_assert_eq(save_init.threads, 0);
+	cr_assert_eq(orx_check_options_init(&check_init, 1), ORX_OK);
+	cr_assert_float_eq(check_init.vanishing, 0.55, 1e-15);
+	cr_assert_eq(orx_check_options_init(&check_init, 2), ORX_EINVALID);
+	cr_expect_str_eq(orx_error_last(),
+			 "orx_check_options version 2 is not one this library "
+			 "knows (1 to 1)");
+
+	open.version = 99;
+	cr_expect_eq(orx_model_open_file(&m, SAMPLE, &open), ORX_EINVALID);
+	cr_expect_str_eq(orx_error_last(),
+			 "orx_open_options version 99 is not one this library "
+			 "knows (1 to 1)");
+	cr_assert_eq(orx_model_open_file(&m, SAMPLE, NULL), ORX_OK);
+	save.version = 0;
+	cr_expect_eq(orx_model_save_buffer(&bytes, &len, m, &save),
+		     ORX_EINVALID);
+	cr_expect_null(bytes);
+	save = save_init;
+	save.mode = ORX_DATA_EMBED;
+	cr_expect_eq(orx_model_save_buffer(&bytes, &len, m, &save),
+		     ORX_EUNSUPPORTED);
+	cr_assert_eq(orx_rules_new(&rules), ORX_OK);
+	cr_assert_eq(orx_rules_add_defaults(rules), ORX_OK);
+	cr_assert_eq(orx_plan_build(&plan, m, rules), ORX_OK);
+	check.version = 7;
+	cr_expect_eq(orx_check_run(&c, m, plan, &check), ORX_EINVALID);
+	cr_expect_null(c);
+	orx_plan_free(plan);
+	orx_rules_free(rules);
+	orx_model_free(m);
 }

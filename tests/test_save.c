@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SAMPLE SAMPLE
+#define SAMPLE ORX_SOURCE_DIR "/samples/mlp_tanh.onnx"
 
 static orx_model *open_sample(void)
 {

@@ -69,6 +69,30 @@ Test(cli, command_help_shows_its_usage)
 	cli_result_free(&r);
 }
 
+/* Help is built from the option table: each option with its value, its
+ * help and the default its command starts from. */
+Test(cli, command_help_lists_each_option_with_its_default)
+{
+	const char *args[] = {"apply", "--help", NULL};
+	cli_result r = run_cli(NULL, args);
+
+	cr_expect_eq(r.status, 0);
+	cr_expect(strstr(r.out,
+			 "usage: onnx-reinit apply MODEL -o OUT "
+			 "[--seed N] [--rules FILE]... [--json]\n") != NULL,
+		  "%s", r.out);
+	cr_expect(strstr(r.out, "\n  --seed N              random seed [0]\n"),
+		  "%s", r.out);
+	cr_expect(strstr(r.out, "--only-flagged: check's --vanishing [0.55]\n"),
+		  "%s", r.out);
+	cr_expect(strstr(r.out,
+			 "\n  --external-threshold BYTES\n"
+			 "                        --external's threshold "
+			 "[1024]\n"),
+		  "%s", r.out);
+	cli_result_free(&r);
+}
+
 Test(cli, info_reads_standard_input)
 {
 	const char *args[] = {"info", "--json", "-", NULL};

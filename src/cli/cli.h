@@ -1,5 +1,6 @@
-/* The command line: one cmd_*.c per command, driven by the table in
- * main.c. */
+/* The command line: one cmd_*.c per command, each with its options as a
+ * table of rows that parse them and print its help (help.c); main.c
+ * lists the commands. */
 #ifndef ORX_CLI_H
 #define ORX_CLI_H
 
@@ -16,13 +17,6 @@ enum { EXIT_OK = 0, EXIT_FINDINGS = 1, EXIT_USAGE = 2 };
  * and goes on. NULL: the run ends with one line (main.c). */
 extern _Thread_local void *cli_bus_jump;
 
-typedef struct {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *usage; /* the synopsis line(s) */
-	const char *help;  /* what it does and its options */
-} cli_command;
-
 /* A command's options: a table of rows, ended by a row with no name; a
  * new option is one row. Each row's value goes to offset in the
  * command's arguments, as its kind says. */
@@ -38,8 +32,16 @@ typedef enum {
 	OPT_RULES,  /* cli_rules_list, the value appended */
 	OPT_SEED,   /* unsigned long long, a --seed */
 	OPT_RATIO,  /* double, a positive number */
+	OPT_BYTES,  /* uint64_t, a number of bytes */
 	OPT_CALL    /* call(args, value or NULL, command) */
 } cli_option_kind;
+
+/* How an option shows in the synopsis. */
+enum {
+	OPT_OPTIONAL = 0, /* [--name ARG] */
+	OPT_REQUIRED = 1, /* --name ARG */
+	OPT_REPEATS = 2	  /* [--name ARG]... */
+};
 
 typedef struct {
 	const char *name; /* --name */
@@ -48,8 +50,37 @@ typedef struct {
 	size_t offset;
 	/* OPT_CALL: -1, or the exit status after the usage error */
 	int (*call)(void *args, const char *value, const char *cmd);
-	bool call_value; /* OPT_CALL: it takes a value */
+	const char *arg;      /* its value in help (FILE, N); NULL: a flag */
+	const char *fallback; /* the default help shows, [0]; NULL: none */
+	const char *help;     /* one line (help.c wraps it) */
+	unsigned shows;	      /* OPT_OPTIONAL, OPT_REQUIRED, OPT_REPEATS */
 } cli_option;
+
+/* A command: its name, what runs it, its operands and options, and the
+ * text its --help prints around the options (paragraphs: lines ending
+ * in '\n'). The man page and the README list the same options (a test
+ * compares them with --help). */
+typedef struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *operands;	   /* "MODEL", "INPUT..." */
+	const char *about;	   /* what it does */
+	const cli_option *options; /* ended by a row with no name */
+	const void *defaults;	   /* the arguments before parsing: help shows
+				      the defaults of the options' values */
+	const char *notes;	   /* after the options, or NULL */
+} cli_command;
+
+/* The commands (main.c's list). */
+extern const cli_command cli_info, cli_plan, cli_apply, cli_check, cli_batch,
+	cli_plot;
+
+/* COMMAND's synopsis, wrapped (usage lines), to f. */
+void cli_print_synopsis(FILE *f, const cli_command *cmd, const char *first);
+
+/* COMMAND --help: the synopsis, what it does, each option with its
+ * value, one line of help and its default, the notes. */
+void cli_print_command_help(FILE *f, const cli_command *cmd);
 
 /* Parse argv's options with table into args (its defaults already set).
  * -1 with optind at the first operand, or the exit status after the one
@@ -115,12 +146,5 @@ double cli_now(void);
 typedef struct cli_progress cli_progress;
 cli_progress *cli_progress_start(const orx_model *m, const char *label);
 void cli_progress_stop(cli_progress *p);
-
-int cmd_info(int argc, char **argv);
-int cmd_plan(int argc, char **argv);
-int cmd_apply(int argc, char **argv);
-int cmd_check(int argc, char **argv);
-int cmd_batch(int argc, char **argv);
-int cmd_plot(int argc, char **argv);
 
 #endif

@@ -1,7 +1,5 @@
-/* onnx-reinit apply MODEL -o OUT [--seed N] [--rules FILE]... [--json]
- *                  [--only-flagged] [--strict] [--vanishing R] [--exploding R]
- *                  [--signal R] [--embed | --external FILE
- *                  [--external-threshold BYTES]] */
+/* onnx-reinit apply: re-initialize what the plan says and write the
+ * model (its options: the table below). */
 #include "cli.h"
 
 #include <errno.h>
@@ -22,40 +20,58 @@ typedef struct {
 	orx_save_options save;
 } apply_args;
 
-static int set_threshold(void *args, const char *value, const char *cmd)
-{
-	apply_args *a = args;
-	char *end;
-
-	errno = 0;
-	a->save.threshold = strtoull(value, &end, 10);
-	if (*end || !*value || errno || value[0] == '-')
-		return cli_usage_error(cmd,
-				       "%s: --external-threshold takes a "
-				       "number of bytes, not '%s'",
-				       cmd, value);
-	return -1;
-}
-
 static const cli_option options[] = {
-	{"output", 'o', OPT_STRING, offsetof(apply_args, out), NULL, false},
-	{"seed", 0, OPT_SEED, offsetof(apply_args, seed), NULL, false},
-	{"rules", 0, OPT_RULES, offsetof(apply_args, rules), NULL, false},
-	{"json", 0, OPT_FLAG, offsetof(apply_args, json), NULL, false},
+	{"output", 'o', OPT_STRING, offsetof(apply_args, out), NULL, "OUT",
+	 NULL, "where to write the model ('-': standard output)", OPT_REQUIRED},
+	{"seed", 0, OPT_SEED, offsetof(apply_args, seed), NULL, "N", NULL,
+	 "random seed", OPT_OPTIONAL},
+	{"rules", 0, OPT_RULES, offsetof(apply_args, rules), NULL, "FILE", NULL,
+	 "rules to try before the defaults (repeatable)", OPT_REPEATS},
+	{"json", 0, OPT_FLAG, offsetof(apply_args, json), NULL, NULL, NULL,
+	 "print the plan as JSON on standard output", OPT_OPTIONAL},
 	{"only-flagged", 0, OPT_FLAG, offsetof(apply_args, only_flagged), NULL,
-	 false},
-	{"strict", 0, OPT_FLAG, offsetof(apply_args, strict), NULL, false},
+	 NULL, NULL,
+	 "rewrite only the weights check flags (and their biases), with "
+	 "check's thresholds below",
+	 OPT_OPTIONAL},
+	{"strict", 0, OPT_FLAG, offsetof(apply_args, strict), NULL, NULL, NULL,
+	 "refuse (exit 2, nothing written) when a float tensor would keep "
+	 "trained values that no keep rule names; without it, a warning",
+	 OPT_OPTIONAL},
 	{"vanishing", 0, OPT_RATIO, offsetof(apply_args, check.vanishing), NULL,
-	 false},
+	 "R", NULL, "--only-flagged: check's --vanishing", OPT_OPTIONAL},
 	{"exploding", 0, OPT_RATIO, offsetof(apply_args, check.exploding), NULL,
-	 false},
-	{"signal", 0, OPT_RATIO, offsetof(apply_args, check.signal), NULL,
-	 false},
-	{"embed", 0, OPT_FLAG, offsetof(apply_args, embed), NULL, false},
+	 "R", NULL, "--only-flagged: check's --exploding", OPT_OPTIONAL},
+	{"signal", 0, OPT_RATIO, offsetof(apply_args, check.signal), NULL, "R",
+	 NULL, "--only-flagged: check's --signal", OPT_OPTIONAL},
+	{"embed", 0, OPT_FLAG, offsetof(apply_args, embed), NULL, NULL, NULL,
+	 "put every tensor inline (refused past 2 GiB)", OPT_OPTIONAL},
 	{"external", 0, OPT_STRING, offsetof(apply_args, external), NULL,
-	 false},
-	{"external-threshold", 0, OPT_CALL, 0, set_threshold, true},
+	 "FILE", NULL,
+	 "move tensors above the threshold to FILE, beside OUT, each at a "
+	 "4 KiB-aligned offset",
+	 OPT_OPTIONAL},
+	{"external-threshold", 0, OPT_BYTES,
+	 offsetof(apply_args, save.threshold), NULL, "BYTES", NULL,
+	 "--external's threshold", OPT_OPTIONAL},
 	{0}};
+
+static const apply_args defaults = {.check = ORX_CHECK_OPTIONS_INIT,
+				    .save = ORX_SAVE_OPTIONS_INIT};
+
+static int cmd_apply(int argc, char **argv);
+
+const cli_command cli_apply = {
+	"apply",
+	cmd_apply,
+	"MODEL",
+	"Re-initialize what the plan says and write OUT; every other byte of\n"
+	"the model is kept. The input is never changed unless OUT is its\n"
+	"path, and then atomically.\n",
+	options,
+	&defaults,
+	"Tensors in external data files go to files of the same names beside\n"
+	"OUT (never over the input's), each at a 4 KiB-aligned offset.\n"};
 
 /* The options that depend on one another; -1, or the exit status. */
 static int settle(apply_args *a)
@@ -156,10 +172,9 @@ static int rewrite(orx_model *m, const orx_plan *plan, const apply_args *a,
 	return saved == ORX_OK ? -1 : cli_error(a->out, "%s", orx_error_last());
 }
 
-int cmd_apply(int argc, char **argv)
+static int cmd_apply(int argc, char **argv)
 {
-	apply_args a = {.check = ORX_CHECK_OPTIONS_INIT,
-			.save = ORX_SAVE_OPTIONS_INIT};
+	apply_args a = defaults;
 	const char *model;
 	orx_rules *rules = NULL;
 	orx_model *m = NULL;

@@ -1,6 +1,5 @@
-/* onnx-reinit batch INPUT... -o OUTDIR|OUT.zip [--check] [-j N]
- *                  [--shard K/N] [--resume] [--report FILE] [--seed N]
- *                  [--rules FILE]... */
+/* onnx-reinit batch: apply (or check) on many models (its options: the
+ * table below). */
 #define _GNU_SOURCE
 #include "cli.h"
 #include "zipin.h"
@@ -635,16 +634,47 @@ static int set_shard(void *args, const char *value, const char *cmd)
 }
 
 static const cli_option options[] = {
-	{"output", 'o', OPT_STRING, offsetof(batch_args, out), NULL, false},
-	{"check", 0, OPT_FLAG, offsetof(batch_args, check), NULL, false},
-	{"jobs", 'j', OPT_CALL, 0, set_jobs, true},
-	{"shard", 0, OPT_CALL, 0, set_shard, true},
-	{"resume", 0, OPT_FLAG, offsetof(batch_args, resume), NULL, false},
-	{"report", 0, OPT_STRING, offsetof(batch_args, report), NULL, false},
-	{"seed", 0, OPT_SEED, offsetof(batch_args, seed), NULL, false},
-	{"rules", 0, OPT_RULES, offsetof(batch_args, rules), NULL, false},
-	{"strict", 0, OPT_FLAG, offsetof(batch_args, strict), NULL, false},
+	{"output", 'o', OPT_STRING, offsetof(batch_args, out), NULL,
+	 "OUTDIR|OUT.zip", NULL, "a folder, or a path ending in .zip",
+	 OPT_REQUIRED},
+	{"check", 0, OPT_FLAG, offsetof(batch_args, check), NULL, NULL, NULL,
+	 "check each model instead; -o is not needed", OPT_OPTIONAL},
+	{"jobs", 'j', OPT_CALL, 0, set_jobs, "N", "number of cores",
+	 "worker threads", OPT_OPTIONAL},
+	{"shard", 0, OPT_CALL, 0, set_shard, "K/N", NULL,
+	 "process only the K-th of N shards, chosen from each model's "
+	 "relative path",
+	 OPT_OPTIONAL},
+	{"resume", 0, OPT_FLAG, offsetof(batch_args, resume), NULL, NULL, NULL,
+	 "skip models whose output exists and is complete", OPT_OPTIONAL},
+	{"report", 0, OPT_STRING, offsetof(batch_args, report), NULL, "FILE",
+	 NULL, "one JSON line per input ('-': standard output)", OPT_OPTIONAL},
+	{"seed", 0, OPT_SEED, offsetof(batch_args, seed), NULL, "N", NULL,
+	 "random seed", OPT_OPTIONAL},
+	{"rules", 0, OPT_RULES, offsetof(batch_args, rules), NULL, "FILE", NULL,
+	 "rules before the defaults (repeatable)", OPT_REPEATS},
+	{"strict", 0, OPT_FLAG, offsetof(batch_args, strict), NULL, NULL, NULL,
+	 "a model that would keep trained values no keep rule names fails (as "
+	 "apply --strict)",
+	 OPT_OPTIONAL},
 	{0}};
+
+static const batch_args defaults = {0};
+
+static int cmd_batch(int argc, char **argv);
+
+const cli_command cli_batch = {
+	"batch",
+	cmd_batch,
+	"INPUT...",
+	"Re-initialize (or --check) many models: files, folders (every\n"
+	"*.onnx below them) and .zip archives, into a folder or one .zip,\n"
+	"keeping each model's relative path. One failing model never stops\n"
+	"the others; exit status 1 when any failed (or, with --check, has\n"
+	"findings).\n",
+	options,
+	&defaults,
+	NULL};
 
 static int parse_batch_args(batch *b, batch_args *a, int argc, char **argv)
 {
@@ -673,10 +703,10 @@ static int parse_batch_args(batch *b, batch_args *a, int argc, char **argv)
 	return -1;
 }
 
-int cmd_batch(int argc, char **argv)
+static int cmd_batch(int argc, char **argv)
 {
 	batch b = {0};
-	batch_args a = {0};
+	batch_args a = defaults;
 	orx_check_options check_defaults = ORX_CHECK_OPTIONS_INIT;
 	zip_limits limits = ZIP_LIMITS_INIT;
 	double started = cli_now();

@@ -1,5 +1,5 @@
-/* onnx-reinit check MODEL [--json] [--rules FILE]... [--vanishing R]
- *                  [--exploding R] [--signal R] */
+/* onnx-reinit check: badly initialized weights (its options: the table
+ * below). */
 #include "cli.h"
 
 #include <math.h>
@@ -13,15 +13,38 @@ typedef struct {
 } check_args;
 
 static const cli_option options[] = {
-	{"json", 0, OPT_FLAG, offsetof(check_args, json), NULL, false},
-	{"rules", 0, OPT_RULES, offsetof(check_args, rules), NULL, false},
+	{"json", 0, OPT_FLAG, offsetof(check_args, json), NULL, NULL, NULL,
+	 "print JSON instead of a table", OPT_OPTIONAL},
+	{"rules", 0, OPT_RULES, offsetof(check_args, rules), NULL, "FILE", NULL,
+	 "rules that choose the expected scheme (repeatable)", OPT_REPEATS},
 	{"vanishing", 0, OPT_RATIO, offsetof(check_args, check.vanishing), NULL,
-	 false},
+	 "R", NULL,
+	 "a std below R x the envelope's lowest is vanishing (an exact test, "
+	 "false alarms 1e-6)",
+	 OPT_OPTIONAL},
 	{"exploding", 0, OPT_RATIO, offsetof(check_args, check.exploding), NULL,
-	 false},
-	{"signal", 0, OPT_RATIO, offsetof(check_args, check.signal), NULL,
-	 false},
+	 "R", NULL, "a std above R x the envelope's highest is exploding",
+	 OPT_OPTIONAL},
+	{"signal", 0, OPT_RATIO, offsetof(check_args, check.signal), NULL, "R",
+	 NULL, "a chain scaling the signal below R or above 1/R is a finding",
+	 OPT_OPTIONAL},
 	{0}};
+
+static const check_args defaults = {.check = ORX_CHECK_OPTIONS_INIT};
+
+static int cmd_check(int argc, char **argv);
+
+const cli_command cli_check = {
+	"check",
+	cmd_check,
+	"MODEL",
+	"Find badly initialized weights: all zeros, one constant, NaN or\n"
+	"infinity, a std far below or above every scheme accepted for the\n"
+	"layer's fans, and chains of layers along which the signal vanishes\n"
+	"or explodes. Exit status 1 when it finds any.\n",
+	options,
+	&defaults,
+	NULL};
 
 static void check_print(const orx_check *c, size_t weights, double threshold)
 {
@@ -69,9 +92,9 @@ static size_t count_weights(const orx_plan *plan)
 	return n;
 }
 
-int cmd_check(int argc, char **argv)
+static int cmd_check(int argc, char **argv)
 {
-	check_args a = {.check = ORX_CHECK_OPTIONS_INIT};
+	check_args a = defaults;
 	const char *model;
 	orx_rules *rules = NULL;
 	orx_model *m = NULL;

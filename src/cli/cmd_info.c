@@ -84,9 +84,24 @@ typedef struct {
 } info_args;
 
 static const cli_option options[] = {
-	{"json", 0, OPT_FLAG, offsetof(info_args, json), NULL, false}, {0}};
+	{"json", 0, OPT_FLAG, offsetof(info_args, json), NULL, NULL, NULL,
+	 "print JSON instead of a table", OPT_OPTIONAL},
+	{0}};
 
-int cmd_info(int argc, char **argv)
+static int cmd_info(int argc, char **argv);
+
+const cli_command cli_info = {
+	"info",
+	cmd_info,
+	"MODEL",
+	"Summarize a model: IR version, opsets, producer, nodes by op type,\n"
+	"initializers with dtype, shape, bytes and storage, total\n"
+	"parameters. MODEL '-' reads standard input.\n",
+	options,
+	NULL,
+	NULL};
+
+static int cmd_info(int argc, char **argv)
 {
 	info_args a = {0};
 	const char *model;

@@ -1,4 +1,5 @@
-/* onnx-reinit plan MODEL [--rules FILE]... [--json] */
+/* onnx-reinit plan: what apply would rewrite, and why (its options: the
+ * table below). */
 #include "cli.h"
 
 #include <stddef.h>
@@ -10,11 +11,27 @@ typedef struct {
 } plan_args;
 
 static const cli_option options[] = {
-	{"rules", 0, OPT_RULES, offsetof(plan_args, rules), NULL, false},
-	{"json", 0, OPT_FLAG, offsetof(plan_args, json), NULL, false},
+	{"rules", 0, OPT_RULES, offsetof(plan_args, rules), NULL, "FILE", NULL,
+	 "rules to try before the defaults (repeatable)", OPT_REPEATS},
+	{"json", 0, OPT_FLAG, offsetof(plan_args, json), NULL, NULL, NULL,
+	 "print JSON instead of a table", OPT_OPTIONAL},
 	{0}};
 
-int cmd_plan(int argc, char **argv)
+static int cmd_plan(int argc, char **argv);
+
+const cli_command cli_plan = {
+	"plan",
+	cmd_plan,
+	"MODEL",
+	"Say, changing nothing, what apply would rewrite: for every tensor\n"
+	"the node, the activation found downstream and the path to it, the\n"
+	"scheme, fan_in, fan_out, gain, std and the rule (file:line) that\n"
+	"decided; and every tensor left alone, with the reason.\n",
+	options,
+	NULL,
+	NULL};
+
+static int cmd_plan(int argc, char **argv)
 {
 	plan_args a = {0};
 	const char *model;

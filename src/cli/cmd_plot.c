@@ -1,5 +1,4 @@
-/* onnx-reinit plot MODEL [--after OUT] [--layers GLOB] [--rules FILE]...
- *                  [--signal | --schemes] -o FILE.svg
+/* onnx-reinit plot: the weights as an SVG (its options: the table below).
  *
  * Three views, one file each: the weights layer by layer (plot_layers.c),
  * the signal along chains (plot_signal.c), the schemes for one layer
@@ -12,13 +11,42 @@
 #include <string.h>
 
 static const cli_option options[] = {
-	{"after", 0, OPT_STRING, offsetof(plot_args, after), NULL, false},
-	{"layers", 0, OPT_STRING, offsetof(plot_args, layers), NULL, false},
-	{"output", 'o', OPT_STRING, offsetof(plot_args, out), NULL, false},
-	{"rules", 0, OPT_RULES, offsetof(plot_args, rules), NULL, false},
-	{"signal", 0, OPT_FLAG, offsetof(plot_args, signal), NULL, false},
-	{"schemes", 0, OPT_FLAG, offsetof(plot_args, schemes), NULL, false},
+	{"output", 'o', OPT_STRING, offsetof(plot_args, out), NULL, "FILE.svg",
+	 NULL, "the SVG to write", OPT_REQUIRED},
+	{"after", 0, OPT_STRING, offsetof(plot_args, after), NULL, "OUT", NULL,
+	 "the same model re-initialized, overlaid", OPT_OPTIONAL},
+	{"layers", 0, OPT_STRING, offsetof(plot_args, layers), NULL, "GLOB",
+	 NULL,
+	 "only the layers whose weight names match (--signal: the chains with "
+	 "such a layer)",
+	 OPT_OPTIONAL},
+	{"rules", 0, OPT_RULES, offsetof(plot_args, rules), NULL, "FILE", NULL,
+	 "rules that choose the schemes (repeatable)", OPT_REPEATS},
+	{"signal", 0, OPT_FLAG, offsetof(plot_args, signal), NULL, NULL, NULL,
+	 "per chain of layers (as check finds them), the predicted scale of "
+	 "the signal (forward) and of the gradients (backward) against depth, "
+	 "on a log axis, check's thresholds as bands",
+	 OPT_OPTIONAL},
+	{"schemes", 0, OPT_FLAG, offsetof(plot_args, schemes), NULL, NULL, NULL,
+	 "for the one layer --layers names: N(0, 0.01^2), N(0, 10^2), Xavier "
+	 "and He for its fans, and its own values, and what each does to the "
+	 "signal through ten such layers",
+	 OPT_OPTIONAL},
 	{0}};
+
+static int cmd_plot(int argc, char **argv);
+
+const cli_command cli_plot = {
+	"plot",
+	cmd_plot,
+	"MODEL",
+	"Draw the weights as an SVG. By default one panel per weighted\n"
+	"layer, in the order the layers run: the histogram of its weights\n"
+	"(and, with --after, of OUT's) against the density its scheme\n"
+	"predicts.\n",
+	options,
+	NULL,
+	NULL};
 
 static int parse_plot_args(plot_args *a, int argc, char **argv)
 {
@@ -43,7 +71,7 @@ static int parse_plot_args(plot_args *a, int argc, char **argv)
 	return -1;
 }
 
-int cmd_plot(int argc, char **argv)
+static int cmd_plot(int argc, char **argv)
 {
 	plot_args a = {0};
 	orx_rules *rules = NULL;

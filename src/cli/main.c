@@ -10,100 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const cli_command commands[] = {
-	{"info", cmd_info, "info MODEL [--json]",
-	 "Summarize a model: IR version, opsets, producer, nodes by op type,\n"
-	 "initializers with dtype, shape, bytes and storage, total\n"
-	 "parameters. MODEL '-' reads standard input.\n"
-	 "  --json   print JSON instead of a table"},
-	{"plan", cmd_plan, "plan MODEL [--rules FILE]... [--json]",
-	 "Say, changing nothing, what apply would rewrite: for every tensor\n"
-	 "the node, the activation found downstream and the path to it, the\n"
-	 "scheme, fan_in, fan_out, gain, std and the rule (file:line) that\n"
-	 "decided; and every tensor left alone, with the reason.\n"
-	 "  --rules FILE   rules to try before the defaults (repeatable)\n"
-	 "  --json         print JSON instead of a table"},
-	{"apply", cmd_apply,
-	 "apply MODEL -o OUT [--seed N] [--rules FILE]... [--json] "
-	 "[--only-flagged] [--strict]\n"
-	 "                  [--embed | --external FILE "
-	 "[--external-threshold BYTES]]",
-	 "Re-initialize what the plan says and write OUT ('-': standard\n"
-	 "output); every other byte of the model is kept. The input is never\n"
-	 "changed unless OUT is its path, and then atomically.\n"
-	 "  -o, --output OUT  where to write the model\n"
-	 "  --seed N          random seed [0]\n"
-	 "  --rules FILE      rules to try before the defaults (repeatable)\n"
-	 "  --json            print the plan as JSON on standard output\n"
-	 "  --only-flagged    rewrite only the weights check flags (and their\n"
-	 "                    biases); takes check's threshold options\n"
-	 "  --strict          refuse (exit 2, nothing written) when a float\n"
-	 "                    tensor would keep trained values that no keep\n"
-	 "                    rule names; without it, a warning on stderr\n"
-	 "  --embed           put every tensor inline (refused past 2 GiB)\n"
-	 "  --external FILE   move tensors above the threshold to FILE, "
-	 "beside\n"
-	 "                    OUT, each at a 4 KiB-aligned offset\n"
-	 "  --external-threshold BYTES  [1024]\n"
-	 "Tensors in external data files go to files of the same names beside\n"
-	 "OUT (never over the input's), each at a 4 KiB-aligned offset."},
-	{"check", cmd_check,
-	 "check MODEL [--json] [--rules FILE]... [--vanishing R] "
-	 "[--exploding R] [--signal R]",
-	 "Find badly initialized weights: all zeros, one constant, NaN or\n"
-	 "infinity, a std far below or above every scheme accepted for the\n"
-	 "layer's fans, and chains of layers along which the signal vanishes\n"
-	 "or explodes. Exit status 1 when it finds any.\n"
-	 "  --vanishing R  std below R x the envelope's lowest is vanishing\n"
-	 "                 (an exact test, false alarms 1e-6) [0.55]\n"
-	 "  --exploding R  std above R x the envelope's highest [2]\n"
-	 "  --signal R     a chain scaling the signal below R or above 1/R\n"
-	 "                 is a finding [1e-4]\n"
-	 "  --rules FILE   rules that choose the expected scheme (repeatable)\n"
-	 "  --json         print JSON instead of a table"},
-	{"batch", cmd_batch,
-	 "batch INPUT... -o OUTDIR|OUT.zip [--check] [-j N] [--shard K/N] "
-	 "[--resume]\n                  [--report FILE] [--seed N] "
-	 "[--rules FILE]... [--strict]",
-	 "Re-initialize (or --check) many models: files, folders (every\n"
-	 "*.onnx below them) and .zip archives, into a folder or one .zip,\n"
-	 "keeping each model's relative path. One failing model never stops\n"
-	 "the others; exit status 1 when any failed (or, with --check, has\n"
-	 "findings).\n"
-	 "  -o, --output OUT  a folder, or a path ending in .zip\n"
-	 "  --check           check each model instead; -o is not needed\n"
-	 "  -j, --jobs N      worker threads [number of cores]\n"
-	 "  --shard K/N       process only the K-th of N shards, chosen from\n"
-	 "                    each model's relative path\n"
-	 "  --resume          skip models whose output exists and is complete\n"
-	 "  --report FILE     one JSON line per input ('-': standard output)\n"
-	 "  --seed N          random seed [0]\n"
-	 "  --rules FILE      rules before the defaults (repeatable)\n"
-	 "  --strict          a model that would keep trained values no keep\n"
-	 "                    rule names fails (as apply --strict)"},
-	{"plot", cmd_plot,
-	 "plot  MODEL [--after OUT] [--layers GLOB] [--rules FILE]...\n"
-	 "                  [--signal | --schemes] -o FILE.svg",
-	 "Draw the weights as an SVG. By default one panel per weighted\n"
-	 "layer, in the order the layers run: the histogram of its weights\n"
-	 "(and, with --after, of OUT's) against the density its scheme\n"
-	 "predicts.\n"
-	 "  -o, --output FILE  the SVG to write\n"
-	 "  --after OUT        the same model re-initialized, overlaid\n"
-	 "  --layers GLOB      only the layers whose weight names match\n"
-	 "                     (--signal: the chains with such a layer)\n"
-	 "  --rules FILE       rules that choose the schemes (repeatable)\n"
-	 "  --signal           per chain of layers (as check finds them), the\n"
-	 "                     predicted scale of the signal (forward) and of\n"
-	 "                     the gradients (backward) against depth, on a\n"
-	 "                     log axis, check's thresholds as bands\n"
-	 "  --schemes          for the one layer --layers names: N(0, "
-	 "0.01^2),\n"
-	 "                     N(0, 10^2), Xavier and He for its fans, and "
-	 "its\n"
-	 "                     own values, and what each does to the signal\n"
-	 "                     through ten such layers"},
-};
+static const cli_command *const commands[] = {
+	&cli_info, &cli_plan, &cli_apply, &cli_check, &cli_batch, &cli_plot};
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -160,7 +68,7 @@ static void print_help(FILE *to)
 		"Re-initialize the weights of ONNX models.\n\ncommands:\n",
 		PROGRAM);
 	for (size_t i = 0; i < N_COMMANDS; i++)
-		fprintf(to, "  %s %s\n", PROGRAM, commands[i].usage);
+		cli_print_synopsis(to, commands[i], "  ");
 	fprintf(to,
 		"  %s --help | --version\n\n"
 		"'%s COMMAND --help' tells more about one command.\n"
@@ -202,8 +110,8 @@ static void on_bus_error(int sig)
 static const cli_command *find_command(const char *name)
 {
 	for (size_t i = 0; i < N_COMMANDS; i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
+		if (strcmp(commands[i]->name, name) == 0)
+			return commands[i];
 	return NULL;
 }
 
@@ -215,8 +123,7 @@ static bool command_help(const cli_command *cmd, int argc, char **argv)
 			break;
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
-			printf("usage: %s %s\n\n%s\n", PROGRAM, cmd->usage,
-			       cmd->help);
+			cli_print_command_help(stdout, cmd);
 			return true;
 		}
 	}

@@ -18,9 +18,18 @@ static int parse_ratio(double *out, const char *s)
 	return *s && !*end && !errno && *out > 0 ? 0 : -1;
 }
 
+static int parse_bytes(uint64_t *out, const char *s)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return *s && !*end && !errno && s[0] != '-' ? 0 : -1;
+}
+
 static bool takes_value(const cli_option *o)
 {
-	return o->kind != OPT_FLAG && (o->kind != OPT_CALL || o->call_value);
+	return o->arg != NULL;
 }
 
 /* Row o's value into args; -1, or the exit status after the error. */
@@ -52,6 +61,13 @@ static int take(const cli_option *o, void *args, const char *value,
 			return cli_usage_error(cmd,
 					       "%s: --%s takes a positive "
 					       "number, not '%s'",
+					       cmd, o->name, value);
+		return -1;
+	case OPT_BYTES:
+		if (parse_bytes((uint64_t *)(void *)at, value))
+			return cli_usage_error(cmd,
+					       "%s: --%s takes a number of "
+					       "bytes, not '%s'",
 					       cmd, o->name, value);
 		return -1;
 	case OPT_CALL: return o->call(args, value, cmd);

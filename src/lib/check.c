@@ -1,4 +1,5 @@
 /* check: badly initialized weights, one by one and along chains. */
+#define _GNU_SOURCE /* lgamma_r: lgamma writes the global signgam */
 #include "decide.h"
 #include "downstream.h"
 #include "skips.h"
@@ -61,12 +62,13 @@ typedef struct {
 static void chi2_tails(double *lower, double *upper, double k, double x)
 {
 	double a = k / 2, z = x / 2, front, sum, term, b, c, d, h;
+	int sign; /* of Gamma(a): positive */
 
 	if (!(z > 0)) {
 		*lower = 0, *upper = 1;
 		return;
 	}
-	front = exp(-z + a * log(z) - lgamma(a));
+	front = exp(-z + a * log(z) - lgamma_r(a, &sign));
 	if (z < a + 1) {
 		sum = term = 1 / a;
 		for (int n = 1; n < 100000 && fabs(term) > 1e-17 * sum; n++)

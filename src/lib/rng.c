@@ -22,8 +22,10 @@
 #include <string.h>
 
 /* Machine-specific copies of the vectorizable loops; the values are the
- * same in every copy (integer arithmetic, exact conversions). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+ * same in every copy (integer arithmetic, exact conversions). Not under
+ * ThreadSanitizer: the clones' resolver runs before its runtime does. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&       \
+	!defined(__SANITIZE_THREAD__)
 #define VECTOR_CLONES                                                          \
 	__attribute__((                                                        \
 		target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))

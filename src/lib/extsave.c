@@ -448,13 +448,30 @@ static bool needs_data_handling(const orx_model *m, const orx_save_options *o)
 	return false;
 }
 
+/* The --external file must be a location a data file may have (checked
+ * as a tensor's would be). */
+static int check_external_file(const orx_save_options *opts)
+{
+	Onnx__TensorProto probe = ONNX__TENSOR_PROTO__INIT;
+	Onnx__StringStringEntryProto
+		loc = ONNX__STRING_STRING_ENTRY_PROTO__INIT,
+		*e = &loc;
+	orx_ext_ref check;
+
+	loc.key = "location";
+	loc.value = (char *)(opts->external_file ? opts->external_file : "");
+	probe.external_data = &e;
+	probe.n_external_data = 1;
+	probe.name = "--external";
+	return orx_external_ref(&check, &probe);
+}
+
 static int save(orx_model *m, const char *path, const orx_save_options *opts)
 {
 	orx_save_options defaults = ORX_SAVE_OPTIONS_INIT;
 	size_t n = orx_value_count(m);
 	place *pl = NULL;
 	char *out_dir = NULL;
-	orx_ext_ref check;
 	int rc;
 	bool any_file = false;
 
@@ -465,20 +482,9 @@ static int save(orx_model *m, const char *path, const orx_save_options *opts)
 		return rc;
 	if (!needs_data_handling(m, opts))
 		return orx_model_save_plain(m, path, opts->threads);
-	if (opts->mode == ORX_DATA_EXTERNAL) {
-		Onnx__TensorProto probe = ONNX__TENSOR_PROTO__INIT;
-		Onnx__StringStringEntryProto
-			loc = ONNX__STRING_STRING_ENTRY_PROTO__INIT,
-			*e = &loc;
-		loc.key = "location";
-		loc.value = (char *)(opts->external_file ? opts->external_file
-							 : "");
-		probe.external_data = &e;
-		probe.n_external_data = 1;
-		probe.name = "--external";
-		if ((rc = orx_external_ref(&check, &probe)) != ORX_OK)
-			return rc;
-	}
+	if (opts->mode == ORX_DATA_EXTERNAL &&
+	    (rc = check_external_file(opts)) != ORX_OK)
+		return rc;
 	if (!(pl = calloc(n + 1, sizeof(*pl))) ||
 	    !(out_dir = orx_folder_of(path))) {
 		rc = orx_fail(ORX_ENOMEM, "out of memory");

@@ -1,5 +1,5 @@
 /* Initialization schemes: what they resolve to, and filling tensors. */
-#include "ops.h"
+#include "internal.h"
 
 #include <assert.h>
 #include <math.h>

@@ -292,6 +292,11 @@ int orx_model_validate(const Onnx__ModelProto *m, const orx_open_options *opts);
 
 /*** @@INIT (init.c): drawing values, on threads ***/
 
+/* LeakyRelu's slope when the node gives none (ONNX's default, the op
+ * table's); also the one a gain of leaky_relu takes without one (as
+ * torch.nn.init.calculate_gain). */
+#define ORX_LEAKY_RELU_ALPHA 0.01
+
 /* Which fan a variance-scaling scheme divides by. */
 typedef enum {
 	ORX_MODE_DEFAULT, /* xavier: fan_avg; he, lecun: fan_in */

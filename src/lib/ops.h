@@ -216,10 +216,6 @@ const orx_op *orx_op_at(size_t i);
 
 /*** activations ***/
 
-/* LeakyRelu's slope when the node gives none; also the one a gain of
- * leaky_relu takes without one (as torch.nn.init.calculate_gain). */
-#define ORX_LEAKY_RELU_ALPHA 0.01
-
 /* An activation the walk names: an op, or a pattern of several ops. */
 typedef struct {
 	const char *name;

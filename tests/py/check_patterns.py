@@ -313,6 +313,35 @@ def skip_cases():
         {"W": dict(skipped="a segment of a larger tensor is kept as it is")}
 
 
+def domain_cases():
+    """An op of another domain is not ONNX's op of the same name; the
+    default domain spelled out is the default domain."""
+    W = [init("W", [8, 4, 3, 3])]
+    xu = dict(activation="none", scheme="xavier_uniform", fan_in=36, fan_out=72,
+              std=math.sqrt(2 / 108))
+
+    def custom(nodes, inits):
+        m = model(nodes, inits)
+        m.opset_import.append(helper.make_opsetid("com.example", 1))
+        return m
+    yield "a custom-domain Relu is not ONNX's Relu", custom(
+        [conv(), helper.make_node("Relu", ["c"], ["Y"], domain="com.example")], W), \
+        {"W": xu}
+    yield "a custom-domain Conv is not a layer", custom(
+        [helper.make_node("Conv", ["X", "W"], ["c"], domain="com.example"),
+         node("Relu", ["c"], ["Y"])], W), \
+        {"W": dict(skipped="not consumed by a weighted op or a normalization")}
+    yield "a custom-domain BatchNormalization is no normalization", custom(
+        [conv(), helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["Y"],
+                                  domain="com.example")],
+        W + [init("s", [8]), init("b", [8]), init("m", [8]), init("v", [8])]), \
+        {"W": xu, "s": dict(skipped="not consumed by a weighted op or a normalization")}
+    yield "the ai.onnx domain spelled out is the default one", model(
+        [helper.make_node("Conv", ["X", "W"], ["c"], domain="ai.onnx"),
+         helper.make_node("Relu", ["c"], ["Y"], domain="ai.onnx")], W), \
+        {"W": dict(activation="Relu", scheme="he_normal", fan_in=36, fan_out=72)}
+
+
 def segment(t, begin, end):
     """t cut to the elements [begin, end) of its flattened data."""
     a = numpy_helper.to_array(t).reshape(-1)[begin:end]
@@ -404,7 +433,7 @@ def main():
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         for cases in (transparent_cases, activation_cases, pattern_cases,
-                      layout_cases, plumbing_cases, skip_cases):
+                      layout_cases, plumbing_cases, skip_cases, domain_cases):
             for title, m, expect in cases():
                 path = os.path.join(tmp, "m.onnx")
                 with open(path, "wb") as f:

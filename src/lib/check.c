@@ -481,11 +481,12 @@ static int run(orx_check **out, const orx_model *model, const orx_plan *plan,
 	size_t n = 0;
 	int rc = ORX_OK;
 
-	if (!opts)
-		opts = &defaults;
-	if ((rc = orx_options_version(opts->version, ORX_CHECK_OPTIONS_VERSION,
-				      "orx_check_options")) != ORX_OK)
+	if (!(opts = orx_options_checked(opts, &defaults,
+					 ORX_CHECK_OPTIONS_VERSION,
+					 "orx_check_options"))) {
+		rc = ORX_EINVALID;
 		goto done;
+	}
 	if (!c || !L) {
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 		goto done;

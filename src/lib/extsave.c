@@ -475,11 +475,10 @@ static int save(orx_model *m, const char *path, const orx_save_options *opts)
 	int rc;
 	bool any_file = false;
 
-	if (!opts)
-		opts = &defaults;
-	if ((rc = orx_options_version(opts->version, ORX_SAVE_OPTIONS_VERSION,
-				      "orx_save_options")) != ORX_OK)
-		return rc;
+	if (!(opts = orx_options_checked(opts, &defaults,
+					 ORX_SAVE_OPTIONS_VERSION,
+					 "orx_save_options")))
+		return ORX_EINVALID;
 	if (!needs_data_handling(m, opts))
 		return orx_model_save_plain(m, path, opts->threads);
 	if (opts->mode == ORX_DATA_EXTERNAL &&

@@ -143,6 +143,11 @@ bool orx_value_may_be_parameter(const orx_model *m, size_t i);
  * to newest), else ORX_EINVALID naming what. */
 int orx_options_version(unsigned version, unsigned newest, const char *what);
 
+/* opts, or defaults when it is NULL, if its version is one this library
+ * knows; else NULL, the error (ORX_EINVALID) recorded. */
+const void *orx_options_checked(const void *opts, const void *defaults,
+				unsigned newest, const char *what);
+
 /*** @@ERROR (error.c) ***/
 
 /* Record a formatted message as the thread's last error; returns code. */

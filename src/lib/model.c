@@ -80,11 +80,10 @@ static int open_bytes(orx_model **out, const uint8_t *data, size_t len,
 	int rc;
 
 	*borrowed = false;
-	if (!opts)
-		opts = &defaults;
-	if ((rc = orx_options_version(opts->version, ORX_OPEN_OPTIONS_VERSION,
-				      "orx_open_options")) != ORX_OK)
-		return rc;
+	if (!(opts = orx_options_checked(opts, &defaults,
+					 ORX_OPEN_OPTIONS_VERSION,
+					 "orx_open_options")))
+		return ORX_EINVALID;
 	if (len == 0)
 		return orx_fail(ORX_EINVALID, "empty file, not an ONNX model");
 	rc = orx_wire_scan(data, len, &onnx__model_proto__descriptor,

@@ -372,11 +372,10 @@ int orx_model_save_buffer(uint8_t **out, size_t *len, const orx_model *model,
 	const orx_save_options defaults = ORX_SAVE_OPTIONS_INIT;
 	int rc;
 
-	if (!opts)
-		opts = &defaults;
-	if ((rc = orx_options_version(opts->version, ORX_SAVE_OPTIONS_VERSION,
-				      "orx_save_options")) != ORX_OK)
-		return rc;
+	if (!(opts = orx_options_checked(opts, &defaults,
+					 ORX_SAVE_OPTIONS_VERSION,
+					 "orx_save_options")))
+		return ORX_EINVALID;
 	if (opts->mode != ORX_DATA_KEEP)
 		return orx_fail(ORX_EUNSUPPORTED,
 				"a buffer keeps the model's data files as they "

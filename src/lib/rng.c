@@ -24,7 +24,7 @@
 /* Machine-specific copies of the vectorizable loops; the values are the
  * same in every copy (integer arithmetic, exact conversions). Not under
  * ThreadSanitizer: the clones' resolver runs before its runtime does. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&       \
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&         \
 	!defined(__SANITIZE_THREAD__)
 #define VECTOR_CLONES                                                          \
 	__attribute__((                                                        \

@@ -377,13 +377,18 @@ typedef struct orx_plan orx_plan;
  * fans and scheme. The blocks of a tensor cover it exactly. */
 typedef struct {
 	const char *gate;      /* "i", "o", "f", "c" (LSTM), "z", "r", "h"
-				  (GRU; RNN's one gate is "h") */
+				  (GRU; RNN's one gate is "h"); "q", "k",
+				  "v" (Attention's packed projections) */
 	int direction;	       /* 0 forward, 1 reverse */
 	int part;	       /* bias: 0 the input bias Wb, 1 Rb; else 0 */
 	uint64_t first, count; /* the elements of the tensor it is, as
-				  stored (a run of them) */
+				  stored: count of them from first, in rows
+				  of cols elements stride apart */
 	int64_t rows, cols;    /* as a matrix: H by input size (W), H by H
-				  (R), 1 by H (B, P) */
+				  (R), 1 by H (B, P); input size by width
+				  (Attention's Q, K, V) */
+	int64_t stride;	       /* elements between its rows' starts, as
+				  stored: cols when it is one run */
 	orx_scheme scheme;
 	int has_fans;
 	int64_t fan_in, fan_out;
@@ -408,12 +413,16 @@ typedef struct {
 	size_t tensor; /* the tensor (orx_model_tensor's index) */
 	const char *name;
 	const char *node; /* the node's name, or OP_INDEX without one */
-	const char *op;
+	const char *op;	  /* its op: "Conv", or "domain.op_type" outside the
+			     default domain ("com.microsoft.FusedConv") */
 	orx_role role;
 	int dtype;
 	size_t ndim;
 	const int64_t *dims; /* as stored */
 	const char *activation;
+	/* NULL: found by the walk downstream; "attribute": the activation
+	 * a fused layer holds (FusedConv's activation) */
+	const char *activation_from;
 	size_t path_len;
 	const char *const *path;
 	size_t n_branches; /* every distinct ending, the chosen first */

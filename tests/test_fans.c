@@ -11,7 +11,7 @@ static int fans(int64_t *in, int64_t *out, const char *op, int input,
 		int64_t group, int trans, orx_fan_convention conv,
 		const int64_t *dims, size_t ndim)
 {
-	orx_fan_query q = {input, group, trans, conv};
+	orx_fan_query q = {input, group, trans, 0, conv};
 
 	*in = *out = -1;
 	return orx_fans(in, out, orx_op_named(op), &q, dims, ndim);

@@ -24,6 +24,11 @@ static void print_path(char *buf, size_t size, const orx_plan_item *it)
 {
 	size_t used = (size_t)snprintf(buf, size, "%s", it->activation);
 
+	if (it->activation_from) { /* held by a fused layer */
+		snprintf(buf + used, size - used, " (%s's %s)", it->op,
+			 it->activation_from);
+		return;
+	}
 	for (size_t i = 0; i < it->path_len && used < size; i++)
 		used += (size_t)snprintf(buf + used, size - used, "%s%s",
 					 i ? " > " : " (", it->path[i]);

@@ -335,12 +335,17 @@ static double *gate_values(const double *v, const orx_plan_item *it,
 			      : it->blocks[k].count;
 	if (!v || !(out = malloc(*n * sizeof(double) + 1)))
 		return NULL;
-	for (size_t k = 0, at = 0; k < it->n_blocks; k++)
-		if (!strcmp(it->blocks[k].gate, gate->gate)) {
-			memcpy(out + at, v + it->blocks[k].first,
-			       it->blocks[k].count * sizeof(double));
-			at += it->blocks[k].count;
+	for (size_t k = 0, at = 0; k < it->n_blocks; k++) {
+		const orx_plan_block *b = &it->blocks[k];
+		if (strcmp(b->gate, gate->gate))
+			continue;
+		for (int64_t r = 0; r < b->rows; r++) { /* its rows, stride
+							   apart */
+			memcpy(out + at, v + b->first + r * b->stride,
+			       (size_t)b->cols * sizeof(double));
+			at += (size_t)b->cols;
 		}
+	}
 	return out;
 }
 

@@ -13,10 +13,10 @@ int orx_plan_apply(orx_model *model, const orx_plan *plan, uint64_t seed)
 					     orx_stream_key(seed, it->name));
 		for (size_t k = 0; k < it->n_blocks && rc == ORX_OK; k++) {
 			const orx_plan_block *b = &it->blocks[k];
-			int64_t dims[2] = {b->rows, b->cols};
-			rc = orx_tensor_init_range(
-				model, it->tensor, b->first, b->count, dims, 2,
-				&b->params, orx_stream_key(seed, b->stream));
+			rc = orx_tensor_init_block(
+				model, it->tensor, b->first, b->rows, b->cols,
+				b->stride, &b->params,
+				orx_stream_key(seed, b->stream));
 		}
 	}
 	return rc;

@@ -2,9 +2,12 @@
  * bias inputs (traced through the views on the way), a normalization's
  * parameters, and the activation the walk downstream finds for each. */
 #include "claim.h"
+#include "patterns.h"
 #include "trace.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef orx_plan_ctx ctx;
@@ -107,6 +110,27 @@ static void share_walk(entry *e, const entry *like)
 	e->last = like->last;
 }
 
+const char *orx_plan_op_name(orx_arena *mem, const orx_op *op)
+{
+	char buf[160];
+	const char *name = orx_op_name(op, buf, sizeof(buf));
+
+	return name == buf ? orx_arena_strdup(mem, buf) : name;
+}
+
+int orx_plan_reason(entry *e, orx_arena *mem, const char *fmt, ...)
+{
+	char reason[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (!(e->reason = orx_arena_strdup(mem, reason)))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	return ORX_OK;
+}
+
 const char *orx_plan_node_label(ctx *c, int n)
 {
 	const Onnx__NodeProto *nd = c->g->node[n];
@@ -127,17 +151,20 @@ int orx_plan_new_entry(entry **out, ctx *c, int node, int slot, orx_role role,
 	memset(e, 0, sizeof(*e));
 	e->pub.tensor = (size_t)init;
 	e->pub.name = orx_value_name(c->model, (size_t)init);
-	e->pub.op = nd ? nd->op_type : "";
+	e->row = nd ? orx_op_of(c->gr, node) : NULL;
+	e->pub.op = !nd	      ? ""
+		    : !e->row ? nd->op_type
+			      : orx_plan_op_name(c->plan->mem, e->row);
 	e->pub.role = role;
 	e->node_index = node;
 	e->input = slot;
 	e->constant = orx_value_is_constant(c->model, (size_t)init);
 	e->body = orx_value_in_body(c->model, (size_t)init);
 	e->gr = c->gr;
-	e->row = nd ? orx_op_of(c->gr, node) : NULL;
 	e->pub.graph = c->model->graphs[c->model->values[init].graph].path;
 	e->pub.storage = e->constant ? "constant" : "initializer";
-	if (!(e->pub.node = nd ? orx_plan_node_label(c, node) : ""))
+	if (!e->pub.op ||
+	    !(e->pub.node = nd ? orx_plan_node_label(c, node) : ""))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	*out = e;
 	return ORX_OK;
@@ -190,8 +217,25 @@ int orx_plan_claim(entry **out, orx_plan_ctx *c, int node, int slot,
 	return walk_from(e, c->plan->mem, c->gr, walk_from_value);
 }
 
-/* An Add among the consumers of value out of graph c->gr that adds a
- * constant: claimed as weight's bias into *b (NULL if none). */
+/* Which input of consumer node n (reading the layer's output on input
+ * slot) holds the layer's bias: the other input of an Add, or an input
+ * the row calls the layer's bias (ONNX Runtime folded the Add into
+ * FastGelu, SkipLayerNormalization and kin) where the output comes in
+ * first; -1 when none does. */
+static int bias_slot(const orx_graph *gr, int n, int slot)
+{
+	const orx_op *op = orx_op_of(gr, n);
+	const Onnx__NodeProto *nd = orx_graph_node(gr, n);
+
+	if (!op || nd->n_output == 0)
+		return -1;
+	if (op->arith == ORX_ARITH_ADD)
+		return nd->n_input == 2 ? 1 - slot : -1;
+	return slot == 0 ? orx_op_input_of_kind(op, ORX_IN_LAYER_BIAS) : -1;
+}
+
+/* A consumer of value out of graph c->gr that adds a constant to it:
+ * claimed as weight's bias into *b (NULL if none). */
 static int claim_bias_add(entry **b, ctx *c, int out, const entry *weight)
 {
 	const int *nodes, *slots;
@@ -199,14 +243,11 @@ static int claim_bias_add(entry **b, ctx *c, int out, const entry *weight)
 
 	*b = NULL;
 	for (size_t i = 0; i < n; i++) {
-		const Onnx__NodeProto *add = c->g->node[nodes[i]];
-		const orx_op *op = orx_op_of(c->gr, nodes[i]);
-		int rc;
-		if (!op || op->arith != ORX_ARITH_ADD || add->n_input != 2 ||
-		    add->n_output == 0)
+		int k = bias_slot(c->gr, nodes[i], slots[i]), rc;
+		if (k < 0)
 			continue;
-		rc = orx_plan_claim(b, c, nodes[i], 1 - slots[i], ORX_ROLE_BIAS,
-				    orx_graph_value(c->gr, add->output[0]),
+		rc = orx_plan_claim(b, c, nodes[i], k, ORX_ROLE_BIAS,
+				    orx_graph_output_of(c->gr, nodes[i], 0),
 				    NULL);
 		if (rc != ORX_OK || *b) {
 			if (*b) {
@@ -257,22 +298,127 @@ static int weight_slot(ctx *c, const Onnx__NodeProto *nd, const orx_op *op)
 		       : either;
 }
 
+/* The activation a fused layer's node holds in its attributes as e's one
+ * branch (the op its path). */
+static int hold_activation(entry *e, orx_arena *mem, const char *name,
+			   double alpha)
+{
+	orx_branch br = {name[0] ? ORX_BRANCH_ACTIVATION : ORX_BRANCH_OPAQUE,
+			 name[0] ? name : "none",
+			 alpha,
+			 {e->pub.op},
+			 1,
+			 false,
+			 false};
+
+	e->pub.activation_from = "attribute";
+	return orx_plan_keep_branches(e, mem, &br, 1);
+}
+
+const char *orx_plan_node_where(ctx *c, int node)
+{
+	const char *label = orx_plan_node_label(c, node);
+	int id = orx_graph_id(c->gr);
+
+	/* a body's node is named within the body's path */
+	return label && id ? orx_arena_printf(c->plan->mem, "%s/%s",
+					      c->model->graphs[id].path, label)
+			   : label;
+}
+
+/* The widths of Attention's Q, K and V in its packed weight w, stored
+ * [input, q + k + v] (qkv_hidden_sizes, or a third each) into width; or
+ * why they cannot be told (w->reason). */
+static int qkv_widths(int64_t *width, ctx *c, int node, entry *w,
+		      const Onnx__TensorProto *t)
+{
+	const Onnx__NodeProto *nd = c->g->node[node];
+	int64_t heads = (int64_t)orx_op_attr(w->row, nd, ORX_ATTR_NUM_HEADS);
+	size_t n = 0;
+
+	if (t->n_dims != 2 || w->seen_ndim != 2 || w->seen[0] != t->dims[0] ||
+	    w->seen[1] != t->dims[1])
+		return orx_plan_reason(w, c->plan->mem,
+				       "%s's packed Q, K, V weight is not "
+				       "[input, q + k + v] as stored: never "
+				       "guessed",
+				       w->pub.op);
+	if (!orx_attr_ints(width, 3, &n, nd, "qkv_hidden_sizes") || n != 3)
+		width[0] = width[1] = width[2] = t->dims[1] / 3;
+	if (width[0] < 1 || width[1] < 1 || width[2] < 1 ||
+	    width[0] != width[1] ||
+	    width[0] + width[1] + width[2] != t->dims[1] || heads < 1 ||
+	    width[0] % heads || width[2] % heads)
+		return orx_plan_reason(w, c->plan->mem,
+				       "its shape does not fit %s's Q, K and V "
+				       "(%lld heads)",
+				       w->pub.op, (long long)heads);
+	return ORX_OK;
+}
+
+/* Attention's packed weight: Q, K and V, each a layer of its own (its
+ * columns), drawn from streams named NODE:W:q and so on. */
+static int qkv_blocks(ctx *c, int node, entry *w)
+{
+	static const char *const gates[3] = {"q", "k", "v"};
+	const Onnx__TensorProto *t = orx_value_tensor(c->model, w->pub.tensor);
+	const char *where = orx_plan_node_where(c, node);
+	int64_t width[3], at = 0;
+	int rc = qkv_widths(width, c, node, w, t);
+
+	if (rc != ORX_OK || w->reason)
+		return rc;
+	if (!where || !(w->blocks = orx_arena_alloc(c->plan->mem,
+						    3 * sizeof(*w->blocks))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	for (int k = 0; k < 3; at += width[k++]) {
+		orx_plan_block *b = &w->blocks[k];
+		memset(b, 0, sizeof(*b));
+		*b = (orx_plan_block){.gate = gates[k],
+				      .first = (uint64_t)at,
+				      .count =
+					      (uint64_t)(t->dims[0] * width[k]),
+				      .rows = t->dims[0],
+				      .cols = width[k],
+				      .stride = t->dims[1],
+				      .has_fans = 1,
+				      .fan_in = t->dims[0],
+				      .fan_out = width[k]};
+		if (!(b->stream = orx_arena_printf(c->plan->mem, "%s:W:%s",
+						   where, gates[k])))
+			return orx_fail(ORX_ENOMEM, "out of memory");
+	}
+	w->pub.blocks = w->blocks;
+	w->pub.n_blocks = 3;
+	return ORX_OK;
+}
+
 int orx_claim_layer(ctx *c, int node, const orx_op *op)
 {
 	const Onnx__NodeProto *nd = c->g->node[node];
 	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
 	int slot = weight_slot(c, nd, op), rc;
 	int bias = orx_op_input_of_kind(op, ORX_IN_BIAS);
+	double alpha;
+	const char *held = orx_pattern_held_activation(&alpha, op, nd);
 	entry *w, *b = NULL;
 
 	if (slot < 0 ||
-	    (rc = orx_plan_claim(&w, c, node, slot, ORX_ROLE_WEIGHT, out,
-				 NULL)) != ORX_OK ||
+	    (rc = orx_plan_claim(&w, c, node, slot, ORX_ROLE_WEIGHT,
+				 held ? -1 : out, NULL)) != ORX_OK ||
 	    !w)
 		return slot < 0 ? ORX_OK : rc;
 	w->trans = (int64_t)orx_op_attr(
 		op, nd, slot == 1 ? ORX_ATTR_TRANS_B : ORX_ATTR_TRANS_A);
+	w->trans_batch = (int64_t)orx_op_attr(
+		op, nd,
+		slot == 1 ? ORX_ATTR_TRANS_BATCH_B : ORX_ATTR_TRANS_BATCH_A);
 	w->group = (int64_t)orx_op_attr(op, nd, ORX_ATTR_GROUP);
+	if ((held &&
+	     (rc = hold_activation(w, c->plan->mem, held, alpha)) != ORX_OK) ||
+	    (op->blocks == ORX_BLOCKS_QKV_COLUMNS &&
+	     (rc = qkv_blocks(c, node, w)) != ORX_OK))
+		return rc;
 	if (bias >= 0 && (rc = orx_plan_claim(&b, c, node, bias, ORX_ROLE_BIAS,
 					      out, w)) != ORX_OK)
 		return rc;
@@ -283,19 +429,46 @@ int orx_claim_layer(ctx *c, int node, const orx_op *op)
 	return claim_following_bias(c, node, w);
 }
 
-/* The role of a normalization's parameter input of kind k, or -1. */
-static int norm_role(orx_input_kind k)
+int orx_claim_refused(ctx *c, int node, const orx_op *op)
 {
+	int rc = ORX_OK;
+
+	for (int slot = 0; slot < ORX_OP_INPUTS && rc == ORX_OK; slot++) {
+		orx_input_kind k = orx_op_input(op, (size_t)slot);
+		entry *e;
+		if (k != ORX_IN_WEIGHT && k != ORX_IN_BIAS)
+			continue;
+		rc = orx_plan_claim(&e, c, node, slot,
+				    k == ORX_IN_WEIGHT ? ORX_ROLE_WEIGHT
+						       : ORX_ROLE_BIAS,
+				    -1, NULL);
+		if (rc == ORX_OK && e)
+			e->reason = op->skip_reason;
+	}
+	return rc;
+}
+
+/* The role of a parameter input of kind k held by the structure, or -1;
+ * *walk: its activation is worth the walk (a normalization's). */
+static int input_role(orx_input_kind k, bool *walk)
+{
+	*walk = true;
 	switch (k) {
 	case ORX_IN_NORM_SCALE: return ORX_ROLE_NORM_SCALE;
 	case ORX_IN_NORM_BIAS: return ORX_ROLE_NORM_BIAS;
 	case ORX_IN_NORM_MEAN: return ORX_ROLE_NORM_MEAN;
 	case ORX_IN_NORM_VAR: return ORX_ROLE_NORM_VAR;
+	default: *walk = false; break;
+	}
+	switch (k) {
+	case ORX_IN_EMBEDDING: return ORX_ROLE_EMBEDDING;
+	case ORX_IN_POSITION: return ORX_ROLE_POSITION;
+	case ORX_IN_BUFFER: return ORX_ROLE_BUFFER;
 	default: return -1;
 	}
 }
 
-int orx_claim_norm(ctx *c, int node, const orx_op *op)
+int orx_claim_inputs(ctx *c, int node, const orx_op *op, bool tables)
 {
 	const Onnx__NodeProto *nd = c->g->node[node];
 	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
@@ -303,13 +476,16 @@ int orx_claim_norm(ctx *c, int node, const orx_op *op)
 	int rc = ORX_OK;
 
 	for (int slot = 0; slot < ORX_OP_INPUTS && rc == ORX_OK; slot++) {
-		int role = norm_role(orx_op_input(op, (size_t)slot));
+		orx_input_kind kind = orx_op_input(op, (size_t)slot);
+		bool walk, table = kind == ORX_IN_EMBEDDING ||
+				   kind == ORX_IN_POSITION;
+		int role = input_role(kind, &walk);
 		entry *k;
-		if (role < 0)
+		if (role < 0 || table != tables)
 			continue;
-		rc = orx_plan_claim(&k, c, node, slot, (orx_role)role, out,
-				    walked);
-		if (k && !walked)
+		rc = orx_plan_claim(&k, c, node, slot, (orx_role)role,
+				    walk ? out : -1, walk ? walked : NULL);
+		if (k && walk && !walked)
 			walked = k;
 	}
 	return rc;

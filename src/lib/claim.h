@@ -37,8 +37,29 @@ int orx_plan_claim_value(orx_plan_ctx *c, int node, int slot, orx_role role,
 /* Claim a layer's weight and bias (node of c's graph, its row op). */
 int orx_claim_layer(orx_plan_ctx *c, int node, const orx_op *op);
 
-/* Claim a normalization's parameters. */
-int orx_claim_norm(orx_plan_ctx *c, int node, const orx_op *op);
+/* Claim the parameters a node holds by what its row says its inputs
+ * are: a normalization's scale, bias, mean and variance, a buffer
+ * (rotary caches, attention biases); with tables, only the embedding
+ * and position tables (claimed before the layers, so that one tied to
+ * an output projection is an embedding). */
+int orx_claim_inputs(orx_plan_ctx *c, int node, const orx_op *op, bool tables);
+
+/* Claim the weights of a node whose row has a skip_reason: listed as
+ * left alone with it. */
+int orx_claim_refused(orx_plan_ctx *c, int node, const orx_op *op);
+
+/* e left as it is, for the reason fmt says (kept in mem). */
+int orx_plan_reason(entry *e, orx_arena *mem, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Node of c's graph qualified by its body's path (the name random
+ * streams of its blocks are keyed by), in c's plan memory; NULL when out
+ * of it. */
+const char *orx_plan_node_where(orx_plan_ctx *c, int node);
+
+/* The name the plan gives op (op_type, or domain.op_type), in mem if
+ * made; NULL when out of it. */
+const char *orx_plan_op_name(orx_arena *mem, const orx_op *op);
 
 /* The float tensors of more than one element no layer claimed: entries
  * of role other, which only a rule decides. */

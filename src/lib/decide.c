@@ -2,6 +2,7 @@
  * the fans, and the distribution they resolve to; or why the tensor is
  * kept. */
 #include "decide.h"
+#include "claim.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -25,7 +26,8 @@ static double gain_of(const orx_rule_action *a, const entry *e)
 int orx_entry_fans(int64_t *fan_in, int64_t *fan_out, const entry *e,
 		   orx_fan_convention conv)
 {
-	orx_fan_query q = {e->input, e->group, (int)e->trans, conv};
+	orx_fan_query q = {e->input, e->group, (int)e->trans,
+			   (int)e->trans_batch, conv};
 
 	return orx_fans(fan_in, fan_out, e->row, &q, e->seen, e->seen_ndim);
 }
@@ -40,21 +42,10 @@ static int fans_of(entry *e, orx_fan_convention conv)
 
 enum { GO_ON = 1 }; /* refuse(), unwritable(): nothing stops the rewrite */
 
-static int skip(entry *e, orx_arena *mem, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* e is left as it is, for the reason fmt says (kept in mem). */
-static int skip(entry *e, orx_arena *mem, const char *fmt, ...)
+/* The ONNX op e's fused layer computes, for the rules, or NULL. */
+static const char *unfused_of(const entry *e)
 {
-	char reason[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	if (!(e->reason = orx_arena_strdup(mem, reason)))
-		return orx_fail(ORX_ENOMEM, "out of memory");
-	return ORX_OK;
+	return e->row ? e->row->unfused : NULL;
 }
 
 static bool recurrent_only(orx_scheme s)
@@ -67,40 +58,39 @@ static bool recurrent_only(orx_scheme s)
 static int decide_block(entry *e, orx_arena *mem, const orx_rules *rules,
 			orx_plan_block *b)
 {
-	orx_rule_query q = {e->pub.op,	 "none",       e->pub.role,
-			    e->pub.name, e->pub.graph, b->gate};
-	bool weight = e->pub.role == ORX_ROLE_INPUT_WEIGHT ||
-		      e->pub.role == ORX_ROLE_RECURRENT_WEIGHT;
-	int64_t hidden = weight ? b->rows : b->cols,
+	orx_rule_query q = {e->pub.op,	 unfused_of(e), "none", e->pub.role,
+			    e->pub.name, e->pub.graph,	b->gate};
+	/* the block's width where it has no fans: a recurrent bias's H */
+	int64_t hidden = b->has_fans ? b->fan_out : b->cols,
 		dims[2] = {b->rows, b->cols};
 	const orx_rule_action *a =
 		orx_rules_match(rules, &q, &b->rule_file, &b->rule_line);
 	orx_init_spec spec;
 
 	if (!a)
-		return skip(e, mem, "no rule matches its gate %s", b->gate);
+		return orx_plan_reason(e, mem, "no rule matches its gate %s",
+				       b->gate);
 	spec = a->spec;
 	spec.gain = gain_of(a, e);
 	b->scheme = spec.scheme;
-	b->has_fans = weight;
-	b->fan_in = weight ? b->cols : 0;
-	b->fan_out = weight ? b->rows : 0;
 	if (spec.scheme == ORX_SCHEME_FORGET_BIAS &&
 	    e->pub.role != ORX_ROLE_BIAS)
-		return skip(e, mem,
-			    "forget_bias (%s:%u) is for a recurrent "
-			    "layer's bias, not its %s",
-			    b->rule_file, b->rule_line,
-			    orx_role_name(e->pub.role));
+		return orx_plan_reason(e, mem,
+				       "forget_bias (%s:%u) is for a recurrent "
+				       "layer's bias, not its %s",
+				       b->rule_file, b->rule_line,
+				       orx_role_name(e->pub.role));
 	if (spec.scheme == ORX_SCHEME_FORGET_BIAS && b->part == 1)
 		spec.scheme = ORX_SCHEME_ZEROS; /* Rb: the two sum to value */
-	if (orx_scheme_is_scaling(spec.scheme) && !weight)
-		return skip(e, mem, "%s needs fans, which a %s has not",
-			    orx_scheme_name(spec.scheme),
-			    orx_role_name(e->pub.role));
-	if (orx_init_resolve(&b->params, &spec, b->fan_in ? b->fan_in : 1,
+	if (orx_scheme_is_scaling(spec.scheme) && !b->has_fans)
+		return orx_plan_reason(e, mem,
+				       "%s needs fans, which a %s has not",
+				       orx_scheme_name(spec.scheme),
+				       orx_role_name(e->pub.role));
+	if (orx_init_resolve(&b->params, &spec, b->has_fans ? b->fan_in : 1,
 			     hidden, dims, 2) != ORX_OK)
-		return skip(e, mem, "gate %s: %s", b->gate, orx_error_last());
+		return orx_plan_reason(e, mem, "gate %s: %s", b->gate,
+				       orx_error_last());
 	return ORX_OK;
 }
 
@@ -112,16 +102,18 @@ static int unwritable(entry *e, orx_arena *mem, const Onnx__TensorProto *t)
 	const char *dtype = orx_dtype_name(t->data_type);
 
 	if (t->segment)
-		return skip(e, mem,
-			    "a segment of a larger tensor is kept as it is");
+		return orx_plan_reason(
+			e, mem,
+			"a segment of a larger tensor is kept as it is");
 	if (orx_dtype_is_float(t->data_type))
 		return GO_ON;
-	return skip(e, mem,
-		    e->pub.role == ORX_ROLE_WEIGHT
-			    ? "dtype %s: a quantized weight's layout is not "
-			      "known"
-			    : "dtype %s is not rewritten",
-		    dtype ? dtype : "unknown");
+	return orx_plan_reason(
+		e, mem,
+		e->pub.role == ORX_ROLE_WEIGHT
+			? "dtype %s: a quantized weight's layout is not "
+			  "known"
+			: "dtype %s is not rewritten",
+		dtype ? dtype : "unknown");
 }
 
 /* A recurrent layer's tensor e, stored as t: each block decided. */
@@ -142,8 +134,9 @@ static int decide_blocks(entry *e, orx_arena *mem, const orx_rules *rules,
 	}
 	if (kept == e->pub.n_blocks) {
 		e->kept = true;
-		return skip(e, mem, "kept by %s:%u", e->blocks[0].rule_file,
-			    e->blocks[0].rule_line);
+		return orx_plan_reason(e, mem, "kept by %s:%u",
+				       e->blocks[0].rule_file,
+				       e->blocks[0].rule_line);
 	}
 	e->pub.scheme = e->blocks[0].scheme;
 	e->pub.has_fans = e->blocks[0].has_fans;
@@ -164,25 +157,28 @@ static int refuse(entry *e, orx_arena *mem, const orx_rule_action *a,
 {
 	if (a->spec.scheme == ORX_SCHEME_KEEP) {
 		e->kept = true;
-		return skip(e, mem, "kept by %s:%u", file, line);
+		return orx_plan_reason(e, mem, "kept by %s:%u", file, line);
 	}
 	if (recurrent_only(a->spec.scheme))
-		return skip(e, mem,
-			    "%s (%s:%u) is for the tensors of LSTM, GRU "
-			    "and RNN",
-			    orx_scheme_name(a->spec.scheme), file, line);
+		return orx_plan_reason(
+			e, mem,
+			"%s (%s:%u) is for the tensors of LSTM, GRU "
+			"and RNN",
+			orx_scheme_name(a->spec.scheme), file, line);
 	if (e->quantized)
-		return skip(e, mem,
-			    "quantized weight (behind DequantizeLinear): "
-			    "never rewritten");
+		return orx_plan_reason(
+			e, mem,
+			"quantized weight (behind DequantizeLinear): "
+			"never rewritten");
 	return unwritable(e, mem, t);
 }
 
 int orx_plan_decide(entry *e, orx_arena *mem, const orx_rules *rules,
 		    const Onnx__TensorProto *t)
 {
-	orx_rule_query q = {e->pub.op,	 e->pub.activation, e->pub.role,
-			    e->pub.name, e->pub.graph,	    NULL};
+	orx_rule_query q = {e->pub.op,	 unfused_of(e), e->pub.activation,
+			    e->pub.role, e->pub.name,	e->pub.graph,
+			    NULL};
 	const orx_rule_action *a;
 	orx_init_spec spec;
 	const char *file;
@@ -199,14 +195,15 @@ int orx_plan_decide(entry *e, orx_arena *mem, const orx_rules *rules,
 	if (e->pub.role == ORX_ROLE_WEIGHT)
 		fans_of(e, ORX_FANS_EXACT);
 	if (e->layer && e->layer->reason)
-		return skip(e, mem, "its layer's weight %s is kept",
-			    e->layer->pub.name);
+		return orx_plan_reason(e, mem, "its layer's weight %s is kept",
+				       e->layer->pub.name);
 	if (!(a = orx_rules_match(rules, &q, &file, &line)))
-		return skip(e, mem,
-			    e->pub.role == ORX_ROLE_OTHER
-				    ? "not consumed by a weighted op or a "
-				      "normalization"
-				    : "no rule matches");
+		return orx_plan_reason(
+			e, mem,
+			e->pub.role == ORX_ROLE_OTHER
+				? "not consumed by a weighted op or a "
+				  "normalization"
+				: "no rule matches");
 	e->pub.rule_file = file;
 	e->pub.rule_line = line;
 	if ((rc = refuse(e, mem, a, file, line, t)) != GO_ON)
@@ -215,14 +212,16 @@ int orx_plan_decide(entry *e, orx_arena *mem, const orx_rules *rules,
 	spec.gain = gain_of(a, e);
 	if (e->pub.role == ORX_ROLE_WEIGHT && fans_of(e, a->fans) != ORX_OK &&
 	    orx_scheme_is_scaling(spec.scheme))
-		return skip(e, mem, "fans unknown: %s", orx_error_last());
+		return orx_plan_reason(e, mem, "fans unknown: %s",
+				       orx_error_last());
 	if (orx_scheme_is_scaling(spec.scheme) && !e->pub.has_fans)
-		return skip(e, mem, "%s needs fans, which a %s has not",
-			    orx_scheme_name(spec.scheme),
-			    orx_role_name(e->pub.role));
+		return orx_plan_reason(e, mem,
+				       "%s needs fans, which a %s has not",
+				       orx_scheme_name(spec.scheme),
+				       orx_role_name(e->pub.role));
 	if (orx_init_resolve(&e->pub.params, &spec, e->pub.fan_in,
 			     e->pub.fan_out, t->dims, t->n_dims) != ORX_OK)
-		return skip(e, mem, "%s", orx_error_last());
+		return orx_plan_reason(e, mem, "%s", orx_error_last());
 	e->pub.scheme = spec.scheme;
 	e->decided = 1;
 	return ORX_OK;

@@ -204,6 +204,16 @@ static bool residual_sum(const orx_graph *gr, int p)
 	return signals >= 2;
 }
 
+/* Does layer p add a signal to its output before its activation
+ * (FusedConv's Z): a residual sum, which keeps the signal level? */
+static bool adds_a_signal(const orx_graph *gr, int p)
+{
+	const orx_op *op = orx_op_of(gr, p);
+	int k = op ? orx_op_input_of_kind(op, ORX_IN_SUM) : -1;
+
+	return k >= 0 && !is_constant(gr, orx_graph_input_of(gr, p, (size_t)k));
+}
+
 int orx_graph_upstream_layer(const orx_graph *gr, int node, int slot,
 			     bool *normalized)
 {
@@ -223,7 +233,7 @@ int orx_graph_upstream_layer(const orx_graph *gr, int node, int slot,
 			return -1;
 		}
 		if (cls == ORX_OP_WEIGHTED)
-			return p;
+			return adds_a_signal(gr, p) ? -1 : p;
 		if (cls == ORX_OP_UNKNOWN || cls == ORX_OP_END ||
 		    cls == ORX_OP_CONSTANT)
 			return -1;

@@ -45,10 +45,16 @@ static int fans_matmul(int64_t *in, int64_t *out, const orx_op *op,
 		*out = 1;
 		return ORX_OK;
 	}
-	if (q->input == 1) { /* B: [..., K, N] */
+	if (q->trans_batch && ndim > 2)
+		return orx_fail(ORX_EUNSUPPORTED,
+				"a %s weight with its batch axes moved "
+				"(transBatch) is not mapped",
+				op->op_type);
+	/* B: [..., K, N], A: [..., M, K]; transposed, the last two swap */
+	if ((q->input == 1) != (q->trans != 0)) {
 		*in = dims[ndim - 2];
 		*out = dims[ndim - 1];
-	} else { /* A: [..., M, K] */
+	} else {
 		*in = dims[ndim - 1];
 		*out = dims[ndim - 2];
 	}

@@ -6,9 +6,11 @@
 #include "ops.h"
 
 typedef struct {
-	int input;     /* which input of the op the weight is */
-	int64_t group; /* Conv, ConvTranspose: the group attribute */
-	int trans;     /* Gemm: transA for input 0, transB for input 1 */
+	int input;	 /* which input of the op the weight is */
+	int64_t group;	 /* Conv, ConvTranspose: the group attribute */
+	int trans;	 /* Gemm, FusedMatMul: transA for input 0, transB for
+			    input 1 */
+	int trans_batch; /* FusedMatMul: transBatchA or transBatchB */
 	orx_fan_convention convention;
 } orx_fan_query;
 

@@ -356,12 +356,13 @@ int orx_gain(double *out, const char *name, double param);
 int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
 		    uint64_t key);
 
-/* Re-initialize count elements of tensor i from element first (a run as
- * stored), drawn from p as a matrix of shape dims (ndim values, product
- * count; orthogonal uses it) with the stream key, written in place into
- * the tensor's dtype and storage. */
-int orx_tensor_init_range(orx_model *model, size_t i, uint64_t first,
-			  uint64_t count, const int64_t *dims, size_t ndim,
+/* Re-initialize a block of tensor i: rows runs of cols elements, stride
+ * elements apart, from element first (as stored), drawn from p as a
+ * rows x cols matrix (orthogonal uses it) with the stream key, written in
+ * place in the tensor's dtype and storage (one in a data file is held in
+ * memory whole, and written when the model is saved). */
+int orx_tensor_init_block(orx_model *model, size_t i, uint64_t first,
+			  int64_t rows, int64_t cols, int64_t stride,
 			  const orx_init_params *p, uint64_t key);
 
 /* Threads to use for threads (0: one per core), at most ORX_MAX_THREADS. */
@@ -466,6 +467,8 @@ typedef struct {
 
 typedef struct {
 	const char *op;
+	const char *unfused; /* the ONNX op a fused op computes, or NULL:
+				op= matches either */
 	const char *activation;
 	orx_role role;
 	const char *name;

@@ -75,6 +75,8 @@ static json_t *block_json(const orx_plan_item *it, const orx_plan_block *b)
 			json_string(b->part ? "recurrent" : "input"));
 	json_object_set_new(o, "fan_in", fan_or_null(b->has_fans, b->fan_in));
 	json_object_set_new(o, "fan_out", fan_or_null(b->has_fans, b->fan_out));
+	if (b->stride != b->cols) /* rows apart in the tensor */
+		json_object_set_new(o, "stride", json_integer(b->stride));
 	if (b->params.dist == ORX_DIST_CONSTANT)
 		json_object_set_new(o, "value", json_real(b->params.value));
 	return o;
@@ -112,6 +114,9 @@ static json_t *item_json(const orx_plan_item *it)
 		      "shape", shape, "activation", it->activation, "path",
 		      path_json(it->path, it->path_len), "scheme",
 		      orx_plan_item_scheme(it));
+	if (it->activation_from)
+		json_object_set_new(o, "activation_from",
+				    json_string(it->activation_from));
 	json_object_set_new(o, "fan_in", fan_or_null(it->has_fans, it->fan_in));
 	json_object_set_new(o, "fan_out",
 			    fan_or_null(it->has_fans, it->fan_out));

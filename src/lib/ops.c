@@ -24,6 +24,12 @@
 #define E(name) ROW(name, ORX_OP_END, .in = {D})
 #define N(name, ...) ROW(name, ORX_OP_NORMALIZATION, __VA_ARGS__)
 #define O(name, ...) ROW(name, ORX_OP_UNKNOWN, __VA_ARGS__)
+/* A row of ONNX Runtime's domain, from its opset 1. */
+#define MS(name, cls_, ...)                                                    \
+	{                                                                      \
+		.domain = "com.microsoft", .op_type = name, .since = 1,        \
+		.cls = cls_, __VA_ARGS__                                       \
+	}
 /* The groups of a layer without them: 1. */
 #define NO_GROUP [ORX_ATTR_GROUP] = {NULL, 1}
 #define LAYER(name, kind, ...)                                                 \
@@ -125,6 +131,8 @@ static const orx_op table[] = {
 	O("Scan", .in = {D}),
 	A("Selu"),
 	P("Sigmoid", ORX_PATTERN_SIGMOID),
+	/* ONNX Runtime's RMSNorm (registered in the default domain) */
+	N("SimplifiedLayerNormalization", .in = {D, ORX_IN_NORM_SCALE}),
 	/* starts and ends as attributes before opset 10 */
 	TX("Slice", .in = {D}, .assemble = ORX_ASSEMBLE_SLICE_ATTRS,
 	   .carries = true),
@@ -150,6 +158,105 @@ static const orx_op table[] = {
 	   .carries = true),
 	TX("Unsqueeze", .in = {D}, .view = ORX_VIEW_UNSQUEEZE, .carries = true),
 	T("Upsample"),
+
+	/* ONNX Runtime's contrib operators (its docs/ContribOperators.md),
+	 * as its optimizer and its transformer tools write them */
+	MS("Attention", ORX_OP_WEIGHTED, .fans = ORX_FAN_RULE_MATMUL,
+	   .blocks = ORX_BLOCKS_QKV_COLUMNS,
+	   .in = {D, ORX_IN_WEIGHT, ORX_IN_BIAS, C, ORX_IN_STATE, ORX_IN_BUFFER,
+		  C},
+	   .attr = {NO_GROUP, [ORX_ATTR_NUM_HEADS] = {"num_heads", 0}}),
+	/* X + bias + skip: the bias of the layer that made X; a residual */
+	MS("BiasAdd", ORX_OP_TRANSPARENT, .sums = true,
+	   .in = {D, ORX_IN_LAYER_BIAS, D}),
+	MS("BiasGelu", ORX_OP_ACTIVATION, .activation = "Gelu",
+	   .in = {D, ORX_IN_LAYER_BIAS}),
+	/* softmax(scores + mask) */
+	MS("BiasSoftmax", ORX_OP_END, .in = {D, ORX_IN_BUFFER}),
+	/* BERT's embeddings, summed and normalized */
+	MS("EmbedLayerNormalization", ORX_OP_NORMALIZATION,
+	   .in = {C, C, ORX_IN_EMBEDDING, ORX_IN_POSITION, ORX_IN_EMBEDDING,
+		  ORX_IN_NORM_SCALE, ORX_IN_NORM_BIAS, C, C}),
+	MS("FastGelu", ORX_OP_ACTIVATION, .activation = "Gelu",
+	   .in = {D, ORX_IN_LAYER_BIAS}),
+	/* act(Conv(X, W, B) + Z) */
+	MS("FusedConv", ORX_OP_WEIGHTED, .fans = ORX_FAN_RULE_CONV,
+	   .unfused = "Conv", .act_attr = "activation",
+	   .act_params = "activation_params",
+	   .in = {D, ORX_IN_WEIGHT, ORX_IN_BIAS, ORX_IN_SUM},
+	   .attr = {[ORX_ATTR_GROUP] = {"group", 1}}),
+	MS("FusedGemm", ORX_OP_WEIGHTED, .fans = ORX_FAN_RULE_GEMM,
+	   .unfused = "Gemm", .act_attr = "activation",
+	   .act_alpha = "activation_alpha", .act_beta = "activation_beta",
+	   .in = {ORX_IN_EITHER, ORX_IN_EITHER, ORX_IN_BIAS},
+	   .attr = {[ORX_ATTR_TRANS_A] = {"transA", 0},
+		    [ORX_ATTR_TRANS_B] = {"transB", 0},
+		    NO_GROUP}),
+	MS("FusedMatMul", ORX_OP_WEIGHTED, .fans = ORX_FAN_RULE_MATMUL,
+	   .unfused = "MatMul", .in = {ORX_IN_EITHER, ORX_IN_EITHER},
+	   .attr = {[ORX_ATTR_TRANS_A] = {"transA", 0},
+		    [ORX_ATTR_TRANS_B] = {"transB", 0},
+		    [ORX_ATTR_TRANS_BATCH_A] = {"transBatchA", 0},
+		    [ORX_ATTR_TRANS_BATCH_B] = {"transBatchB", 0},
+		    NO_GROUP}),
+	MS("FusedMatMulActivation", ORX_OP_WEIGHTED,
+	   .fans = ORX_FAN_RULE_MATMUL, .unfused = "MatMul",
+	   .act_attr = "activation", .act_alpha = "activation_alpha",
+	   .act_beta = "activation_beta", .in = {ORX_IN_EITHER, ORX_IN_EITHER},
+	   .attr = {[ORX_ATTR_TRANS_A] = {"transA", 0},
+		    [ORX_ATTR_TRANS_B] = {"transB", 0},
+		    [ORX_ATTR_TRANS_BATCH_A] = {"transBatchA", 0},
+		    [ORX_ATTR_TRANS_BATCH_B] = {"transBatchB", 0},
+		    NO_GROUP}),
+	MS("Gelu", ORX_OP_ACTIVATION, .in = {D}),
+	/* attention over projections made before it; its rotary caches are
+	 * buffers */
+	MS("GroupQueryAttention", ORX_OP_END,
+	   .in = {D, D, D, ORX_IN_STATE, ORX_IN_STATE, C, C, ORX_IN_BUFFER,
+		  ORX_IN_BUFFER, C, ORX_IN_BUFFER}),
+	/* its bias: the Q, K and V projections' biases, packed */
+	MS("MultiHeadAttention", ORX_OP_END,
+	   .in = {D, D, D, ORX_IN_BIAS, C, ORX_IN_BUFFER, ORX_IN_STATE,
+		  ORX_IN_STATE, C, C}),
+	/* NHWC data, the weight in Conv's layout */
+	MS("NhwcConv", ORX_OP_WEIGHTED, .fans = ORX_FAN_RULE_CONV,
+	   .unfused = "Conv", .in = {D, ORX_IN_WEIGHT, ORX_IN_BIAS},
+	   .attr = {[ORX_ATTR_GROUP] = {"group", 1}}),
+	MS("NhwcFusedConv", ORX_OP_WEIGHTED, .fans = ORX_FAN_RULE_CONV,
+	   .unfused = "Conv", .act_attr = "activation",
+	   .act_params = "activation_params",
+	   .in = {D, ORX_IN_WEIGHT, ORX_IN_BIAS, ORX_IN_SUM},
+	   .attr = {[ORX_ATTR_GROUP] = {"group", 1}}),
+	MS("QuickGelu", ORX_OP_PATTERN, .pattern = ORX_PATTERN_QUICK_GELU,
+	   .in = {D}, .attr = {[ORX_ATTR_ALPHA] = {"alpha", 1.702}}),
+	MS("RotaryEmbedding", ORX_OP_TRANSPARENT,
+	   .in = {D, C, ORX_IN_BUFFER, ORX_IN_BUFFER}),
+	/* LayerNorm(input + skip + bias): bias is the layer's that made
+	 * input */
+	MS("SkipLayerNormalization", ORX_OP_NORMALIZATION, .sums = true,
+	   .in = {D, D, ORX_IN_NORM_SCALE, ORX_IN_NORM_BIAS,
+		  ORX_IN_LAYER_BIAS}),
+	MS("SkipSimplifiedLayerNormalization", ORX_OP_NORMALIZATION,
+	   .sums = true, .in = {D, D, ORX_IN_NORM_SCALE, ORX_IN_LAYER_BIAS}),
+
+	/* level all's layout-specific ops: not a shipping format */
+	{.domain = "com.microsoft.nchwc",
+	 .op_type = "Conv",
+	 .since = 1,
+	 .cls = ORX_OP_UNKNOWN,
+	 .in = {D, ORX_IN_WEIGHT, ORX_IN_BIAS, ORX_IN_SUM},
+	 .skip_reason = "a weight in ONNX Runtime's NCHWc layout (optimization "
+			"level all, not a shipping format): never guessed"},
+	{.domain = "com.microsoft.nchwc",
+	 .op_type = "ReorderInput",
+	 .since = 1,
+	 .cls = ORX_OP_TRANSPARENT,
+	 .in = {D}},
+	{.domain = "com.microsoft.nchwc",
+	 .op_type = "ReorderOutput",
+	 .since = 1,
+	 .cls = ORX_OP_TRANSPARENT,
+	 .in = {D}},
 };
 
 #define N_OPS (sizeof(table) / sizeof(*table))

@@ -41,12 +41,21 @@ typedef enum {
 	ORX_IN_NORM_BIAS,
 	ORX_IN_NORM_MEAN,
 	ORX_IN_NORM_VAR,
-	ORX_IN_RNN_W, /* a recurrent layer's input weight, [D, G*H, I] */
-	ORX_IN_RNN_R, /* its recurrent weight, [D, G*H, H] */
-	ORX_IN_RNN_B, /* its biases Wb and Rb, [D, 2*G*H] */
-	ORX_IN_RNN_P, /* LSTM's peepholes, [D, 3*H] */
-	ORX_IN_STATE, /* a recurrent layer's initial state: a buffer */
-	ORX_IN_CONFIG /* a shape, axes, bounds, sizes: never a parameter */
+	ORX_IN_RNN_W,	   /* a recurrent layer's input weight, [D, G*H, I] */
+	ORX_IN_RNN_R,	   /* its recurrent weight, [D, G*H, H] */
+	ORX_IN_RNN_B,	   /* its biases Wb and Rb, [D, 2*G*H] */
+	ORX_IN_RNN_P,	   /* LSTM's peepholes, [D, 3*H] */
+	ORX_IN_STATE,	   /* a recurrent layer's initial state: a buffer */
+	ORX_IN_CONFIG,	   /* a shape, axes, bounds, sizes: never a parameter */
+	ORX_IN_SUM,	   /* a signal added to the layer's output before its
+			      activation (FusedConv's Z): a residual sum */
+	ORX_IN_LAYER_BIAS, /* the bias of the layer whose output comes in on
+			      the op's first input (FastGelu's, SkipLayer-
+			      Normalization's: ONNX Runtime folded it in) */
+	ORX_IN_BUFFER,	   /* a constant here is a buffer, kept (rotary
+			      caches, attention biases) */
+	ORX_IN_EMBEDDING,  /* a table read at data indices */
+	ORX_IN_POSITION	   /* a learned position table */
 } orx_input_kind;
 
 #define ORX_OP_INPUTS 12
@@ -55,15 +64,18 @@ typedef enum {
  * its op has (or, with a NULL name, only gives the default where the op
  * takes the value from an input or not at all). */
 typedef enum {
-	ORX_ATTR_TRANS_A,     /* Gemm: A transposed */
-	ORX_ATTR_TRANS_B,     /* Gemm: B transposed */
-	ORX_ATTR_GROUP,	      /* Conv, ConvTranspose: groups */
-	ORX_ATTR_ALPHA,	      /* an activation's slope (LeakyRelu) */
-	ORX_ATTR_AXIS,	      /* Flatten, Concat */
-	ORX_ATTR_ALLOWZERO,   /* Reshape: 0 is a size, not a copy */
-	ORX_ATTR_MIN,	      /* Clip's bounds (attributes before opset 11) */
-	ORX_ATTR_MAX,	      /* NAN / INFINITY: unbounded */
-	ORX_ATTR_HIDDEN_SIZE, /* LSTM, GRU, RNN; 0: taken from R's shape */
+	ORX_ATTR_TRANS_A,	/* Gemm: A transposed */
+	ORX_ATTR_TRANS_B,	/* Gemm: B transposed */
+	ORX_ATTR_GROUP,		/* Conv, ConvTranspose: groups */
+	ORX_ATTR_ALPHA,		/* an activation's slope (LeakyRelu) */
+	ORX_ATTR_AXIS,		/* Flatten, Concat */
+	ORX_ATTR_ALLOWZERO,	/* Reshape: 0 is a size, not a copy */
+	ORX_ATTR_MIN,		/* Clip's bounds (attributes before opset 11) */
+	ORX_ATTR_MAX,		/* NAN / INFINITY: unbounded */
+	ORX_ATTR_HIDDEN_SIZE,	/* LSTM, GRU, RNN; 0: taken from R's shape */
+	ORX_ATTR_TRANS_BATCH_A, /* FusedMatMul: A's batch axes moved */
+	ORX_ATTR_TRANS_BATCH_B,
+	ORX_ATTR_NUM_HEADS, /* Attention */
 	ORX_N_ATTRS
 } orx_attr_meaning;
 
@@ -112,9 +124,19 @@ typedef enum {
 	ORX_PATTERN_ERF,	  /* GELU's erf form */
 	ORX_PATTERN_CLIP,	  /* at 0: Relu or Relu6 */
 	ORX_PATTERN_POW,	  /* x^3: GELU's tanh form */
-	ORX_PATTERN_MUL		  /* ends swish or GELU; else by a constant or
+	ORX_PATTERN_MUL,	  /* ends swish or GELU; else by a constant or
 				     a residual */
+	ORX_PATTERN_QUICK_GELU	  /* x * Sigmoid(alpha x): SiLU at alpha 1,
+				     GELU's approximation at 1.702 */
 } orx_pattern_kind;
+
+/* How a layer's weight divides into blocks, each a layer of its own. */
+typedef enum {
+	ORX_BLOCKS_NONE,
+	ORX_BLOCKS_QKV_COLUMNS /* [in, q + k + v]: Q, K and V projections
+				  side by side (Attention), their widths
+				  from qkv_hidden_sizes or a third each */
+} orx_blocks_kind;
 
 /* The parameters a node holds by the graph's structure (roles.c). */
 typedef enum {
@@ -146,9 +168,16 @@ typedef struct {
 	/* ORX_OP_ACTIVATION: what the walk names it (NULL: op_type) */
 	const char *activation;
 	/* an activation held in attributes (a fused op's): the string
-	 * attribute naming it, and the floats giving its parameters (alpha;
-	 * Clip's min and max) */
-	const char *act_attr, *act_params;
+	 * attribute naming it, and its parameters (alpha; Clip's min and
+	 * max; HardSigmoid's alpha and beta): the floats of act_params, or
+	 * the floats act_alpha and act_beta */
+	const char *act_attr, *act_params, *act_alpha, *act_beta;
+	/* a fused op: the ONNX op it computes (rules' op= matches either) */
+	const char *unfused;
+	orx_blocks_kind blocks;
+	/* its weights are in a layout the tool does not map: they are
+	 * listed as left alone, with this reason */
+	const char *skip_reason;
 	orx_view_kind view;
 	bool quantized; /* what comes through is a quantized weight */
 	bool reorders;	/* its view changes the elements' order */

@@ -133,8 +133,17 @@ static bool gelu_tail(const orx_graph *gr, const Onnx__NodeProto *mul)
 	return false;
 }
 
-/* Clip at 0 is the ReLU family: Relu6 with max 6, Relu without max. Its
- * bounds are attributes or inputs, as its row says (absent: unbounded). */
+/* Clip between lo and hi: at 0 the ReLU family, Relu6 with max 6, Relu
+ * without max; else a saturating Clip. */
+static const char *clip_between(double lo, double hi)
+{
+	if (lo != 0)
+		return "Clip";
+	return hi == 6 ? "Relu6" : isinf(hi) ? "Relu" : "Relu6";
+}
+
+/* Clip's bounds are attributes or inputs, as its row says (absent:
+ * unbounded). */
 static const char *clip_name(const orx_graph *gr, int n)
 {
 	const Onnx__NodeProto *clip = orx_graph_node(gr, n);
@@ -148,9 +157,17 @@ static const char *clip_name(const orx_graph *gr, int n)
 	if (orx_op_input(op, 2) == ORX_IN_CONFIG && clip->n_input >= 3 &&
 	    clip->input[2][0])
 		orx_graph_scalar(&hi, gr, clip->input[2]);
-	if (lo != 0)
-		return "Clip";
-	return hi == 6 ? "Relu6" : isinf(hi) ? "Relu" : "Relu6";
+	return clip_between(lo, hi);
+}
+
+/* QuickGelu, x * Sigmoid(alpha x): ONNX Runtime's rewrite of SiLU at
+ * alpha 1, GELU's sigmoid approximation at 1.702 (its default). */
+static const char *quick_gelu_name(const orx_graph *gr, int n)
+{
+	double alpha = orx_op_attr(orx_op_of(gr, n), orx_graph_node(gr, n),
+				   ORX_ATTR_ALPHA);
+
+	return alpha == 1 ? "Silu" : "Gelu";
 }
 
 /* Pow(x, 3): the tanh form of GELU starts with x^3. */
@@ -189,9 +206,48 @@ const char *orx_pattern_activation(const orx_graph *gr, int n,
 		 * or a residual */
 		tail = swish_tail(gr, node);
 		return tail ? tail : gelu_tail(gr, node) ? "Gelu" : "";
+	case ORX_PATTERN_QUICK_GELU: return quick_gelu_name(gr, n);
 	case ORX_PATTERN_NONE: break;
 	}
 	return NULL;
+}
+
+/* Parameter k of the activation op holds in node's attributes (its
+ * floats list, or its alpha and beta floats); fallback when absent. */
+static double act_param(const orx_op *op, const Onnx__NodeProto *node, size_t k,
+			double fallback)
+{
+	const Onnx__AttributeProto *a;
+
+	if (op->act_params) {
+		a = orx_attr_find(node, op->act_params);
+		return a && k < a->n_floats ? a->floats[k] : fallback;
+	}
+	a = orx_attr_find(node, k == 0 ? op->act_alpha : op->act_beta);
+	return a && a->has_f ? a->f : fallback;
+}
+
+const char *orx_pattern_held_activation(double *alpha, const orx_op *op,
+					const Onnx__NodeProto *node)
+{
+	const Onnx__AttributeProto *a =
+		op->act_attr ? orx_attr_find(node, op->act_attr) : NULL;
+	const orx_activation *act;
+	char name[32];
+
+	*alpha = NAN;
+	if (!a || !a->has_s || a->s.len == 0 || a->s.len >= sizeof(name))
+		return NULL; /* none held: the op's output is linear */
+	memcpy(name, a->s.data, a->s.len);
+	name[a->s.len] = '\0';
+	if (!strcmp(name, "Clip"))
+		return clip_between(act_param(op, node, 0, NAN),
+				    act_param(op, node, 1, INFINITY));
+	if (!(act = orx_activation_named(name)) || !strcmp(name, "none"))
+		return "";
+	if (act->alpha)
+		*alpha = act_param(op, node, 0, ORX_LEAKY_RELU_ALPHA);
+	return act->name;
 }
 
 bool orx_pattern_divides_by_root(const orx_graph *gr, int n)

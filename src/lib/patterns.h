@@ -12,6 +12,14 @@
 const char *orx_pattern_activation(const orx_graph *gr, int n,
 				   orx_pattern_kind kind);
 
+/* The activation a fused op's node holds in its attributes (its row's
+ * act_attr, with act_params or act_alpha): its name as the walk names
+ * activations (Clip by its bounds, as Relu, Relu6 or Clip), *alpha its
+ * slope (LeakyRelu), else NAN; "" for one the tool does not know; NULL
+ * when the node holds none. */
+const char *orx_pattern_held_activation(double *alpha, const orx_op *op,
+					const Onnx__NodeProto *node);
+
 /* Is node n of gr a division by a square root (LayerNorm's and RMSNorm's
  * written-out form: x / sqrt(var + eps)), or a product with its
  * reciprocal? */

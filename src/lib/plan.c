@@ -14,29 +14,30 @@
 #include <stdlib.h>
 
 /* The claiming goes over a graph's nodes in stages: the structural
- * parameters that come first (an embedding tied to an output projection
- * is an embedding), the layers (weighted and recurrent, in node order),
- * the normalizations, the other structural parameters. */
+ * parameters that come first (embedding tables: one tied to an output
+ * projection is an embedding), the layers (weighted and recurrent, in
+ * node order), the normalizations' parameters and the buffers, the other
+ * structural parameters. */
 enum { FIRST_PARAMS, LAYERS, NORMALIZATIONS, PARAMS, STAGES };
 
 /* Node n of c's graph (its row op) at a stage. */
 static int claim_at(orx_plan_ctx *c, int n, const orx_op *op, int stage)
 {
 	bool params = op->params != ORX_PARAMS_NONE;
+	int rc;
 
 	switch (stage) {
 	case FIRST_PARAMS:
-		return params && op->params_first ? orx_roles_claim(c, n, op)
-						  : ORX_OK;
+		rc = params && op->params_first ? orx_roles_claim(c, n, op)
+						: ORX_OK;
+		return rc == ORX_OK ? orx_claim_inputs(c, n, op, true) : rc;
 	case LAYERS:
-		return op->cls == ORX_OP_WEIGHTED ? orx_claim_layer(c, n, op)
+		return op->skip_reason ? orx_claim_refused(c, n, op)
+		       : op->cls == ORX_OP_WEIGHTED ? orx_claim_layer(c, n, op)
 		       : op->cls == ORX_OP_RECURRENT
 			       ? orx_claim_recurrent(c, n, op)
 			       : ORX_OK;
-	case NORMALIZATIONS:
-		return op->cls == ORX_OP_NORMALIZATION
-			       ? orx_claim_norm(c, n, op)
-			       : ORX_OK;
+	case NORMALIZATIONS: return orx_claim_inputs(c, n, op, false);
 	default:
 		return params && !op->params_first ? orx_roles_claim(c, n, op)
 						   : ORX_OK;

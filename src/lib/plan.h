@@ -12,7 +12,7 @@ typedef struct entry {
 	orx_plan_item pub;
 	int decided; /* a rule rewrites it */
 	int input;   /* which input of the node */
-	int64_t trans, group;
+	int64_t trans, trans_batch, group;
 	int64_t seen[ORX_DIMS_MAX]; /* shape as the node sees it */
 	size_t seen_ndim;
 	bool quantized;	    /* behind DequantizeLinear: never rewritten */

@@ -105,7 +105,12 @@ static int rnn_layout(rnn_block *out, size_t *n, const rnn *r, int k)
 				b->first = at;
 				b->rows = cols == 1 ? 1 : r->H;
 				b->cols = cols == 1 ? r->H : cols;
+				b->stride = b->cols;
 				b->count = (uint64_t)(b->rows * b->cols);
+				/* W and R: H outputs of cols inputs */
+				b->has_fans = k < 2;
+				b->fan_in = k < 2 ? b->cols : 0;
+				b->fan_out = k < 2 ? b->rows : 0;
 				at += b->count;
 				b->stream = orx_arena_printf(
 					r->c->plan->mem, "%s:%c:%lld:%s%s",
@@ -269,7 +274,6 @@ int orx_claim_recurrent(ctx *c, int node, const orx_op *op)
 		 {0}};
 	orx_assembly *a = calloc(4, sizeof(*a));
 	bool present[4], ok[4];
-	const char *path = c->model->graphs[orx_graph_id(c->gr)].path;
 	int rc = ORX_OK;
 
 	if (!a)
@@ -288,12 +292,7 @@ int orx_claim_recurrent(ctx *c, int node, const orx_op *op)
 		r.H = a[1].dims[2]; /* R [D, G*H, H] */
 	if (ok[0] && a[0].ndim == 3)
 		r.I = a[0].dims[2];
-	const char *label = orx_plan_node_label(c, node);
-	/* a body's node is named within the body's path */
-	r.where = label && orx_graph_id(c->gr)
-			  ? orx_arena_printf(c->plan->mem, "%s/%s", path, label)
-			  : label;
-	if (!r.where)
+	if (!(r.where = orx_plan_node_where(c, node)))
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 	for (int k = 0; k < 4 && rc == ORX_OK; k++)
 		if (present[k])

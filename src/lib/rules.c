@@ -50,7 +50,8 @@ const char *orx_role_name(orx_role role)
 	return (size_t)role < N_ROLES ? role_names[role] : "unknown";
 }
 
-static const char *const known_gates[] = {"i", "o", "f", "c", "z", "r", "h"};
+static const char *const known_gates[] = {"i", "o", "f", "c", "z",
+					  "r", "h", "q", "k", "v"};
 
 static bool in_list(const char *s, const char *const *list, size_t n)
 {
@@ -666,7 +667,9 @@ const orx_rule_action *orx_rules_match(const orx_rules *rules,
 {
 	for (size_t i = 0; i < rules->n; i++) {
 		const rule *r = &rules->rules[i];
-		if ((r->n_ops && !any_equal(r->ops, r->n_ops, q->op)) ||
+		if ((r->n_ops && !any_equal(r->ops, r->n_ops, q->op) &&
+		     !(q->unfused &&
+		       any_equal(r->ops, r->n_ops, q->unfused))) ||
 		    (r->n_acts &&
 		     !any_equal(r->acts, r->n_acts, q->activation)) ||
 		    (r->roles && !(r->roles & (1u << q->role))) ||

@@ -691,55 +691,68 @@ int orx_tensor_init(orx_model *model, size_t i, const orx_init_params *p,
 				   t->n_dims);
 }
 
-int orx_tensor_init_range(orx_model *model, size_t i, uint64_t first,
-			  uint64_t count, const int64_t *dims, size_t ndim,
+/* Where a part of tensor i (stored as t) is drawn into, and how: its
+ * values held whole in memory when it is in a data file, else its own
+ * bytes (a whole-tensor init still pending is made first: this
+ * overwrites a part of it). */
+static int block_base(void **base, orx_store_fn *store, orx_model *model,
+		      size_t i, Onnx__TensorProto *t)
+{
+	int rc;
+
+	if (orx_tensor_proto_storage(t) != ORX_STORAGE_EXTERNAL) {
+		if ((rc = orx_materialize(model, i)) != ORX_OK)
+			return rc;
+		return writable(base, store, t);
+	}
+	if ((rc = hold(model, i, t)) != ORX_OK)
+		return rc;
+	*base = model->pending[i].held;
+	if (!(*store = orx_raw_store(t->data_type)))
+		return orx_fail(ORX_EUNSUPPORTED,
+				"tensor '%s': cannot make values of its dtype",
+				orx_value_name(model, i));
+	return ORX_OK;
+}
+
+int orx_tensor_init_block(orx_model *model, size_t i, uint64_t first,
+			  int64_t rows, int64_t cols, int64_t stride,
 			  const orx_init_params *p, uint64_t key)
 {
 	Onnx__TensorProto *t = NULL;
 	orx_store_fn store = NULL;
 	void *base = NULL;
+	uint64_t n, count = (uint64_t)rows * (uint64_t)cols;
+	const int64_t dims[2] = {rows, cols};
 	double *v;
-	uint64_t n;
 	int rc;
 
 	if ((rc = counted(&t, &n, model, i)) != ORX_OK ||
 	    (rc = access_check(&t, model, i, (size_t)n)) != ORX_OK)
 		return rc;
-	if (first > n || count > n - first)
+	if (rows < 1 || cols < 1 || stride < cols || first > n ||
+	    (uint64_t)(rows - 1) * (uint64_t)stride + (uint64_t)cols >
+		    n - first)
 		return orx_fail(ORX_EINVALID,
-				"tensor '%s': elements %llu to %llu "
-				"of %llu",
-				orx_value_name(model, i),
+				"tensor '%s': %lld rows of %lld elements %lld "
+				"apart from element %llu do not fit its %llu",
+				orx_value_name(model, i), (long long)rows,
+				(long long)cols, (long long)stride,
 				(unsigned long long)first,
-				(unsigned long long)(first + count),
 				(unsigned long long)n);
-	if (p->dist == ORX_DIST_KEEP || count == 0)
+	if (p->dist == ORX_DIST_KEEP)
 		return ORX_OK;
-	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL) {
-		/* the whole tensor held in memory, this part written in */
-		if ((rc = hold(model, i, t)) != ORX_OK)
-			return rc;
-		base = model->pending[i].held;
-		if (!(store = orx_raw_store(t->data_type)))
-			return orx_fail(ORX_EUNSUPPORTED,
-					"tensor '%s': cannot make values of "
-					"its dtype",
-					orx_value_name(model, i));
-	} else if ((rc = orx_materialize(model, i)) != ORX_OK ||
-		   (rc = writable(&base, &store, t)) != ORX_OK) {
-		/* (a whole-tensor init still pending is made first: this
-		 * overwrites a part of it) */
+	if ((rc = block_base(&base, &store, model, i, t)) != ORX_OK)
 		return rc;
-	}
 	if (count > SIZE_MAX / sizeof(double) ||
 	    !(v = malloc(count * sizeof(double))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	rc = orx_init_fill(v, (size_t)count, p, key, dims, ndim);
-	if (rc == ORX_OK) {
-		store(base, (size_t)first, v, (size_t)count);
-		if (orx_tensor_proto_storage(t) != ORX_STORAGE_EXTERNAL)
-			model->cache->backing_changed = true;
-	}
+	rc = orx_init_fill(v, (size_t)count, p, key, dims, 2);
+	for (int64_t r = 0; r < rows && rc == ORX_OK; r++)
+		store(base, (size_t)(first + (uint64_t)(r * stride)),
+		      v + r * cols, (size_t)cols);
+	if (rc == ORX_OK && orx_tensor_proto_storage(t) != ORX_STORAGE_EXTERNAL)
+		model->cache->backing_changed = true;
 	free(v);
 	return rc;
 }

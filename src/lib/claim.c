@@ -105,6 +105,7 @@ static void share_walk(entry *e, const entry *like)
 	e->pub.activation = like->pub.activation;
 	e->pub.path = like->pub.path;
 	e->pub.path_len = like->pub.path_len;
+	e->pub.activation_from = like->pub.activation_from;
 	e->alpha = like->alpha;
 	e->normalized = like->normalized;
 	e->last = like->last;

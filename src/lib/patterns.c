@@ -250,19 +250,35 @@ const char *orx_pattern_held_activation(double *alpha, const orx_op *op,
 	return act->name;
 }
 
+/* The node making value v, looked for through the ops that carry their
+ * input unchanged in kind (a Transpose ONNX Runtime put between Sqrt and
+ * Div), at most 8 of them; -1 for none. */
+static int made_through_views(const orx_graph *gr, int v)
+{
+	int p = orx_graph_producer(gr, v);
+
+	for (int hops = 0; p >= 0 && hops < 8; hops++) {
+		const orx_op *op = orx_op_of(gr, p);
+		if (!op || !op->carries || orx_graph_node(gr, p)->n_input < 1)
+			return p;
+		p = orx_graph_producer(gr, orx_graph_input_of(gr, p, 0));
+	}
+	return p;
+}
+
 bool orx_pattern_divides_by_root(const orx_graph *gr, int n)
 {
 	const Onnx__NodeProto *nd = orx_graph_node(gr, n);
 	int p;
 
 	if (is(nd, "Div") && nd->n_input == 2) {
-		p = orx_graph_producer(gr, orx_graph_value(gr, nd->input[1]));
+		p = made_through_views(gr, orx_graph_input_of(gr, n, 1));
 		return p >= 0 && is(orx_graph_node(gr, p), "Sqrt");
 	}
 	if (is(nd, "Mul") && nd->n_input == 2)
 		for (size_t k = 0; k < 2; k++) {
-			p = orx_graph_producer(
-				gr, orx_graph_value(gr, nd->input[k]));
+			p = made_through_views(gr,
+					       orx_graph_input_of(gr, n, k));
 			if (p >= 0 && is(orx_graph_node(gr, p), "Reciprocal"))
 				return true;
 		}

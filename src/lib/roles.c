@@ -226,14 +226,33 @@ static int claim_class_token(orx_plan_ctx *c, int n)
 	return ORX_OK;
 }
 
-/* The Mul that node n's input k comes from, if its constant is a claimed
- * norm_scale: the Add after it adds the norm's bias. */
+/* Is node p a normalization without a bias of its own: a row without a
+ * bias input (ONNX Runtime's SimplifiedLayerNormalization, RMSNorm), or
+ * a node that leaves it out? */
+static bool norm_without_bias(const orx_plan_ctx *c, int p)
+{
+	const orx_op *op = orx_op_of(c->gr, p);
+	const Onnx__NodeProto *nd = c->g->node[p];
+	int k;
+
+	if (!op || op->cls != ORX_OP_NORMALIZATION)
+		return false;
+	k = orx_op_input_of_kind(op, ORX_IN_NORM_BIAS);
+	return k < 0 || k >= (int)nd->n_input || !nd->input[k][0];
+}
+
+/* Is node n's input k a normalization's scaled output: a Mul whose
+ * constant is a claimed norm_scale (a normalization written out), or a
+ * normalization node without a bias? The Add after it adds the norm's
+ * bias. */
 static bool after_norm_scale(const orx_plan_ctx *c, int n, size_t k)
 {
 	int p = orx_graph_producer(
 		c->gr, orx_graph_value(c->gr, c->g->node[n]->input[k]));
 	const Onnx__NodeProto *mul;
 
+	if (p >= 0 && norm_without_bias(c, p))
+		return true;
 	if (p < 0 || !orx_op_of(c->gr, p) ||
 	    orx_op_of(c->gr, p)->arith != ORX_ARITH_MUL)
 		return false;

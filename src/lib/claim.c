@@ -449,7 +449,8 @@ int orx_claim_refused(ctx *c, int node, const orx_op *op)
 	return rc;
 }
 
-/* The role of a parameter input of kind k held by the structure, or -1;
+/* The role of a parameter input of kind k held by the structure, or -1
+ * (a bias: of an op that is no layer, MultiHeadAttention's packed one);
  * *walk: its activation is worth the walk (a normalization's). */
 static int input_role(orx_input_kind k, bool *walk)
 {
@@ -465,6 +466,7 @@ static int input_role(orx_input_kind k, bool *walk)
 	case ORX_IN_EMBEDDING: return ORX_ROLE_EMBEDDING;
 	case ORX_IN_POSITION: return ORX_ROLE_POSITION;
 	case ORX_IN_BUFFER: return ORX_ROLE_BUFFER;
+	case ORX_IN_BIAS: return ORX_ROLE_BIAS; /* of no layer here */
 	default: return -1;
 	}
 }
@@ -482,7 +484,9 @@ int orx_claim_inputs(ctx *c, int node, const orx_op *op, bool tables)
 				   kind == ORX_IN_POSITION;
 		int role = input_role(kind, &walk);
 		entry *k;
-		if (role < 0 || table != tables)
+		/* a layer's bias is claimed with its weight, or left */
+		if (role < 0 || table != tables ||
+		    (kind == ORX_IN_BIAS && op->cls == ORX_OP_WEIGHTED))
 			continue;
 		rc = orx_plan_claim(&k, c, node, slot, (orx_role)role,
 				    walk ? out : -1, walk ? walked : NULL);

@@ -5,8 +5,8 @@
 //   node run.js MODEL INPUTS.json
 // With ORT_VALUES=1 in the environment each output also has its values
 // (float32 outputs only), to compare two models' outputs.
-// INPUTS.json: [{"name": ..., "type": "float32"|"float16"|"float64"|"int64",
-//                "dims": [...]}, ...]
+// INPUTS.json: [{"name": ..., "type": "float32"|"float16"|"float64"|"int64"|
+//                "int32", "dims": [...]}, ...] (integers: zeros)
 'use strict';
 const fs = require('fs');
 const ort = require('onnxruntime-node');
@@ -39,6 +39,8 @@ function makeInput(spec, rng) {
   const n = spec.dims.reduce((a, b) => a * b, 1);
   if (spec.type === 'int64')
     return new ort.Tensor('int64', BigInt64Array.from({length: n}, () => 0n), spec.dims);
+  if (spec.type === 'int32')
+    return new ort.Tensor('int32', Int32Array.from({length: n}, () => 0), spec.dims);
   const vals = Array.from({length: n}, () => normal(rng));
   if (spec.type === 'float16')
     return new ort.Tensor('float16', Uint16Array.from(vals, f32ToF16), spec.dims);

@@ -11,7 +11,8 @@ from onnx import TensorProto
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN_JS = os.path.join(HERE, "..", "ort", "run.js")
 TYPES = {TensorProto.FLOAT: "float32", TensorProto.FLOAT16: "float16",
-         TensorProto.DOUBLE: "float64", TensorProto.INT64: "int64"}
+         TensorProto.DOUBLE: "float64", TensorProto.INT64: "int64",
+         TensorProto.INT32: "int32"}
 
 
 def input_specs(model):

@@ -199,7 +199,7 @@ int orx_plan_claim(entry **out, orx_plan_ctx *c, int node, int slot,
 	*out = NULL;
 	if (slot >= (int)nd->n_input)
 		return ORX_OK;
-	if (orx_graph_trace(&tr, c->gr, nd->input[slot]) < 0)
+	if (orx_graph_trace(&tr, c->gr, node, (size_t)slot) < 0)
 		return ORX_OK;
 	init = orx_value_of_constant(c->model, tr.graph, tr.init,
 				     tr.constant_node);
@@ -267,8 +267,7 @@ static int claim_bias_add(entry **b, ctx *c, int out, const entry *weight)
  * in a body that reads the layer's output by name. */
 static int claim_following_bias(ctx *c, int node, const entry *weight)
 {
-	const Onnx__NodeProto *nd = c->g->node[node];
-	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
+	int out = orx_graph_output_of(c->gr, node, 0);
 	const orx_capture *cap;
 	size_t n = out >= 0 ? orx_graph_captures(c->gr, out, &cap) : 0;
 	entry *b;
@@ -285,16 +284,17 @@ static int claim_following_bias(ctx *c, int node, const entry *weight)
 /* The input that holds a layer's weight: of the two that may be either
  * (Gemm's and MatMul's A and B), B when it is a constant, else A; else
  * the op's weight input. */
-static int weight_slot(ctx *c, const Onnx__NodeProto *nd, const orx_op *op)
+static int weight_slot(ctx *c, int node, const orx_op *op)
 {
+	const Onnx__NodeProto *nd = c->g->node[node];
 	int either = orx_op_input_of_kind(op, ORX_IN_EITHER);
 	orx_trace tr;
 
 	if (either < 0)
 		return orx_op_input_of_kind(op, ORX_IN_WEIGHT);
 	return (int)nd->n_input > either + 1 &&
-			       orx_graph_trace(&tr, c->gr,
-					       nd->input[either + 1]) >= 0
+			       orx_graph_trace(&tr, c->gr, node,
+					       (size_t)either + 1) >= 0
 		       ? either + 1
 		       : either;
 }
@@ -397,8 +397,8 @@ static int qkv_blocks(ctx *c, int node, entry *w)
 int orx_claim_layer(ctx *c, int node, const orx_op *op)
 {
 	const Onnx__NodeProto *nd = c->g->node[node];
-	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
-	int slot = weight_slot(c, nd, op), rc;
+	int out = orx_graph_output_of(c->gr, node, 0);
+	int slot = weight_slot(c, node, op), rc;
 	int bias = orx_op_input_of_kind(op, ORX_IN_BIAS);
 	double alpha;
 	const char *held = orx_pattern_held_activation(&alpha, op, nd);
@@ -473,8 +473,7 @@ static int input_role(orx_input_kind k, bool *walk)
 
 int orx_claim_inputs(ctx *c, int node, const orx_op *op, bool tables)
 {
-	const Onnx__NodeProto *nd = c->g->node[node];
-	int out = nd->n_output ? orx_graph_value(c->gr, nd->output[0]) : -1;
+	int out = orx_graph_output_of(c->gr, node, 0);
 	const entry *walked = NULL; /* one walk serves all the parameters */
 	int rc = ORX_OK;
 

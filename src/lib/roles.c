@@ -43,7 +43,7 @@ static bool constant_input(const orx_plan_ctx *c, int n, size_t k)
 	orx_trace tr;
 
 	return k < nd->n_input && nd->input[k][0] &&
-	       orx_graph_trace(&tr, c->gr, nd->input[k]) == 0;
+	       orx_graph_trace(&tr, c->gr, n, k) == 0;
 }
 
 /* The first input of node n that is not a constant, or -1. */
@@ -55,14 +55,12 @@ static int signal_input(const orx_plan_ctx *c, int n)
 	return -1;
 }
 
-/* Where value name of c's graph comes from, following the ops that carry
+/* Where value v of c's graph comes from, following the ops that carry
  * a signal unchanged in kind: their data input (input 0), the signal
  * input of arithmetic, any input of Concat that tells. *budget bounds
  * the steps of the whole search. */
-static origin origin_at(const orx_plan_ctx *c, const char *name, int *budget)
+static origin origin_at(const orx_plan_ctx *c, int v, int *budget)
 {
-	int v = orx_graph_value(c->gr, name);
-
 	while (v >= 0 && (*budget)-- > 0) {
 		int p = orx_graph_producer(c->gr, v), k = 0;
 		const Onnx__NodeProto *nd;
@@ -86,10 +84,14 @@ static origin origin_at(const orx_plan_ctx *c, const char *name, int *budget)
 				       : FROM_LAYER;
 		if (op && op->joins) {
 			for (size_t j = 0; j < nd->n_input; j++) {
-				origin o = constant_input(c, p, j)
-						   ? FROM_NOTHING
-						   : origin_at(c, nd->input[j],
-							       budget);
+				origin o =
+					constant_input(c, p, j)
+						? FROM_NOTHING
+						: origin_at(
+							  c,
+							  orx_graph_input_of(
+								  c->gr, p, j),
+							  budget);
 				if (o != FROM_NOTHING)
 					return o;
 			}
@@ -106,11 +108,12 @@ static origin origin_at(const orx_plan_ctx *c, const char *name, int *budget)
 	return FROM_NOTHING;
 }
 
-static origin origin_of(const orx_plan_ctx *c, const char *name)
+/* Where input k of node n comes from. */
+static origin origin_of(const orx_plan_ctx *c, int n, size_t k)
 {
 	int budget = STEPS_MAX;
 
-	return origin_at(c, name, &budget);
+	return origin_at(c, orx_graph_input_of(c->gr, n, k), &budget);
 }
 
 /* Value v, if it could hold parameters and no one claimed it; else -1. */
@@ -129,7 +132,7 @@ static int constant_behind(const orx_plan_ctx *c, int n, size_t k)
 	orx_trace tr;
 
 	if (k >= nd->n_input || !nd->input[k][0] ||
-	    orx_graph_trace(&tr, c->gr, nd->input[k]) != 0)
+	    orx_graph_trace(&tr, c->gr, n, k) != 0)
 		return -1;
 	return orx_value_of_constant(c->model, tr.graph, tr.init,
 				     tr.constant_node);
@@ -150,8 +153,8 @@ static int sliced_constant(const orx_plan_ctx *c, int n, size_t k)
 	const Onnx__NodeProto *nd = c->g->node[n];
 	orx_assembly a;
 	int p = k < nd->n_input
-			? orx_graph_producer(
-				  c->gr, orx_graph_value(c->gr, nd->input[k]))
+			? orx_graph_producer(c->gr,
+					     orx_graph_input_of(c->gr, n, k))
 			: -1;
 
 	if (p < 0 || !orx_op_of(c->gr, p) ||
@@ -205,10 +208,10 @@ static int claim_class_token(orx_plan_ctx *c, int n)
 
 	for (size_t k = 0; k < nd->n_input; k++)
 		signal |= !constant_input(c, n, k) &&
-			  origin_of(c, nd->input[k]) != FROM_NOTHING;
+			  origin_of(c, n, k) != FROM_NOTHING;
 	for (size_t k = 0; signal && k < nd->n_input; k++) {
-		int p = orx_graph_producer(
-			c->gr, orx_graph_value(c->gr, nd->input[k]));
+		int p = orx_graph_producer(c->gr,
+					   orx_graph_input_of(c->gr, n, k));
 		orx_plan_ctx at = *c;
 		int rc;
 		if (free_constant(c, n, k) >= 0) {
@@ -247,8 +250,7 @@ static bool norm_without_bias(const orx_plan_ctx *c, int p)
  * bias. */
 static bool after_norm_scale(const orx_plan_ctx *c, int n, size_t k)
 {
-	int p = orx_graph_producer(
-		c->gr, orx_graph_value(c->gr, c->g->node[n]->input[k]));
+	int p = orx_graph_producer(c->gr, orx_graph_input_of(c->gr, n, k));
 	const Onnx__NodeProto *mul;
 
 	if (p >= 0 && norm_without_bias(c, p))
@@ -277,7 +279,7 @@ static int claim_after_mul(orx_plan_ctx *c, int n)
 		origin from;
 		if (v < 0 || constant_input(c, n, 1 - k))
 			continue;
-		from = origin_of(c, nd->input[1 - k]);
+		from = origin_of(c, n, 1 - k);
 		if (from == FROM_NORMALIZED)
 			return claim_as(c, n, k, ORX_ROLE_NORM_SCALE);
 		if (from == FROM_LAYER && wide_dims(c, v) <= 1)
@@ -303,7 +305,7 @@ static int claim_after_add(orx_plan_ctx *c, int n)
 			continue;
 		if (cut < 0 && after_norm_scale(c, n, 1 - k))
 			return claim_as(c, n, k, ORX_ROLE_NORM_BIAS);
-		from = origin_of(c, nd->input[1 - k]);
+		from = origin_of(c, n, 1 - k);
 		if ((from == FROM_EMBEDDING || from == FROM_LAYER) &&
 		    wide_dims(c, v) >= 2)
 			return cut < 0 ? claim_as(c, n, k, ORX_ROLE_POSITION)

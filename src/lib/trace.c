@@ -8,13 +8,13 @@
 /* The views on the way, from the node's input upstream. */
 #define CHAIN_MAX 64
 
-int orx_graph_trace(orx_trace *out, const orx_graph *gr, const char *input)
+int orx_graph_trace(orx_trace *out, const orx_graph *gr, int node, size_t k)
 {
-	int chain[CHAIN_MAX], depth = 0, v = orx_graph_value(gr, input), init,
-			      p;
+	int chain[CHAIN_MAX], depth = 0, v = orx_graph_input_of(gr, node, k),
+			      init, p;
 	const orx_graph *chain_gr[CHAIN_MAX];
 	const Onnx__TensorProto *t = NULL;
-	const char *name = input;
+	const char *name = orx_graph_node(gr, node)->input[k];
 
 	out->quantized = false;
 	out->constant_node = -1;

@@ -19,9 +19,9 @@ typedef struct {
 	bool quantized; /* a DequantizeLinear on the way */
 } orx_trace;
 
-/* Trace input of graph into *out: 0 when it comes from an initializer
- * or a Constant node's tensor, -1 when from neither or when the shape
- * through the views cannot be told. */
-int orx_graph_trace(orx_trace *out, const orx_graph *graph, const char *input);
+/* Trace input k of node of graph into *out (k < its n_input): 0 when it comes
+ * from an initializer or a Constant node's tensor, -1 when from neither or when
+ * the shape through the views cannot be told. */
+int orx_graph_trace(orx_trace *out, const orx_graph *graph, int node, size_t k);
 
 #endif

@@ -200,7 +200,9 @@ enum {
 	ORX_DTYPE_DOUBLE = 11,
 	ORX_DTYPE_UINT32 = 12,
 	ORX_DTYPE_UINT64 = 13,
-	ORX_DTYPE_BFLOAT16 = 16
+	ORX_DTYPE_BFLOAT16 = 16,
+	ORX_DTYPE_UINT4 = 21, /* two to a byte, low nibble first */
+	ORX_DTYPE_INT4 = 22
 };
 
 typedef struct {
@@ -409,6 +411,29 @@ typedef struct {
 	const char *const *path; /* the ops walked, the ending last */
 } orx_plan_branch;
 
+/* A quantized weight (or a layer's int32 bias): drawn in float, as its
+ * float twin would be, then quantized as a quantizer would (per group:
+ * symmetric where the zero point is the type's centre, else over the
+ * values' range with 0 in it; rounding half to even), its codes, scales
+ * and zero points rewritten in their own types and storage. */
+typedef struct {
+	const char *dtype;	 /* the codes': "int8", "uint8", "int4",
+				    "uint4" (MatMulNBits' packed 4-bit codes
+				    too), "int32" (a bias) ... */
+	unsigned bits;		 /* per code */
+	const char *granularity; /* "per_tensor", "per_axis", "per_block" */
+	int axis;		 /* of the weight as the layer sees it: the
+				    scales' axis (-1 per tensor) */
+	int64_t block_size;	 /* per_block: codes per scale; else 0 */
+	int symmetric;		 /* every zero point is the type's centre */
+	const char *scale;	 /* the scale tensor it rewrites (a bias: its
+				    own, NULL when the op scales it) */
+	const char *zero_point;	 /* NULL: none (or kept: shared) */
+	const char *stream;	 /* the name its random stream is keyed by:
+				    its float twin's (ONNX Runtime's
+				    _quantized and _Q4 suffixes removed) */
+} orx_plan_quant;
+
 typedef struct {
 	size_t tensor; /* the tensor (orx_model_tensor's index) */
 	const char *name;
@@ -444,6 +469,10 @@ typedef struct {
 			 model's nodes, graph order, each body's
 			 nodes right after the node holding it
 			 (SIZE_MAX: no node) */
+	/* a quantized weight or bias (NULL: a float one); then dtype, ndim
+	 * and dims above are the dequantized weight's, as the layer sees
+	 * it */
+	const orx_plan_quant *quantized;
 } orx_plan_item;
 
 typedef struct {
@@ -467,6 +496,13 @@ int orx_plan_build(orx_plan **out, const orx_model *model,
 		   const orx_rules *rules);
 
 size_t orx_plan_count(const orx_plan *plan);
+
+/* The n values item's layer sees, read from model (the plan's own, or one
+ * of the same tensors: the plan's model applied and saved): a quantized
+ * weight dequantized, else its tensor's elements. ORX_EINVALID when model
+ * has no such tensors or n is not their count. */
+int orx_plan_item_read(double *out, size_t n, const orx_model *model,
+		       const orx_plan_item *item);
 /* The name of an item's scheme; "per_gate" when its blocks differ. */
 const char *orx_plan_item_scheme(const orx_plan_item *item);
 const orx_plan_item *orx_plan_item_at(const orx_plan *plan, size_t i);
@@ -485,10 +521,15 @@ typedef enum {
 	ORX_PROBLEM_CONSTANT,  /* every element the same */
 	ORX_PROBLEM_NONFINITE, /* NaN or infinity */
 	ORX_PROBLEM_VANISHING, /* far too small: the signal shrinks */
-	ORX_PROBLEM_EXPLODING  /* far too large: the signal grows */
+	ORX_PROBLEM_EXPLODING, /* far too large: the signal grows */
+	ORX_PROBLEM_SATURATED  /* a quantized weight: more than 1% of a
+				  channel's or block's codes at its type's
+				  limits (one at each, which min-max
+				  quantization puts there, not counted) */
 } orx_problem;
 
-/* "zeros", "constant", "nonfinite", "vanishing", "exploding" */
+/* "zeros", "constant", "nonfinite", "vanishing", "exploding",
+ * "saturated" */
 const char *orx_problem_name(orx_problem problem);
 
 typedef struct {

@@ -98,6 +98,7 @@ static int settle(apply_args *a)
 static void summarize(FILE *to, const orx_plan *plan, const char *out)
 {
 	unsigned long long params = 0;
+	size_t quantized = 0;
 
 	for (size_t i = 0; i < orx_plan_count(plan); i++) {
 		const orx_plan_item *it = orx_plan_item_at(plan, i);
@@ -105,12 +106,18 @@ static void summarize(FILE *to, const orx_plan *plan, const char *out)
 		for (size_t k = 0; k < it->ndim; k++)
 			n *= (unsigned long long)it->dims[k];
 		params += n;
+		quantized += it->quantized && it->role != ORX_ROLE_BIAS;
 	}
 	fprintf(to,
 		"re-initialized %zu tensors (%llu parameters), left %zu as "
 		"they are; wrote %s\n",
 		orx_plan_count(plan), params, orx_plan_skipped_count(plan),
 		strcmp(out, "-") ? out : "<stdout>");
+	if (quantized)
+		fprintf(to,
+			"%zu quantized layers now carry activation scales "
+			"measured on the old weights: recalibrate them\n",
+			quantized);
 }
 
 /* apply --only-flagged: the plan narrowed to what check flags. */

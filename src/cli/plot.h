@@ -27,10 +27,10 @@ int plot_layers(const plot_input *in);
 int plot_signal(const plot_input *in);
 int plot_schemes(const plot_input *in);
 
-/* The n values of the tensor called name in m (malloc'd), or NULL: not
- * there, or (*rc set to the exit status after the error line, naming
- * path) unreadable. */
-double *plot_values_of(const orx_model *m, const char *name, size_t n,
+/* The n values item's layer sees in m (malloc'd; a quantized weight
+ * dequantized), or NULL: not there, or (*rc set to the exit status after
+ * the error line, naming path) unreadable. */
+double *plot_values_of(const orx_model *m, const orx_plan_item *it, size_t n,
 		       const char *path, int *rc);
 
 /* The SVG document's head (its size, the shared style and the view's

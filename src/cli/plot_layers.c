@@ -301,18 +301,19 @@ static void svg(FILE *f, const panel *panels, size_t n, bool after)
 	plot_svg_end(f);
 }
 
-double *plot_values_of(const orx_model *m, const char *name, size_t n,
+double *plot_values_of(const orx_model *m, const orx_plan_item *it, size_t n,
 		       const char *path, int *rc)
 {
 	size_t i;
 	orx_tensor_info t;
 	double *v;
 
-	if (orx_model_find_tensor(&i, m, name) != ORX_OK ||
-	    orx_model_tensor(&t, m, i) != ORX_OK || t.count != n)
+	if (orx_model_find_tensor(&i, m, it->name) != ORX_OK ||
+	    orx_model_tensor(&t, m, i) != ORX_OK ||
+	    (t.count != n && !it->quantized))
 		return NULL; /* not in the other model: no after */
 	if (!(v = malloc(n * sizeof(double) + 1)) ||
-	    orx_tensor_read(v, n, m, i) != ORX_OK) {
+	    orx_plan_item_read(v, n, m, it) != ORX_OK) {
 		*rc = cli_error(path, "%s",
 				v ? orx_error_last() : "out of memory");
 		free(v);
@@ -440,16 +441,14 @@ static int collect(panel **out, size_t *n, const orx_plan *plan,
 			continue;
 		for (size_t k = 0; k < it->ndim; k++)
 			count *= (size_t)it->dims[k];
-		if (!(before = plot_values_of(m, it->name, count, a->model,
-					      &rc))) {
+		if (!(before = plot_values_of(m, it, count, a->model, &rc))) {
 			if (rc < 0) /* the plan's own tensor: always there */
 				rc = cli_error(a->model, "%s: not found",
 					       it->name);
 			break;
 		}
 		if (after)
-			later = plot_values_of(after, it->name, count, a->after,
-					       &rc);
+			later = plot_values_of(after, it, count, a->after, &rc);
 		if (rc < 0)
 			rc = add_panels(p, n, it, before, later, count);
 		else

@@ -312,7 +312,7 @@ int plot_schemes(const plot_input *in)
 		return rc;
 	for (size_t k = 0; k < v.it->ndim; k++)
 		count *= (size_t)v.it->dims[k];
-	v.values = plot_values_of(in->m, v.it->name, count, in->a->model, &rc);
+	v.values = plot_values_of(in->m, v.it, count, in->a->model, &rc);
 	if (!v.values)
 		return rc >= 0 ? rc
 			       : cli_error(in->a->model, "%s: cannot read it",

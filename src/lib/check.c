@@ -23,9 +23,9 @@ struct orx_check {
 
 const char *orx_problem_name(orx_problem p)
 {
-	static const char *names[] = {"zeros", "constant", "nonfinite",
-				      "vanishing", "exploding"};
-	return p <= ORX_PROBLEM_EXPLODING ? names[p] : "unknown";
+	static const char *names[] = {"zeros",	   "constant",	"nonfinite",
+				      "vanishing", "exploding", "saturated"};
+	return p <= ORX_PROBLEM_SATURATED ? names[p] : "unknown";
 }
 
 /* Per layer, what the chain estimate needs. */
@@ -131,49 +131,75 @@ static bool envelope(double *lo, double *hi, const entry *e)
  * when P[chi2 > T / (exploding * hi)^2] < ALPHA. Uniform and truncated
  * draws spread less than normal ones: for them the test is safer still.
  * With kept, its values are left there for the caller to free. */
+/* The values the layer sees of l's weight into *v (malloc'd), *n of
+ * them: a quantized one dequantized, *saturated its worst group's share
+ * of codes at the limits. */
+static int layer_values(double **v, uint64_t *n, double *saturated,
+			const layer *l, const orx_model *m)
+{
+	orx_tensor_info t;
+	int rc;
+
+	*saturated = 0;
+	*n = l->e->quant ? orx_dims_count(l->e->quant->dims, l->e->quant->ndim)
+			 : 0;
+	if (!l->e->quant &&
+	    ((rc = orx_model_tensor(&t, m, l->e->pub.tensor)) != ORX_OK ||
+	     (rc = orx_tensor_readable(m, l->e->pub.tensor)) != ORX_OK))
+		return rc;
+	if (!l->e->quant)
+		*n = t.count;
+	if (*n > SIZE_MAX / sizeof(double) ||
+	    !(*v = malloc(*n * sizeof(double) + 1)))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	rc = l->e->quant ? orx_quant_read(*v, *n, saturated, m, l->e->quant)
+			 : orx_tensor_read(*v, (size_t)*n, m, l->e->pub.tensor);
+	if (rc != ORX_OK) {
+		free(*v);
+		*v = NULL;
+	}
+	return rc;
+}
+
 static int measure_kept(layer *l, const orx_model *m,
 			const orx_check_options *o, double **kept)
 {
-	orx_tensor_info t;
-	double *v, sum = 0, ss = 0, lo, hi, p_lo, p_hi, rest;
+	double *v, sum = 0, ss = 0, lo, hi, p_lo, p_hi, rest, saturated;
 	bool finite = true, zeros = true, same = true;
+	uint64_t n;
 	int rc;
 
-	if ((rc = orx_model_tensor(&t, m, l->e->pub.tensor)) != ORX_OK ||
-	    (rc = orx_tensor_readable(m, l->e->pub.tensor)) != ORX_OK)
+	if ((rc = layer_values(&v, &n, &saturated, l, m)) != ORX_OK)
 		return rc;
-	if (!(v = malloc(t.count * sizeof(double) + 1)))
-		return orx_fail(ORX_ENOMEM, "out of memory");
-	if ((rc = orx_tensor_read(v, t.count, m, l->e->pub.tensor)) == ORX_OK) {
-		for (size_t k = 0; k < t.count; k++) {
-			finite &= isfinite(v[k]) != 0;
-			zeros &= v[k] == 0;
-			same &= v[k] == v[0];
-			sum += v[k];
-		}
-		for (size_t k = 0; k < t.count && finite; k++)
-			ss += (v[k] - sum / t.count) * (v[k] - sum / t.count);
+	for (size_t k = 0; k < n; k++) {
+		finite &= isfinite(v[k]) != 0;
+		zeros &= v[k] == 0;
+		same &= v[k] == v[0];
+		sum += v[k];
 	}
-	if (kept && rc == ORX_OK)
+	for (size_t k = 0; k < n && finite; k++)
+		ss += (v[k] - sum / n) * (v[k] - sum / n);
+	if (kept)
 		*kept = v; /* the caller's */
 	else
 		free(v);
-	l->n = t.count;
+	l->n = n;
 	l->last = l->e->pub.role == ORX_ROLE_WEIGHT && l->e->last;
-	l->std = finite && t.count ? sqrt(ss / t.count) : NAN;
+	l->std = finite && n ? sqrt(ss / n) : NAN;
 	l->ratio =
 		l->e->pub.params.std > 0 ? l->std / l->e->pub.params.std : NAN;
-	l->problem = !finite		   ? ORX_PROBLEM_NONFINITE
-		     : l->last		   ? -1 /* small or zero: benign */
-		     : zeros		   ? ORX_PROBLEM_ZEROS
-		     : same && t.count > 1 ? ORX_PROBLEM_CONSTANT
-					   : -1;
-	if (l->problem >= 0 || t.count < 2 || l->e->normalized ||
+	l->problem = !finite		? ORX_PROBLEM_NONFINITE
+		     : l->last		? -1 /* small or zero: benign */
+		     : zeros		? ORX_PROBLEM_ZEROS
+		     : same && n > 1	? ORX_PROBLEM_CONSTANT
+		     : saturated > 0.01 ? ORX_PROBLEM_SATURATED
+					: -1;
+	if (l->problem >= 0 || n < 2 || l->e->normalized ||
 	    !envelope(&lo, &hi, l->e))
 		return rc;
-	chi2_tails(&p_lo, &rest, (double)(t.count - 1),
+	chi2_tails(&p_lo, &rest, (double)(n - 1),
 		   ss / (o->vanishing * lo * o->vanishing * lo));
-	chi2_tails(&rest, &p_hi, (double)(t.count - 1),
+	chi2_tails(&rest, &p_hi, (double)(n - 1),
 		   ss / (o->exploding * hi * o->exploding * hi));
 	if (p_lo < ALPHA && !l->last)
 		l->problem = ORX_PROBLEM_VANISHING;

@@ -3,11 +3,10 @@
  * parameters, and the activation the walk downstream finds for each. */
 #include "claim.h"
 #include "patterns.h"
+#include "qclaim.h"
 #include "trace.h"
 
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 typedef orx_plan_ctx ctx;
@@ -52,38 +51,6 @@ static void choose(orx_branch *out, size_t *n_out, const orx_branch *all,
 	*n_out = n;
 }
 
-int orx_plan_keep_branches(entry *e, orx_arena *mem, const orx_branch *br,
-			   size_t n)
-{
-	orx_plan_branch *pub = orx_arena_alloc(mem, (n + 1) * sizeof(*pub));
-
-	if (!pub)
-		return orx_fail(ORX_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		const char **path = orx_arena_alloc(mem, (br[i].path_len + 1) *
-								 sizeof(*path));
-		if (!path)
-			return orx_fail(ORX_ENOMEM, "out of memory");
-		memcpy(path, br[i].path, br[i].path_len * sizeof(*path));
-		pub[i].activation = br[i].kind == ORX_BRANCH_OPAQUE
-					    ? "none"
-					    : br[i].activation;
-		pub[i].path = path;
-		pub[i].path_len = br[i].path_len;
-	}
-	e->pub.n_branches = n;
-	e->pub.branches = pub;
-	e->pub.activation = n ? pub[0].activation : "none";
-	e->pub.path = n ? pub[0].path : NULL;
-	e->pub.path_len = n ? pub[0].path_len : 0;
-	e->alpha = n && br[0].kind == ORX_BRANCH_ACTIVATION ? br[0].alpha : NAN;
-	e->normalized = n && br[0].normalized;
-	e->last = n > 0;
-	for (size_t i = 0; i < n; i++)
-		e->last &= br[i].final;
-	return ORX_OK;
-}
-
 /* The branches downstream of value v into e (a walk of its own). */
 static int walk_from(entry *e, orx_arena *mem, const orx_graph *gr, int v)
 {
@@ -109,66 +76,6 @@ static void share_walk(entry *e, const entry *like)
 	e->alpha = like->alpha;
 	e->normalized = like->normalized;
 	e->last = like->last;
-}
-
-const char *orx_plan_op_name(orx_arena *mem, const orx_op *op)
-{
-	char buf[160];
-	const char *name = orx_op_name(op, buf, sizeof(buf));
-
-	return name == buf ? orx_arena_strdup(mem, buf) : name;
-}
-
-int orx_plan_reason(entry *e, orx_arena *mem, const char *fmt, ...)
-{
-	char reason[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	if (!(e->reason = orx_arena_strdup(mem, reason)))
-		return orx_fail(ORX_ENOMEM, "out of memory");
-	return ORX_OK;
-}
-
-const char *orx_plan_node_label(ctx *c, int n)
-{
-	const Onnx__NodeProto *nd = c->g->node[n];
-
-	return nd->name && nd->name[0] ? nd->name
-				       : orx_arena_printf(c->plan->mem, "%s_%d",
-							  nd->op_type, n);
-}
-
-int orx_plan_new_entry(entry **out, ctx *c, int node, int slot, orx_role role,
-		       int init)
-{
-	const Onnx__NodeProto *nd = node >= 0 ? c->g->node[node] : NULL;
-	entry *e;
-
-	if (!(e = c->plan->e[init] = orx_arena_alloc(c->plan->mem, sizeof(*e))))
-		return orx_fail(ORX_ENOMEM, "out of memory");
-	memset(e, 0, sizeof(*e));
-	e->pub.tensor = (size_t)init;
-	e->pub.name = orx_value_name(c->model, (size_t)init);
-	e->row = nd ? orx_op_of(c->gr, node) : NULL;
-	e->pub.op = !nd	      ? ""
-		    : !e->row ? nd->op_type
-			      : orx_plan_op_name(c->plan->mem, e->row);
-	e->pub.role = role;
-	e->node_index = node;
-	e->input = slot;
-	e->constant = orx_value_is_constant(c->model, (size_t)init);
-	e->body = orx_value_in_body(c->model, (size_t)init);
-	e->gr = c->gr;
-	e->pub.graph = c->model->graphs[c->model->values[init].graph].path;
-	e->pub.storage = e->constant ? "constant" : "initializer";
-	if (!e->pub.op ||
-	    !(e->pub.node = nd ? orx_plan_node_label(c, node) : ""))
-		return orx_fail(ORX_ENOMEM, "out of memory");
-	*out = e;
-	return ORX_OK;
 }
 
 int orx_plan_claim_value(orx_plan_ctx *c, int node, int slot, orx_role role,
@@ -211,6 +118,8 @@ int orx_plan_claim(entry **out, orx_plan_ctx *c, int node, int slot,
 	memcpy(e->seen, tr.seen, tr.ndim * sizeof(int64_t));
 	e->seen_ndim = tr.ndim;
 	e->quantized = tr.quantized;
+	if ((rc = orx_claim_quantized(c, e, node, slot, &tr)) != ORX_OK)
+		return rc;
 	if (like) {
 		share_walk(e, like);
 		return ORX_OK;
@@ -265,9 +174,8 @@ static int claim_bias_add(entry **b, ctx *c, int out, const entry *weight)
 /* The Add right after a layer that adds a constant: its bias (the
  * MatMul + Add that exporters write for Linear), in the layer's graph or
  * in a body that reads the layer's output by name. */
-static int claim_following_bias(ctx *c, int node, const entry *weight)
+static int claim_following_bias(ctx *c, int out, const entry *weight)
 {
-	int out = orx_graph_output_of(c->gr, node, 0);
 	const orx_capture *cap;
 	size_t n = out >= 0 ? orx_graph_captures(c->gr, out, &cap) : 0;
 	entry *b;
@@ -302,7 +210,7 @@ static int weight_slot(ctx *c, int node, const orx_op *op)
 /* The activation a fused layer's node holds in its attributes as e's one
  * branch (the op its path). */
 static int hold_activation(entry *e, orx_arena *mem, const char *name,
-			   double alpha)
+			   double alpha, const char *from)
 {
 	orx_branch br = {name[0] ? ORX_BRANCH_ACTIVATION : ORX_BRANCH_OPAQUE,
 			 name[0] ? name : "none",
@@ -312,19 +220,8 @@ static int hold_activation(entry *e, orx_arena *mem, const char *name,
 			 false,
 			 false};
 
-	e->pub.activation_from = "attribute";
+	e->pub.activation_from = from;
 	return orx_plan_keep_branches(e, mem, &br, 1);
-}
-
-const char *orx_plan_node_where(ctx *c, int node)
-{
-	const char *label = orx_plan_node_label(c, node);
-	int id = orx_graph_id(c->gr);
-
-	/* a body's node is named within the body's path */
-	return label && id ? orx_arena_printf(c->plan->mem, "%s/%s",
-					      c->model->graphs[id].path, label)
-			   : label;
 }
 
 /* The widths of Attention's Q, K and V in its packed weight w, stored
@@ -401,8 +298,12 @@ int orx_claim_layer(ctx *c, int node, const orx_op *op)
 	int slot = weight_slot(c, node, op), rc;
 	int bias = orx_op_input_of_kind(op, ORX_IN_BIAS);
 	double alpha;
-	const char *held = orx_pattern_held_activation(&alpha, op, nd);
+	const char *held = orx_pattern_held_activation(&alpha, op, nd),
+		   *from = "attribute";
 	entry *w, *b = NULL;
+
+	if (!held && (held = orx_pattern_quantized_output(c->gr, node)))
+		from = "output_zero_point"; /* QLinearConv's ReLU */
 
 	if (slot < 0 ||
 	    (rc = orx_plan_claim(&w, c, node, slot, ORX_ROLE_WEIGHT,
@@ -415,8 +316,8 @@ int orx_claim_layer(ctx *c, int node, const orx_op *op)
 		op, nd,
 		slot == 1 ? ORX_ATTR_TRANS_BATCH_B : ORX_ATTR_TRANS_BATCH_A);
 	w->group = (int64_t)orx_op_attr(op, nd, ORX_ATTR_GROUP);
-	if ((held &&
-	     (rc = hold_activation(w, c->plan->mem, held, alpha)) != ORX_OK) ||
+	if ((held && (rc = hold_activation(w, c->plan->mem, held, alpha,
+					   from)) != ORX_OK) ||
 	    (op->blocks == ORX_BLOCKS_QKV_COLUMNS &&
 	     (rc = qkv_blocks(c, node, w)) != ORX_OK))
 		return rc;
@@ -425,9 +326,10 @@ int orx_claim_layer(ctx *c, int node, const orx_op *op)
 		return rc;
 	if (b) {
 		b->layer = w;
-		return ORX_OK;
+		return orx_claim_quantized_bias(c, b, w, node, bias);
 	}
-	return claim_following_bias(c, node, w);
+	return claim_following_bias(
+		c, w->quant_after >= 0 ? w->quant_after : out, w);
 }
 
 int orx_claim_refused(ctx *c, int node, const orx_op *op)

@@ -5,6 +5,11 @@
 
 #include "graph.h"
 
+/* The tensor of constant value v of graph (an initializer or a Constant
+ * node's value), through the ops that copy their input; NULL when v is
+ * no such constant. */
+const Onnx__TensorProto *orx_graph_constant(const orx_graph *graph, int v);
+
 /* A scalar constant called name in graph gr: an initializer or a
  * Constant node's output, through the ops that copy their input (up to
  * 64 of them: Identity, Cast). ORX_EUNSUPPORTED when it is none. */

@@ -165,11 +165,14 @@ static int refuse(entry *e, orx_arena *mem, const orx_rule_action *a,
 			"%s (%s:%u) is for the tensors of LSTM, GRU "
 			"and RNN",
 			orx_scheme_name(a->spec.scheme), file, line);
+	if (e->quant || e->qbias)
+		return GO_ON; /* quantized as drawn: quant.c */
 	if (e->quantized)
 		return orx_plan_reason(
 			e, mem,
-			"quantized weight (behind DequantizeLinear): "
-			"never rewritten");
+			"quantized %s (behind DequantizeLinear): not in a "
+			"form the tool maps",
+			orx_role_name(e->pub.role));
 	return unwritable(e, mem, t);
 }
 
@@ -188,6 +191,13 @@ int orx_plan_decide(entry *e, orx_arena *mem, const orx_rules *rules,
 	e->pub.dtype = t->data_type;
 	e->pub.ndim = t->n_dims;
 	e->pub.dims = t->dims;
+	if (e->quant) { /* the dequantized weight the layer sees */
+		e->pub.dtype = e->quant->scale_dtype;
+		e->pub.ndim = e->quant->ndim;
+		e->pub.dims = e->quant->dims;
+	} else if (e->qbias && e->layer && e->layer->quant) {
+		e->pub.dtype = e->layer->quant->scale_dtype;
+	}
 	if (e->reason) /* known when it was claimed */
 		return ORX_OK;
 	if (e->pub.n_blocks)
@@ -220,7 +230,8 @@ int orx_plan_decide(entry *e, orx_arena *mem, const orx_rules *rules,
 				       orx_scheme_name(spec.scheme),
 				       orx_role_name(e->pub.role));
 	if (orx_init_resolve(&e->pub.params, &spec, e->pub.fan_in,
-			     e->pub.fan_out, t->dims, t->n_dims) != ORX_OK)
+			     e->pub.fan_out, e->pub.dims,
+			     e->pub.ndim) != ORX_OK)
 		return orx_plan_reason(e, mem, "%s", orx_error_last());
 	e->pub.scheme = spec.scheme;
 	e->decided = 1;

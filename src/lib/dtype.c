@@ -372,3 +372,79 @@ uint64_t orx_dims_count(const int64_t *dims, size_t ndim)
 	}
 	return n;
 }
+
+/*** @@TYPED: typed storage as raw bytes ***/
+
+/* Where the n elements of t's typed storage are: its field, the values
+ * they take there, and the bytes a value holds (4-bit: a packed byte). */
+static typed_field typed_place(uint64_t *len, size_t *size,
+			       const Onnx__TensorProto *t, uint64_t n)
+{
+	typed_field f = typed_len(len, t->data_type, n);
+	unsigned bits = orx_dtype_bits(t->data_type);
+	size_t have[] = {0,
+			 t->n_float_data,
+			 t->n_int32_data,
+			 0,
+			 t->n_int64_data,
+			 t->n_double_data,
+			 t->n_uint64_data};
+
+	*size = bits < 8 ? 1 : bits / 8;
+	if (f == FIELD_STRING || f == FIELD_NONE || *len != have[f] ||
+	    (f == FIELD_FLOAT && *size != 4) ||
+	    (f == FIELD_DOUBLE && *size != 8))
+		return FIELD_NONE; /* complex or mismatched: not converted */
+	return f;
+}
+
+int orx_typed_to_raw(uint8_t *out, const Onnx__TensorProto *t, uint64_t n)
+{
+	uint64_t len;
+	size_t size;
+	typed_field f = typed_place(&len, &size, t, n);
+
+	for (uint64_t k = 0; k < len; k++) {
+		uint64_t v = f == FIELD_INT32
+				     ? (uint64_t)(int64_t)t->int32_data[k]
+			     : f == FIELD_INT64	 ? (uint64_t)t->int64_data[k]
+			     : f == FIELD_UINT64 ? t->uint64_data[k]
+						 : 0;
+		if (f == FIELD_FLOAT)
+			memcpy(out + k * size, &t->float_data[k], size);
+		else if (f == FIELD_DOUBLE)
+			memcpy(out + k * size, &t->double_data[k], size);
+		else
+			memcpy(out + k * size, &v, size); /* little-endian */
+	}
+	return f == FIELD_NONE ? ORX_EUNSUPPORTED : ORX_OK;
+}
+
+int orx_raw_to_typed(Onnx__TensorProto *t, const uint8_t *raw, uint64_t n)
+{
+	uint64_t len;
+	size_t size;
+	typed_field f = typed_place(&len, &size, t, n);
+	bool is_signed = t->data_type == ORX_DTYPE_INT8 ||
+			 t->data_type == ORX_DTYPE_INT16 ||
+			 t->data_type == ORX_DTYPE_INT32;
+
+	for (uint64_t k = 0; k < len && f != FIELD_NONE; k++) {
+		uint64_t v = 0;
+		memcpy(&v, raw + k * size, size);
+		if (is_signed && size < 8 && (v >> (size * 8 - 1)) & 1)
+			v |= ~UINT64_C(0) << (size * 8); /* sign-extended */
+		switch (f) {
+		case FIELD_FLOAT:
+			memcpy(&t->float_data[k], raw + k * size, size);
+			break;
+		case FIELD_DOUBLE:
+			memcpy(&t->double_data[k], raw + k * size, size);
+			break;
+		case FIELD_INT32: t->int32_data[k] = (int32_t)v; break;
+		case FIELD_INT64: t->int64_data[k] = (int64_t)v; break;
+		default: t->uint64_data[k] = v;
+		}
+	}
+	return f == FIELD_NONE ? ORX_EUNSUPPORTED : ORX_OK;
+}

@@ -207,6 +207,13 @@ uint64_t orx_dtype_nbytes(int dtype, uint64_t n);
 /* float32, float16, bfloat16 or float64: the dtypes values are made in. */
 bool orx_dtype_is_float(int dtype);
 
+/* The n elements of t's typed storage as raw little-endian bytes (4-bit
+ * types two to a byte, low nibble first), and back into it (its values
+ * already there, overwritten); ORX_EUNSUPPORTED for strings, complex
+ * types or a typed field of the wrong length. */
+int orx_typed_to_raw(uint8_t *out, const Onnx__TensorProto *t, uint64_t n);
+int orx_raw_to_typed(Onnx__TensorProto *t, const uint8_t *raw, uint64_t n);
+
 /* The most dimensions of a shape the planner follows. */
 #define ORX_DIMS_MAX 16
 
@@ -257,6 +264,19 @@ int orx_tensor_proto_scalar(double *out, const Onnx__TensorProto *t);
  * elements, or data outside the model. */
 int orx_tensor_proto_ints(int64_t *out, size_t max, size_t *n,
 			  const Onnx__TensorProto *t);
+
+/* Tensor i's elements as raw little-endian bytes (ONNX's layout: 4-bit
+ * types two to a byte, low nibble first), *len of them in a malloc'd
+ * copy: from raw_data, typed storage, a data file, or the values a
+ * re-initialization made. */
+int orx_tensor_raw_copy(uint8_t **out, uint64_t *len, const orx_model *model,
+			size_t i);
+
+/* Tensor i's elements replaced by len raw bytes in that layout, in its
+ * own storage: raw_data, the typed field, or held until the model is
+ * saved for one in a data file. */
+int orx_tensor_raw_put(orx_model *model, size_t i, const uint8_t *bytes,
+		       uint64_t len);
 
 /* The store function for raw little-endian bytes of dtype, or NULL. */
 orx_store_fn orx_raw_store(int dtype);

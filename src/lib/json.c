@@ -95,6 +95,30 @@ static json_t *branches_json(const orx_plan_item *it)
 	return a;
 }
 
+static json_t *string_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* A quantized weight's codes and the tensors rewritten with them. */
+static json_t *quant_json(const orx_plan_quant *q)
+{
+	json_t *o =
+		json_pack("{s:s, s:i, s:s}", "dtype", q->dtype, "bits",
+			  (json_int_t)q->bits, "granularity", q->granularity);
+
+	json_object_set_new(o, "axis",
+			    q->axis < 0 ? json_null() : json_integer(q->axis));
+	json_object_set_new(o, "block_size",
+			    q->block_size ? json_integer(q->block_size)
+					  : json_null());
+	json_object_set_new(o, "symmetric", json_boolean(q->symmetric));
+	json_object_set_new(o, "scale", string_or_null(q->scale));
+	json_object_set_new(o, "zero_point", string_or_null(q->zero_point));
+	json_object_set_new(o, "stream", json_string(q->stream));
+	return o;
+}
+
 static json_t *item_json(const orx_plan_item *it)
 {
 	const orx_init_params *p = &it->params;
@@ -138,6 +162,8 @@ static json_t *item_json(const orx_plan_item *it)
 	}
 	if (it->n_branches > 1)
 		json_object_set_new(o, "branches", branches_json(it));
+	if (it->quantized)
+		json_object_set_new(o, "quantized", quant_json(it->quantized));
 	return o;
 }
 

@@ -35,6 +35,25 @@
 #define LAYER(name, kind, ...)                                                 \
 	ROW(name, ORX_OP_WEIGHTED, .fans = kind, __VA_ARGS__)
 #define NORM3 .in = {D, ORX_IN_NORM_SCALE, ORX_IN_NORM_BIAS}
+/* Quantized ops: the inputs' and outputs' scales and zero points. */
+#define XS ORX_IN_X_SCALE
+#define XZ ORX_IN_X_ZERO
+#define YS ORX_IN_Y_SCALE
+#define YZ ORX_IN_Y_ZERO
+#define WS ORX_IN_W_SCALE
+#define WZ ORX_IN_W_ZERO
+/* An op on quantized data (X, its scale and zero point, ...; Y's scale
+ * and zero point): transparent, or a ReLU by its output's zero point. */
+#define QT(name, ...)                                                          \
+	MS(name, ORX_OP_PATTERN, .pattern = ORX_PATTERN_QUANTIZE, __VA_ARGS__)
+#define QLINEAR_UNARY                                                          \
+	{                                                                      \
+		D, XS, XZ, YS, YZ                                              \
+	}
+#define QLINEAR_BINARY                                                         \
+	{                                                                      \
+		D, XS, XZ, D, XS, XZ, YS, YZ                                   \
+	}
 #define RECURRENT(name, letters, ...)                                          \
 	ROW(name, ORX_OP_RECURRENT, .gates = letters,                          \
 	    .attr = {[ORX_ATTR_HIDDEN_SIZE] = {"hidden_size", 0}},             \
@@ -70,14 +89,21 @@ static const orx_op table[] = {
 	ROW("Constant", ORX_OP_CONSTANT, .in = {ORX_IN_NONE}),
 	LAYER("Conv", ORX_FAN_RULE_CONV, .in = {D, ORX_IN_WEIGHT, ORX_IN_BIAS},
 	      .attr = {[ORX_ATTR_GROUP] = {"group", 1}}),
+	/* dynamic quantization: the weight's scale is multiplied in after */
+	LAYER("ConvInteger", ORX_FAN_RULE_CONV, .unfused = "Conv",
+	      .in = {D, ORX_IN_WEIGHT, XZ, WZ}, .qlayout = ORX_QLAYOUT_CHANNELS,
+	      .scale_after = true, .attr = {[ORX_ATTR_GROUP] = {"group", 1}}),
 	LAYER("ConvTranspose", ORX_FAN_RULE_CONV_TRANSPOSE,
 	      .in = {D, ORX_IN_WEIGHT, ORX_IN_BIAS},
 	      .attr = {[ORX_ATTR_GROUP] = {"group", 1}}),
 	T("DepthToSpace"),
-	/* opaque to the walk; a weight behind it is quantized: never
-	 * rewritten */
-	O("DequantizeLinear", .in = {D, C, C}, .view = ORX_VIEW_SAME,
-	  .quantized = true),
+	/* a weight behind it is quantized: its codes, its scale (per
+	 * tensor, per axis, per block) and zero point */
+	TX("DequantizeLinear", .in = {D, WS, WZ}, .view = ORX_VIEW_SAME,
+	   .quantized = true, .qlayout = ORX_QLAYOUT_DEQUANTIZE,
+	   .carries = true,
+	   .attr = {[ORX_ATTR_QUANT_AXIS] = {"axis", 1},
+		    [ORX_ATTR_BLOCK_SIZE] = {"block_size", 0}}),
 	TX("Div", .in = {D, D}, .arith = ORX_ARITH_DIV),
 	TX("Dropout", .in = {D}, .carries = true),
 	A("Elu"),
@@ -114,6 +140,9 @@ static const orx_op table[] = {
 	T("LpPool"),
 	LAYER("MatMul", ORX_FAN_RULE_MATMUL,
 	      .in = {ORX_IN_EITHER, ORX_IN_EITHER}, .attr = {NO_GROUP}),
+	LAYER("MatMulInteger", ORX_FAN_RULE_MATMUL, .unfused = "MatMul",
+	      .in = {D, ORX_IN_WEIGHT, XZ, WZ}, .qlayout = ORX_QLAYOUT_COLUMNS,
+	      .scale_after = true, .attr = {NO_GROUP}),
 	T("MaxPool"),
 	A("Mish"),
 	/* by a constant or a residual; or ends swish, GELU */
@@ -123,6 +152,15 @@ static const orx_op table[] = {
 	    .params = ORX_PARAMS_PRELU),
 	TX("Pad", .in = {D}, .carries = true),
 	P("Pow", ORX_PATTERN_POW), /* x^3: GELU's tanh form */
+	LAYER("QLinearConv", ORX_FAN_RULE_CONV, .unfused = "Conv",
+	      .in = {D, XS, XZ, ORX_IN_WEIGHT, WS, WZ, YS, YZ, ORX_IN_BIAS},
+	      .qlayout = ORX_QLAYOUT_CHANNELS,
+	      .attr = {[ORX_ATTR_GROUP] = {"group", 1}}),
+	LAYER("QLinearMatMul", ORX_FAN_RULE_MATMUL, .unfused = "MatMul",
+	      .in = {D, XS, XZ, ORX_IN_WEIGHT, WS, WZ, YS, YZ},
+	      .qlayout = ORX_QLAYOUT_COLUMNS, .attr = {NO_GROUP}),
+	ROW("QuantizeLinear", ORX_OP_PATTERN, .pattern = ORX_PATTERN_QUANTIZE,
+	    .in = {D, YS, YZ}, .carries = true),
 	RECURRENT("RNN", "h", ORX_IN_NONE),
 	A("Relu"),
 	TX("Reshape", .in = {D, C}, .view = ORX_VIEW_RESHAPE, .carries = true,
@@ -173,6 +211,16 @@ static const orx_op table[] = {
 	   .in = {D, ORX_IN_LAYER_BIAS}),
 	/* softmax(scores + mask) */
 	MS("BiasSoftmax", ORX_OP_END, .in = {D, ORX_IN_BUFFER}),
+	MS("DequantizeLinear", ORX_OP_TRANSPARENT, .in = {D, WS, WZ},
+	   .view = ORX_VIEW_SAME, .quantized = true,
+	   .qlayout = ORX_QLAYOUT_DEQUANTIZE, .carries = true,
+	   .attr = {[ORX_ATTR_QUANT_AXIS] = {"axis", 1},
+		    [ORX_ATTR_BLOCK_SIZE] = {NULL, 0}}),
+	/* MatMul with B quantized per tensor or per column, a float bias */
+	MS("DynamicQuantizeMatMul", ORX_OP_WEIGHTED,
+	   .fans = ORX_FAN_RULE_MATMUL, .unfused = "MatMul",
+	   .in = {D, ORX_IN_WEIGHT, WS, WZ, ORX_IN_BIAS},
+	   .qlayout = ORX_QLAYOUT_COLUMNS, .attr = {NO_GROUP}),
 	/* BERT's embeddings, summed and normalized */
 	MS("EmbedLayerNormalization", ORX_OP_NORMALIZATION,
 	   .in = {C, C, ORX_IN_EMBEDDING, ORX_IN_POSITION, ORX_IN_EMBEDDING,
@@ -208,12 +256,28 @@ static const orx_op table[] = {
 		    [ORX_ATTR_TRANS_BATCH_A] = {"transBatchA", 0},
 		    [ORX_ATTR_TRANS_BATCH_B] = {"transBatchB", 0},
 		    NO_GROUP}),
+	/* an embedding table quantized in blocks along quantize_axis */
+	MS("GatherBlockQuantized", ORX_OP_UNKNOWN, .in = {D, D, WS, WZ},
+	   .params = ORX_PARAMS_EMBEDDING, .params_first = true,
+	   .qlayout = ORX_QLAYOUT_GATHER, .carries = true,
+	   .attr = {[ORX_ATTR_QUANT_AXIS] = {"quantize_axis", 1},
+		    [ORX_ATTR_BLOCK_SIZE] = {"block_size", 128},
+		    [ORX_ATTR_BITS] = {"bits", 4},
+		    [ORX_ATTR_GATHER_AXIS] = {"gather_axis", 0}}),
 	MS("Gelu", ORX_OP_ACTIVATION, .in = {D}),
 	/* attention over projections made before it; its rotary caches are
 	 * buffers */
 	MS("GroupQueryAttention", ORX_OP_END,
 	   .in = {D, D, D, ORX_IN_STATE, ORX_IN_STATE, C, C, ORX_IN_BUFFER,
 		  ORX_IN_BUFFER, C, ORX_IN_BUFFER}),
+	/* MatMul with B [K, N] in blocks of 2, 4 or 8 bits along K */
+	MS("MatMulNBits", ORX_OP_WEIGHTED, .fans = ORX_FAN_RULE_MATMUL,
+	   .unfused = "MatMul",
+	   .in = {D, ORX_IN_WEIGHT, WS, WZ, C, ORX_IN_BIAS},
+	   .qlayout = ORX_QLAYOUT_NBITS,
+	   .attr = {NO_GROUP, [ORX_ATTR_K] = {"K", 0}, [ORX_ATTR_N] = {"N", 0},
+		    [ORX_ATTR_BITS] = {"bits", 4},
+		    [ORX_ATTR_BLOCK_SIZE] = {"block_size", 0}}),
 	/* its bias: the Q, K and V projections' biases, packed */
 	MS("MultiHeadAttention", ORX_OP_END,
 	   .in = {D, D, D, ORX_IN_BIAS, C, ORX_IN_BUFFER, ORX_IN_STATE,
@@ -227,6 +291,29 @@ static const orx_op table[] = {
 	   .act_params = "activation_params",
 	   .in = {D, ORX_IN_WEIGHT, ORX_IN_BIAS, ORX_IN_SUM},
 	   .attr = {[ORX_ATTR_GROUP] = {"group", 1}}),
+	/* its int32 bias C is scaled by alpha * a_scale * b_scale */
+	MS("QGemm", ORX_OP_WEIGHTED, .fans = ORX_FAN_RULE_GEMM,
+	   .unfused = "Gemm",
+	   .in = {D, XS, XZ, ORX_IN_WEIGHT, WS, WZ, ORX_IN_BIAS, YS, YZ},
+	   .qlayout = ORX_QLAYOUT_COLUMNS,
+	   .attr = {[ORX_ATTR_TRANS_A] = {"transA", 0},
+		    [ORX_ATTR_TRANS_B] = {"transB", 0},
+		    [ORX_ATTR_GEMM_ALPHA] = {"alpha", 1},
+		    NO_GROUP}),
+	QT("QLinearAdd", .in = QLINEAR_BINARY, .sums = true),
+	QT("QLinearAveragePool", .in = QLINEAR_UNARY),
+	QT("QLinearConcat", .in = {YS, YZ, D, XS, XZ, D, XS, XZ, D, XS, XZ, D},
+	   .joins = true),
+	QT("QLinearGlobalAveragePool", .in = QLINEAR_UNARY),
+	MS("QLinearLeakyRelu", ORX_OP_ACTIVATION, .activation = "LeakyRelu",
+	   .in = QLINEAR_UNARY,
+	   .attr = {[ORX_ATTR_ALPHA] = {"alpha", ORX_LEAKY_RELU_ALPHA}}),
+	QT("QLinearMul", .in = QLINEAR_BINARY),
+	QT("QLinearReduceMean", .in = QLINEAR_UNARY),
+	MS("QLinearSigmoid", ORX_OP_ACTIVATION, .activation = "Sigmoid",
+	   .in = QLINEAR_UNARY),
+	MS("QLinearSoftmax", ORX_OP_END, .in = QLINEAR_UNARY),
+	QT("QuantizeLinear", .in = {D, YS, YZ}, .carries = true),
 	MS("QuickGelu", ORX_OP_PATTERN, .pattern = ORX_PATTERN_QUICK_GELU,
 	   .in = {D}, .attr = {[ORX_ATTR_ALPHA] = {"alpha", 1.702}}),
 	MS("RotaryEmbedding", ORX_OP_TRANSPARENT,

@@ -55,7 +55,15 @@ typedef enum {
 	ORX_IN_BUFFER,	   /* a constant here is a buffer, kept (rotary
 			      caches, attention biases) */
 	ORX_IN_EMBEDDING,  /* a table read at data indices */
-	ORX_IN_POSITION	   /* a learned position table */
+	ORX_IN_POSITION,   /* a learned position table */
+	ORX_IN_W_SCALE,	   /* a quantized weight's scale */
+	ORX_IN_W_ZERO,	   /* its zero point */
+	ORX_IN_X_SCALE,	   /* the input's scale: a quantized bias's is it
+			      times the weight's */
+	ORX_IN_X_ZERO,	   /* the input's zero point */
+	ORX_IN_Y_SCALE,	   /* the output's scale */
+	ORX_IN_Y_ZERO	   /* the output's zero point: at its type's
+			      minimum, the output is a ReLU's */
 } orx_input_kind;
 
 #define ORX_OP_INPUTS 12
@@ -75,7 +83,14 @@ typedef enum {
 	ORX_ATTR_HIDDEN_SIZE,	/* LSTM, GRU, RNN; 0: taken from R's shape */
 	ORX_ATTR_TRANS_BATCH_A, /* FusedMatMul: A's batch axes moved */
 	ORX_ATTR_TRANS_BATCH_B,
-	ORX_ATTR_NUM_HEADS, /* Attention */
+	ORX_ATTR_NUM_HEADS,  /* Attention */
+	ORX_ATTR_QUANT_AXIS, /* the axis of a weight's scales */
+	ORX_ATTR_BLOCK_SIZE, /* codes per scale along it (0: per axis) */
+	ORX_ATTR_BITS,	     /* MatMulNBits, GatherBlockQuantized */
+	ORX_ATTR_K,	     /* MatMulNBits: the weight's [K, N] */
+	ORX_ATTR_N,
+	ORX_ATTR_GATHER_AXIS, /* GatherBlockQuantized */
+	ORX_ATTR_GEMM_ALPHA,  /* QGemm: a quantized bias's scale's factor */
 	ORX_N_ATTRS
 } orx_attr_meaning;
 
@@ -126,8 +141,12 @@ typedef enum {
 	ORX_PATTERN_POW,	  /* x^3: GELU's tanh form */
 	ORX_PATTERN_MUL,	  /* ends swish or GELU; else by a constant or
 				     a residual */
-	ORX_PATTERN_QUICK_GELU	  /* x * Sigmoid(alpha x): SiLU at alpha 1,
+	ORX_PATTERN_QUICK_GELU,	  /* x * Sigmoid(alpha x): SiLU at alpha 1,
 				     GELU's approximation at 1.702 */
+	ORX_PATTERN_QUANTIZE	  /* quantizes its output: a ReLU where the
+				     output's zero point is its type's
+				     minimum (Relu6 where the scale ends
+				     the range at 6), else transparent */
 } orx_pattern_kind;
 
 /* How a layer's weight divides into blocks, each a layer of its own. */
@@ -137,6 +156,18 @@ typedef enum {
 				  side by side (Attention), their widths
 				  from qkv_hidden_sizes or a third each */
 } orx_blocks_kind;
+
+/* Where a quantized layer's weight scales are, against the weight as the
+ * layer sees it (its float twin; qform.c). */
+typedef enum {
+	ORX_QLAYOUT_NONE,
+	ORX_QLAYOUT_DEQUANTIZE, /* DequantizeLinear's: its axis, block_size */
+	ORX_QLAYOUT_CHANNELS,	/* per output channel, axis 0 (QLinearConv) */
+	ORX_QLAYOUT_COLUMNS,	/* per column of B: its last axis, 0 when
+				   transposed (QGemm, QLinearMatMul) */
+	ORX_QLAYOUT_NBITS,	/* MatMulNBits: [K, N] in blocks along K */
+	ORX_QLAYOUT_GATHER	/* GatherBlockQuantized: quantize_axis */
+} orx_qlayout;
 
 /* The parameters a node holds by the graph's structure (roles.c). */
 typedef enum {
@@ -179,8 +210,11 @@ typedef struct {
 	 * listed as left alone, with this reason */
 	const char *skip_reason;
 	orx_view_kind view;
-	bool quantized; /* what comes through is a quantized weight */
-	bool reorders;	/* its view changes the elements' order */
+	bool quantized;	     /* what comes through is a quantized weight */
+	orx_qlayout qlayout; /* where a quantized weight's scales are */
+	bool scale_after;    /* the weight's scale is multiplied in after
+				the op (MatMulInteger, ConvInteger) */
+	bool reorders;	     /* its view changes the elements' order */
 	orx_assemble_kind assemble;
 	orx_fan_rule fans;
 	orx_pattern_kind pattern;

@@ -183,6 +183,47 @@ static const char *pow_name(const orx_graph *gr, const Onnx__NodeProto *pow)
 		       : NULL;
 }
 
+/* The range of codes of an integer dtype, false for another. */
+static bool code_range(double *lo, double *hi, int dtype)
+{
+	unsigned bits = orx_dtype_bits(dtype);
+	bool sgn = dtype == ORX_DTYPE_INT8 || dtype == ORX_DTYPE_INT16 ||
+		   dtype == ORX_DTYPE_INT4;
+
+	if (orx_dtype_is_float(dtype) || bits == 0 || bits > 16 ||
+	    dtype == ORX_DTYPE_BOOL || dtype > ORX_DTYPE_INT4 ||
+	    (dtype > ORX_DTYPE_BFLOAT16 && dtype < ORX_DTYPE_UINT4))
+		return false;
+	*lo = sgn ? -ldexp(1, (int)bits - 1) : 0;
+	*hi = sgn ? ldexp(1, (int)bits - 1) - 1 : ldexp(1, (int)bits) - 1;
+	return true;
+}
+
+const char *orx_pattern_quantized_output(const orx_graph *gr, int n)
+{
+	const orx_op *op = orx_op_of(gr, n);
+	int kz = op ? orx_op_input_of_kind(op, ORX_IN_Y_ZERO) : -1;
+	int ks = op ? orx_op_input_of_kind(op, ORX_IN_Y_SCALE) : -1;
+	int z = kz >= 0 ? orx_graph_input_of(gr, n, (size_t)kz) : -1;
+	const Onnx__TensorProto *zt = orx_graph_constant(gr, z), *st;
+	double zero = 0, scale, lo = 0, hi = 255; /* absent: uint8, 0 */
+
+	if (kz < 0 || (z < 0 && !is(orx_graph_node(gr, n), "QuantizeLinear")))
+		return NULL; /* another op's default is of its input's type */
+	if (z >= 0 && (!zt || orx_tensor_proto_scalar(&zero, zt) != ORX_OK ||
+		       !code_range(&lo, &hi, zt->data_type)))
+		return NULL;
+	if (zero != lo)
+		return NULL;
+	st = ks >= 0 ? orx_graph_constant(gr,
+					  orx_graph_input_of(gr, n, (size_t)ks))
+		     : NULL;
+	if (st && orx_tensor_proto_scalar(&scale, st) == ORX_OK &&
+	    fabs(scale * (hi - zero) - 6) <= 6e-4)
+		return "Relu6";
+	return "Relu";
+}
+
 const char *orx_pattern_activation(const orx_graph *gr, int n,
 				   orx_pattern_kind kind)
 {
@@ -207,6 +248,9 @@ const char *orx_pattern_activation(const orx_graph *gr, int n,
 		tail = swish_tail(gr, node);
 		return tail ? tail : gelu_tail(gr, node) ? "Gelu" : "";
 	case ORX_PATTERN_QUICK_GELU: return quick_gelu_name(gr, n);
+	case ORX_PATTERN_QUANTIZE:
+		tail = orx_pattern_quantized_output(gr, n);
+		return tail ? tail : "";
 	case ORX_PATTERN_NONE: break;
 	}
 	return NULL;

@@ -20,6 +20,12 @@ const char *orx_pattern_activation(const orx_graph *gr, int n,
 const char *orx_pattern_held_activation(double *alpha, const orx_op *op,
 					const Onnx__NodeProto *node);
 
+/* The activation node n's quantized output amounts to (its row's output
+ * zero point and scale): "Relu" when the zero point is its type's
+ * minimum (nothing below 0 is kept), "Relu6" when the range then ends at
+ * 6; NULL otherwise. */
+const char *orx_pattern_quantized_output(const orx_graph *gr, int n);
+
 /* Is node n of gr a division by a square root (LayerNorm's and RMSNorm's
  * written-out form: x / sqrt(var + eps)), or a product with its
  * reciprocal? */

@@ -7,11 +7,13 @@
 #include "claim.h"
 #include "decide.h"
 #include "order.h"
+#include "qclaim.h"
 #include "recurrent.h"
 #include "roles.h"
 #include "skips.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* The claiming goes over a graph's nodes in stages: the structural
  * parameters that come first (embedding tables: one tied to an output
@@ -39,8 +41,9 @@ static int claim_at(orx_plan_ctx *c, int n, const orx_op *op, int stage)
 			       : ORX_OK;
 	case NORMALIZATIONS: return orx_claim_inputs(c, n, op, false);
 	default:
-		return params && !op->params_first ? orx_roles_claim(c, n, op)
-						   : ORX_OK;
+		rc = params && !op->params_first ? orx_roles_claim(c, n, op)
+						 : ORX_OK;
+		return rc == ORX_OK ? orx_claim_quant_params(c, n, op) : rc;
 	}
 }
 
@@ -139,6 +142,35 @@ size_t orx_plan_count(const orx_plan *plan)
 const orx_plan_item *orx_plan_item_at(const orx_plan *plan, size_t i)
 {
 	return i < plan->n_items ? &plan->e[plan->items[i]]->pub : NULL;
+}
+
+/* Tensor i of model is called name. */
+static bool named(const orx_model *model, size_t i, const char *name)
+{
+	const char *have =
+		i < orx_value_count(model) ? orx_value_name(model, i) : NULL;
+
+	return have && name && !strcmp(have, name);
+}
+
+int orx_plan_item_read(double *out, size_t n, const orx_model *model,
+		       const orx_plan_item *it)
+{
+	const entry *e = (const entry *)it; /* pub is its first member */
+	double saturated;
+	size_t i;
+	int rc;
+
+	if (!e->quant) {
+		if ((rc = orx_model_find_tensor(&i, model, it->name)) != ORX_OK)
+			return rc;
+		return orx_tensor_read(out, n, model, i);
+	}
+	if (!named(model, e->quant->codes, it->name) ||
+	    !named(model, e->quant->scale, it->quantized->scale))
+		return orx_fail(ORX_EINVALID, "no quantized weight '%s' here",
+				it->name);
+	return orx_quant_read(out, n, &saturated, model, e->quant);
 }
 
 const char *orx_plan_item_scheme(const orx_plan_item *it)

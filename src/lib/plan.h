@@ -5,6 +5,7 @@
 
 #include "graph.h"
 #include "ops.h"
+#include "quant.h"
 
 /* A tensor the planner claimed: what it is to which node, and what the
  * rules decided. */
@@ -15,7 +16,12 @@ typedef struct entry {
 	int64_t trans, trans_batch, group;
 	int64_t seen[ORX_DIMS_MAX]; /* shape as the node sees it */
 	size_t seen_ndim;
-	bool quantized;	    /* behind DequantizeLinear: never rewritten */
+	bool quantized;		  /* behind DequantizeLinear */
+	orx_quant *quant;	  /* a quantized weight (NULL: float) */
+	orx_qbias *qbias;	  /* a quantized int32 bias */
+	int quant_after;	  /* the layer's float output when its weight's
+				     scale is multiplied in after it, or -1 */
+	orx_plan_quant pub_quant; /* pub.quantized points here */
 	bool constant;	    /* a Constant node's tensor, not an initializer */
 	bool body;	    /* in an If, Loop or Scan body */
 	double alpha;	    /* of the chosen activation (LeakyRelu) */

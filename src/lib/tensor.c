@@ -756,3 +756,84 @@ int orx_tensor_init_block(orx_model *model, size_t i, uint64_t first,
 	free(v);
 	return rc;
 }
+
+/*** @@RAW: a tensor's bytes, whatever its storage ***/
+
+int orx_tensor_raw_copy(uint8_t **out, uint64_t *len, const orx_model *model,
+			size_t i)
+{
+	Onnx__TensorProto *t;
+	uint64_t n;
+	uint8_t *buf;
+	int rc;
+
+	*out = NULL;
+	if ((rc = counted(&t, &n, model, i)) != ORX_OK ||
+	    (rc = access_check(&t, model, i, (size_t)n)) != ORX_OK)
+		return rc;
+	*len = orx_dtype_nbytes(t->data_type, n);
+	if ((!*len && n) || *len > SIZE_MAX - 1 ||
+	    !(buf = malloc((size_t)*len + 1)))
+		return *len || !n ? orx_fail(ORX_ENOMEM, "out of memory")
+				  : orx_fail(ORX_EUNSUPPORTED,
+					     "tensor '%s': dtype %d unknown",
+					     orx_value_name(model, i),
+					     t->data_type);
+	if (model->pending && model->pending[i].set)
+		rc = orx_make_values(buf, model, i);
+	else if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL)
+		rc = orx_external_read(buf, model, t);
+	else if (t->has_raw_data)
+		memcpy(buf, t->raw_data.data, (size_t)*len);
+	else if (orx_typed_to_raw(buf, t, n) != ORX_OK)
+		rc = orx_fail(ORX_EUNSUPPORTED,
+			      "tensor '%s': its typed storage does not hold "
+			      "its %llu elements",
+			      orx_value_name(model, i), (unsigned long long)n);
+	if (rc != ORX_OK)
+		free(buf);
+	else
+		*out = buf;
+	return rc;
+}
+
+int orx_tensor_raw_put(orx_model *model, size_t i, const uint8_t *bytes,
+		       uint64_t len)
+{
+	Onnx__TensorProto *t;
+	uint64_t n;
+	uint8_t *held;
+	int rc;
+
+	if ((rc = counted(&t, &n, model, i)) != ORX_OK ||
+	    (rc = access_check(&t, model, i, (size_t)n)) != ORX_OK)
+		return rc;
+	if (len != orx_dtype_nbytes(t->data_type, n))
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s': %llu bytes for %llu elements",
+				orx_value_name(model, i),
+				(unsigned long long)len, (unsigned long long)n);
+	if ((rc = need_pending(model)) != ORX_OK)
+		return rc;
+	free(model->pending[i].held); /* values made before are replaced */
+	model->pending[i] = (orx_pending){0};
+	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL) {
+		if (!(held = malloc((size_t)len + 1)))
+			return orx_fail(ORX_ENOMEM, "out of memory");
+		memcpy(held, bytes, (size_t)len);
+		model->pending[i] = (orx_pending){.set = true, .held = held};
+		return ORX_OK;
+	}
+	model->cache->backing_changed = true;
+	if (t->has_raw_data) {
+		memcpy(t->raw_data.data, bytes, (size_t)len);
+		return ORX_OK;
+	}
+	return orx_raw_to_typed(t, bytes, n) == ORX_OK
+		       ? ORX_OK
+		       : orx_fail(ORX_EUNSUPPORTED,
+				  "tensor '%s': its typed storage does not "
+				  "hold its %llu elements",
+				  orx_value_name(model, i),
+				  (unsigned long long)n);
+}

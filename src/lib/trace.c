@@ -16,8 +16,7 @@ int orx_graph_trace(orx_trace *out, const orx_graph *gr, int node, size_t k)
 	const Onnx__TensorProto *t = NULL;
 	const char *name = orx_graph_node(gr, node)->input[k];
 
-	out->quantized = false;
-	out->constant_node = -1;
+	*out = (orx_trace){.init = -1, .constant_node = -1, .dq_node = -1};
 	while ((init = orx_graph_initializer(gr, v)) < 0) {
 		const orx_op *op;
 		const orx_graph *up;
@@ -39,11 +38,16 @@ int orx_graph_trace(orx_trace *out, const orx_graph *gr, int node, size_t k)
 		    !(op = orx_op_of(gr, p)) || op->view == ORX_VIEW_NONE)
 			return -1;
 		out->quantized |= op->quantized;
+		if (op->quantized)
+			out->dq_graph = gr, out->dq_node = p;
 		chain_gr[depth] = gr;
 		chain[depth++] = p;
 		v = orx_graph_input_of(gr, p, 0);
 		name = orx_graph_node(gr, p)->input[0];
 	}
+	out->views = (size_t)depth;
+	out->dq_first = depth > 0 && out->dq_node == chain[depth - 1] &&
+			out->dq_graph == chain_gr[depth - 1];
 	if (!t)
 		t = orx_graph_proto(gr)->initializer[init];
 	if (t->n_dims > ORX_DIMS_MAX)

@@ -16,7 +16,13 @@ typedef struct {
 				       resolves in the graphs around it) */
 	int64_t seen[ORX_DIMS_MAX]; /* shape after the views on the way */
 	size_t ndim;
-	bool quantized; /* a DequantizeLinear on the way */
+	bool quantized;		   /* a DequantizeLinear on the way */
+	const orx_graph *dq_graph; /* the last one met (nearest the
+				      constant) and its graph; */
+	int dq_node;		   /* -1: none */
+	bool dq_first;		   /* it reads the constant itself */
+	size_t views;		   /* ops between the constant and the
+				      node */
 } orx_trace;
 
 /* Trace input k of node of graph into *out (k < its n_input): 0 when it comes

@@ -395,10 +395,20 @@ def plumbing_cases():
         [init("Wb", [8, 8]), i64("shape", [7, 9])]), \
         {"Wb": dict(skipped="not consumed by a weighted op or a normalization")}
     q = numpy_helper.from_array(np.ones((16, 8), np.int8), "Wq")
-    yield "a weight behind DequantizeLinear is skipped as quantized", model(
-        [node("DequantizeLinear", ["Wq", "sc", "zp"], ["W"]), node("MatMul", ["X", "W"], ["Y"])],
+    yield "a weight behind DequantizeLinear is a quantized weight of its float shape", model(
+        [node("DequantizeLinear", ["Wq", "sc", "zp"], ["W"]), node("MatMul", ["X", "W"], ["Y"]),
+         node("Relu", ["Y"], ["Z"])],
         [q, init("sc", [], value=0.1), numpy_helper.from_array(np.array(0, np.int8), "zp")]), \
-        {"Wq": dict(skipped="quantized weight (behind DequantizeLinear): never rewritten")}
+        {"Wq": dict(dtype="float32", shape=[16, 8], fan_in=16, fan_out=8, activation="Relu",
+                    scheme="he_normal"),
+         "sc": dict(skipped="rewritten with the quantized weight Wq")}
+    yield "a weight behind a Transpose before DequantizeLinear is not mapped", model(
+        [node("Transpose", ["Wq"], ["Wt"]), node("DequantizeLinear", ["Wt", "sc", "zp"], ["W"]),
+         node("MatMul", ["X", "W"], ["Y"])],
+        [numpy_helper.from_array(np.ones((8, 16), np.int8), "Wq"), init("sc", [], value=0.1),
+         numpy_helper.from_array(np.array(0, np.int8), "zp")]), \
+        {"Wq": dict(skipped="views between its codes and the op that dequantizes them are not "
+                            "mapped")}
 
 
 def check(plan, expect):

@@ -1,0 +1,640 @@
+/* Quantized weights: drawn as their float twin would be, quantized as a
+ * quantizer would quantize it, and read back dequantized. */
+#include "quant.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*** @@LAYOUT: groups, codes and zero points against the twin ***/
+
+/* The twin's quantized axis: its length, the elements after it, its
+ * blocks (per axis: blocks of 1), and the elements of the twin. */
+typedef struct {
+	uint64_t dim, inner, block, blocks, n;
+} shape;
+
+static void shape_of(shape *s, const orx_quant *q)
+{
+	int axis = q->ndim ? q->axis : 0;
+
+	s->n = orx_dims_count(q->dims, q->ndim);
+	s->dim = q->ndim ? (uint64_t)q->dims[axis] : 1;
+	s->inner = q->ndim ? orx_dims_count(q->dims + axis + 1,
+					    q->ndim - (size_t)axis - 1)
+			   : 1;
+	s->block = q->gran == ORX_QGRAN_BLOCK ? (uint64_t)q->block : 1;
+	s->blocks = (s->dim + s->block - 1) / s->block;
+}
+
+uint64_t orx_quant_groups(const orx_quant *q)
+{
+	shape s;
+
+	shape_of(&s, q);
+	if (q->gran == ORX_QGRAN_TENSOR)
+		return 1;
+	if (q->gran == ORX_QGRAN_AXIS)
+		return s.dim;
+	return s.dim && s.inner ? s.n / (s.dim * s.inner) * s.blocks * s.inner
+				: 0;
+}
+
+/* The group (the index of its scale) of twin element e. */
+static uint64_t group_of(const orx_quant *q, const shape *s, uint64_t e)
+{
+	uint64_t in = e % s->inner, a = e / s->inner % s->dim,
+		 outer = e / (s->inner * s->dim);
+
+	if (q->gran == ORX_QGRAN_TENSOR)
+		return 0;
+	if (q->gran == ORX_QGRAN_AXIS)
+		return a;
+	if (q->pack == ORX_QPACK_NBITS) /* scales [N, blocks] */
+		return in * s->blocks + a / s->block;
+	return (outer * s->blocks + a / s->block) * s->inner + in;
+}
+
+/* Where a code is: its byte and the bit it starts at. */
+typedef struct {
+	uint64_t byte;
+	unsigned shift;
+} place;
+
+/* The bytes of a packed run of n codes. */
+static uint64_t packed_bytes(uint64_t n, unsigned bits)
+{
+	return (n * bits + 7) / 8;
+}
+
+/* Code k of a run packed from byte start. */
+static place in_run(uint64_t start, uint64_t k, unsigned bits)
+{
+	return (place){start + k * bits / 8, (unsigned)(k * bits % 8)};
+}
+
+static place code_place(const orx_quant *q, const shape *s, uint64_t e)
+{
+	uint64_t last, n, k;
+
+	switch (q->pack) {
+	case ORX_QPACK_LAST:
+		last = (uint64_t)q->dims[q->ndim - 1];
+		return in_run(e / last * packed_bytes(last, q->bits), e % last,
+			      q->bits);
+	case ORX_QPACK_NBITS: /* twin [K, N]: e = k N + n */
+		n = e % s->inner, k = e / s->inner;
+		return in_run((n * s->blocks + k / s->block) *
+				      packed_bytes(s->block, q->bits),
+			      k % s->block, q->bits);
+	default: return in_run(0, e, q->bits);
+	}
+}
+
+static int64_t code_get(const uint8_t *b, place p, unsigned bits, bool sgn)
+{
+	uint64_t v = 0;
+
+	if (bits >= 8)
+		memcpy(&v, b + p.byte, bits / 8); /* little-endian */
+	else
+		v = (uint64_t)(b[p.byte] >> p.shift) & ((1u << bits) - 1);
+	if (sgn && bits < 64 && (v >> (bits - 1)) & 1)
+		return (int64_t)v - ((int64_t)1 << bits);
+	return (int64_t)v;
+}
+
+static void code_put(uint8_t *b, place p, unsigned bits, int64_t c)
+{
+	uint64_t v = (uint64_t)c;
+	uint8_t mask;
+
+	if (bits >= 8) {
+		memcpy(b + p.byte, &v, bits / 8);
+		return;
+	}
+	mask = (uint8_t)(((1u << bits) - 1) << p.shift);
+	b[p.byte] = (uint8_t)((b[p.byte] & ~mask) | ((v << p.shift) & mask));
+}
+
+void orx_quant_range(const orx_quant *q, double *lo, double *hi)
+{
+	double span = ldexp(1, (int)q->bits);
+
+	*lo = q->is_signed ? -span / 2 : 0;
+	*hi = q->is_signed ? span / 2 - 1 : span - 1;
+}
+
+/* Where group g's zero point is, for the tensor and packed forms. */
+static place zero_place(const orx_quant *q, uint64_t g)
+{
+	uint64_t row = (uint64_t)q->zero_row;
+
+	if (q->zero_form == ORX_QZERO_PACKED)
+		return in_run(g / row * packed_bytes(row, q->bits), g % row,
+			      q->bits);
+	return in_run(0, g, q->bits);
+}
+
+/*** @@FLOATS: scales (and float zero points) in their type ***/
+
+static double float_get(const uint8_t *b, int dtype, uint64_t k)
+{
+	float f;
+	double d;
+	uint16_t h;
+
+	switch (dtype) {
+	case ORX_DTYPE_DOUBLE: memcpy(&d, b + k * 8, 8); return d;
+	case ORX_DTYPE_FLOAT16:
+	case ORX_DTYPE_BFLOAT16:
+		memcpy(&h, b + k * 2, 2);
+		return dtype == ORX_DTYPE_FLOAT16 ? orx_f16_to_double(h)
+						  : orx_bf16_to_double(h);
+	default: memcpy(&f, b + k * 4, 4); return f;
+	}
+}
+
+static void float_put(uint8_t *b, int dtype, uint64_t k, double x)
+{
+	orx_raw_store(dtype)(b, (size_t)k, &x, 1);
+}
+
+/* x rounded to dtype (nearest, ties to even), as a double. */
+static double rounded(int dtype, double x)
+{
+	uint8_t b[8];
+
+	float_put(b, dtype, 0, x);
+	return float_get(b, dtype, 0);
+}
+
+/*** @@TENSORS: the codes', scales' and zero points' bytes ***/
+
+typedef struct {
+	uint8_t *codes, *scales, *zeros;
+	uint64_t n_codes, n_scales, n_zeros; /* bytes */
+	double *zero;			     /* per group */
+	double *scale;			     /* per group */
+} held;
+
+static void held_free(held *h)
+{
+	free(h->codes);
+	free(h->scales);
+	free(h->zeros);
+	free(h->zero);
+	free(h->scale);
+}
+
+static double zero_get(const orx_quant *q, const held *h, uint64_t g)
+{
+	switch (q->zero_form) {
+	case ORX_QZERO_NONE: return q->zero_default;
+	case ORX_QZERO_FLOAT: return float_get(h->zeros, q->scale_dtype, g);
+	default:
+		return (double)code_get(h->zeros, zero_place(q, g), q->bits,
+					q->is_signed);
+	}
+}
+
+static void zero_put(const orx_quant *q, held *h, uint64_t g, double z)
+{
+	if (q->zero_form == ORX_QZERO_FLOAT)
+		float_put(h->zeros, q->scale_dtype, g, z);
+	else if (q->zero_form != ORX_QZERO_NONE)
+		code_put(h->zeros, zero_place(q, g), q->bits, (int64_t)z);
+}
+
+/* The bytes of q's tensors, and each group's scale and zero point. */
+static int hold(held *h, const orx_model *model, const orx_quant *q,
+		uint64_t groups)
+{
+	int rc;
+
+	*h = (held){0};
+	if ((rc = orx_tensor_raw_copy(&h->codes, &h->n_codes, model,
+				      q->codes)) != ORX_OK ||
+	    (rc = orx_tensor_raw_copy(&h->scales, &h->n_scales, model,
+				      q->scale)) != ORX_OK ||
+	    (q->zero != SIZE_MAX &&
+	     (rc = orx_tensor_raw_copy(&h->zeros, &h->n_zeros, model,
+				       q->zero)) != ORX_OK))
+		return rc;
+	if (!(h->zero = malloc(groups * sizeof(double) + 1)) ||
+	    !(h->scale = malloc(groups * sizeof(double) + 1)))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	for (uint64_t g = 0; g < groups; g++) {
+		h->zero[g] = zero_get(q, h, g);
+		h->scale[g] = float_get(h->scales, q->scale_dtype, g);
+	}
+	return ORX_OK;
+}
+
+/*** @@CHECK: the tensors against each other ***/
+
+/* The bytes q's codes take. */
+static uint64_t codes_bytes(const orx_quant *q, const shape *s)
+{
+	uint64_t last = q->ndim ? (uint64_t)q->dims[q->ndim - 1] : 1;
+
+	switch (q->pack) {
+	case ORX_QPACK_LAST:
+		return s->n / (last ? last : 1) * packed_bytes(last, q->bits);
+	case ORX_QPACK_NBITS:
+		return s->inner * s->blocks * packed_bytes(s->block, q->bits);
+	default: return packed_bytes(s->n, q->bits);
+	}
+}
+
+static uint64_t zeros_bytes(const orx_quant *q, uint64_t groups)
+{
+	uint64_t row = (uint64_t)q->zero_row;
+
+	switch (q->zero_form) {
+	case ORX_QZERO_PACKED:
+		return row ? groups / row * packed_bytes(row, q->bits) : 0;
+	case ORX_QZERO_FLOAT:
+		return groups * orx_dtype_bits(q->scale_dtype) / 8;
+	default: return packed_bytes(groups, q->bits);
+	}
+}
+
+static int mismatch(const orx_model *model, size_t i, const char *what,
+		    uint64_t have, uint64_t want)
+{
+	return orx_fail(ORX_EINVALID,
+			"tensor '%s' (%s) has %llu bytes of data, not the "
+			"%llu its quantization needs",
+			orx_value_name(model, i), what,
+			(unsigned long long)have, (unsigned long long)want);
+}
+
+int orx_quant_check(bool *symmetric, const orx_model *model, const orx_quant *q)
+{
+	uint64_t groups = orx_quant_groups(q);
+	double lo, hi, half = ldexp(1, (int)q->bits - 1);
+	shape s;
+	held h;
+	int rc;
+
+	shape_of(&s, q);
+	orx_quant_range(q, &lo, &hi);
+	*symmetric = true;
+	if ((rc = hold(&h, model, q, 0)) != ORX_OK)
+		goto out;
+	if (h.n_codes != codes_bytes(q, &s))
+		rc = mismatch(model, q->codes, "codes", h.n_codes,
+			      codes_bytes(q, &s));
+	else if (h.n_scales != groups * orx_dtype_bits(q->scale_dtype) / 8)
+		rc = mismatch(model, q->scale, "scales", h.n_scales,
+			      groups * orx_dtype_bits(q->scale_dtype) / 8);
+	else if (q->zero != SIZE_MAX && h.n_zeros != zeros_bytes(q, groups))
+		rc = mismatch(model, q->zero, "zero points", h.n_zeros,
+			      zeros_bytes(q, groups));
+	for (uint64_t g = 0; g < groups && rc == ORX_OK; g++) {
+		double z = zero_get(q, &h, g);
+		if (!(z >= lo && z <= hi))
+			rc = orx_fail(ORX_EINVALID,
+				      "tensor '%s': zero point %g is outside "
+				      "the codes' range [%g, %g]",
+				      orx_value_name(model, q->zero), z, lo,
+				      hi);
+		*symmetric &= z == (q->is_signed ? 0 : half);
+	}
+out:
+	held_free(&h);
+	return rc;
+}
+
+/*** @@QUANTIZE ***/
+
+/* A group's range of values and its scale and zero point once made. */
+typedef struct {
+	double lo, hi;
+	bool made;
+} range;
+
+/* Group g's scale and zero point for values in [r->lo, r->hi] (both
+ * include 0): symmetric about its old zero point z when that is the
+ * type's centre, else over the range; a group of zeros keeps z, scale 1.
+ * The scale is rounded to its type first. */
+static void group_params(const orx_quant *q, held *h, uint64_t g,
+			 const range *r)
+{
+	double lo, hi, half = ldexp(1, (int)q->bits - 1), z = h->zero[g], s;
+	bool sym = z == (q->is_signed ? 0 : half);
+
+	orx_quant_range(q, &lo, &hi);
+	if (sym)
+		s = fmax(-r->lo, r->hi) / (half - 1);
+	else if (q->zero_fixed) /* each side within its codes */
+		s = fmax(z < hi ? r->hi / (hi - z) : 0,
+			 z > lo ? -r->lo / (z - lo) : 0);
+	else
+		s = (r->hi - r->lo) / (hi - lo);
+	s = rounded(q->scale_dtype, s);
+	if (!(s > 0) || !isfinite(s)) {
+		h->scale[g] = 1;
+		return;
+	}
+	if (!sym && !q->zero_fixed)
+		z = fmin(hi, fmax(lo, nearbyint(lo - r->lo / s)));
+	h->scale[g] = s;
+	h->zero[g] = z;
+}
+
+/* The code of w in group g. */
+static int64_t code_of(const orx_quant *q, const held *h, uint64_t g, double w)
+{
+	double lo, hi, z = h->zero[g], half = ldexp(1, (int)q->bits - 1);
+
+	orx_quant_range(q, &lo, &hi);
+	if (z == (q->is_signed ? 0 : half)) /* symmetric: +-(half - 1) */
+		lo = z - (half - 1), hi = z + (half - 1);
+	return (int64_t)fmin(hi, fmax(lo, nearbyint(w / h->scale[g]) + z));
+}
+
+/* The twin's elements in runs that hold whole groups: per tensor, or
+ * on an axis after the first, all of them; else whole channels or rows of
+ * blocks, as many as make about a million elements. */
+static uint64_t slice_of(const orx_quant *q, const shape *s)
+{
+	uint64_t unit = s->n;
+
+	if (q->gran == ORX_QGRAN_AXIS && q->axis == 0)
+		unit = s->inner;
+	else if (q->gran == ORX_QGRAN_BLOCK && q->axis == 0)
+		unit = s->block * s->inner;
+	else if (q->gran == ORX_QGRAN_BLOCK)
+		unit = s->dim * s->inner;
+	if (!unit)
+		return 1;
+	return unit >= (1u << 20) ? unit : (1u << 20) / unit * unit;
+}
+
+/* Twin elements [first, first + count) drawn from p into w (room for
+ * count + ORX_RNG_BLOCK), rounded to the scales' type; *w then points at
+ * element first. */
+static int draw(double **w, double *buf, const orx_quant *q, const shape *s,
+		uint64_t first, uint64_t count, const orx_init_params *p,
+		uint64_t key)
+{
+	uint64_t start = first - first % ORX_RNG_BLOCK;
+	int rc;
+
+	if (p->dist == ORX_DIST_ORTHOGONAL) /* whole: slice_of gave n */
+		rc = orx_init_fill(buf, (size_t)s->n, p, key, q->dims, q->ndim),
+		start = 0;
+	else
+		rc = orx_init_fill_range(
+			buf, orx_raw_store(ORX_DTYPE_DOUBLE), (size_t)s->n,
+			(size_t)start, (size_t)(first + count - start), p, key);
+	*w = buf + (first - start);
+	for (uint64_t k = 0; k < count; k++)
+		(*w)[k] = rounded(q->scale_dtype, (*w)[k]);
+	return rc;
+}
+
+/* One slice: each group's range, its scale and zero point, the codes. */
+static void quantize(const orx_quant *q, const shape *s, held *h, range *r,
+		     const double *w, uint64_t first, uint64_t count)
+{
+	for (uint64_t k = 0; k < count; k++) {
+		uint64_t g = group_of(q, s, first + k);
+		r[g].lo = fmin(r[g].lo, w[k]);
+		r[g].hi = fmax(r[g].hi, w[k]);
+	}
+	for (uint64_t k = 0; k < count; k++) {
+		uint64_t g = group_of(q, s, first + k);
+		if (!r[g].made)
+			group_params(q, h, g, &r[g]), r[g].made = true;
+		code_put(h->codes, code_place(q, s, first + k), q->bits,
+			 code_of(q, h, g, w[k]));
+	}
+}
+
+/* MatMulNBits pads K to whole blocks: the padding's codes are the zero
+ * point (a value of 0). */
+static void pad_blocks(const orx_quant *q, const shape *s, held *h)
+{
+	for (uint64_t n = 0; q->pack == ORX_QPACK_NBITS && n < s->inner; n++)
+		for (uint64_t k = s->dim; k < s->blocks * s->block; k++) {
+			uint64_t g = n * s->blocks + k / s->block;
+			code_put(h->codes,
+				 in_run((n * s->blocks + k / s->block) *
+						packed_bytes(s->block, q->bits),
+					k % s->block, q->bits),
+				 q->bits, (int64_t)h->zero[g]);
+		}
+}
+
+/* The scales and zero points made, into their tensors' bytes. */
+static int write_back(orx_model *model, const orx_quant *q, held *h,
+		      uint64_t groups)
+{
+	bool zeros_changed = false;
+	int rc;
+
+	for (uint64_t g = 0; g < groups; g++) {
+		float_put(h->scales, q->scale_dtype, g, h->scale[g]);
+		if (q->zero_form != ORX_QZERO_NONE &&
+		    zero_get(q, h, g) != h->zero[g]) {
+			zero_put(q, h, g, h->zero[g]);
+			zeros_changed = true;
+		}
+	}
+	if ((rc = orx_tensor_raw_put(model, q->codes, h->codes, h->n_codes)) !=
+		    ORX_OK ||
+	    (rc = orx_tensor_raw_put(model, q->scale, h->scales,
+				     h->n_scales)) != ORX_OK)
+		return rc;
+	return zeros_changed ? orx_tensor_raw_put(model, q->zero, h->zeros,
+						  h->n_zeros)
+			     : ORX_OK;
+}
+
+int orx_quant_apply(orx_model *model, const orx_quant *q,
+		    const orx_init_params *p, uint64_t key)
+{
+	uint64_t groups = orx_quant_groups(q), slice;
+	double *buf = NULL, *w;
+	range *r = NULL;
+	shape s;
+	held h;
+	int rc;
+
+	shape_of(&s, q);
+	slice = p->dist == ORX_DIST_ORTHOGONAL ? s.n : slice_of(q, &s);
+	if ((rc = hold(&h, model, q, groups)) != ORX_OK)
+		goto out;
+	if (!(r = calloc(groups + 1, sizeof(*r))) ||
+	    !(buf = malloc((slice + ORX_RNG_BLOCK) * sizeof(double)))) {
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (uint64_t first = 0; first < s.n && rc == ORX_OK; first += slice) {
+		uint64_t count = s.n - first < slice ? s.n - first : slice;
+		if ((rc = draw(&w, buf, q, &s, first, count, p, key)) == ORX_OK)
+			quantize(q, &s, &h, r, w, first, count);
+		orx_progress_add(orx_progress_current(), count);
+	}
+	pad_blocks(q, &s, &h);
+	if (rc == ORX_OK)
+		rc = write_back(model, q, &h, groups);
+out:
+	free(buf);
+	free(r);
+	held_free(&h);
+	return rc;
+}
+
+/*** @@BIAS: int32 biases scaled by the input's and the weight's scales ***/
+
+/* Element k of a float tensor's bytes, or its only one. */
+static double scale_at(const uint8_t *b, int dtype, uint64_t len, uint64_t k)
+{
+	uint64_t n = len / (orx_dtype_bits(dtype) / 8);
+
+	return float_get(b, dtype, n > 1 ? k % n : 0);
+}
+
+static int bias_scales(double *out, uint64_t n, const orx_model *model,
+		       const orx_qbias *b)
+{
+	uint8_t *w = NULL, *x = NULL;
+	uint64_t lw, lx;
+	orx_tensor_info tw, tx;
+	int rc;
+
+	if ((rc = orx_model_tensor(&tw, model, b->w_scale)) != ORX_OK ||
+	    (rc = orx_tensor_raw_copy(&w, &lw, model, b->w_scale)) != ORX_OK ||
+	    (rc = orx_model_tensor(&tx, model, b->x_scale)) != ORX_OK ||
+	    (rc = orx_tensor_raw_copy(&x, &lx, model, b->x_scale)) != ORX_OK)
+		goto out;
+	for (uint64_t k = 0; k < n; k++)
+		out[k] = scale_at(x, tx.dtype, lx, 0) *
+			 scale_at(w, tw.dtype, lw, k) * b->mult;
+out:
+	free(w);
+	free(x);
+	return rc;
+}
+
+/* A bias's own scale tensor (one scale, or one per channel) set to the
+ * n made. */
+static int put_bias_scale(orx_model *model, size_t i, const double *scale,
+			  uint64_t n)
+{
+	orx_tensor_info t;
+	uint8_t *b;
+	uint64_t len, m;
+	int rc;
+
+	if ((rc = orx_model_tensor(&t, model, i)) != ORX_OK ||
+	    !orx_dtype_is_float(t.dtype) ||
+	    (rc = orx_tensor_raw_copy(&b, &len, model, i)) != ORX_OK)
+		return rc != ORX_OK
+			       ? rc
+			       : orx_fail(ORX_EINVALID,
+					  "tensor '%s': a scale of "
+					  "dtype %d",
+					  orx_value_name(model, i), t.dtype);
+	m = len / (orx_dtype_bits(t.dtype) / 8);
+	for (uint64_t k = 0; k < m && n; k++)
+		float_put(b, t.dtype, k, scale[k < n ? k : n - 1]);
+	rc = orx_tensor_raw_put(model, i, b, len);
+	free(b);
+	return rc;
+}
+
+int orx_quant_apply_bias(orx_model *model, const orx_qbias *b,
+			 const orx_init_params *p, uint64_t key)
+{
+	orx_tensor_info t, ts;
+	double *v = NULL, *scale = NULL;
+	uint8_t *out = NULL, *own = NULL;
+	uint64_t len;
+	int rc;
+
+	if ((rc = orx_model_tensor(&t, model, b->codes)) != ORX_OK)
+		return rc;
+	if (!(v = malloc(t.count * sizeof(double) + 1)) ||
+	    !(scale = malloc(t.count * sizeof(double) + 1)) ||
+	    !(out = malloc(t.count * 4 + 1))) {
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = orx_init_fill(v, t.count, p, key, t.dims, t.ndim)) != ORX_OK)
+		goto out;
+	if (b->x_scale != SIZE_MAX)
+		rc = bias_scales(scale, t.count, model, b);
+	else if ((rc = orx_model_tensor(&ts, model, b->bias_scale)) == ORX_OK &&
+		 (rc = orx_tensor_raw_copy(&own, &len, model, b->bias_scale)) ==
+			 ORX_OK)
+		for (uint64_t k = 0; k < t.count; k++)
+			scale[k] = scale_at(own, ts.dtype, len, k);
+	for (uint64_t k = 0; k < t.count && rc == ORX_OK; k++) {
+		double c = scale[k] > 0 ? nearbyint(v[k] / scale[k]) : 0;
+		code_put(out, in_run(0, k, 32), 32,
+			 (int64_t)fmin(INT32_MAX, fmax(INT32_MIN, c)));
+	}
+	if (rc == ORX_OK)
+		rc = orx_tensor_raw_put(model, b->codes, out, t.count * 4);
+	if (rc == ORX_OK && b->bias_scale != SIZE_MAX && b->x_scale != SIZE_MAX)
+		rc = put_bias_scale(model, b->bias_scale, scale, t.count);
+out:
+	free(v);
+	free(scale);
+	free(out);
+	free(own);
+	return rc;
+}
+
+/*** @@READ: the dequantized weight ***/
+
+int orx_quant_read(double *out, uint64_t n, double *saturated,
+		   const orx_model *model, const orx_quant *q)
+{
+	uint64_t groups = orx_quant_groups(q), *count = NULL, *at_lo = NULL,
+		 *at_hi = NULL;
+	double lo, hi;
+	shape s;
+	held h;
+	int rc;
+
+	shape_of(&s, q);
+	orx_quant_range(q, &lo, &hi);
+	*saturated = 0;
+	if (n != s.n)
+		return orx_fail(ORX_EINVALID, "%llu elements, not %llu",
+				(unsigned long long)n, (unsigned long long)s.n);
+	if ((rc = hold(&h, model, q, groups)) != ORX_OK)
+		goto out;
+	if (!(count = calloc(3 * groups + 1, sizeof(uint64_t)))) {
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+		goto out;
+	}
+	at_lo = count + groups, at_hi = at_lo + groups;
+	for (uint64_t e = 0; e < n; e++) {
+		uint64_t g = group_of(q, &s, e);
+		int64_t c = code_get(h.codes, code_place(q, &s, e), q->bits,
+				     q->is_signed);
+		out[e] = ((double)c - h.zero[g]) * h.scale[g];
+		count[g]++;
+		at_lo[g] += c == (int64_t)lo;
+		at_hi[g] += c == (int64_t)hi;
+	}
+	/* min-max quantization puts a code at each limit it reaches */
+	for (uint64_t g = 0; g < groups; g++)
+		if (count[g])
+			*saturated =
+				fmax(*saturated,
+				     (double)((at_lo[g] ? at_lo[g] - 1 : 0) +
+					      (at_hi[g] ? at_hi[g] - 1 : 0)) /
+					     (double)count[g]);
+out:
+	free(count);
+	held_free(&h);
+	return rc;
+}

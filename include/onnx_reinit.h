@@ -428,7 +428,8 @@ typedef struct {
 	int symmetric;		 /* every zero point is the type's centre */
 	const char *scale;	 /* the scale tensor it rewrites (a bias: its
 				    own, NULL when the op scales it) */
-	const char *zero_point;	 /* NULL: none (or kept: shared) */
+	const char *zero_point;	 /* NULL: none (the op's default); one
+				    shared with another weight is kept */
 	const char *stream;	 /* the name its random stream is keyed by:
 				    its float twin's (ONNX Runtime's
 				    _quantized and _Q4 suffixes removed) */

@@ -95,10 +95,13 @@ static int settle(apply_args *a)
 	return -1;
 }
 
+/* The reason the plan gives the signal's quantization parameters. */
+#define SIGNAL_SCALE "a scale or zero point of the signal"
+
 static void summarize(FILE *to, const orx_plan *plan, const char *out)
 {
 	unsigned long long params = 0;
-	size_t quantized = 0;
+	size_t quantized = 0, signal = 0;
 
 	for (size_t i = 0; i < orx_plan_count(plan); i++) {
 		const orx_plan_item *it = orx_plan_item_at(plan, i);
@@ -108,16 +111,20 @@ static void summarize(FILE *to, const orx_plan *plan, const char *out)
 		params += n;
 		quantized += it->quantized && it->role != ORX_ROLE_BIAS;
 	}
+	for (size_t i = 0; quantized && i < orx_plan_skipped_count(plan); i++)
+		signal += !strncmp(orx_plan_skipped_at(plan, i)->reason,
+				   SIGNAL_SCALE, strlen(SIGNAL_SCALE));
 	fprintf(to,
 		"re-initialized %zu tensors (%llu parameters), left %zu as "
 		"they are; wrote %s\n",
 		orx_plan_count(plan), params, orx_plan_skipped_count(plan),
 		strcmp(out, "-") ? out : "<stdout>");
-	if (quantized)
+	if (signal)
 		fprintf(to,
-			"%zu quantized layers now carry activation scales "
-			"measured on the old weights: recalibrate them\n",
-			quantized);
+			"%zu quantized layers keep %zu scales and zero points "
+			"of the signal calibrated on the old weights: "
+			"recalibrate them\n",
+			quantized, signal);
 }
 
 /* apply --only-flagged: the plan narrowed to what check flags. */

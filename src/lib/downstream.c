@@ -129,9 +129,11 @@ static void follow(orx_branch *branches, size_t *n, step *q, size_t *tail,
 	if (cls == ORX_OP_ACTIVATION && (act = orx_activation_named(name)) &&
 	    act->alpha)
 		alpha = orx_op_attr(op, node, ORX_ATTR_ALPHA);
-	if (cls == ORX_OP_ACTIVATION)
+	if (cls == ORX_OP_ACTIVATION) /* a quantizer's ReLU: its op shown */
 		record(branches, n, ORX_BRANCH_ACTIVATION, name, alpha, q, at,
-		       name, false);
+		       op && op->pattern == ORX_PATTERN_QUANTIZE ? node->op_type
+								 : name,
+		       false);
 	else if (cls == ORX_OP_WEIGHTED || cls == ORX_OP_END ||
 		 cls == ORX_OP_RECURRENT)
 		record(branches, n, ORX_BRANCH_NONE, "none", NAN, q, at, name,

@@ -313,17 +313,17 @@ out:
 typedef struct {
 	double lo, hi;
 	bool made;
+	bool sym; /* made symmetric (its old zero point the centre) */
 } range;
 
 /* Group g's scale and zero point for values in [r->lo, r->hi] (both
  * include 0): symmetric about its old zero point z when that is the
  * type's centre, else over the range; a group of zeros keeps z, scale 1.
  * The scale is rounded to its type first. */
-static void group_params(const orx_quant *q, held *h, uint64_t g,
-			 const range *r)
+static void group_params(const orx_quant *q, held *h, uint64_t g, range *r)
 {
 	double lo, hi, half = ldexp(1, (int)q->bits - 1), z = h->zero[g], s;
-	bool sym = z == (q->is_signed ? 0 : half);
+	bool sym = r->sym = z == (q->is_signed ? 0 : half);
 
 	orx_quant_range(q, &lo, &hi);
 	if (sym)
@@ -344,13 +344,14 @@ static void group_params(const orx_quant *q, held *h, uint64_t g,
 	h->zero[g] = z;
 }
 
-/* The code of w in group g. */
-static int64_t code_of(const orx_quant *q, const held *h, uint64_t g, double w)
+/* The code of w in group g (made symmetric if sym). */
+static int64_t code_of(const orx_quant *q, const held *h, uint64_t g, double w,
+		       bool sym)
 {
 	double lo, hi, z = h->zero[g], half = ldexp(1, (int)q->bits - 1);
 
 	orx_quant_range(q, &lo, &hi);
-	if (z == (q->is_signed ? 0 : half)) /* symmetric: +-(half - 1) */
+	if (sym) /* +-(half - 1) about the centre */
 		lo = z - (half - 1), hi = z + (half - 1);
 	return (int64_t)fmin(hi, fmax(lo, nearbyint(w / h->scale[g]) + z));
 }
@@ -410,7 +411,7 @@ static void quantize(const orx_quant *q, const shape *s, held *h, range *r,
 		if (!r[g].made)
 			group_params(q, h, g, &r[g]), r[g].made = true;
 		code_put(h->codes, code_place(q, s, first + k), q->bits,
-			 code_of(q, h, g, w[k]));
+			 code_of(q, h, g, w[k], r[g].sym));
 	}
 }
 

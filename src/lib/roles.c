@@ -189,7 +189,13 @@ static int claim_as(orx_plan_ctx *c, int n, size_t k, orx_role role)
 
 static int claim_embedding(orx_plan_ctx *c, int n)
 {
-	if (constant_input(c, n, 1) || free_constant(c, n, 0) < 0)
+	const orx_op *op = orx_op_of(c->gr, n);
+	int v = constant_behind(c, n, 0);
+
+	/* a quantized table (GatherBlockQuantized) holds integer codes */
+	if (op->qlayout == ORX_QLAYOUT_NONE)
+		v = unclaimed_parameter(c, v);
+	if (constant_input(c, n, 1) || v < 0 || c->plan->e[v])
 		return ORX_OK; /* a constant's rows (shapes), or claimed */
 	return claim_as(c, n, 0, ORX_ROLE_EMBEDDING);
 }

@@ -40,19 +40,49 @@ uint64_t orx_quant_groups(const orx_quant *q)
 				: 0;
 }
 
-/* The group (the index of its scale) of twin element e. */
-static uint64_t group_of(const orx_quant *q, const shape *s, uint64_t e)
-{
-	uint64_t in = e % s->inner, a = e / s->inner % s->dim,
-		 outer = e / (s->inner * s->dim);
+/* A twin element's coordinates, stepped without dividing: its index
+ * after the axis (in), on the axis (a: block ab, a_in within it), and
+ * before it (outer). */
+typedef struct {
+	uint64_t e, in, a, ab, a_in, outer;
+} cursor;
 
-	if (q->gran == ORX_QGRAN_TENSOR)
-		return 0;
-	if (q->gran == ORX_QGRAN_AXIS)
-		return a;
-	if (q->pack == ORX_QPACK_NBITS) /* scales [N, blocks] */
-		return in * s->blocks + a / s->block;
-	return (outer * s->blocks + a / s->block) * s->inner + in;
+static void cursor_at(cursor *c, const shape *s, uint64_t e)
+{
+	c->e = e;
+	c->in = e % s->inner;
+	c->a = e / s->inner % s->dim;
+	c->outer = e / (s->inner * s->dim);
+	c->ab = c->a / s->block;
+	c->a_in = c->a % s->block;
+}
+
+static inline void cursor_next(cursor *c, const shape *s)
+{
+	c->e++;
+	if (++c->in < s->inner)
+		return;
+	c->in = 0;
+	if (++c->a_in == s->block)
+		c->a_in = 0, c->ab++;
+	if (++c->a < s->dim)
+		return;
+	c->a = c->a_in = c->ab = 0;
+	c->outer++;
+}
+
+static inline uint64_t cursor_group(const orx_quant *q, const shape *s,
+				    const cursor *c)
+{
+	switch (q->gran) {
+	case ORX_QGRAN_TENSOR: return 0;
+	case ORX_QGRAN_AXIS: return c->a;
+	default:
+		return q->pack == ORX_QPACK_NBITS
+			       ? c->in * s->blocks + c->ab
+			       : (c->outer * s->blocks + c->ab) * s->inner +
+					 c->in;
+	}
 }
 
 /* Where a code is: its byte and the bit it starts at. */
@@ -161,10 +191,14 @@ static void float_put(uint8_t *b, int dtype, uint64_t k, double x)
 }
 
 /* x rounded to dtype (nearest, ties to even), as a double. */
-static double rounded(int dtype, double x)
+static inline double rounded(int dtype, double x)
 {
 	uint8_t b[8];
 
+	if (dtype == ORX_DTYPE_FLOAT)
+		return (float)x;
+	if (dtype == ORX_DTYPE_DOUBLE)
+		return x;
 	float_put(b, dtype, 0, x);
 	return float_get(b, dtype, 0);
 }
@@ -313,7 +347,8 @@ out:
 typedef struct {
 	double lo, hi;
 	bool made;
-	bool sym; /* made symmetric (its old zero point the centre) */
+	bool sym;	 /* made symmetric (its old zero point the centre) */
+	double clo, chi; /* its codes' bounds */
 } range;
 
 /* Group g's scale and zero point for values in [r->lo, r->hi] (both
@@ -344,22 +379,30 @@ static void group_params(const orx_quant *q, held *h, uint64_t g, range *r)
 	h->zero[g] = z;
 }
 
-/* The code of w in group g (made symmetric if sym). */
-static int64_t code_of(const orx_quant *q, const held *h, uint64_t g, double w,
-		       bool sym)
+/* x rounded to the nearest integer, ties to even (the default rounding
+ * mode's addition of 1.5 * 2^52, exact below 2^51 in magnitude; beyond,
+ * the caller clamps anyway). */
+static inline double round_even(double x)
 {
-	double lo, hi, z = h->zero[g], half = ldexp(1, (int)q->bits - 1);
+	const double magic = 6755399441055744.0;
 
-	orx_quant_range(q, &lo, &hi);
-	if (sym) /* +-(half - 1) about the centre */
-		lo = z - (half - 1), hi = z + (half - 1);
-	return (int64_t)fmin(hi, fmax(lo, nearbyint(w / h->scale[g]) + z));
+	return fabs(x) < 2251799813685248.0 ? (x + magic) - magic : x;
 }
 
-/* The twin's elements in runs that hold whole groups: per tensor, or
- * on an axis after the first, all of them; else whole channels or rows of
- * blocks, as many as make about a million elements. */
-static uint64_t slice_of(const orx_quant *q, const shape *s)
+/* Group g's codes' bounds: the type's, or +-(2^(bits-1) - 1) about the
+ * centre when made symmetric. */
+static void code_bounds(const orx_quant *q, const held *h, uint64_t g, range *r)
+{
+	double half = ldexp(1, (int)q->bits - 1);
+
+	orx_quant_range(q, &r->clo, &r->chi);
+	if (r->sym)
+		r->clo = h->zero[g] - (half - 1),
+		r->chi = h->zero[g] + (half - 1);
+}
+
+/* The fewest elements in a row that hold whole groups. */
+static uint64_t unit_of(const orx_quant *q, const shape *s)
 {
 	uint64_t unit = s->n;
 
@@ -369,8 +412,22 @@ static uint64_t slice_of(const orx_quant *q, const shape *s)
 		unit = s->block * s->inner;
 	else if (q->gran == ORX_QGRAN_BLOCK)
 		unit = s->dim * s->inner;
-	if (!unit)
-		return 1;
+	return unit ? unit : 1;
+}
+
+/* The most elements drawn at once (8 bytes each). */
+#define WHOLE_MAX (UINT64_C(1) << 26)
+
+/* The twin's elements in runs that hold whole groups: up to WHOLE_MAX, or
+ * per tensor, or on an axis after the first, all of them; else whole
+ * channels or rows of blocks, as many as make about a million
+ * elements. */
+static uint64_t slice_of(const orx_quant *q, const shape *s)
+{
+	uint64_t unit = unit_of(q, s);
+
+	if (s->n <= WHOLE_MAX) /* drawn whole, on every core */
+		return s->n;
 	return unit >= (1u << 20) ? unit : (1u << 20) / unit * unit;
 }
 
@@ -384,10 +441,17 @@ static int draw(double **w, double *buf, const orx_quant *q, const shape *s,
 	uint64_t start = first - first % ORX_RNG_BLOCK;
 	int rc;
 
-	if (p->dist == ORX_DIST_ORTHOGONAL) /* whole: slice_of gave n */
-		rc = orx_init_fill(buf, (size_t)s->n, p, key, q->dims, q->ndim),
+	if (p->dist == ORX_DIST_ORTHOGONAL) { /* whole: slice_of gave n */
+		rc = orx_init_fill(buf, (size_t)s->n, p, key, q->dims, q->ndim);
 		start = 0;
-	else
+	} else if (count == s->n) { /* whole, on every core */
+		orx_fill_job job = {
+			buf,	      orx_raw_store(ORX_DTYPE_DOUBLE),
+			(size_t)s->n, p,
+			key,	      q->dims,
+			q->ndim};
+		rc = orx_init_fill_jobs(&job, 1, 0);
+	} else
 		rc = orx_init_fill_range(
 			buf, orx_raw_store(ORX_DTYPE_DOUBLE), (size_t)s->n,
 			(size_t)start, (size_t)(first + count - start), p, key);
@@ -397,22 +461,76 @@ static int draw(double **w, double *buf, const orx_quant *q, const shape *s,
 	return rc;
 }
 
-/* One slice: each group's range, its scale and zero point, the codes. */
+/* Where the code of the element at c is (code_place, undivided). */
+static inline place cursor_place(const orx_quant *q, const shape *s,
+				 const cursor *c)
+{
+	uint64_t bit;
+
+	if (q->pack == ORX_QPACK_NBITS) {
+		bit = c->a_in * q->bits;
+		return (place){(c->in * s->blocks + c->ab) *
+					       packed_bytes(s->block, q->bits) +
+				       bit / 8,
+			       (unsigned)(bit % 8)};
+	}
+	if (q->pack == ORX_QPACK_FLAT) {
+		bit = c->e * q->bits;
+		return (place){bit / 8, (unsigned)(bit % 8)};
+	}
+	return code_place(q, s, c->e);
+}
+
+/* A run of whole groups: each group's range, its scale and zero point, the
+ * codes (within [lo, hi] of each group: clamp). */
+static void quantize_unit(const orx_quant *q, const shape *s, held *h, range *r,
+			  const double *w, uint64_t first, uint64_t count)
+{
+	cursor c;
+
+	if (q->gran == ORX_QGRAN_TENSOR) { /* in registers */
+		double lo = r->lo, hi = r->hi;
+		for (uint64_t k = 0; k < count; k++) {
+			lo = w[k] < lo ? w[k] : lo;
+			hi = w[k] > hi ? w[k] : hi;
+		}
+		r->lo = lo, r->hi = hi;
+	}
+	cursor_at(&c, s, first);
+	for (uint64_t k = 0; q->gran != ORX_QGRAN_TENSOR && k < count;
+	     k++, cursor_next(&c, s)) {
+		range *g = &r[cursor_group(q, s, &c)];
+		g->lo = w[k] < g->lo ? w[k] : g->lo;
+		g->hi = w[k] > g->hi ? w[k] : g->hi;
+	}
+	cursor_at(&c, s, first);
+	for (uint64_t k = 0; k < count; k++, cursor_next(&c, s)) {
+		uint64_t g = cursor_group(q, s, &c);
+		double v;
+		if (!r[g].made) {
+			group_params(q, h, g, &r[g]);
+			code_bounds(q, h, g, &r[g]);
+			r[g].made = true;
+		}
+		v = round_even(w[k] / h->scale[g]) + h->zero[g];
+		v = v < r[g].clo ? r[g].clo : v > r[g].chi ? r[g].chi : v;
+		if (q->bits == 8 && q->pack != ORX_QPACK_LAST)
+			h->codes[cursor_place(q, s, &c).byte] = (uint8_t)(int)v;
+		else
+			code_put(h->codes, cursor_place(q, s, &c), q->bits,
+				 (int64_t)v);
+	}
+}
+
+/* One slice, a unit at a time (its groups stay in cache). */
 static void quantize(const orx_quant *q, const shape *s, held *h, range *r,
 		     const double *w, uint64_t first, uint64_t count)
 {
-	for (uint64_t k = 0; k < count; k++) {
-		uint64_t g = group_of(q, s, first + k);
-		r[g].lo = fmin(r[g].lo, w[k]);
-		r[g].hi = fmax(r[g].hi, w[k]);
-	}
-	for (uint64_t k = 0; k < count; k++) {
-		uint64_t g = group_of(q, s, first + k);
-		if (!r[g].made)
-			group_params(q, h, g, &r[g]), r[g].made = true;
-		code_put(h->codes, code_place(q, s, first + k), q->bits,
-			 code_of(q, h, g, w[k], r[g].sym));
-	}
+	uint64_t unit = unit_of(q, s);
+
+	for (uint64_t off = 0; off < count; off += unit)
+		quantize_unit(q, s, h, r, w + off, first + off,
+			      count - off < unit ? count - off : unit);
 }
 
 /* MatMulNBits pads K to whole blocks: the padding's codes are the zero
@@ -600,6 +718,7 @@ int orx_quant_read(double *out, uint64_t n, double *saturated,
 	uint64_t groups = orx_quant_groups(q), *count = NULL, *at_lo = NULL,
 		 *at_hi = NULL;
 	double lo, hi;
+	cursor at;
 	shape s;
 	held h;
 	int rc;
@@ -617,9 +736,10 @@ int orx_quant_read(double *out, uint64_t n, double *saturated,
 		goto out;
 	}
 	at_lo = count + groups, at_hi = at_lo + groups;
-	for (uint64_t e = 0; e < n; e++) {
-		uint64_t g = group_of(q, &s, e);
-		int64_t c = code_get(h.codes, code_place(q, &s, e), q->bits,
+	cursor_at(&at, &s, 0);
+	for (uint64_t e = 0; e < n; e++, cursor_next(&at, &s)) {
+		uint64_t g = cursor_group(q, &s, &at);
+		int64_t c = code_get(h.codes, cursor_place(q, &s, &at), q->bits,
 				     q->is_signed);
 		out[e] = ((double)c - h.zero[g]) * h.scale[g];
 		count[g]++;

@@ -348,6 +348,7 @@ typedef struct {
 	double lo, hi;
 	bool made;
 	bool sym;	 /* made symmetric (its old zero point the centre) */
+	bool seen;	 /* the slice holds it */
 	double clo, chi; /* its codes' bounds */
 } range;
 
@@ -481,56 +482,119 @@ static inline place cursor_place(const orx_quant *q, const shape *s,
 	return code_place(q, s, c->e);
 }
 
-/* A run of whole groups: each group's range, its scale and zero point, the
- * codes (within [lo, hi] of each group: clamp). */
-static void quantize_unit(const orx_quant *q, const shape *s, held *h, range *r,
-			  const double *w, uint64_t first, uint64_t count)
+/* A share of a slice for one thread: its elements, and (stats) the
+ * ranges of its groups. */
+typedef struct {
+	const orx_quant *q;
+	const shape *s;
+	held *h;
+	range *r; /* the thread's own while ranging, the shared after */
+	const double *w;
+	uint64_t first, count;
+} part;
+
+/* The range of each group over a part (into its own ranges). */
+static void *range_part(void *arg)
 {
+	part *p = arg;
 	cursor c;
 
-	if (q->gran == ORX_QGRAN_TENSOR) { /* in registers */
-		double lo = r->lo, hi = r->hi;
-		for (uint64_t k = 0; k < count; k++) {
-			lo = w[k] < lo ? w[k] : lo;
-			hi = w[k] > hi ? w[k] : hi;
+	if (p->q->gran == ORX_QGRAN_TENSOR) { /* in registers */
+		double lo = 0, hi = 0;
+		for (uint64_t k = 0; k < p->count; k++) {
+			lo = p->w[k] < lo ? p->w[k] : lo;
+			hi = p->w[k] > hi ? p->w[k] : hi;
 		}
-		r->lo = lo, r->hi = hi;
+		p->r->lo = fmin(p->r->lo, lo), p->r->hi = fmax(p->r->hi, hi);
+		p->r->seen = true;
+		return NULL;
 	}
-	cursor_at(&c, s, first);
-	for (uint64_t k = 0; q->gran != ORX_QGRAN_TENSOR && k < count;
-	     k++, cursor_next(&c, s)) {
-		range *g = &r[cursor_group(q, s, &c)];
-		g->lo = w[k] < g->lo ? w[k] : g->lo;
-		g->hi = w[k] > g->hi ? w[k] : g->hi;
+	cursor_at(&c, p->s, p->first);
+	for (uint64_t k = 0; k < p->count; k++, cursor_next(&c, p->s)) {
+		range *g = &p->r[cursor_group(p->q, p->s, &c)];
+		g->lo = p->w[k] < g->lo ? p->w[k] : g->lo;
+		g->hi = p->w[k] > g->hi ? p->w[k] : g->hi;
+		g->seen = true;
 	}
-	cursor_at(&c, s, first);
-	for (uint64_t k = 0; k < count; k++, cursor_next(&c, s)) {
-		uint64_t g = cursor_group(q, s, &c);
-		double v;
-		if (!r[g].made) {
+	return NULL;
+}
+
+/* The codes of a part, within each group's bounds. */
+static void *code_part(void *arg)
+{
+	const part *p = arg;
+	const orx_quant *q = p->q;
+	const double *scale = p->h->scale, *zero = p->h->zero;
+	cursor c;
+
+	cursor_at(&c, p->s, p->first);
+	for (uint64_t k = 0; k < p->count; k++, cursor_next(&c, p->s)) {
+		uint64_t g = cursor_group(q, p->s, &c);
+		double v = round_even(p->w[k] / scale[g]) + zero[g];
+		v = v < p->r[g].clo   ? p->r[g].clo
+		    : v > p->r[g].chi ? p->r[g].chi
+				      : v;
+		if (q->bits == 8 && q->pack != ORX_QPACK_LAST)
+			p->h->codes[cursor_place(q, p->s, &c).byte] =
+				(uint8_t)(int)v;
+		else
+			code_put(p->h->codes, cursor_place(q, p->s, &c),
+				 q->bits, (int64_t)v);
+	}
+	return NULL;
+}
+
+/* Elements a thread's share starts at: whole bytes of codes apart (MatMulNBits:
+ * 8 rows of K; packed rows: whole rows). */
+static uint64_t aligned(const orx_quant *q, const shape *s, uint64_t at)
+{
+	uint64_t unit = q->pack == ORX_QPACK_NBITS ? 8 * s->inner
+			: q->pack == ORX_QPACK_LAST
+				? (uint64_t)q->dims[q->ndim - 1]
+				: 8;
+
+	return unit ? at / unit * unit : at;
+}
+
+/* One slice of whole groups, on up to ORX_MAX_THREADS threads: the
+ * ranges (each thread its own, then merged), each group's scale and zero
+ * point, the codes. own: threads x groups ranges to range into. */
+static void quantize(const orx_quant *q, const shape *s, held *h, range *r,
+		     range *own, uint64_t groups, const double *w,
+		     uint64_t first, uint64_t count)
+{
+	part parts[ORX_MAX_THREADS];
+	size_t n = orx_thread_count(0), at = 0;
+
+	if (count < (1u << 16) || !own)
+		n = 1; /* small, or ranges too many to copy */
+	for (size_t t = 0; t < n; t++) {
+		uint64_t end =
+			t + 1 == n ? count : aligned(q, s, count * (t + 1) / n);
+		parts[t] = (part){q,	   s,
+				  h,	   n == 1 ? r : own + t * groups,
+				  w + at,  first + at,
+				  end - at};
+		for (uint64_t g = 0; n > 1 && g < groups; g++)
+			parts[t].r[g] = (range){0};
+		at = end;
+	}
+	orx_run_parallel(n, range_part, parts, sizeof(part));
+	for (uint64_t g = 0; g < groups; g++) {
+		for (size_t t = 0; n > 1 && t < n; t++) {
+			r[g].lo = fmin(r[g].lo, parts[t].r[g].lo);
+			r[g].hi = fmax(r[g].hi, parts[t].r[g].hi);
+			r[g].seen |= parts[t].r[g].seen;
+		}
+		if (!r[g].made && r[g].seen) {
 			group_params(q, h, g, &r[g]);
 			code_bounds(q, h, g, &r[g]);
 			r[g].made = true;
 		}
-		v = round_even(w[k] / h->scale[g]) + h->zero[g];
-		v = v < r[g].clo ? r[g].clo : v > r[g].chi ? r[g].chi : v;
-		if (q->bits == 8 && q->pack != ORX_QPACK_LAST)
-			h->codes[cursor_place(q, s, &c).byte] = (uint8_t)(int)v;
-		else
-			code_put(h->codes, cursor_place(q, s, &c), q->bits,
-				 (int64_t)v);
 	}
-}
-
-/* One slice, a unit at a time (its groups stay in cache). */
-static void quantize(const orx_quant *q, const shape *s, held *h, range *r,
-		     const double *w, uint64_t first, uint64_t count)
-{
-	uint64_t unit = unit_of(q, s);
-
-	for (uint64_t off = 0; off < count; off += unit)
-		quantize_unit(q, s, h, r, w + off, first + off,
-			      count - off < unit ? count - off : unit);
+	for (size_t t = 0; t < n; t++)
+		parts[t].r = r;
+	orx_run_parallel(n, code_part, parts, sizeof(part));
 }
 
 /* MatMulNBits pads K to whole blocks: the padding's codes are the zero
@@ -578,7 +642,7 @@ int orx_quant_apply(orx_model *model, const orx_quant *q,
 {
 	uint64_t groups = orx_quant_groups(q), slice;
 	double *buf = NULL, *w;
-	range *r = NULL;
+	range *r = NULL, *own = NULL;
 	shape s;
 	held h;
 	int rc;
@@ -592,10 +656,12 @@ int orx_quant_apply(orx_model *model, const orx_quant *q,
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 		goto out;
 	}
+	if (groups <= (1u << 22)) /* the threads' ranges; else one thread */
+		own = malloc(orx_thread_count(0) * groups * sizeof(*own) + 1);
 	for (uint64_t first = 0; first < s.n && rc == ORX_OK; first += slice) {
 		uint64_t count = s.n - first < slice ? s.n - first : slice;
 		if ((rc = draw(&w, buf, q, &s, first, count, p, key)) == ORX_OK)
-			quantize(q, &s, &h, r, w, first, count);
+			quantize(q, &s, &h, r, own, groups, w, first, count);
 		orx_progress_add(orx_progress_current(), count);
 	}
 	pad_blocks(q, &s, &h);
@@ -604,6 +670,7 @@ int orx_quant_apply(orx_model *model, const orx_quant *q,
 out:
 	free(buf);
 	free(r);
+	free(own);
 	held_free(&h);
 	return rc;
 }

@@ -52,7 +52,7 @@ from stats import variance_problem  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 OPTIMIZE = os.path.join(HERE, "..", "ort", "optimize.js")
 SEED = 5
-DRAWN_MAX = 40000  # elements drawn again here per weight (pure Python)
+DRAWN_MAX = 140000  # elements drawn again here per weight (pure Python)
 UINT4 = 21
 
 

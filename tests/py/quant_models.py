@@ -247,4 +247,9 @@ def hand_models(seed=0):
          {"emb_Q4": ("normal", None, None, None)}),
         ("dequantize_blocked_int4", blocked_dequantize(rng),
          {"W_q": ("he_normal", 64, 24, "Relu")}),
+        # over 2^16 elements: quantized on several threads
+        ("nbits4_threads", matmul_nbits(rng, k=1000, n=136),
+         {"B_Q4": ("he_normal", 1000, 136, "Relu")}),
+        ("dequantize_blocked_int4_threads", blocked_dequantize(rng, k=512, n=136),
+         {"W_q": ("he_normal", 512, 136, "Relu")}),
     ]

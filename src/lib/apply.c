@@ -2,6 +2,8 @@
  * recurrent tensor's gate blocks each from its own stream. */
 #include "plan.h"
 
+#include <stdlib.h>
+
 /* A quantized weight's or bias's values: drawn from the stream its float
  * twin would use, then quantized (its bias after it: its scale is the
  * weight's new one times its input's). */
@@ -15,17 +17,51 @@ static int apply_quantized(orx_model *model, const entry *e, uint64_t seed)
 					       key);
 }
 
+/* Quantized weight item i and those after it that share its scales,
+ * quantized together (their scales made from all of them); done marks
+ * them. */
+static int apply_sharing(orx_model *model, const orx_plan *plan, size_t i,
+			 bool *done, uint64_t seed)
+{
+	const entry *e = plan->e[plan->items[i]];
+	size_t n = 0, cap = plan->n_items - i;
+	const orx_quant **qs = malloc(cap * sizeof(*qs));
+	const orx_init_params **ps = malloc(cap * sizeof(*ps));
+	uint64_t *keys = malloc(cap * sizeof(*keys));
+	int rc = qs && ps && keys ? ORX_OK
+				  : orx_fail(ORX_ENOMEM, "out of memory");
+
+	for (size_t j = i; j < plan->n_items && rc == ORX_OK; j++) {
+		const entry *f = plan->e[plan->items[j]];
+		if (!f->quant || f->quant->scale != e->quant->scale)
+			continue;
+		done[j] = true;
+		qs[n] = f->quant;
+		ps[n] = &f->pub.params;
+		keys[n++] = orx_stream_key(seed, f->pub.quantized->stream);
+	}
+	if (rc == ORX_OK)
+		rc = n == 1 ? apply_quantized(model, e, seed)
+			    : orx_quant_apply_shared(model, qs, ps, keys, n);
+	free(qs);
+	free(ps);
+	free(keys);
+	return rc;
+}
+
 int orx_plan_apply(orx_model *model, const orx_plan *plan, uint64_t seed)
 {
-	int rc = ORX_OK;
+	bool *done = calloc(plan->n_items + 1, sizeof(bool));
+	int rc = done ? ORX_OK : orx_fail(ORX_ENOMEM, "out of memory");
 
-	for (int pass = 0; pass < 2 && rc == ORX_OK; pass++)
-		for (size_t i = 0; i < plan->n_items && rc == ORX_OK; i++) {
-			const entry *e = plan->e[plan->items[i]];
-			if ((e->qbias != NULL) == (pass == 1) &&
-			    (e->quant || e->qbias))
-				rc = apply_quantized(model, e, seed);
-		}
+	for (size_t i = 0; i < plan->n_items && rc == ORX_OK; i++)
+		if (plan->e[plan->items[i]]->quant && !done[i])
+			rc = apply_sharing(model, plan, i, done, seed);
+	free(done);
+	for (size_t i = 0; i < plan->n_items && rc == ORX_OK; i++)
+		if (plan->e[plan->items[i]]->qbias) /* after their weights */
+			rc = apply_quantized(model, plan->e[plan->items[i]],
+					     seed);
 	for (size_t i = 0; i < plan->n_items && rc == ORX_OK; i++) {
 		const entry *e = plan->e[plan->items[i]];
 		const orx_plan_item *it = &e->pub;

@@ -84,11 +84,6 @@ static int scales_at(orx_qweight *w, const orx_model *m, const orx_graph *gr,
 		w->skip = "its scale or zero point is not a constant";
 		return ORX_OK;
 	}
-	if (ks >= 0 && shared(gr, n, ks)) {
-		w->skip = "its scale is shared with another weight's: not "
-			  "split";
-		return ORX_OK;
-	}
 	q->scale = (size_t)s;
 	q->scale_dtype = tensor(m, s)->data_type;
 	if (ks >= 0 && !orx_dtype_is_float(q->scale_dtype))
@@ -232,8 +227,6 @@ static int scale_after(orx_qweight *w, const orx_model *m, const orx_graph *gr,
 		for (int k = 0; k < 2; k++)
 			if ((s = input_value(m, gr, p, k)) >= 0 &&
 			    input_value(m, gr, p, 1 - k) == -2) {
-				if (shared(gr, p, k))
-					break;
 				w->q.scale = (size_t)s;
 				w->q.scale_dtype = tensor(m, s)->data_type;
 				w->after = orx_graph_output_of(gr, nodes[0], 0);

@@ -556,45 +556,81 @@ static uint64_t aligned(const orx_quant *q, const shape *s, uint64_t at)
 	return unit ? at / unit * unit : at;
 }
 
-/* One slice of whole groups, on up to ORX_MAX_THREADS threads: the
- * ranges (each thread its own, then merged), each group's scale and zero
- * point, the codes. own: threads x groups ranges to range into. */
-static void quantize(const orx_quant *q, const shape *s, held *h, range *r,
-		     range *own, uint64_t groups, const double *w,
-		     uint64_t first, uint64_t count)
+/* A slice's shares, one per thread (up to ORX_MAX_THREADS; own: their
+ * ranges, threads x groups, or NULL: one thread); *n of them. */
+static void share(part *parts, size_t *n, const orx_quant *q, const shape *s,
+		  held *h, range *r, range *own, uint64_t groups,
+		  const double *w, uint64_t first, uint64_t count)
 {
-	part parts[ORX_MAX_THREADS];
-	size_t n = orx_thread_count(0), at = 0;
+	size_t at = 0;
 
-	if (count < (1u << 16) || !own)
-		n = 1; /* small, or ranges too many to copy */
-	for (size_t t = 0; t < n; t++) {
-		uint64_t end =
-			t + 1 == n ? count : aligned(q, s, count * (t + 1) / n);
+	*n = count < (1u << 16) || !own ? 1 : orx_thread_count(0);
+	for (size_t t = 0; t < *n; t++) {
+		uint64_t end = t + 1 == *n
+				       ? count
+				       : aligned(q, s, count * (t + 1) / *n);
 		parts[t] = (part){q,	   s,
-				  h,	   n == 1 ? r : own + t * groups,
+				  h,	   *n == 1 ? r : own + t * groups,
 				  w + at,  first + at,
 				  end - at};
-		for (uint64_t g = 0; n > 1 && g < groups; g++)
+		for (uint64_t g = 0; *n > 1 && g < groups; g++)
 			parts[t].r[g] = (range){0};
 		at = end;
 	}
+}
+
+/* A slice's values ranged into each group's r (the threads' merged). */
+static void range_slice(const orx_quant *q, const shape *s, held *h, range *r,
+			range *own, uint64_t groups, const double *w,
+			uint64_t first, uint64_t count)
+{
+	part parts[ORX_MAX_THREADS];
+	size_t n;
+
+	share(parts, &n, q, s, h, r, own, groups, w, first, count);
 	orx_run_parallel(n, range_part, parts, sizeof(part));
-	for (uint64_t g = 0; g < groups; g++) {
-		for (size_t t = 0; n > 1 && t < n; t++) {
+	for (uint64_t g = 0; n > 1 && g < groups; g++)
+		for (size_t t = 0; t < n; t++) {
 			r[g].lo = fmin(r[g].lo, parts[t].r[g].lo);
 			r[g].hi = fmax(r[g].hi, parts[t].r[g].hi);
 			r[g].seen |= parts[t].r[g].seen;
 		}
+}
+
+/* Each group ranged and not yet made: its scale and zero point. */
+static void make_params(const orx_quant *q, held *h, range *r, uint64_t groups)
+{
+	for (uint64_t g = 0; g < groups; g++)
 		if (!r[g].made && r[g].seen) {
 			group_params(q, h, g, &r[g]);
 			code_bounds(q, h, g, &r[g]);
 			r[g].made = true;
 		}
-	}
+}
+
+/* A slice's codes, on the threads. */
+static void code_slice(const orx_quant *q, const shape *s, held *h, range *r,
+		       range *own, uint64_t groups, const double *w,
+		       uint64_t first, uint64_t count)
+{
+	part parts[ORX_MAX_THREADS];
+	size_t n;
+
+	share(parts, &n, q, s, h, r, own, groups, w, first, count);
 	for (size_t t = 0; t < n; t++)
 		parts[t].r = r;
 	orx_run_parallel(n, code_part, parts, sizeof(part));
+}
+
+/* One slice of whole groups: the ranges, each group's scale and zero
+ * point, the codes. */
+static void quantize(const orx_quant *q, const shape *s, held *h, range *r,
+		     range *own, uint64_t groups, const double *w,
+		     uint64_t first, uint64_t count)
+{
+	range_slice(q, s, h, r, own, groups, w, first, count);
+	make_params(q, h, r, groups);
+	code_slice(q, s, h, r, own, groups, w, first, count);
 }
 
 /* MatMulNBits pads K to whole blocks: the padding's codes are the zero
@@ -672,6 +708,66 @@ out:
 	free(r);
 	free(own);
 	held_free(&h);
+	return rc;
+}
+
+/* A weight quantized with others that share its scales: its own
+ * tensors, shape and draw. */
+typedef struct {
+	shape s;
+	held h;
+	double *buf, *w;
+} sharer;
+
+static int draw_sharer(sharer *x, const orx_model *model, const orx_quant *q,
+		       const orx_init_params *p, uint64_t key, uint64_t groups)
+{
+	int rc;
+
+	shape_of(&x->s, q);
+	if (orx_quant_groups(q) != groups || x->s.n > WHOLE_MAX)
+		return orx_fail(ORX_EUNSUPPORTED,
+				"tensor '%s' shares its scales with a weight "
+				"of another layout, or is too large to "
+				"quantize with it",
+				orx_value_name(model, q->codes));
+	if ((rc = hold(&x->h, model, q, groups)) != ORX_OK)
+		return rc;
+	if (!(x->buf = malloc((x->s.n + ORX_RNG_BLOCK) * sizeof(double))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	return draw(&x->w, x->buf, q, &x->s, 0, x->s.n, p, key);
+}
+
+int orx_quant_apply_shared(orx_model *model, const orx_quant *const *qs,
+			   const orx_init_params *const *ps,
+			   const uint64_t *keys, size_t n)
+{
+	uint64_t groups = orx_quant_groups(qs[0]);
+	sharer *x = calloc(n + 1, sizeof(*x));
+	range *r = calloc(groups + 1, sizeof(*r));
+	int rc = x && r ? ORX_OK : orx_fail(ORX_ENOMEM, "out of memory");
+
+	for (size_t i = 0; i < n && rc == ORX_OK; i++)
+		if ((rc = draw_sharer(&x[i], model, qs[i], ps[i], keys[i],
+				      groups)) == ORX_OK)
+			range_slice(qs[i], &x[i].s, &x[i].h, r, NULL, groups,
+				    x[i].w, 0, x[i].s.n);
+	if (rc == ORX_OK) /* one scale and zero point per group, from all */
+		make_params(qs[0], &x[0].h, r, groups);
+	for (size_t i = 0; i < n && rc == ORX_OK; i++) {
+		memcpy(x[i].h.scale, x[0].h.scale, groups * sizeof(double));
+		memcpy(x[i].h.zero, x[0].h.zero, groups * sizeof(double));
+		code_slice(qs[i], &x[i].s, &x[i].h, r, NULL, groups, x[i].w, 0,
+			   x[i].s.n);
+		pad_blocks(qs[i], &x[i].s, &x[i].h);
+		rc = write_back(model, qs[i], &x[i].h, groups);
+	}
+	for (size_t i = 0; x && i < n; i++) {
+		free(x[i].buf);
+		held_free(&x[i].h);
+	}
+	free(x);
+	free(r);
 	return rc;
 }
 

@@ -79,6 +79,14 @@ int orx_quant_check(bool *symmetric, const orx_model *model,
 int orx_quant_apply(orx_model *model, const orx_quant *q,
 		    const orx_init_params *p, uint64_t key);
 
+/* Weights qs[0..n) that share their scales (and zero points): each drawn
+ * from ps[i] with keys[i], then quantized with one scale and zero point
+ * per group made from all of them. Each must have the same number of
+ * groups and at most 2^26 elements (else ORX_EUNSUPPORTED). */
+int orx_quant_apply_shared(orx_model *model, const orx_quant *const *qs,
+			   const orx_init_params *const *ps,
+			   const uint64_t *keys, size_t n);
+
 /* A quantized bias (int32 codes, zero point 0) of a layer whose weight's
  * new scales are in tensor w_scale: drawn from p (its float values),
  * quantized with the scale x_scale * w_scale * mult per output channel

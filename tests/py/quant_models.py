@@ -226,6 +226,20 @@ def blocked_dequantize(rng, k=64, n=24, block=16):
                   opsets=(("", 21),), ir=10)
 
 
+def shared_scale(rng):
+    """Two int8 weights behind DequantizeLinear sharing one scale and one
+    zero point (as ONNX Runtime's optimizer dedups equal constants)."""
+    inits = [numpy_helper.from_array(rng.integers(-127, 128, (24, 16)).astype(np.int8), "W1"),
+             numpy_helper.from_array(rng.integers(-127, 128, (16, 8)).astype(np.int8), "W2"),
+             _float("s", 0.02), numpy_helper.from_array(np.array(0, np.int8), "z")]
+    nodes = [helper.make_node("DequantizeLinear", ["W1", "s", "z"], ["w1"]),
+             helper.make_node("DequantizeLinear", ["W2", "s", "z"], ["w2"]),
+             helper.make_node("MatMul", ["X", "w1"], ["h"]),
+             helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("MatMul", ["r", "w2"], ["Y"])]
+    return _model(nodes, inits, [_io("X", [2, 24])], [_io("Y", [2, 8])])
+
+
 def hand_models(seed=0):
     """[(name, model, {weight: (scheme, fan_in, fan_out, activation)})]"""
     rng = np.random.default_rng(seed)
@@ -247,6 +261,8 @@ def hand_models(seed=0):
          {"emb_Q4": ("normal", None, None, None)}),
         ("dequantize_blocked_int4", blocked_dequantize(rng),
          {"W_q": ("he_normal", 64, 24, "Relu")}),
+        ("shared_scale", shared_scale(rng),
+         {"W1": ("he_normal", 24, 16, "Relu"), "W2": ("xavier_uniform", 16, 8, "none")}),
         # over 2^16 elements: quantized on several threads
         ("nbits4_threads", matmul_nbits(rng, k=1000, n=136),
          {"B_Q4": ("he_normal", 1000, 136, "Relu")}),

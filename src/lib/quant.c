@@ -433,8 +433,8 @@ static uint64_t slice_of(const orx_quant *q, const shape *s)
 }
 
 /* Twin elements [first, first + count) drawn from p into w (room for
- * count + ORX_RNG_BLOCK), rounded to the scales' type; *w then points at
- * element first. */
+ * count + ORX_RNG_BLOCK; the passes round them to the scales' type as
+ * they read them); *w then points at element first. */
 static int draw(double **w, double *buf, const orx_quant *q, const shape *s,
 		uint64_t first, uint64_t count, const orx_init_params *p,
 		uint64_t key)
@@ -457,8 +457,6 @@ static int draw(double **w, double *buf, const orx_quant *q, const shape *s,
 			buf, orx_raw_store(ORX_DTYPE_DOUBLE), (size_t)s->n,
 			(size_t)start, (size_t)(first + count - start), p, key);
 	*w = buf + (first - start);
-	for (uint64_t k = 0; k < count; k++)
-		(*w)[k] = rounded(q->scale_dtype, (*w)[k]);
 	return rc;
 }
 
@@ -502,8 +500,9 @@ static void *range_part(void *arg)
 	if (p->q->gran == ORX_QGRAN_TENSOR) { /* in registers */
 		double lo = 0, hi = 0;
 		for (uint64_t k = 0; k < p->count; k++) {
-			lo = p->w[k] < lo ? p->w[k] : lo;
-			hi = p->w[k] > hi ? p->w[k] : hi;
+			double x = rounded(p->q->scale_dtype, p->w[k]);
+			lo = x < lo ? x : lo;
+			hi = x > hi ? x : hi;
 		}
 		p->r->lo = fmin(p->r->lo, lo), p->r->hi = fmax(p->r->hi, hi);
 		p->r->seen = true;
@@ -512,8 +511,9 @@ static void *range_part(void *arg)
 	cursor_at(&c, p->s, p->first);
 	for (uint64_t k = 0; k < p->count; k++, cursor_next(&c, p->s)) {
 		range *g = &p->r[cursor_group(p->q, p->s, &c)];
-		g->lo = p->w[k] < g->lo ? p->w[k] : g->lo;
-		g->hi = p->w[k] > g->hi ? p->w[k] : g->hi;
+		double x = rounded(p->q->scale_dtype, p->w[k]);
+		g->lo = x < g->lo ? x : g->lo;
+		g->hi = x > g->hi ? x : g->hi;
 		g->seen = true;
 	}
 	return NULL;
@@ -530,7 +530,9 @@ static void *code_part(void *arg)
 	cursor_at(&c, p->s, p->first);
 	for (uint64_t k = 0; k < p->count; k++, cursor_next(&c, p->s)) {
 		uint64_t g = cursor_group(q, p->s, &c);
-		double v = round_even(p->w[k] / scale[g]) + zero[g];
+		double v = round_even(rounded(q->scale_dtype, p->w[k]) /
+				      scale[g]) +
+			   zero[g];
 		v = v < p->r[g].clo   ? p->r[g].clo
 		    : v > p->r[g].chi ? p->r[g].chi
 				      : v;

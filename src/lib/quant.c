@@ -121,7 +121,8 @@ static place code_place(const orx_quant *q, const shape *s, uint64_t e)
 	}
 }
 
-static int64_t code_get(const uint8_t *b, place p, unsigned bits, bool sgn)
+static inline int64_t code_get(const uint8_t *b, place p, unsigned bits,
+			       bool sgn)
 {
 	uint64_t v = 0;
 
@@ -134,7 +135,7 @@ static int64_t code_get(const uint8_t *b, place p, unsigned bits, bool sgn)
 	return (int64_t)v;
 }
 
-static void code_put(uint8_t *b, place p, unsigned bits, int64_t c)
+static inline void code_put(uint8_t *b, place p, unsigned bits, int64_t c)
 {
 	uint64_t v = (uint64_t)c;
 	uint8_t mask;
@@ -519,6 +520,43 @@ static void *range_part(void *arg)
 	return NULL;
 }
 
+/* Codes of one group, a run of 8-bit codes in the twin's order, from
+ * float32 draws. */
+static void code_run8(uint8_t *out, const double *w, uint64_t n, double scale,
+		      double zero, const range *r)
+{
+	for (uint64_t k = 0; k < n; k++) {
+		double v = round_even((double)(float)w[k] / scale) + zero;
+		v = v < r->clo ? r->clo : v > r->chi ? r->chi : v;
+		out[k] = (uint8_t)(int)v;
+	}
+}
+
+/* The common case fast: 8-bit codes, one per element, per tensor or per
+ * output channel, float32 scales. */
+static bool code_part8(const part *p)
+{
+	const orx_quant *q = p->q;
+	uint64_t run = q->gran == ORX_QGRAN_TENSOR ? p->count : p->s->inner;
+
+	if (q->bits != 8 || q->pack != ORX_QPACK_FLAT ||
+	    q->scale_dtype != ORX_DTYPE_FLOAT ||
+	    !(q->gran == ORX_QGRAN_TENSOR ||
+	      (q->gran == ORX_QGRAN_AXIS && q->axis == 0)) ||
+	    !run)
+		return false;
+	for (uint64_t k = 0; k < p->count;) {
+		uint64_t e = p->first + k,
+			 g = q->gran == ORX_QGRAN_TENSOR ? 0 : e / run,
+			 n = run - e % run;
+		n = n < p->count - k ? n : p->count - k;
+		code_run8(p->h->codes + e, p->w + k, n, p->h->scale[g],
+			  p->h->zero[g], &p->r[g]);
+		k += n;
+	}
+	return true;
+}
+
 /* The codes of a part, within each group's bounds. */
 static void *code_part(void *arg)
 {
@@ -527,6 +565,8 @@ static void *code_part(void *arg)
 	const double *scale = p->h->scale, *zero = p->h->zero;
 	cursor c;
 
+	if (code_part8(p))
+		return NULL;
 	cursor_at(&c, p->s, p->first);
 	for (uint64_t k = 0; k < p->count; k++, cursor_next(&c, p->s)) {
 		uint64_t g = cursor_group(q, p->s, &c);
@@ -635,6 +675,86 @@ static void quantize(const orx_quant *q, const shape *s, held *h, range *r,
 	code_slice(q, s, h, r, own, groups, w, first, count);
 }
 
+/* MatMulNBits in tiles: its codes are the twin [K, N] transposed, so a
+ * thread takes rows of blocks and, in each, columns TILE at a time: the
+ * blocks' ranges, scales, zero points and codes, the tile's codes in
+ * cache. */
+#define TILE 64
+
+typedef struct {
+	const orx_quant *q;
+	const shape *s;
+	held *h;
+	const double *w;	    /* element first of the twin */
+	uint64_t first, row0, row1; /* rows of blocks [row0, row1) */
+} tiles;
+
+static void tile(const tiles *t, uint64_t kb, uint64_t n0, uint64_t n1)
+{
+	const orx_quant *q = t->q;
+	const shape *s = t->s;
+	uint64_t k0 = kb * s->block, k1 = k0 + s->block, blob;
+	range r[TILE] = {{0}};
+
+	k1 = k1 < s->dim ? k1 : s->dim;
+	blob = packed_bytes(s->block, q->bits);
+	for (uint64_t k = k0; k < k1; k++)
+		for (uint64_t n = n0; n < n1; n++) {
+			double x = rounded(q->scale_dtype,
+					   t->w[k * s->inner + n - t->first]);
+			r[n - n0].lo = x < r[n - n0].lo ? x : r[n - n0].lo;
+			r[n - n0].hi = x > r[n - n0].hi ? x : r[n - n0].hi;
+		}
+	for (uint64_t n = n0; n < n1; n++) {
+		group_params(q, t->h, n * s->blocks + kb, &r[n - n0]);
+		code_bounds(q, t->h, n * s->blocks + kb, &r[n - n0]);
+	}
+	for (uint64_t k = k0; k < k1; k++)
+		for (uint64_t n = n0; n < n1; n++) {
+			uint64_t g = n * s->blocks + kb;
+			const range *rg = &r[n - n0];
+			double v = round_even(rounded(q->scale_dtype,
+						      t->w[k * s->inner + n -
+							   t->first]) /
+					      t->h->scale[g]) +
+				   t->h->zero[g];
+			v = v < rg->clo ? rg->clo : v > rg->chi ? rg->chi : v;
+			code_put(t->h->codes, in_run(g * blob, k - k0, q->bits),
+				 q->bits, (int64_t)v);
+		}
+}
+
+static void *tile_part(void *arg)
+{
+	const tiles *t = arg;
+
+	for (uint64_t kb = t->row0; kb < t->row1; kb++)
+		for (uint64_t n0 = 0; n0 < t->s->inner; n0 += TILE)
+			tile(t, kb, n0,
+			     n0 + TILE < t->s->inner ? n0 + TILE : t->s->inner);
+	return NULL;
+}
+
+/* A slice of MatMulNBits' twin (whole rows of blocks) on the threads. */
+static void quantize_nbits(const orx_quant *q, const shape *s, held *h,
+			   const double *w, uint64_t first, uint64_t count)
+{
+	tiles parts[ORX_MAX_THREADS];
+	uint64_t row = s->block * s->inner, r0 = first / row,
+		 r1 = (first + count + row - 1) / row;
+	size_t n = count < (1u << 16) ? 1 : orx_thread_count(0);
+
+	for (size_t t = 0; t < n; t++)
+		parts[t] = (tiles){q,
+				   s,
+				   h,
+				   w,
+				   first,
+				   r0 + (r1 - r0) * t / n,
+				   r0 + (r1 - r0) * (t + 1) / n};
+	orx_run_parallel(n, tile_part, parts, sizeof(tiles));
+}
+
 /* MatMulNBits pads K to whole blocks: the padding's codes are the zero
  * point (a value of 0). */
 static void pad_blocks(const orx_quant *q, const shape *s, held *h)
@@ -698,7 +818,11 @@ int orx_quant_apply(orx_model *model, const orx_quant *q,
 		own = malloc(orx_thread_count(0) * groups * sizeof(*own) + 1);
 	for (uint64_t first = 0; first < s.n && rc == ORX_OK; first += slice) {
 		uint64_t count = s.n - first < slice ? s.n - first : slice;
-		if ((rc = draw(&w, buf, q, &s, first, count, p, key)) == ORX_OK)
+		if ((rc = draw(&w, buf, q, &s, first, count, p, key)) != ORX_OK)
+			break;
+		if (q->pack == ORX_QPACK_NBITS)
+			quantize_nbits(q, &s, &h, w, first, count);
+		else
 			quantize(q, &s, &h, r, own, groups, w, first, count);
 		orx_progress_add(orx_progress_current(), count);
 	}

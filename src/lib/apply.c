@@ -7,12 +7,14 @@
 /* A quantized weight's or bias's values: drawn from the stream its float
  * twin would use, then quantized (its bias after it: its scale is the
  * weight's new one times its input's). */
-static int apply_quantized(orx_model *model, const entry *e, uint64_t seed)
+static int apply_quantized(orx_model *model, const entry *e, uint64_t seed,
+			   orx_quant_scratch *scratch)
 {
 	const orx_plan_item *it = &e->pub;
 	uint64_t key = orx_stream_key(seed, it->quantized->stream);
 
-	return e->quant ? orx_quant_apply(model, e->quant, &it->params, key)
+	return e->quant ? orx_quant_apply(model, e->quant, &it->params, key,
+					  scratch)
 			: orx_quant_apply_bias(model, e->qbias, &it->params,
 					       key);
 }
@@ -21,7 +23,7 @@ static int apply_quantized(orx_model *model, const entry *e, uint64_t seed)
  * quantized together (their scales made from all of them); done marks
  * them. */
 static int apply_sharing(orx_model *model, const orx_plan *plan, size_t i,
-			 bool *done, uint64_t seed)
+			 bool *done, uint64_t seed, orx_quant_scratch *scratch)
 {
 	const entry *e = plan->e[plan->items[i]];
 	size_t n = 0, cap = plan->n_items - i;
@@ -41,7 +43,7 @@ static int apply_sharing(orx_model *model, const orx_plan *plan, size_t i,
 		keys[n++] = orx_stream_key(seed, f->pub.quantized->stream);
 	}
 	if (rc == ORX_OK)
-		rc = n == 1 ? apply_quantized(model, e, seed)
+		rc = n == 1 ? apply_quantized(model, e, seed, scratch)
 			    : orx_quant_apply_shared(model, qs, ps, keys, n);
 	free(qs);
 	free(ps);
@@ -52,16 +54,19 @@ static int apply_sharing(orx_model *model, const orx_plan *plan, size_t i,
 int orx_plan_apply(orx_model *model, const orx_plan *plan, uint64_t seed)
 {
 	bool *done = calloc(plan->n_items + 1, sizeof(bool));
+	orx_quant_scratch scratch = {0};
 	int rc = done ? ORX_OK : orx_fail(ORX_ENOMEM, "out of memory");
 
 	for (size_t i = 0; i < plan->n_items && rc == ORX_OK; i++)
 		if (plan->e[plan->items[i]]->quant && !done[i])
-			rc = apply_sharing(model, plan, i, done, seed);
+			rc = apply_sharing(model, plan, i, done, seed,
+					   &scratch);
 	free(done);
+	orx_quant_scratch_free(&scratch);
 	for (size_t i = 0; i < plan->n_items && rc == ORX_OK; i++)
 		if (plan->e[plan->items[i]]->qbias) /* after their weights */
 			rc = apply_quantized(model, plan->e[plan->items[i]],
-					     seed);
+					     seed, NULL);
 	for (size_t i = 0; i < plan->n_items && rc == ORX_OK; i++) {
 		const entry *e = plan->e[plan->items[i]];
 		const orx_plan_item *it = &e->pub;

@@ -272,6 +272,10 @@ int orx_tensor_proto_ints(int64_t *out, size_t max, size_t *n,
 int orx_tensor_raw_copy(uint8_t **out, uint64_t *len, const orx_model *model,
 			size_t i);
 
+/* Tensor i's own raw bytes, *len of them, to change in place: when it
+ * is inline raw_data with no values pending; else NULL. */
+uint8_t *orx_tensor_raw_in_place(orx_model *model, size_t i, uint64_t *len);
+
 /* Tensor i's elements replaced by len raw bytes in that layout, in its
  * own storage: raw_data, the typed field, or held until the model is
  * saved for one in a data file. */

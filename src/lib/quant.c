@@ -211,11 +211,13 @@ typedef struct {
 	uint64_t n_codes, n_scales, n_zeros; /* bytes */
 	double *zero;			     /* per group */
 	double *scale;			     /* per group */
+	bool in_place;			     /* codes: the tensor's own */
 } held;
 
 static void held_free(held *h)
 {
-	free(h->codes);
+	if (!h->in_place)
+		free(h->codes);
 	free(h->scales);
 	free(h->zeros);
 	free(h->zero);
@@ -243,13 +245,17 @@ static void zero_put(const orx_quant *q, held *h, uint64_t g, double z)
 
 /* The bytes of q's tensors, and each group's scale and zero point. */
 static int hold(held *h, const orx_model *model, const orx_quant *q,
-		uint64_t groups)
+		uint64_t groups, orx_model *edit)
 {
 	int rc;
 
 	*h = (held){0};
-	if ((rc = orx_tensor_raw_copy(&h->codes, &h->n_codes, model,
-				      q->codes)) != ORX_OK ||
+	if (edit &&
+	    (h->codes = orx_tensor_raw_in_place(edit, q->codes, &h->n_codes)))
+		h->in_place = true; /* written where they are */
+	if ((!h->in_place &&
+	     (rc = orx_tensor_raw_copy(&h->codes, &h->n_codes, model,
+				       q->codes)) != ORX_OK) ||
 	    (rc = orx_tensor_raw_copy(&h->scales, &h->n_scales, model,
 				      q->scale)) != ORX_OK ||
 	    (q->zero != SIZE_MAX &&
@@ -316,7 +322,7 @@ int orx_quant_check(bool *symmetric, const orx_model *model, const orx_quant *q)
 	shape_of(&s, q);
 	orx_quant_range(q, &lo, &hi);
 	*symmetric = true;
-	if ((rc = hold(&h, model, q, 0)) != ORX_OK)
+	if ((rc = hold(&h, model, q, 0, NULL)) != ORX_OK)
 		goto out;
 	if (h.n_codes != codes_bytes(q, &s))
 		rc = mismatch(model, q->codes, "codes", h.n_codes,
@@ -785,8 +791,8 @@ static int write_back(orx_model *model, const orx_quant *q, held *h,
 			zeros_changed = true;
 		}
 	}
-	if ((rc = orx_tensor_raw_put(model, q->codes, h->codes, h->n_codes)) !=
-		    ORX_OK ||
+	if ((!h->in_place && (rc = orx_tensor_raw_put(model, q->codes, h->codes,
+						      h->n_codes)) != ORX_OK) ||
 	    (rc = orx_tensor_raw_put(model, q->scale, h->scales,
 				     h->n_scales)) != ORX_OK)
 		return rc;
@@ -795,8 +801,28 @@ static int write_back(orx_model *model, const orx_quant *q, held *h,
 			     : ORX_OK;
 }
 
+/* Room for n doubles in scratch, kept for the next weight. */
+static double *room(orx_quant_scratch *scratch, uint64_t n)
+{
+	double *b;
+
+	if (scratch->cap >= n)
+		return scratch->buf;
+	if (!(b = realloc(scratch->buf, n * sizeof(double))))
+		return NULL;
+	scratch->cap = n;
+	return scratch->buf = b;
+}
+
+void orx_quant_scratch_free(orx_quant_scratch *scratch)
+{
+	free(scratch->buf);
+	*scratch = (orx_quant_scratch){0};
+}
+
 int orx_quant_apply(orx_model *model, const orx_quant *q,
-		    const orx_init_params *p, uint64_t key)
+		    const orx_init_params *p, uint64_t key,
+		    orx_quant_scratch *scratch)
 {
 	uint64_t groups = orx_quant_groups(q), slice;
 	double *buf = NULL, *w;
@@ -807,10 +833,10 @@ int orx_quant_apply(orx_model *model, const orx_quant *q,
 
 	shape_of(&s, q);
 	slice = p->dist == ORX_DIST_ORTHOGONAL ? s.n : slice_of(q, &s);
-	if ((rc = hold(&h, model, q, groups)) != ORX_OK)
+	if ((rc = hold(&h, model, q, groups, model)) != ORX_OK)
 		goto out;
 	if (!(r = calloc(groups + 1, sizeof(*r))) ||
-	    !(buf = malloc((slice + ORX_RNG_BLOCK) * sizeof(double)))) {
+	    !(buf = room(scratch, slice + ORX_RNG_BLOCK))) {
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -830,7 +856,6 @@ int orx_quant_apply(orx_model *model, const orx_quant *q,
 	if (rc == ORX_OK)
 		rc = write_back(model, q, &h, groups);
 out:
-	free(buf);
 	free(r);
 	free(own);
 	held_free(&h);
@@ -857,7 +882,7 @@ static int draw_sharer(sharer *x, const orx_model *model, const orx_quant *q,
 				"of another layout, or is too large to "
 				"quantize with it",
 				orx_value_name(model, q->codes));
-	if ((rc = hold(&x->h, model, q, groups)) != ORX_OK)
+	if ((rc = hold(&x->h, model, q, groups, NULL)) != ORX_OK)
 		return rc;
 	if (!(x->buf = malloc((x->s.n + ORX_RNG_BLOCK) * sizeof(double))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
@@ -1018,7 +1043,7 @@ int orx_quant_read(double *out, uint64_t n, double *saturated,
 	if (n != s.n)
 		return orx_fail(ORX_EINVALID, "%llu elements, not %llu",
 				(unsigned long long)n, (unsigned long long)s.n);
-	if ((rc = hold(&h, model, q, groups)) != ORX_OK)
+	if ((rc = hold(&h, model, q, groups, NULL)) != ORX_OK)
 		goto out;
 	if (!(count = calloc(3 * groups + 1, sizeof(uint64_t)))) {
 		rc = orx_fail(ORX_ENOMEM, "out of memory");

@@ -76,8 +76,15 @@ int orx_quant_check(bool *symmetric, const orx_model *model,
  * else over [min(w, 0), max(w, 0)]; rounding half to even; scales in their
  * type first. Codes, scales and zero points are written into their
  * tensors. */
+typedef struct {
+	double *buf; /* the draws, kept from one weight to the next */
+	uint64_t cap;
+} orx_quant_scratch;
+
 int orx_quant_apply(orx_model *model, const orx_quant *q,
-		    const orx_init_params *p, uint64_t key);
+		    const orx_init_params *p, uint64_t key,
+		    orx_quant_scratch *scratch);
+void orx_quant_scratch_free(orx_quant_scratch *scratch);
 
 /* Weights qs[0..n) that share their scales (and zero points): each drawn
  * from ps[i] with keys[i], then quantized with one scale and zero point

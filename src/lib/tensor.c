@@ -837,3 +837,18 @@ int orx_tensor_raw_put(orx_model *model, size_t i, const uint8_t *bytes,
 				  orx_value_name(model, i),
 				  (unsigned long long)n);
 }
+
+uint8_t *orx_tensor_raw_in_place(orx_model *model, size_t i, uint64_t *len)
+{
+	Onnx__TensorProto *t = tensor_at(model, i);
+	uint64_t n;
+
+	if (!t || orx_tensor_proto_count(&n, t) != ORX_OK || !t->has_raw_data ||
+	    t->segment || orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL ||
+	    (model->pending && model->pending[i].set) ||
+	    (*len = orx_dtype_nbytes(t->data_type, n)) != t->raw_data.len ||
+	    !*len)
+		return NULL;
+	model->cache->backing_changed = true;
+	return t->raw_data.data;
+}

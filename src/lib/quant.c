@@ -531,9 +531,12 @@ static void *range_part(void *arg)
 static void code_run8(uint8_t *out, const double *w, uint64_t n, double scale,
 		      double zero, const range *r)
 {
+	const double lo = r->clo, hi = r->chi; /* out may alias r */
+
 	for (uint64_t k = 0; k < n; k++) {
 		double v = round_even((double)(float)w[k] / scale) + zero;
-		v = v < r->clo ? r->clo : v > r->chi ? r->chi : v;
+		v = v < lo ? lo : v;
+		v = v > hi ? hi : v;
 		out[k] = (uint8_t)(int)v;
 	}
 }

@@ -428,6 +428,19 @@ int orx_init_fill_store(void *base, orx_store_fn store, size_t n,
 int orx_orthogonal_fill(double *out, size_t n, const orx_init_params *p,
 			uint64_t key, const int64_t *dims, size_t ndim);
 
+/* Machine-specific copies of a vectorizable loop, for loops whose values
+ * are the same in every copy (integer arithmetic, exact conversions,
+ * IEEE division and addition: no contraction in ISO C). Not under
+ * ThreadSanitizer: the clones' resolver runs before its runtime does. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&         \
+	!defined(__SANITIZE_THREAD__)
+#define ORX_VECTOR_CLONES                                                      \
+	__attribute__((                                                        \
+		target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define ORX_VECTOR_CLONES
+#endif
+
 /*** @@RNG (rng.c): reproducible random streams ***/
 
 /* A position in a random stream. Streams are counter-based SplitMix64

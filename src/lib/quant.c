@@ -423,7 +423,7 @@ static uint64_t unit_of(const orx_quant *q, const shape *s)
 	return unit ? unit : 1;
 }
 
-/* The most elements drawn at once (8 bytes each). */
+/* The most elements drawn at once (4 bytes each). */
 #define WHOLE_MAX (UINT64_C(1) << 26)
 
 /* The twin's elements in runs that hold whole groups: up to WHOLE_MAX, or
@@ -439,30 +439,56 @@ static uint64_t slice_of(const orx_quant *q, const shape *s)
 	return unit >= (1u << 20) ? unit : (1u << 20) / unit * unit;
 }
 
-/* Twin elements [first, first + count) drawn from p into w (room for
- * count + ORX_RNG_BLOCK; the passes round them to the scales' type as
- * they read them); *w then points at element first. */
-static int draw(double **w, double *buf, const orx_quant *q, const shape *s,
+/* The twin's values as the passes read them: float32, rounded to the
+ * scales' type on the way (float16 and bfloat16 values are float32 ones;
+ * float64 scales take float32 twins). */
+static void store_f16_f32(void *base, size_t off, const double *v, size_t n)
+{
+	float *out = (float *)base + off;
+
+	for (size_t k = 0; k < n; k++)
+		out[k] = (float)orx_f16_to_double(orx_f16_from_double(v[k]));
+}
+
+static void store_bf16_f32(void *base, size_t off, const double *v, size_t n)
+{
+	float *out = (float *)base + off;
+
+	for (size_t k = 0; k < n; k++)
+		out[k] = (float)orx_bf16_to_double(orx_bf16_from_double(v[k]));
+}
+
+static orx_store_fn twin_store(int scale_dtype)
+{
+	return scale_dtype == ORX_DTYPE_FLOAT16 ? store_f16_f32
+	       : scale_dtype == ORX_DTYPE_BFLOAT16
+		       ? store_bf16_f32
+		       : orx_raw_store(ORX_DTYPE_FLOAT);
+}
+
+/* Twin elements [first, first + count) drawn from p into buf (room for
+ * count + ORX_RNG_BLOCK floats) as the passes read them; *w then points
+ * at element first. */
+static int draw(float **w, float *buf, const orx_quant *q, const shape *s,
 		uint64_t first, uint64_t count, const orx_init_params *p,
 		uint64_t key)
 {
 	uint64_t start = first - first % ORX_RNG_BLOCK;
+	orx_store_fn store = twin_store(q->scale_dtype);
 	int rc;
 
 	if (p->dist == ORX_DIST_ORTHOGONAL) { /* whole: slice_of gave n */
-		rc = orx_init_fill(buf, (size_t)s->n, p, key, q->dims, q->ndim);
+		rc = orx_init_fill_store(buf, store, (size_t)s->n, p, key,
+					 q->dims, q->ndim);
 		start = 0;
 	} else if (count == s->n) { /* whole, on every core */
-		orx_fill_job job = {
-			buf,	      orx_raw_store(ORX_DTYPE_DOUBLE),
-			(size_t)s->n, p,
-			key,	      q->dims,
-			q->ndim};
+		orx_fill_job job = {buf, store,	  (size_t)s->n, p,
+				    key, q->dims, q->ndim};
 		rc = orx_init_fill_jobs(&job, 1, 0);
 	} else
 		rc = orx_init_fill_range(
-			buf, orx_raw_store(ORX_DTYPE_DOUBLE), (size_t)s->n,
-			(size_t)start, (size_t)(first + count - start), p, key);
+			buf, store, (size_t)s->n, (size_t)start,
+			(size_t)(first + count - start), p, key);
 	*w = buf + (first - start);
 	return rc;
 }
@@ -494,7 +520,7 @@ typedef struct {
 	const shape *s;
 	held *h;
 	range *r; /* the thread's own while ranging, the shared after */
-	const double *w;
+	const float *w;
 	uint64_t first, count;
 } part;
 
@@ -507,7 +533,7 @@ static void *range_part(void *arg)
 	if (p->q->gran == ORX_QGRAN_TENSOR) { /* in registers */
 		double lo = 0, hi = 0;
 		for (uint64_t k = 0; k < p->count; k++) {
-			double x = rounded(p->q->scale_dtype, p->w[k]);
+			double x = p->w[k];
 			lo = x < lo ? x : lo;
 			hi = x > hi ? x : hi;
 		}
@@ -518,7 +544,7 @@ static void *range_part(void *arg)
 	cursor_at(&c, p->s, p->first);
 	for (uint64_t k = 0; k < p->count; k++, cursor_next(&c, p->s)) {
 		range *g = &p->r[cursor_group(p->q, p->s, &c)];
-		double x = rounded(p->q->scale_dtype, p->w[k]);
+		double x = p->w[k];
 		g->lo = x < g->lo ? x : g->lo;
 		g->hi = x > g->hi ? x : g->hi;
 		g->seen = true;
@@ -528,16 +554,21 @@ static void *range_part(void *arg)
 
 /* Codes of one group, a run of 8-bit codes in the twin's order, from
  * float32 draws. */
-static void code_run8(uint8_t *out, const double *w, uint64_t n, double scale,
+ORX_VECTOR_CLONES
+static void code_run8(uint8_t *out, const float *w, uint64_t n, double scale,
 		      double zero, const range *r)
 {
-	const double lo = r->clo, hi = r->chi; /* out may alias r */
+	const double lo = r->clo, hi = r->chi, big = 1125899906842624.0,
+		     magic = 6755399441055744.0; /* 2^50, 1.5 * 2^52 */
 
-	for (uint64_t k = 0; k < n; k++) {
-		double v = round_even((double)(float)w[k] / scale) + zero;
-		v = v < lo ? lo : v;
-		v = v > hi ? hi : v;
-		out[k] = (uint8_t)(int)v;
+	for (uint64_t k = 0; k < n; k++) { /* out may alias r: lo, hi held */
+		double x = w[k] / scale;
+		x = x < -big ? -big : x; /* beyond, clamped below anyway */
+		x = x > big ? big : x;
+		x = (x + magic) - magic + zero; /* half to even */
+		x = x < lo ? lo : x;
+		x = x > hi ? hi : x;
+		out[k] = (uint8_t)(int32_t)x;
 	}
 }
 
@@ -549,7 +580,6 @@ static bool code_part8(const part *p)
 	uint64_t run = q->gran == ORX_QGRAN_TENSOR ? p->count : p->s->inner;
 
 	if (q->bits != 8 || q->pack != ORX_QPACK_FLAT ||
-	    q->scale_dtype != ORX_DTYPE_FLOAT ||
 	    !(q->gran == ORX_QGRAN_TENSOR ||
 	      (q->gran == ORX_QGRAN_AXIS && q->axis == 0)) ||
 	    !run)
@@ -579,9 +609,7 @@ static void *code_part(void *arg)
 	cursor_at(&c, p->s, p->first);
 	for (uint64_t k = 0; k < p->count; k++, cursor_next(&c, p->s)) {
 		uint64_t g = cursor_group(q, p->s, &c);
-		double v = round_even(rounded(q->scale_dtype, p->w[k]) /
-				      scale[g]) +
-			   zero[g];
+		double v = round_even(p->w[k] / scale[g]) + zero[g];
 		v = v < p->r[g].clo   ? p->r[g].clo
 		    : v > p->r[g].chi ? p->r[g].chi
 				      : v;
@@ -611,7 +639,7 @@ static uint64_t aligned(const orx_quant *q, const shape *s, uint64_t at)
  * ranges, threads x groups, or NULL: one thread); *n of them. */
 static void share(part *parts, size_t *n, const orx_quant *q, const shape *s,
 		  held *h, range *r, range *own, uint64_t groups,
-		  const double *w, uint64_t first, uint64_t count)
+		  const float *w, uint64_t first, uint64_t count)
 {
 	size_t at = 0;
 
@@ -632,7 +660,7 @@ static void share(part *parts, size_t *n, const orx_quant *q, const shape *s,
 
 /* A slice's values ranged into each group's r (the threads' merged). */
 static void range_slice(const orx_quant *q, const shape *s, held *h, range *r,
-			range *own, uint64_t groups, const double *w,
+			range *own, uint64_t groups, const float *w,
 			uint64_t first, uint64_t count)
 {
 	part parts[ORX_MAX_THREADS];
@@ -661,7 +689,7 @@ static void make_params(const orx_quant *q, held *h, range *r, uint64_t groups)
 
 /* A slice's codes, on the threads. */
 static void code_slice(const orx_quant *q, const shape *s, held *h, range *r,
-		       range *own, uint64_t groups, const double *w,
+		       range *own, uint64_t groups, const float *w,
 		       uint64_t first, uint64_t count)
 {
 	part parts[ORX_MAX_THREADS];
@@ -676,7 +704,7 @@ static void code_slice(const orx_quant *q, const shape *s, held *h, range *r,
 /* One slice of whole groups: the ranges, each group's scale and zero
  * point, the codes. */
 static void quantize(const orx_quant *q, const shape *s, held *h, range *r,
-		     range *own, uint64_t groups, const double *w,
+		     range *own, uint64_t groups, const float *w,
 		     uint64_t first, uint64_t count)
 {
 	range_slice(q, s, h, r, own, groups, w, first, count);
@@ -694,7 +722,7 @@ typedef struct {
 	const orx_quant *q;
 	const shape *s;
 	held *h;
-	const double *w;	    /* element first of the twin */
+	const float *w;		    /* element first of the twin */
 	uint64_t first, row0, row1; /* rows of blocks [row0, row1) */
 } tiles;
 
@@ -709,8 +737,7 @@ static void tile(const tiles *t, uint64_t kb, uint64_t n0, uint64_t n1)
 	blob = packed_bytes(s->block, q->bits);
 	for (uint64_t k = k0; k < k1; k++)
 		for (uint64_t n = n0; n < n1; n++) {
-			double x = rounded(q->scale_dtype,
-					   t->w[k * s->inner + n - t->first]);
+			double x = t->w[k * s->inner + n - t->first];
 			r[n - n0].lo = x < r[n - n0].lo ? x : r[n - n0].lo;
 			r[n - n0].hi = x > r[n - n0].hi ? x : r[n - n0].hi;
 		}
@@ -722,11 +749,10 @@ static void tile(const tiles *t, uint64_t kb, uint64_t n0, uint64_t n1)
 		for (uint64_t n = n0; n < n1; n++) {
 			uint64_t g = n * s->blocks + kb;
 			const range *rg = &r[n - n0];
-			double v = round_even(rounded(q->scale_dtype,
-						      t->w[k * s->inner + n -
-							   t->first]) /
-					      t->h->scale[g]) +
-				   t->h->zero[g];
+			double v =
+				round_even(t->w[k * s->inner + n - t->first] /
+					   t->h->scale[g]) +
+				t->h->zero[g];
 			v = v < rg->clo ? rg->clo : v > rg->chi ? rg->chi : v;
 			code_put(t->h->codes, in_run(g * blob, k - k0, q->bits),
 				 q->bits, (int64_t)v);
@@ -746,7 +772,7 @@ static void *tile_part(void *arg)
 
 /* A slice of MatMulNBits' twin (whole rows of blocks) on the threads. */
 static void quantize_nbits(const orx_quant *q, const shape *s, held *h,
-			   const double *w, uint64_t first, uint64_t count)
+			   const float *w, uint64_t first, uint64_t count)
 {
 	tiles parts[ORX_MAX_THREADS];
 	uint64_t row = s->block * s->inner, r0 = first / row,
@@ -804,14 +830,14 @@ static int write_back(orx_model *model, const orx_quant *q, held *h,
 			     : ORX_OK;
 }
 
-/* Room for n doubles in scratch, kept for the next weight. */
-static double *room(orx_quant_scratch *scratch, uint64_t n)
+/* Room for n floats in scratch, kept for the next weight. */
+static float *room(orx_quant_scratch *scratch, uint64_t n)
 {
-	double *b;
+	float *b;
 
 	if (scratch->cap >= n)
 		return scratch->buf;
-	if (!(b = realloc(scratch->buf, n * sizeof(double))))
+	if (!(b = realloc(scratch->buf, n * sizeof(float))))
 		return NULL;
 	scratch->cap = n;
 	return scratch->buf = b;
@@ -828,7 +854,7 @@ int orx_quant_apply(orx_model *model, const orx_quant *q,
 		    orx_quant_scratch *scratch)
 {
 	uint64_t groups = orx_quant_groups(q), slice;
-	double *buf = NULL, *w;
+	float *buf = NULL, *w;
 	range *r = NULL, *own = NULL;
 	shape s;
 	held h;
@@ -870,7 +896,7 @@ out:
 typedef struct {
 	shape s;
 	held h;
-	double *buf, *w;
+	float *buf, *w;
 } sharer;
 
 static int draw_sharer(sharer *x, const orx_model *model, const orx_quant *q,
@@ -887,7 +913,7 @@ static int draw_sharer(sharer *x, const orx_model *model, const orx_quant *q,
 				orx_value_name(model, q->codes));
 	if ((rc = hold(&x->h, model, q, groups, NULL)) != ORX_OK)
 		return rc;
-	if (!(x->buf = malloc((x->s.n + ORX_RNG_BLOCK) * sizeof(double))))
+	if (!(x->buf = malloc((x->s.n + ORX_RNG_BLOCK) * sizeof(float))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	return draw(&x->w, x->buf, q, &x->s, 0, x->s.n, p, key);
 }

@@ -77,7 +77,7 @@ int orx_quant_check(bool *symmetric, const orx_model *model,
  * type first. Codes, scales and zero points are written into their
  * tensors. */
 typedef struct {
-	double *buf; /* the draws, kept from one weight to the next */
+	float *buf; /* the draws, kept from one weight to the next */
 	uint64_t cap;
 } orx_quant_scratch;
 

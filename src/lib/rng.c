@@ -21,17 +21,10 @@
 #include <pthread.h>
 #include <string.h>
 
-/* Machine-specific copies of the vectorizable loops; the values are the
- * same in every copy (integer arithmetic, exact conversions). Not under
- * ThreadSanitizer: the clones' resolver runs before its runtime does. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&         \
-	!defined(__SANITIZE_THREAD__)
-#define VECTOR_CLONES                                                          \
-	__attribute__((                                                        \
-		target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define VECTOR_CLONES
-#endif
+/* Machine-specific copies of the vectorizable loops (ORX_VECTOR_CLONES):
+ * the values are the same in every copy (integer arithmetic, exact
+ * conversions). */
+#define VECTOR_CLONES ORX_VECTOR_CLONES
 
 #define GOLDEN UINT64_C(0x9e3779b97f4a7c15)
 #define BLOCK_MIX UINT64_C(0xd1b54a32d192ed03)

@@ -24,9 +24,8 @@ from onnx import numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "py"))
-from ort_inputs import run_ort  # noqa: E402
+from ort_inputs import ort_optimize, run_ort  # noqa: E402
 
-OPTIMIZE = os.path.join(HERE, "..", "tests", "ort", "optimize.js")
 PREFIXES = ("ConvBnFusion_W_", "ConvBnFusion_BN_B_")
 
 
@@ -107,10 +106,10 @@ def main():
         before = plan(tool, path)
         for level in ("basic", "extended"):
             opt = os.path.join(work, f"{f[:-5]}_{level}.onnx")
-            r = subprocess.run(["node", OPTIMIZE, path, opt, level], capture_output=True,
-                               text=True)
-            if r.returncode != 0:
-                print(f"{f} {level}: not optimized: {r.stderr.strip()[:120]}")
+            try:
+                ort_optimize(path, opt, level)
+            except RuntimeError as e:
+                print(f"{f} {level}: not optimized: {str(e)[:120]}")
                 continue
             match = matches(path, before, opt)
             same, n = agree(before, plan(tool, opt), match)

@@ -42,7 +42,7 @@ def ab(tool, a, b, runs, work):
 
 
 def resnet50(work):
-    from needs_torch import nn, torch, torchvision  # noqa: F401
+    from needs_torch import torch, torchvision
     from torch.ao.quantization import convert, get_default_qconfig, prepare
     torch.backends.quantized.engine = "qnnpack"
     fpath, qpath = os.path.join(work, "rn50_float.onnx"), os.path.join(work, "rn50_qdq.onnx")

@@ -20,9 +20,8 @@ import onnx
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "py"))
 from needs_torch import torch, torchvision  # noqa: E402
-from ort_inputs import run_ort  # noqa: E402
+from ort_inputs import ort_optimize, run_ort  # noqa: E402
 
-OPTIMIZE = os.path.join(HERE, "..", "tests", "ort", "optimize.js")
 
 
 def quantized(make, shape):
@@ -69,8 +68,7 @@ def main():
         torch.onnx.export(f, torch.randn(1, 3, 96, 96), fpath, opset_version=13)
         torch.onnx.export(q, torch.randn(1, 3, 96, 96), qpath, opset_version=13)
         ext = os.path.join(work, name + "_ext.onnx")
-        subprocess.run(["node", OPTIMIZE, qpath, ext, "extended"], check=True,
-                       capture_output=True)
+        ort_optimize(qpath, ext)
         for form, path in (("QDQ", qpath), ("QLinear", ext)):
             out = path[:-5] + "_out.onnx"
             r = subprocess.run([tool, "apply", path, "-o", out, "--json"], capture_output=True,

@@ -34,11 +34,9 @@ from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from needs_torch import nn, torch  # noqa: E402
-from ort_inputs import ort_available, run_ort  # noqa: E402
+from ort_inputs import ort_available, ort_optimize, run_ort  # noqa: E402
 from results import finish, report  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OPTIMIZE = os.path.join(HERE, "..", "ort", "optimize.js")
 PREFIXES = ("ConvBnFusion_W_", "ConvBnFusion_BN_B_")
 FIELDS = ("role", "scheme", "fan_in", "fan_out", "activation")
 ACTS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.1),
@@ -117,12 +115,6 @@ def export(module, x, path, opset, train, weight=None):
             weight[0].copy_(weight[1](weight[0]))
     mode = torch.onnx.TrainingMode.PRESERVE if train else torch.onnx.TrainingMode.EVAL
     torch.onnx.export(module, x, path, opset_version=opset, training=mode)
-
-
-def optimize(src, out, level):
-    r = subprocess.run(["node", OPTIMIZE, src, out, level], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"ONNX Runtime ({level}): {r.stderr.strip()}")
 
 
 def plan(tool, path):
@@ -215,7 +207,7 @@ def check_cases(tool, tmp):
             export(m, x, path, 13, False, weight=(layer(m), make))
             opt = path[:-5] + "_ext.onnx"
             try:
-                optimize(path, opt, "extended")
+                ort_optimize(path, opt, "extended")
                 want, got = findings(tool, path), findings(tool, opt)
                 problems = [] if want == got else [f"before {sorted(want)}, after {sorted(got)}"]
                 if not want:
@@ -239,7 +231,7 @@ def main():
             for level in ("basic", "extended"):
                 opt = os.path.join(tmp, f"{name}_{level}.onnx")
                 try:
-                    optimize(path, opt, level)
+                    ort_optimize(path, opt, level)
                     problems = plan_problems(plan(tool, path), plan(tool, opt))
                     more, total, changed = apply_problems(tool, opt, opt[:-5] + "_out.onnx")
                     problems += more

@@ -43,14 +43,12 @@ from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from needs_torch import nn, torch, torchvision  # noqa: E402
-from ort_inputs import ort_available, run_ort  # noqa: E402
+from ort_inputs import ort_available, ort_optimize, run_ort  # noqa: E402
 from quant_models import INT4, export, hand_models, torch_models  # noqa: E402
 from results import finish, report  # noqa: E402
 from rng_reference import stream  # noqa: E402
 from stats import variance_problem  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OPTIMIZE = os.path.join(HERE, "..", "ort", "optimize.js")
 SEED = 5
 DRAWN_MAX = 140000  # elements drawn again here per weight (pure Python)
 UINT4 = 21
@@ -241,13 +239,6 @@ def check_output(src, out, plan, expect, exact=True):
     return problems
 
 
-def optimize(src, dst):
-    r = subprocess.run(["node", OPTIMIZE, src, dst, "extended"], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr.strip()[:200])
-    return dst
-
-
 def torch_cases(tool, tmp):
     for name, f, q, shape in torch_models(torch, torchvision, nn, big=True):
         fpath, qpath = os.path.join(tmp, name + "_float.onnx"), os.path.join(tmp, name + "_qdq.onnx")
@@ -255,7 +246,7 @@ def torch_cases(tool, tmp):
         export(torch, q, shape, qpath)
         want = sorted(summary(t) for t in weights(tool_json(tool, "plan", fpath)))
         for form, path in (("QDQ", qpath),
-                           ("QLinear", optimize(qpath, os.path.join(tmp, name + "_ext.onnx")))):
+                           ("QLinear", ort_optimize(qpath, os.path.join(tmp, name + "_ext.onnx")))):
             out = path[:-5] + "_out.onnx"
             plan = tool_json(tool, "apply", path, "-o", out, "--seed", str(SEED))
             both = [as_float(t) for t in weights(plan)]

@@ -10,6 +10,7 @@ from onnx import TensorProto
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN_JS = os.path.join(HERE, "..", "ort", "run.js")
+OPTIMIZE_JS = os.path.join(HERE, "..", "ort", "optimize.js")
 TYPES = {TensorProto.FLOAT: "float32", TensorProto.FLOAT16: "float16",
          TensorProto.DOUBLE: "float64", TensorProto.INT64: "int64",
          TensorProto.INT32: "int32"}
@@ -50,3 +51,12 @@ def run_ort(path, specs=None, values=False):
     if r.returncode != 0:
         raise RuntimeError(r.stderr.strip())
     return json.loads(r.stdout)
+
+
+def ort_optimize(src, dst, level="extended"):
+    """Save what ONNX Runtime's optimizer at level makes of src as dst
+    (tests/ort/optimize.js); dst. Raises RuntimeError with its message."""
+    r = subprocess.run(["node", OPTIMIZE_JS, src, dst, level], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"ONNX Runtime ({level}): {r.stderr.strip()}")
+    return dst

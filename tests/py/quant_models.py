@@ -9,7 +9,6 @@ opset 17 and has no int4).
     from quant_models import torch_models, hand_models
 """
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 MS = "com.microsoft"
@@ -196,7 +195,6 @@ def gather_block_quantized(rng, dtype="uint8", bits=4, v=64, d=64, block=32, zer
         data = _raw("emb_Q4", INT4, [v, d], _pack(codes, 4))
         zp = _raw("emb_zp", INT4, [v, blocks], _pack(np.zeros((v, blocks)), 4))
     inits = [data, _float("emb_scales", rng.uniform(0.01, 0.03, (v, blocks)))]
-    ins = ["ids", "emb_Q4"]
     if zero:
         inits.append(zp)
     nodes = [helper.make_node("GatherBlockQuantized",
@@ -205,7 +203,6 @@ def gather_block_quantized(rng, dtype="uint8", bits=4, v=64, d=64, block=32, zer
                               quantize_axis=1, gather_axis=0),
              helper.make_node("MatMul", ["e", "proj"], ["Y"])]
     inits.append(_float("proj", rng.normal(0, 0.1, (d, 8))))
-    del ins
     return _model(nodes, inits, [_io("ids", [2, 3], TensorProto.INT64)],
                   [_io("Y", [2, 3, 8])])
 

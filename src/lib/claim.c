@@ -118,7 +118,7 @@ int orx_plan_claim(entry **out, orx_plan_ctx *c, int node, int slot,
 	memcpy(e->seen, tr.seen, tr.ndim * sizeof(int64_t));
 	e->seen_ndim = tr.ndim;
 	e->quantized = tr.quantized;
-	if ((rc = orx_claim_quantized(c, e, node, slot, &tr)) != ORX_OK)
+	if ((rc = orx_claim_quantized(c, e, node, &tr)) != ORX_OK)
 		return rc;
 	if (like) {
 		share_walk(e, like);

@@ -119,7 +119,7 @@ int orx_claim_quant_params(orx_plan_ctx *c, int node, const orx_op *op)
 	return rc;
 }
 
-int orx_claim_quantized(orx_plan_ctx *c, entry *e, int node, int slot,
+int orx_claim_quantized(orx_plan_ctx *c, entry *e, int node,
 			const orx_trace *tr)
 {
 	const orx_op *op = orx_op_of(c->gr, node);
@@ -131,7 +131,7 @@ int orx_claim_quantized(orx_plan_ctx *c, entry *e, int node, int slot,
 	    (e->pub.role != ORX_ROLE_WEIGHT &&
 	     e->pub.role != ORX_ROLE_EMBEDDING))
 		return ORX_OK;
-	if ((rc = orx_qform_weight(&w, c->model, c->gr, node, slot, op, tr)) !=
+	if ((rc = orx_qform_weight(&w, c->model, c->gr, node, op, tr)) !=
 	    ORX_OK)
 		return rc;
 	if (w.skip) {
@@ -167,8 +167,8 @@ int orx_claim_quantized_bias(orx_plan_ctx *c, entry *b, const entry *w,
 
 	if (!w->quant || orx_graph_trace(&tr, c->gr, node, (size_t)slot) != 0)
 		return ORX_OK;
-	if ((rc = orx_qform_bias(&qb, &is, c->model, c->gr, node, slot, w->row,
-				 &tr, w->quant)) != ORX_OK ||
+	if ((rc = orx_qform_bias(&qb, &is, c->model, c->gr, node, w->row, &tr,
+				 w->quant)) != ORX_OK ||
 	    !is)
 		return rc;
 	if (!(b->qbias = orx_arena_alloc(c->plan->mem, sizeof(qb))))

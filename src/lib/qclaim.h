@@ -5,11 +5,11 @@
 #include "plan.h"
 #include "trace.h"
 
-/* Entry e, just claimed from input slot of node of c's graph (traced as
+/* Entry e, just claimed from an input of node of c's graph (traced as
  * tr): when it is a quantized weight (or embedding), its form kept with
  * it, or the reason a form is left alone. ORX_EINVALID when its tensors
  * contradict each other. */
-int orx_claim_quantized(orx_plan_ctx *c, entry *e, int node, int slot,
+int orx_claim_quantized(orx_plan_ctx *c, entry *e, int node,
 			const orx_trace *tr);
 
 /* Bias b at input slot of layer node, whose weight is w: when it is an

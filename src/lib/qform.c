@@ -366,14 +366,13 @@ static int gather_form(orx_qweight *w, const orx_model *m, const orx_graph *gr,
 }
 
 int orx_qform_weight(orx_qweight *out, const orx_model *model,
-		     const orx_graph *gr, int n, int slot, const orx_op *op,
+		     const orx_graph *gr, int n, const orx_op *op,
 		     const orx_trace *tr)
 {
 	int codes = orx_value_of_constant(model, tr->graph, tr->init,
 					  tr->constant_node);
 	int rc;
 
-	(void)slot;
 	memset(out, 0, sizeof(*out));
 	out->after = -1;
 	out->q.zero = SIZE_MAX;
@@ -399,7 +398,7 @@ int orx_qform_weight(orx_qweight *out, const orx_model *model,
 }
 
 int orx_qform_bias(orx_qbias *out, bool *is, const orx_model *model,
-		   const orx_graph *gr, int n, int slot, const orx_op *op,
+		   const orx_graph *gr, int n, const orx_op *op,
 		   const orx_trace *tr, const orx_quant *wq)
 {
 	int codes = orx_value_of_constant(model, tr->graph, tr->init,
@@ -431,7 +430,6 @@ int orx_qform_bias(orx_qbias *out, bool *is, const orx_model *model,
 	} else {
 		return ORX_OK;
 	}
-	(void)slot;
 	*is = true;
 	return ORX_OK;
 }

@@ -18,18 +18,18 @@ typedef struct {
 			     after it (MatMulInteger); else -1 */
 } orx_qweight;
 
-/* Whether input slot of node n of gr (row op), traced as tr, is a
+/* Whether the node input traced as tr (node n of gr, row op) is a
  * quantized weight, into *out. ORX_EINVALID (one line naming the tensor)
  * when its codes, scales and zero points contradict each other or an
  * attribute is out of range. */
 int orx_qform_weight(orx_qweight *out, const orx_model *model,
-		     const orx_graph *gr, int n, int slot, const orx_op *op,
+		     const orx_graph *gr, int n, const orx_op *op,
 		     const orx_trace *tr);
 
-/* Whether the bias at input slot of layer node n (traced as tr), whose
+/* Whether the bias input of layer node n traced as tr, whose
  * weight is quantized as wq, is a quantized int32 bias: into *out, *is. */
 int orx_qform_bias(orx_qbias *out, bool *is, const orx_model *model,
-		   const orx_graph *gr, int n, int slot, const orx_op *op,
+		   const orx_graph *gr, int n, const orx_op *op,
 		   const orx_trace *tr, const orx_quant *wq);
 
 #endif

@@ -243,20 +243,13 @@ static void zero_put(const orx_quant *q, held *h, uint64_t g, double z)
 		code_put(h->zeros, zero_place(q, g), q->bits, (int64_t)z);
 }
 
-/* The bytes of q's tensors, and each group's scale and zero point. */
-static int hold(held *h, const orx_model *model, const orx_quant *q,
-		uint64_t groups, orx_model *edit)
+/* The bytes of q's scales and zero points, and each group's. */
+static int hold_params(held *h, const orx_model *model, const orx_quant *q,
+		       uint64_t groups)
 {
 	int rc;
 
-	*h = (held){0};
-	if (edit &&
-	    (h->codes = orx_tensor_raw_in_place(edit, q->codes, &h->n_codes)))
-		h->in_place = true; /* written where they are */
-	if ((!h->in_place &&
-	     (rc = orx_tensor_raw_copy(&h->codes, &h->n_codes, model,
-				       q->codes)) != ORX_OK) ||
-	    (rc = orx_tensor_raw_copy(&h->scales, &h->n_scales, model,
+	if ((rc = orx_tensor_raw_copy(&h->scales, &h->n_scales, model,
 				      q->scale)) != ORX_OK ||
 	    (q->zero != SIZE_MAX &&
 	     (rc = orx_tensor_raw_copy(&h->zeros, &h->n_zeros, model,
@@ -270,6 +263,24 @@ static int hold(held *h, const orx_model *model, const orx_quant *q,
 		h->scale[g] = float_get(h->scales, q->scale_dtype, g);
 	}
 	return ORX_OK;
+}
+
+/* The same with the codes' bytes: edit's own, written in place, where
+ * they are inline raw_data; else a copy. */
+static int hold(held *h, const orx_model *model, const orx_quant *q,
+		uint64_t groups, orx_model *edit)
+{
+	int rc;
+
+	*h = (held){0};
+	if (edit &&
+	    (h->codes = orx_tensor_raw_in_place(edit, q->codes, &h->n_codes)))
+		h->in_place = true;
+	if (!h->in_place &&
+	    (rc = orx_tensor_raw_copy(&h->codes, &h->n_codes, model,
+				      q->codes)) != ORX_OK)
+		return rc;
+	return hold_params(h, model, q, groups);
 }
 
 /*** @@CHECK: the tensors against each other ***/
@@ -313,6 +324,7 @@ static int mismatch(const orx_model *model, size_t i, const char *what,
 
 int orx_quant_check(bool *symmetric, const orx_model *model, const orx_quant *q)
 {
+	orx_tensor_info t;
 	uint64_t groups = orx_quant_groups(q);
 	double lo, hi, half = ldexp(1, (int)q->bits - 1);
 	shape s;
@@ -322,8 +334,11 @@ int orx_quant_check(bool *symmetric, const orx_model *model, const orx_quant *q)
 	shape_of(&s, q);
 	orx_quant_range(q, &lo, &hi);
 	*symmetric = true;
-	if ((rc = hold(&h, model, q, 0, NULL)) != ORX_OK)
+	h = (held){.in_place = true}; /* the codes' length is enough */
+	if ((rc = orx_model_tensor(&t, model, q->codes)) != ORX_OK ||
+	    (rc = hold_params(&h, model, q, 0)) != ORX_OK)
 		goto out;
+	h.n_codes = t.nbytes;
 	if (h.n_codes != codes_bytes(q, &s))
 		rc = mismatch(model, q->codes, "codes", h.n_codes,
 			      codes_bytes(q, &s));
@@ -387,14 +402,17 @@ static void group_params(const orx_quant *q, held *h, uint64_t g, range *r)
 	h->zero[g] = z;
 }
 
-/* x rounded to the nearest integer, ties to even (the default rounding
- * mode's addition of 1.5 * 2^52, exact below 2^51 in magnitude; beyond,
- * the caller clamps anyway). */
+/* x rounded to the nearest integer, ties to even, for codes: the default
+ * rounding mode's addition of 1.5 * 2^52, exact within 2^50 in magnitude
+ * (beyond, +-2^50: the caller clamps to the codes' range anyway).
+ * Branch-free, so that loops of it vectorize. */
 static inline double round_even(double x)
 {
-	const double magic = 6755399441055744.0;
+	const double big = 1125899906842624.0, magic = 6755399441055744.0;
 
-	return fabs(x) < 2251799813685248.0 ? (x + magic) - magic : x;
+	x = x < -big ? -big : x;
+	x = x > big ? big : x;
+	return (x + magic) - magic;
 }
 
 /* Group g's codes' bounds: the type's, or +-(2^(bits-1) - 1) about the
@@ -558,14 +576,10 @@ ORX_VECTOR_CLONES
 static void code_run8(uint8_t *out, const float *w, uint64_t n, double scale,
 		      double zero, const range *r)
 {
-	const double lo = r->clo, hi = r->chi, big = 1125899906842624.0,
-		     magic = 6755399441055744.0; /* 2^50, 1.5 * 2^52 */
+	const double lo = r->clo, hi = r->chi;
 
 	for (uint64_t k = 0; k < n; k++) { /* out may alias r: lo, hi held */
-		double x = w[k] / scale;
-		x = x < -big ? -big : x; /* beyond, clamped below anyway */
-		x = x > big ? big : x;
-		x = (x + magic) - magic + zero; /* half to even */
+		double x = round_even(w[k] / scale) + zero;
 		x = x < lo ? lo : x;
 		x = x > hi ? hi : x;
 		out[k] = (uint8_t)(int32_t)x;
@@ -635,8 +649,8 @@ static uint64_t aligned(const orx_quant *q, const shape *s, uint64_t at)
 	return unit ? at / unit * unit : at;
 }
 
-/* A slice's shares, one per thread (up to ORX_MAX_THREADS; own: their
- * ranges, threads x groups, or NULL: one thread); *n of them. */
+/* A slice's shares, one per thread (up to ORX_MAX_THREADS; own: room for
+ * their ranges, threads x groups, or NULL: one thread); *n of them. */
 static void share(part *parts, size_t *n, const orx_quant *q, const shape *s,
 		  held *h, range *r, range *own, uint64_t groups,
 		  const float *w, uint64_t first, uint64_t count)
@@ -652,8 +666,6 @@ static void share(part *parts, size_t *n, const orx_quant *q, const shape *s,
 				  h,	   *n == 1 ? r : own + t * groups,
 				  w + at,  first + at,
 				  end - at};
-		for (uint64_t g = 0; *n > 1 && g < groups; g++)
-			parts[t].r[g] = (range){0};
 		at = end;
 	}
 }
@@ -667,6 +679,8 @@ static void range_slice(const orx_quant *q, const shape *s, held *h, range *r,
 	size_t n;
 
 	share(parts, &n, q, s, h, r, own, groups, w, first, count);
+	for (size_t t = 0; n > 1 && t < n; t++) /* each thread's, empty */
+		memset(parts[t].r, 0, groups * sizeof(range));
 	orx_run_parallel(n, range_part, parts, sizeof(part));
 	for (uint64_t g = 0; n > 1 && g < groups; g++)
 		for (size_t t = 0; t < n; t++) {

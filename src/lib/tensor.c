@@ -759,6 +759,16 @@ int orx_tensor_init_block(orx_model *model, size_t i, uint64_t first,
 
 /*** @@RAW: a tensor's bytes, whatever its storage ***/
 
+/* Tensor i's typed field does not hold its n elements (or holds a type
+ * without a raw form). */
+static int typed_mismatch(const orx_model *model, size_t i, uint64_t n)
+{
+	return orx_fail(ORX_EUNSUPPORTED,
+			"tensor '%s': its typed storage does not hold its %llu "
+			"elements",
+			orx_value_name(model, i), (unsigned long long)n);
+}
+
 int orx_tensor_raw_copy(uint8_t **out, uint64_t *len, const orx_model *model,
 			size_t i)
 {
@@ -786,10 +796,7 @@ int orx_tensor_raw_copy(uint8_t **out, uint64_t *len, const orx_model *model,
 	else if (t->has_raw_data)
 		memcpy(buf, t->raw_data.data, (size_t)*len);
 	else if (orx_typed_to_raw(buf, t, n) != ORX_OK)
-		rc = orx_fail(ORX_EUNSUPPORTED,
-			      "tensor '%s': its typed storage does not hold "
-			      "its %llu elements",
-			      orx_value_name(model, i), (unsigned long long)n);
+		rc = typed_mismatch(model, i, n);
 	if (rc != ORX_OK)
 		free(buf);
 	else
@@ -831,11 +838,7 @@ int orx_tensor_raw_put(orx_model *model, size_t i, const uint8_t *bytes,
 	}
 	return orx_raw_to_typed(t, bytes, n) == ORX_OK
 		       ? ORX_OK
-		       : orx_fail(ORX_EUNSUPPORTED,
-				  "tensor '%s': its typed storage does not "
-				  "hold its %llu elements",
-				  orx_value_name(model, i),
-				  (unsigned long long)n);
+		       : typed_mismatch(model, i, n);
 }
 
 uint8_t *orx_tensor_raw_in_place(orx_model *model, size_t i, uint64_t *len)

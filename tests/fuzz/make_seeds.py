@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Remake the fuzz targets' seed corpora in seeds/: small models of every
 layout the library reads (layers, normalizations, patterns, Constant
-nodes, If and Loop bodies, float16 behind Cast, recurrent layers),
+nodes, If and Loop bodies, float16 behind Cast, recurrent layers,
+quantized forms),
 models whose external data names every entry of fuzz_file's folder, and
 zip archives of them.
 
@@ -167,10 +168,20 @@ def write(folder, name, data):
         f.write(data)
 
 
+def quantized():
+    """Small quantized models of each form (tests/py/quant_models.py)."""
+    import sys
+    sys.path.insert(0, os.path.join(HERE, "..", "py"))
+    from quant_models import hand_models
+    keep = {"matmul_integer", "dynamic_quantize_matmul", "nbits8_b16", "nbits4_b32_float",
+            "gather_uint8_4bit", "gather_int4", "dequantize_blocked_int4", "shared_scale"}
+    return [("q_" + name, m) for name, m, _ in hand_models() if name in keep]
+
+
 def main():
     shutil.rmtree(SEEDS, ignore_errors=True)
     built = dict(models())
-    for name, m in built.items():
+    for name, m in list(built.items()) + quantized():
         write("model", name + ".onnx", m.SerializeToString())
     for loc in ("w.bin", "sub/w.bin", "fifo", "link", "hard", "dir", "../w.bin", "missing"):
         write("file", loc.replace("/", "_").replace(".", "_") + ".onnx",

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Quantized models (tests/py/quant_models.py): PyTorch's qnnpack QDQ
-exports (a CNN and an MLP with ReLU, Tanh and Sigmoid; torchvision's
-quantizable ResNet-18 and MobileNetV2), what ONNX Runtime's optimizer
+exports (a CNN and an MLP with ReLU, Tanh and Sigmoid, at opsets 13 and
+17; torchvision's quantizable ResNet-18 and MobileNetV2), what ONNX Runtime's optimizer
 makes of them at level extended (QLinearConv, QGemm, QLinearSigmoid ...),
 and graphs built after ONNX Runtime's operator docs (MatMulInteger,
 DynamicQuantizeMatMul, MatMulNBits at 4 and 8 bits, blocks of 32, 128 and
@@ -245,8 +245,12 @@ def torch_cases(tool, tmp):
         export(torch, f, shape, fpath)
         export(torch, q, shape, qpath)
         want = sorted(summary(t) for t in weights(tool_json(tool, "plan", fpath)))
-        for form, path in (("QDQ", qpath),
-                           ("QLinear", ort_optimize(qpath, os.path.join(tmp, name + "_ext.onnx")))):
+        forms = [("QDQ", qpath),
+                 ("QLinear", ort_optimize(qpath, os.path.join(tmp, name + "_ext.onnx")))]
+        if name in ("cnn", "mlp"):  # the same at opset 17
+            export(torch, q, shape, qpath[:-5] + "17.onnx", opset=17)
+            forms.append(("QDQ opset 17", qpath[:-5] + "17.onnx"))
+        for form, path in forms:
             out = path[:-5] + "_out.onnx"
             plan = tool_json(tool, "apply", path, "-o", out, "--seed", str(SEED))
             both = [as_float(t) for t in weights(plan)]

@@ -16,6 +16,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, mapping
 
+UINT4, INT4 = 21, 22  # TensorProto's: the onnx package here predates them
 NAMES = {TensorProto.FLOAT: "float32", TensorProto.DOUBLE: "float64",
          TensorProto.FLOAT16: "float16", TensorProto.BFLOAT16: "bfloat16",
          TensorProto.INT64: "int64", TensorProto.INT32: "int32",
@@ -23,12 +24,14 @@ NAMES = {TensorProto.FLOAT: "float32", TensorProto.DOUBLE: "float64",
          TensorProto.INT16: "int16", TensorProto.UINT16: "uint16",
          TensorProto.UINT32: "uint32", TensorProto.UINT64: "uint64",
          TensorProto.BOOL: "bool", TensorProto.STRING: "string",
-         TensorProto.COMPLEX64: "complex64", TensorProto.COMPLEX128: "complex128"}
+         TensorProto.COMPLEX64: "complex64", TensorProto.COMPLEX128: "complex128",
+         UINT4: "uint4", INT4: "int4"}
 BYTES = {TensorProto.FLOAT: 4, TensorProto.DOUBLE: 8, TensorProto.FLOAT16: 2,
          TensorProto.BFLOAT16: 2, TensorProto.INT64: 8, TensorProto.INT32: 4,
          TensorProto.INT8: 1, TensorProto.UINT8: 1, TensorProto.INT16: 2,
          TensorProto.UINT16: 2, TensorProto.UINT32: 4, TensorProto.UINT64: 8,
          TensorProto.BOOL: 1, TensorProto.COMPLEX64: 8, TensorProto.COMPLEX128: 16}
+BITS = {UINT4: 4, INT4: 4}  # sub-byte types: two to a byte
 
 
 def count_nodes(graph, ops):
@@ -53,6 +56,8 @@ def tensor_summary(t):
     n = int(np.prod(t.dims, dtype=np.int64)) if len(t.dims) else 1
     if t.data_type == TensorProto.STRING:
         nbytes = sum(len(s) for s in t.string_data)
+    elif t.data_type in BITS:
+        nbytes = (n * BITS[t.data_type] + 7) // 8
     else:
         nbytes = n * BYTES[t.data_type]
     return {"name": t.name, "dtype": NAMES[t.data_type], "shape": list(t.dims),

@@ -68,7 +68,10 @@ Test(skeleton, leaves_out_large_raw_data_and_points_at_it)
 	cr_assert_eq(orx_wire_skeleton(&skel, &skel_len, &b, &n, model, len),
 		     ORX_OK);
 	cr_assert_eq(n, 1);
-	cr_assert_eq(b[0].tensor, 0);
+	cr_assert_eq(b[0].depth, 2); /* graph 0, initializer 0 */
+	cr_assert_eq(b[0].path[0].number, 7);
+	cr_assert_eq(b[0].path[1].number, 5);
+	cr_assert_eq(b[0].path[1].index, 0);
 	cr_assert_eq(b[0].len, sizeof(raw));
 	cr_assert(b[0].data > model && b[0].data + b[0].len <= model + len);
 	cr_assert_eq(memcmp(b[0].data, raw, sizeof(raw)), 0);
@@ -315,4 +318,130 @@ Test(skeleton, saved_file_holds_written_values_not_the_inputs)
 	free(raw);
 	free(v);
 	free(back);
+}
+
+/* A tensor message of n float32 values of raw_data. */
+static void tensor_msg(wbuf *t, const char *name, const uint8_t *raw, size_t n)
+{
+	t->n = 0;
+	wbuf_int(t, 1, n / 4);
+	wbuf_int(t, 2, 1);
+	wbuf_len(t, 8, name, strlen(name));
+	wbuf_len(t, 9, raw, n);
+}
+
+/* A node of op_type whose one attribute (field number field: 5 tensor,
+ * 6 graph) holds the message m. */
+static void node_msg(wbuf *node, const char *op_type, unsigned field,
+		     const wbuf *m)
+{
+	wbuf attr = {0};
+
+	wbuf_len(&attr, 1, "value", 5);
+	wbuf_len(&attr, field, m->p, m->n);
+	wbuf_int(&attr, 20, field == 5 ? 4 : 5);
+	node->n = 0;
+	wbuf_len(node, 4, op_type, strlen(op_type));
+	wbuf_len(node, 5, attr.p, attr.n);
+	free(attr.p);
+}
+
+/* Constant nodes' values and the tensors of bodies are left out too,
+ * each found again by its path. */
+Test(skeleton, constants_and_bodies_are_borrowed_by_their_path)
+{
+	uint8_t raw[3][4096], *skel;
+	wbuf t = {0}, body = {0}, node = {0}, graph = {0}, model = {0};
+	size_t skel_len, n;
+	orx_borrowed *b;
+	Onnx__ModelProto *m;
+	Onnx__GraphProto *g;
+	orx_arena *arena = orx_arena_new(1 << 16);
+
+	for (int i = 0; i < 3; i++)
+		fill_pattern(raw[i], sizeof(raw[i]), (uint8_t)(20 + i));
+	tensor_msg(&t, "w", raw[0], sizeof(raw[0])); /* main: a Constant */
+	node_msg(&node, "Constant", 5, &t);
+	wbuf_len(&graph, 1, node.p, node.n);
+	tensor_msg(&t, "i", raw[1], sizeof(raw[1])); /* body: initializer */
+	wbuf_len(&body, 5, t.p, t.n);
+	tensor_msg(&t, "c", raw[2], sizeof(raw[2])); /* body: a Constant */
+	node_msg(&node, "Constant", 5, &t);
+	wbuf_len(&body, 1, node.p, node.n);
+	node_msg(&node, "If", 6, &body);
+	wbuf_len(&graph, 1, node.p, node.n);
+	wbuf_int(&model, 1, 8);
+	wbuf_len(&model, 7, graph.p, graph.n);
+	cr_assert_eq(
+		orx_wire_skeleton(&skel, &skel_len, &b, &n, model.p, model.n),
+		ORX_OK);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(b[0].depth, 4); /* graph, node 0, attribute 0, t */
+	cr_assert_eq(b[0].path[1].index, 0);
+	cr_assert_eq(b[1].depth, 5); /* graph, node 1, attribute 0, g, init 0 */
+	cr_assert_eq(b[1].path[1].index, 1);
+	cr_assert_eq(b[2].depth, 7);
+	cr_assert(skel_len < model.n - 3 * sizeof(raw[0]));
+	/* in an arena, as models are: the borrowed bytes are never freed */
+	m = onnx__model_proto__unpack(orx_arena_allocator(arena), skel_len,
+				      skel);
+	cr_assert_not_null(m);
+	cr_assert_eq(orx_wire_attach(m, b, n), ORX_OK);
+	g = m->graph->node[1]->attribute[0]->g;
+	cr_assert_str_eq(m->graph->node[0]->attribute[0]->t->name, "w");
+	cr_assert_eq(m->graph->node[0]->attribute[0]->t->raw_data.len, 4096);
+	cr_assert_eq(memcmp(m->graph->node[0]->attribute[0]->t->raw_data.data,
+			    raw[0], 4096),
+		     0);
+	cr_assert_eq(memcmp(g->initializer[0]->raw_data.data, raw[1], 4096), 0);
+	cr_assert_eq(memcmp(g->node[0]->attribute[0]->t->raw_data.data, raw[2],
+			    4096),
+		     0);
+	/* the bytes are the model's own, not copies */
+	cr_assert(g->initializer[0]->raw_data.data > model.p &&
+		  g->initializer[0]->raw_data.data < model.p + model.n);
+	/* a path that leads nowhere is refused */
+	b[2].path[1].index = 7;
+	m = onnx__model_proto__unpack(orx_arena_allocator(arena), skel_len,
+				      skel);
+	cr_assert_eq(orx_wire_attach(m, b, n), ORX_EINVALID);
+	orx_arena_free(arena);
+	expect_same_either_way(model.p, model.n);
+	free(skel);
+	free(b);
+	free(t.p);
+	free(body.p);
+	free(node.p);
+	free(graph.p);
+	free(model.p);
+}
+
+/* An attribute whose tensor is written twice: protobuf merges the two,
+ * so it is kept whole (nothing borrowed from it). */
+Test(skeleton, an_attribute_tensor_written_twice_is_kept_whole)
+{
+	uint8_t raw[4096], *skel = NULL;
+	wbuf t = {0}, attr = {0}, node = {0}, graph = {0}, model = {0};
+	size_t skel_len, n = 0;
+	orx_borrowed *b = NULL;
+
+	fill_pattern(raw, sizeof(raw), 40);
+	tensor_msg(&t, "w", raw, sizeof(raw));
+	wbuf_len(&attr, 1, "value", 5);
+	wbuf_len(&attr, 5, t.p, t.n);
+	wbuf_len(&attr, 5, t.p, t.n);
+	wbuf_len(&node, 4, "Constant", 8);
+	wbuf_len(&node, 5, attr.p, attr.n);
+	wbuf_len(&graph, 1, node.p, node.n);
+	wbuf_int(&model, 1, 8);
+	wbuf_len(&model, 7, graph.p, graph.n);
+	cr_assert_eq(
+		orx_wire_skeleton(&skel, &skel_len, &b, &n, model.p, model.n),
+		ORX_EUNSUPPORTED);
+	expect_same_either_way(model.p, model.n);
+	free(t.p);
+	free(attr.p);
+	free(node.p);
+	free(graph.p);
+	free(model.p);
 }

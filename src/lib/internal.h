@@ -162,21 +162,32 @@ int orx_fail(int code, const char *fmt, ...)
 int orx_wire_scan(const uint8_t *data, size_t len,
 		  const ProtobufCMessageDescriptor *desc, unsigned max_depth);
 
-/* A tensor's raw_data bytes left out of a skeleton: initializer tensor
- * of the main graph, and where its bytes lie in the original. */
+/* A tensor's raw_data bytes left out of a skeleton: the path to the
+ * tensor from the ModelProto (each step a message field's number and
+ * which occurrence of it), and where its bytes lie in the original. */
+#define ORX_WIRE_DEPTH 16
+
 typedef struct {
-	size_t tensor;
+	uint32_t number, index;
+} orx_wire_step;
+
+typedef struct {
+	orx_wire_step path[ORX_WIRE_DEPTH];
+	unsigned depth;
 	const uint8_t *data;
 	size_t len;
 } orx_borrowed;
 
 /* The ModelProto at data (already scanned) as *out (malloc'd) without the
- * raw_data of the main graph's larger initializers, listed in *borrowed
+ * larger raw_data of its tensors (initializers and attribute values, in
+ * every graph up to ORX_WIRE_DEPTH fields deep), listed in *borrowed
  * (malloc'd), so that unpacking it copies little. ORX_EUNSUPPORTED when
- * there is nothing to leave out or the layout is not the plain one (one
- * graph field): then unpack data itself. */
+ * there is nothing to leave out: then unpack data itself. */
 int orx_wire_skeleton(uint8_t **out, size_t *out_len, orx_borrowed **borrowed,
 		      size_t *n_borrowed, const uint8_t *data, size_t len);
+
+/* Point the tensors a skeleton left out (unpacked as m) at their bytes. */
+int orx_wire_attach(Onnx__ModelProto *m, const orx_borrowed *b, size_t n);
 
 /*** @@DTYPE (dtype.c): element types, counts and storage ***/
 

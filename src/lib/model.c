@@ -7,23 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Point the tensors the skeleton left out at their bytes. */
-static int attach_borrowed(Onnx__ModelProto *m, const orx_borrowed *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		Onnx__TensorProto *t;
-
-		if (!m->graph || b[i].tensor >= m->graph->n_initializer ||
-		    (t = m->graph->initializer[b[i].tensor])->has_raw_data)
-			return orx_fail(ORX_EINVALID, "malformed protobuf: not "
-						      "an ONNX model");
-		t->has_raw_data = true;
-		t->raw_data.len = b[i].len;
-		t->raw_data.data = (uint8_t *)b[i].data;
-	}
-	return ORX_OK;
-}
-
 /* Where the bytes of a model being opened are. */
 typedef enum {
 	BYTES_CALLERS, /* the caller's: copied */
@@ -63,7 +46,7 @@ static int unpack(orx_model *model, const uint8_t *data, size_t len,
 		rc = orx_fail(ORX_EINVALID, "malformed protobuf: not an ONNX "
 					    "model");
 	else
-		rc = attach_borrowed(model->proto, b, n);
+		rc = orx_wire_attach(model->proto, b, n);
 	free(skel);
 	free(b);
 	return rc;

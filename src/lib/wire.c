@@ -132,34 +132,67 @@ int orx_wire_scan(const uint8_t *data, size_t len,
 /*** @@SKELETON: the model without its large raw_data bytes ***/
 
 /* protobuf-c copies every bytes field on unpack. The skeleton is the
- * same message with the raw_data of the main graph's larger initializers
- * left out, so that unpacking copies only the rest; the tensors are then
- * pointed at their bytes where they lie. Only the plain layout is
- * rewritten (one graph field; at most one raw_data field per tensor);
- * anything else is unpacked as it is. */
+ * same message with the larger raw_data of tensors left out, so that
+ * unpacking copies only the rest; the tensors are then pointed at their
+ * bytes where they lie. Tensors are reached through the fields below:
+ * initializers and Constant-style attribute values, in the main graph
+ * and in the bodies of If, Loop and Scan. A singular field written more
+ * than once (protobuf merges them) and a tensor with more than one
+ * raw_data field are kept as they are. */
 
 enum {
-	MODEL_GRAPH = 7,       /* ModelProto.graph */
-	GRAPH_INITIALIZER = 5, /* GraphProto.initializer */
-	TENSOR_RAW_DATA = 9,   /* TensorProto.raw_data */
-	BORROW_MIN = 64,       /* smaller raw_data is copied as usual */
+	TENSOR_RAW_DATA = 9, /* TensorProto.raw_data */
+	BORROW_MIN = 64,     /* smaller raw_data is copied as usual */
 	VARINT_MAX = 10,
 };
 
-/* Occurrences of field number in the message; ORX_EUNSUPPORTED when one
- * is not of wire type LEN. */
-static int count_fields(size_t *n, const uint8_t *data, size_t len,
-			uint32_t number)
+/* The message fields the skeleton walks into. */
+typedef struct {
+	const ProtobufCMessageDescriptor *in;
+	uint32_t number;
+} descent;
+
+static const descent descents[] = {
+	{&onnx__model_proto__descriptor, 7},	  /* graph */
+	{&onnx__graph_proto__descriptor, 1},	  /* node */
+	{&onnx__graph_proto__descriptor, 5},	  /* initializer */
+	{&onnx__node_proto__descriptor, 5},	  /* attribute */
+	{&onnx__attribute_proto__descriptor, 5},  /* t */
+	{&onnx__attribute_proto__descriptor, 6},  /* g */
+	{&onnx__attribute_proto__descriptor, 10}, /* tensors */
+	{&onnx__attribute_proto__descriptor, 11}, /* graphs */
+};
+
+#define N_DESCENTS (sizeof(descents) / sizeof(descents[0]))
+
+/* The field of desc numbered number the skeleton walks into, or NULL. */
+static const ProtobufCFieldDescriptor *
+descent_field(const ProtobufCMessageDescriptor *desc, uint32_t number,
+	      size_t *row)
+{
+	for (size_t i = 0; i < N_DESCENTS; i++)
+		if (descents[i].in == desc && descents[i].number == number) {
+			*row = i;
+			return protobuf_c_message_descriptor_get_field(desc,
+								       number);
+		}
+	return NULL;
+}
+
+/* Occurrences of field number in the message, and whether each is of
+ * wire type LEN. */
+static int count_fields(size_t *n, bool *all_len, const uint8_t *data,
+			size_t len, uint32_t number)
 {
 	cursor c = {data, data + len};
 	field f;
 	int rc = ORX_OK;
 
 	*n = 0;
+	*all_len = true;
 	while (c.p < c.end && (rc = next_field(&f, &c)) == ORX_OK)
 		if (f.number == number) {
-			if (f.type != WIRE_LEN)
-				return ORX_EUNSUPPORTED;
+			*all_len &= f.type == WIRE_LEN;
 			++*n;
 		}
 	return rc;
@@ -169,13 +202,15 @@ typedef struct {
 	uint8_t *buf;
 	size_t at;
 	orx_borrowed *borrowed;
-	size_t n_borrowed, cap_borrowed, tensor;
+	size_t n_borrowed, cap_borrowed;
+	orx_wire_step path[ORX_WIRE_DEPTH]; /* to the message being written */
+	unsigned depth;
 } sink;
 
-static void put_varint(sink *s, uint64_t v)
+static void put_varint(uint8_t *buf, size_t *at, uint64_t v)
 {
 	do {
-		s->buf[s->at++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		buf[(*at)++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
 		v >>= 7;
 	} while (v);
 }
@@ -186,28 +221,30 @@ static void put_bytes(sink *s, const uint8_t *p, size_t n)
 	s->at += n;
 }
 
-typedef int (*content_fn)(sink *s, const uint8_t *data, size_t len);
+static int message_content(sink *s, const uint8_t *data, size_t len,
+			   const ProtobufCMessageDescriptor *desc);
 
-/* Field number with the content fn writes from data: written after room
- * for the longest length, then moved back against its real length. */
-static int put_message(sink *s, uint32_t number, content_fn fn,
+/* Field number, a message of type desc, rewritten from data: written
+ * after room for the longest length, then moved back against its real
+ * length. */
+static int put_message(sink *s, uint32_t number,
+		       const ProtobufCMessageDescriptor *desc,
 		       const uint8_t *data, size_t len)
 {
-	size_t head, body, n;
+	size_t head, body, n, t = 0;
 	uint8_t tmp[VARINT_MAX];
-	sink t = {tmp, 0, NULL, 0, 0, 0};
 	int rc;
 
-	put_varint(s, (uint64_t)number << 3 | WIRE_LEN);
+	put_varint(s->buf, &s->at, (uint64_t)number << 3 | WIRE_LEN);
 	head = s->at;
 	s->at = body = head + VARINT_MAX;
-	if ((rc = fn(s, data, len)) != ORX_OK)
+	if ((rc = message_content(s, data, len, desc)) != ORX_OK)
 		return rc;
 	n = s->at - body;
-	put_varint(&t, n);
-	memcpy(s->buf + head, tmp, t.at);
-	memmove(s->buf + head + t.at, s->buf + body, n);
-	s->at = head + t.at + n;
+	put_varint(tmp, &t, n);
+	memcpy(s->buf + head, tmp, t);
+	memmove(s->buf + head + t, s->buf + body, n);
+	s->at = head + t + n;
 	return ORX_OK;
 }
 
@@ -215,16 +252,13 @@ static int tensor_content(sink *s, const uint8_t *data, size_t len)
 {
 	cursor c = {data, data + len};
 	size_t raw = 0;
+	bool all_len;
 	field f;
-	int rc = count_fields(&raw, data, len, TENSOR_RAW_DATA);
+	int rc = count_fields(&raw, &all_len, data, len, TENSOR_RAW_DATA);
 
-	if (rc == ORX_EUNSUPPORTED) { /* odd: keep the tensor whole */
-		raw = 0;
-		rc = ORX_OK;
-	}
 	while (rc == ORX_OK && c.p < c.end &&
 	       (rc = next_field(&f, &c)) == ORX_OK) {
-		if (raw == 1 && f.number == TENSOR_RAW_DATA &&
+		if (raw == 1 && all_len && f.number == TENSOR_RAW_DATA &&
 		    f.len >= BORROW_MIN) {
 			orx_borrowed *b =
 				orx_room(s->borrowed, &s->cap_borrowed,
@@ -232,70 +266,134 @@ static int tensor_content(sink *s, const uint8_t *data, size_t len)
 			if (!b)
 				return ORX_ENOMEM;
 			s->borrowed = b;
-			s->borrowed[s->n_borrowed++] =
-				(orx_borrowed){s->tensor, f.payload, f.len};
+			b = &s->borrowed[s->n_borrowed++];
+			memcpy(b->path, s->path, sizeof(s->path));
+			b->depth = s->depth;
+			b->data = f.payload;
+			b->len = f.len;
 			continue;
 		}
 		put_bytes(s, f.start, (size_t)(f.end - f.start));
 	}
-	s->tensor++;
 	return rc;
 }
 
-/* The message's fields copied, but for those numbered number (of wire
- * type LEN), whose content fn writes. */
-static int rewrite_fields(sink *s, const uint8_t *data, size_t len,
-			  uint32_t number, content_fn fn)
+/* Whether the field f of desc is walked into: a field of descents, of
+ * wire type LEN, under the depth bound, and if singular written once;
+ * *row its descent. */
+static int walks_into(bool *yes, const field *f, const uint8_t *data,
+		      size_t len, const ProtobufCMessageDescriptor *desc,
+		      unsigned depth, size_t *row)
+{
+	const ProtobufCFieldDescriptor *fd =
+		descent_field(desc, f->number, row);
+	size_t n = 1;
+	bool all_len = true;
+	int rc = ORX_OK;
+
+	*yes = false;
+	if (!fd || f->type != WIRE_LEN || depth >= ORX_WIRE_DEPTH)
+		return ORX_OK;
+	if (fd->label != PROTOBUF_C_LABEL_REPEATED)
+		rc = count_fields(&n, &all_len, data, len, f->number);
+	*yes = rc == ORX_OK && n == 1 && all_len;
+	return rc;
+}
+
+/* A message's fields copied, those the skeleton walks into rewritten. */
+static int message_content(sink *s, const uint8_t *data, size_t len,
+			   const ProtobufCMessageDescriptor *desc)
 {
 	cursor c = {data, data + len};
+	uint32_t seen[N_DESCENTS] = {0};
 	field f;
 	int rc = ORX_OK;
 
-	while (c.p < c.end && (rc = next_field(&f, &c)) == ORX_OK) {
-		if (f.number == number && f.type == WIRE_LEN)
-			rc = put_message(s, f.number, fn, f.payload, f.len);
-		else
-			put_bytes(s, f.start, (size_t)(f.end - f.start));
-		if (rc != ORX_OK)
+	if (desc == &onnx__tensor_proto__descriptor)
+		return tensor_content(s, data, len);
+	while (rc == ORX_OK && c.p < c.end &&
+	       (rc = next_field(&f, &c)) == ORX_OK) {
+		size_t row = 0;
+		bool into;
+		if ((rc = walks_into(&into, &f, data, len, desc, s->depth,
+				     &row)) != ORX_OK)
 			break;
+		if (!into) {
+			put_bytes(s, f.start, (size_t)(f.end - f.start));
+			continue;
+		}
+		s->path[s->depth++] = (orx_wire_step){f.number, seen[row]++};
+		rc = put_message(
+			s, f.number,
+			protobuf_c_message_descriptor_get_field(desc, f.number)
+				->descriptor,
+			f.payload, f.len);
+		s->depth--;
 	}
 	return rc;
-}
-
-static int graph_content(sink *s, const uint8_t *data, size_t len)
-{
-	return rewrite_fields(s, data, len, GRAPH_INITIALIZER, tensor_content);
-}
-
-static int model_content(sink *s, const uint8_t *data, size_t len)
-{
-	return rewrite_fields(s, data, len, MODEL_GRAPH, graph_content);
 }
 
 int orx_wire_skeleton(uint8_t **out, size_t *out_len, orx_borrowed **borrowed,
 		      size_t *n_borrowed, const uint8_t *data, size_t len)
 {
-	size_t graphs = 0;
-	sink s = {NULL, 0, NULL, 0, 0, 0};
+	sink s = {0};
 	int rc;
 
-	if ((rc = count_fields(&graphs, data, len, MODEL_GRAPH)) != ORX_OK ||
-	    graphs != 1)
-		return rc == ORX_EINVALID ? rc : ORX_EUNSUPPORTED;
-	/* a level may write VARINT_MAX ahead before moving back */
-	if (!(s.buf = malloc(len + 4 * VARINT_MAX)))
+	/* each level may write VARINT_MAX ahead before moving back */
+	if (!(s.buf = malloc(len + (ORX_WIRE_DEPTH + 1) * VARINT_MAX)))
 		return orx_fail(ORX_ENOMEM, "out of memory");
-	rc = model_content(&s, data, len);
+	rc = message_content(&s, data, len, &onnx__model_proto__descriptor);
 	if (rc == ORX_OK && s.n_borrowed == 0)
 		rc = ORX_EUNSUPPORTED; /* nothing to gain */
 	if (rc != ORX_OK) {
 		free(s.buf);
 		free(s.borrowed);
-		return rc;
+		return rc == ORX_EINVALID || rc == ORX_ENOMEM
+			       ? rc
+			       : ORX_EUNSUPPORTED;
 	}
 	*out = s.buf;
 	*out_len = s.at;
 	*borrowed = s.borrowed;
 	*n_borrowed = s.n_borrowed;
+	return ORX_OK;
+}
+
+/* The message field number, occurrence index, of msg (NULL if none). */
+static ProtobufCMessage *child_at(ProtobufCMessage *msg, orx_wire_step step)
+{
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field(msg->descriptor,
+							step.number);
+	char *base = (char *)msg;
+
+	if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE)
+		return NULL;
+	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+		size_t n = *(size_t *)(base + f->quantifier_offset);
+		ProtobufCMessage **v =
+			*(ProtobufCMessage ***)(base + f->offset);
+		return step.index < n ? v[step.index] : NULL;
+	}
+	return step.index == 0 ? *(ProtobufCMessage **)(base + f->offset)
+			       : NULL;
+}
+
+int orx_wire_attach(Onnx__ModelProto *m, const orx_borrowed *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		ProtobufCMessage *at = &m->base;
+		Onnx__TensorProto *t;
+
+		for (unsigned d = 0; at && d < b[i].depth; d++)
+			at = child_at(at, b[i].path[d]);
+		if (!at || at->descriptor != &onnx__tensor_proto__descriptor ||
+		    (t = (Onnx__TensorProto *)at)->has_raw_data)
+			return orx_fail(ORX_EINVALID, "malformed protobuf: not "
+						      "an ONNX model");
+		t->has_raw_data = true;
+		t->raw_data.len = b[i].len;
+		t->raw_data.data = (uint8_t *)b[i].data;
+	}
 	return ORX_OK;
 }

@@ -402,19 +402,6 @@ static void group_params(const orx_quant *q, held *h, uint64_t g, range *r)
 	h->zero[g] = z;
 }
 
-/* x rounded to the nearest integer, ties to even, for codes: the default
- * rounding mode's addition of 1.5 * 2^52, exact within 2^50 in magnitude
- * (beyond, +-2^50: the caller clamps to the codes' range anyway).
- * Branch-free, so that loops of it vectorize. */
-static inline double round_even(double x)
-{
-	const double big = 1125899906842624.0, magic = 6755399441055744.0;
-
-	x = x < -big ? -big : x;
-	x = x > big ? big : x;
-	return (x + magic) - magic;
-}
-
 /* Group g's codes' bounds: the type's, or +-(2^(bits-1) - 1) about the
  * centre when made symmetric. */
 static void code_bounds(const orx_quant *q, const held *h, uint64_t g, range *r)
@@ -543,43 +530,94 @@ typedef struct {
 } part;
 
 /* The range of each group over a part (into its own ranges). */
+/* The least and the greatest of n float32 values and *lo, *hi (16
+ * lanes apart, so that the loop vectorizes). */
+ORX_VECTOR_CLONES
+static void range_run(float *lo, float *hi, const float *restrict w, uint64_t n)
+{
+	float l[16], h[16];
+	uint64_t k = 0;
+
+	for (int i = 0; i < 16; i++)
+		l[i] = *lo, h[i] = *hi;
+	for (; k + 16 <= n; k += 16)
+		for (int i = 0; i < 16; i++) {
+			l[i] = w[k + i] < l[i] ? w[k + i] : l[i];
+			h[i] = w[k + i] > h[i] ? w[k + i] : h[i];
+		}
+	for (; k < n; k++)
+		l[0] = w[k] < l[0] ? w[k] : l[0],
+		h[0] = w[k] > h[0] ? w[k] : h[0];
+	for (int i = 0; i < 16; i++)
+		*lo = l[i] < *lo ? l[i] : *lo, *hi = h[i] > *hi ? h[i] : *hi;
+}
+
+/* Per tensor or per channel on axis 0, the groups are runs of the
+ * twin: the run of group *g that element e is in, from e on (at most
+ * left elements); 0 for other groups. */
+static uint64_t run_at(const orx_quant *q, const shape *s, uint64_t e,
+		       uint64_t left, uint64_t *g)
+{
+	uint64_t unit, n;
+
+	if (q->gran == ORX_QGRAN_TENSOR)
+		unit = s->n;
+	else if (q->gran == ORX_QGRAN_AXIS && q->axis == 0)
+		unit = s->inner;
+	else
+		return 0;
+	if (!unit)
+		return 0;
+	*g = e / unit;
+	n = unit - e % unit;
+	return n < left ? n : left;
+}
+
 static void *range_part(void *arg)
 {
 	part *p = arg;
+	uint64_t g, n;
 	cursor c;
 
-	if (p->q->gran == ORX_QGRAN_TENSOR) { /* in registers */
-		double lo = 0, hi = 0;
-		for (uint64_t k = 0; k < p->count; k++) {
-			double x = p->w[k];
-			lo = x < lo ? x : lo;
-			hi = x > hi ? x : hi;
+	if (p->count && run_at(p->q, p->s, p->first, p->count, &g)) {
+		for (uint64_t k = 0; k < p->count; k += n) {
+			float lo = 0, hi = 0;
+			n = run_at(p->q, p->s, p->first + k, p->count - k, &g);
+			range_run(&lo, &hi, p->w + k, n);
+			p->r[g].lo = fmin(p->r[g].lo, lo);
+			p->r[g].hi = fmax(p->r[g].hi, hi);
+			p->r[g].seen = true;
 		}
-		p->r->lo = fmin(p->r->lo, lo), p->r->hi = fmax(p->r->hi, hi);
-		p->r->seen = true;
 		return NULL;
 	}
 	cursor_at(&c, p->s, p->first);
 	for (uint64_t k = 0; k < p->count; k++, cursor_next(&c, p->s)) {
-		range *g = &p->r[cursor_group(p->q, p->s, &c)];
+		range *r = &p->r[cursor_group(p->q, p->s, &c)];
 		double x = p->w[k];
-		g->lo = x < g->lo ? x : g->lo;
-		g->hi = x > g->hi ? x : g->hi;
-		g->seen = true;
+		r->lo = x < r->lo ? x : r->lo;
+		r->hi = x > r->hi ? x : r->hi;
+		r->seen = true;
 	}
 	return NULL;
 }
 
-/* Codes of one group, a run of 8-bit codes in the twin's order, from
- * float32 draws. */
-ORX_VECTOR_CLONES
-static void code_run8(uint8_t *out, const float *w, uint64_t n, double scale,
-		      double zero, const range *r)
+/* w / scale rounded half to even: in float32 but for float64 scales. */
+static inline double quotient(const orx_quant *q, float w, double scale)
 {
-	const double lo = r->clo, hi = r->chi;
+	return q->scale_dtype == ORX_DTYPE_DOUBLE
+		       ? orx_round_even(w / scale)
+		       : orx_rounded_quotient(w, (float)scale);
+}
 
-	for (uint64_t k = 0; k < n; k++) { /* out may alias r: lo, hi held */
-		double x = round_even(w[k] / scale) + zero;
+/* Codes of one group, a run of 8-bit codes in the twin's order. */
+ORX_VECTOR_CLONES
+static void code_run8(uint8_t *restrict out, const float *restrict w,
+		      uint64_t n, float scale, float zero, const range *r)
+{
+	const float lo = (float)r->clo, hi = (float)r->chi;
+
+	for (uint64_t k = 0; k < n; k++) {
+		float x = orx_rounded_quotient(w[k], scale) + zero;
 		x = x < lo ? lo : x;
 		x = x > hi ? hi : x;
 		out[k] = (uint8_t)(int32_t)x;
@@ -587,25 +625,21 @@ static void code_run8(uint8_t *out, const float *w, uint64_t n, double scale,
 }
 
 /* The common case fast: 8-bit codes, one per element, per tensor or per
- * output channel, float32 scales. */
+ * output channel, scales of float32 or narrower. */
 static bool code_part8(const part *p)
 {
 	const orx_quant *q = p->q;
-	uint64_t run = q->gran == ORX_QGRAN_TENSOR ? p->count : p->s->inner;
+	uint64_t g, n = 0;
 
-	if (q->bits != 8 || q->pack != ORX_QPACK_FLAT ||
-	    !(q->gran == ORX_QGRAN_TENSOR ||
-	      (q->gran == ORX_QGRAN_AXIS && q->axis == 0)) ||
-	    !run)
+	if (q->bits != 8 || q->pack != ORX_QPACK_FLAT || !p->count ||
+	    q->scale_dtype == ORX_DTYPE_DOUBLE ||
+	    !run_at(q, p->s, p->first, p->count, &g))
 		return false;
-	for (uint64_t k = 0; k < p->count;) {
-		uint64_t e = p->first + k,
-			 g = q->gran == ORX_QGRAN_TENSOR ? 0 : e / run,
-			 n = run - e % run;
-		n = n < p->count - k ? n : p->count - k;
-		code_run8(p->h->codes + e, p->w + k, n, p->h->scale[g],
-			  p->h->zero[g], &p->r[g]);
-		k += n;
+	for (uint64_t k = 0; k < p->count; k += n) {
+		n = run_at(q, p->s, p->first + k, p->count - k, &g);
+		code_run8(p->h->codes + p->first + k, p->w + k, n,
+			  (float)p->h->scale[g], (float)p->h->zero[g],
+			  &p->r[g]);
 	}
 	return true;
 }
@@ -623,7 +657,7 @@ static void *code_part(void *arg)
 	cursor_at(&c, p->s, p->first);
 	for (uint64_t k = 0; k < p->count; k++, cursor_next(&c, p->s)) {
 		uint64_t g = cursor_group(q, p->s, &c);
-		double v = round_even(p->w[k] / scale[g]) + zero[g];
+		double v = quotient(q, p->w[k], scale[g]) + zero[g];
 		v = v < p->r[g].clo   ? p->r[g].clo
 		    : v > p->r[g].chi ? p->r[g].chi
 				      : v;
@@ -764,8 +798,8 @@ static void tile(const tiles *t, uint64_t kb, uint64_t n0, uint64_t n1)
 			uint64_t g = n * s->blocks + kb;
 			const range *rg = &r[n - n0];
 			double v =
-				round_even(t->w[k * s->inner + n - t->first] /
-					   t->h->scale[g]) +
+				quotient(q, t->w[k * s->inner + n - t->first],
+					 t->h->scale[g]) +
 				t->h->zero[g];
 			v = v < rg->clo ? rg->clo : v > rg->chi ? rg->chi : v;
 			code_put(t->h->codes, in_run(g * blob, k - k0, q->bits),

@@ -8,6 +8,8 @@
 
 #include "internal.h"
 
+#include <math.h>
+
 /* How codes are laid out against the float twin's elements. */
 typedef enum {
 	ORX_QPACK_FLAT,	 /* one code per element, in the same order (4-bit
@@ -115,5 +117,47 @@ int orx_quant_apply_bias(orx_model *model, const orx_qbias *b,
  * group. */
 int orx_quant_read(double *out, uint64_t n, double *saturated,
 		   const orx_model *model, const orx_quant *q);
+
+/*** Rounding codes (inline: the loops of quant.c vectorize them) ***/
+
+/* x rounded to the nearest integer, ties to even, for codes: the default
+ * rounding mode's addition of 1.5 * 2^52, exact within 2^50 in magnitude
+ * (beyond, +-2^50: the caller clamps to the codes' range anyway).
+ * Branch-free, so that loops of it vectorize. */
+static inline double orx_round_even(double x)
+{
+	const double big = 1125899906842624.0, magic = 6755399441055744.0;
+
+	x = x < -big ? -big : x;
+	x = x > big ? big : x;
+	return (x + magic) - magic;
+}
+
+/* orx_round_even in float32, for |x| < 2^22 (beyond: clamped). */
+static inline float orx_round_even_f(float x)
+{
+	const float big = 4194304.0f, magic = 12582912.0f;
+
+	x = x < -big ? -big : x;
+	x = x > big ? big : x;
+	return (x + magic) - magic;
+}
+
+/* w / scale rounded half to even, exactly, in float32 (scales of float32
+ * or narrower): the quotient q, correctly rounded, is on the same side
+ * of every half-way point k + 1/2 as w / scale itself, or on it; only
+ * then (about one element in 2^17) is the side told by the sign of w -
+ * q * scale (fma: one rounding, never of the sign), a true tie going to
+ * the even neighbour. Branch-free, so that loops of it vectorize. */
+static inline float orx_rounded_quotient(float w, float scale)
+{
+	float q = w / scale, x = orx_round_even_f(q), d = q - x,
+	      t = fmaf(-q, scale, w);
+
+	return d != 0.5f && d != -0.5f ? x
+	       : t > 0		       ? q + 0.5f
+	       : t < 0		       ? q - 0.5f
+				       : x;
+}
 
 #endif

@@ -48,6 +48,7 @@ from quant_models import INT4, export, hand_models, torch_models  # noqa: E402
 from results import finish, report  # noqa: E402
 from rng_reference import stream  # noqa: E402
 from stats import variance_problem  # noqa: E402
+from tensor_values import tensors  # noqa: E402
 
 SEED = 5
 DRAWN_MAX = 140000  # elements drawn again here per weight (pure Python)
@@ -62,14 +63,9 @@ def tool_json(tool, *args):
 
 
 def tensors_of(model):
-    """{name: TensorProto}: initializers and Constant nodes' values."""
-    out = {t.name: t for t in model.graph.initializer}
-    for n in model.graph.node:
-        if n.op_type == "Constant":
-            for a in n.attribute:
-                if a.name == "value":
-                    out[n.output[0]] = a.t
-    return out
+    """{qualified name: TensorProto}: initializers and Constant nodes'
+    values, in the main graph and in bodies, as onnx-reinit names them."""
+    return dict(tensors(model.graph, ""))
 
 
 def unpack(t, bits, signed):
@@ -150,6 +146,20 @@ def twin(item, seed):
     return v.astype(np.float32).astype(np.float64).reshape(item["shape"])
 
 
+def rounding_errors(values, step, w):
+    """How many codes (values / step, about the zero point) are not w /
+    step rounded half to even, exactly (k + 1/2 times a float32 step is
+    exact in float64, and the sign of w minus it too), among the codes
+    the quantizer's clamp left alone."""
+    c = values / step
+    q = w / step
+    h = np.floor(q) + 0.5
+    r = w - h * step
+    want = np.where(r > 0, h + 0.5, np.where(r < 0, h - 0.5, np.round(h)))
+    inside = np.abs(values - w) <= step / 2 * (1 + 1e-6)
+    return int(np.sum((c != want) & inside))
+
+
 def weights(plan):
     return [t for t in plan["tensors"] if t["role"] in ("weight", "embedding")]
 
@@ -175,8 +185,8 @@ def as_float(t):
 def stripped(model, names):
     """The model's bytes with the named tensors' data removed."""
     m = copy.deepcopy(model)
-    for t in tensors_of(m).values():
-        if t.name in names or t.name == "":
+    for name, t in tensors_of(m).items():
+        if name in names or t.name == "":
             t.ClearField("raw_data")
             for f in ("float_data", "int32_data", "int64_data", "double_data"):
                 t.ClearField(f)
@@ -226,6 +236,9 @@ def check_output(src, out, plan, expect, exact=True):
             if worst > 0:
                 problems.append(f"{t['name']}: {np.sum(np.abs(values - w) > step / 2 * 1.000001)}"
                                 f" elements farther than half a step from the draw")
+            wrong = rounding_errors(values, step, w)
+            if wrong:
+                problems.append(f"{t['name']}: {wrong} codes not w / scale rounded half to even")
             p = variance_problem(w.ravel().tolist(), t["std"])
             if p:
                 problems.append(f"{t['name']}: the float draw: {p}")

@@ -237,6 +237,31 @@ def shared_scale(rng):
     return _model(nodes, inits, [_io("X", [2, 24])], [_io("Y", [2, 8])])
 
 
+def quantized_bodies(rng):
+    """Quantized weights inside an If's branches: a Constant node's int8
+    codes (per tensor) before a ReLU in one, a body initializer's uint8
+    codes per output channel before a Sigmoid in the other."""
+    wt = numpy_helper.from_array(rng.integers(-127, 128, (24, 16)).astype(np.int8), "Wt")
+    then = helper.make_graph(
+        [helper.make_node("Constant", [], ["Wt_c"], value=wt),
+         helper.make_node("DequantizeLinear", ["Wt_c", "st", "zt"], ["wt"]),
+         helper.make_node("MatMul", ["X", "wt"], ["ht"]),
+         helper.make_node("Relu", ["ht"], ["yt"])],
+        "then", [], [_io("yt", [2, 16])],
+        [_float("st", 0.01), numpy_helper.from_array(np.array(0, np.int8), "zt")])
+    other = helper.make_graph(
+        [helper.make_node("DequantizeLinear", ["We", "se", "ze"], ["we"], axis=1),
+         helper.make_node("MatMul", ["X", "we"], ["he"]),
+         helper.make_node("Sigmoid", ["he"], ["ye"])],
+        "else", [], [_io("ye", [2, 16])],
+        [numpy_helper.from_array(rng.integers(0, 256, (24, 16)).astype(np.uint8), "We"),
+         _float("se", rng.uniform(0.005, 0.02, 16)),
+         numpy_helper.from_array(rng.integers(100, 156, 16).astype(np.uint8), "ze")])
+    nodes = [helper.make_node("If", ["c"], ["Y"], then_branch=then, else_branch=other)]
+    cond = numpy_helper.from_array(np.array(True), "c")
+    return _model(nodes, [cond], [_io("X", [2, 24])], [_io("Y", [2, 16])])
+
+
 def hand_models(seed=0):
     """[(name, model, {weight: (scheme, fan_in, fan_out, activation)})]"""
     rng = np.random.default_rng(seed)
@@ -260,6 +285,9 @@ def hand_models(seed=0):
          {"W_q": ("he_normal", 64, 24, "Relu")}),
         ("shared_scale", shared_scale(rng),
          {"W1": ("he_normal", 24, 16, "Relu"), "W2": ("xavier_uniform", 16, 8, "none")}),
+        ("quantized_bodies", quantized_bodies(rng),
+         {"If_0.then_branch/Wt_c": ("he_normal", 24, 16, "Relu"),
+          "If_0.else_branch/We": ("xavier_uniform", 24, 16, "Sigmoid")}),
         # over 2^16 elements: quantized on several threads
         ("nbits4_threads", matmul_nbits(rng, k=1000, n=136),
          {"B_Q4": ("he_normal", 1000, 136, "Relu")}),

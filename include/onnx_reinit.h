@@ -345,8 +345,12 @@ typedef enum {
 	ORX_ROLE_CLASS_TOKEN, /* concatenated in front of the sequence */
 	ORX_ROLE_SCALE,	      /* a per-channel Mul on a layer's output */
 	ORX_ROLE_PRELU_SLOPE,
-	ORX_ROLE_BUFFER /* a constant the signal meets before any
-			   layer (a window), or an attention mask */
+	ORX_ROLE_BUFFER, /* a constant the signal meets before any
+			    layer (a window), or an attention mask */
+	/* a layer's weight whose values are a fixed transform (a DFT
+	 * basis, a filter bank, a DCT, a window): a buffer, kept by the
+	 * default policy */
+	ORX_ROLE_FIXED_TRANSFORM
 } orx_role;
 
 /* "weight", "bias", "norm_scale", ... */
@@ -474,6 +478,9 @@ typedef struct {
 	 * and dims above are the dequantized weight's, as the layer sees
 	 * it */
 	const orx_plan_quant *quantized;
+	/* what its values were found to be (a fixed transform: "DFT basis:
+	 * 256 points, 129 bins (...), Hann window"), or NULL */
+	const char *found;
 } orx_plan_item;
 
 typedef struct {

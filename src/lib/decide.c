@@ -157,7 +157,11 @@ static int refuse(entry *e, orx_arena *mem, const orx_rule_action *a,
 {
 	if (a->spec.scheme == ORX_SCHEME_KEEP) {
 		e->kept = true;
-		return orx_plan_reason(e, mem, "kept by %s:%u", file, line);
+		return e->pub.found
+			       ? orx_plan_reason(e, mem, "%s: kept by %s:%u",
+						 e->pub.found, file, line)
+			       : orx_plan_reason(e, mem, "kept by %s:%u", file,
+						 line);
 	}
 	if (recurrent_only(a->spec.scheme))
 		return orx_plan_reason(
@@ -202,7 +206,7 @@ int orx_plan_decide(entry *e, orx_arena *mem, const orx_rules *rules,
 		return ORX_OK;
 	if (e->pub.n_blocks)
 		return decide_blocks(e, mem, rules, t);
-	if (e->pub.role == ORX_ROLE_WEIGHT)
+	if (orx_role_is_layer_weight(e->pub.role))
 		fans_of(e, ORX_FANS_EXACT);
 	if (e->layer && e->layer->reason)
 		return orx_plan_reason(e, mem, "its layer's weight %s is kept",
@@ -220,8 +224,8 @@ int orx_plan_decide(entry *e, orx_arena *mem, const orx_rules *rules,
 		return rc;
 	spec = a->spec;
 	spec.gain = gain_of(a, e);
-	if (e->pub.role == ORX_ROLE_WEIGHT && fans_of(e, a->fans) != ORX_OK &&
-	    orx_scheme_is_scaling(spec.scheme))
+	if (orx_role_is_layer_weight(e->pub.role) &&
+	    fans_of(e, a->fans) != ORX_OK && orx_scheme_is_scaling(spec.scheme))
 		return orx_plan_reason(e, mem, "fans unknown: %s",
 				       orx_error_last());
 	if (orx_scheme_is_scaling(spec.scheme) && !e->pub.has_fans)

@@ -262,6 +262,11 @@ uint64_t orx_pending_values(const orx_model *m);
 /* Free the model's pending values (and their held bytes). */
 void orx_pending_free(orx_model *model);
 
+/* The first n elements of tensor i (n at most its count), read as
+ * orx_tensor_read reads them all. */
+int orx_tensor_read_first(double *out, size_t n, const orx_model *model,
+			  size_t i);
+
 /* Whether orx_tensor_read of initializer i would find its elements
  * (storage, dtype, size): checked before allocating for them. */
 int orx_tensor_readable(const orx_model *model, size_t i);
@@ -295,6 +300,31 @@ int orx_tensor_raw_put(orx_model *model, size_t i, const uint8_t *bytes,
 
 /* The store function for raw little-endian bytes of dtype, or NULL. */
 orx_store_fn orx_raw_store(int dtype);
+
+/* Whether a tensor of role is a layer's weight, with fans: a weight or
+ * a fixed transform found in its place. */
+static inline bool orx_role_is_layer_weight(orx_role role)
+{
+	return role == ORX_ROLE_WEIGHT || role == ORX_ROLE_FIXED_TRANSFORM;
+}
+
+/*** @@SPECTRAL (spectral.c): fixed transforms found by their values ***/
+
+/* Whether f, m functions of n taps each (row after row), is a fixed
+ * transform: a windowed DFT basis (real, imaginary, or both parts
+ * stacked or interleaved, any window), a triangular filter bank (mel
+ * and others), or a DCT-II matrix, every value within tol times the
+ * largest of the formula's; then 1, and out (len bytes) says what it is
+ * ("DFT basis: 256 points, 129 bins (...), Hann window"); else 0. */
+int orx_fixed_transform(char *out, size_t len, const double *f, uint64_t m,
+			uint64_t n, double tol);
+
+/* Whether f is a window or smoothing kernel: every row the same
+ * symmetric, non-negative, non-constant kernel (weak evidence on its
+ * own: the caller also asks that no trained layer come before it); then
+ * 1 and out says which ("Hann window", "smoothing kernel of 5 taps"). */
+int orx_fixed_kernel(char *out, size_t len, const double *f, uint64_t m,
+		     uint64_t n, double tol);
 
 /*** @@VISIT (visit.c): every graph, node and tensor of a model ***/
 

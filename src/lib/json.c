@@ -164,6 +164,8 @@ static json_t *item_json(const orx_plan_item *it)
 		json_object_set_new(o, "branches", branches_json(it));
 	if (it->quantized)
 		json_object_set_new(o, "quantized", quant_json(it->quantized));
+	if (it->found)
+		json_object_set_new(o, "found", json_string(it->found));
 	return o;
 }
 

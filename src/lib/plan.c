@@ -6,6 +6,7 @@
 #include "plan.h"
 #include "claim.h"
 #include "decide.h"
+#include "fixed.h"
 #include "order.h"
 #include "qclaim.h"
 #include "recurrent.h"
@@ -98,10 +99,13 @@ static int plan_graph(orx_plan *plan, const orx_rules *rules,
 		rc = claim_graph(plan, model, k);
 	if (rc == ORX_OK)
 		rc = orx_claim_others(plan, model);
+	if (rc == ORX_OK)
+		rc = orx_plan_fixed_transforms(plan, model);
 	for (int weights = 1; weights >= 0; weights--)
 		for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++)
-			if (plan->e[i] && (plan->e[i]->pub.role ==
-					   ORX_ROLE_WEIGHT) == weights)
+			if (plan->e[i] &&
+			    orx_role_is_layer_weight(plan->e[i]->pub.role) ==
+				    weights)
 				rc = orx_plan_decide(
 					plan->e[i], plan->mem, rules,
 					orx_value_tensor(model, i));

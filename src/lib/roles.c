@@ -116,6 +116,11 @@ static origin origin_of(const orx_plan_ctx *c, int n, size_t k)
 	return origin_at(c, orx_graph_input_of(c->gr, n, k), &budget);
 }
 
+bool orx_roles_from_input(const orx_plan_ctx *c, int n, size_t k)
+{
+	return origin_of(c, n, k) == FROM_INPUT;
+}
+
 /* Value v, if it could hold parameters and no one claimed it; else -1. */
 static int unclaimed_parameter(const orx_plan_ctx *c, int v)
 {

@@ -10,4 +10,8 @@
  * and the buffers to keep. */
 int orx_roles_claim(orx_plan_ctx *c, int node, const orx_op *op);
 
+/* Whether input k of node n of c's graph comes from a graph input with
+ * no layer, embedding or normalization on the way. */
+bool orx_roles_from_input(const orx_plan_ctx *c, int n, size_t k);
+
 #endif

@@ -38,10 +38,11 @@ struct orx_rules {
 };
 
 static const char *const role_names[] = {
-	"weight",      "bias",	   "norm_scale",   "norm_bias",
-	"norm_mean",   "norm_var", "input_weight", "recurrent_weight",
-	"peephole",    "other",	   "embedding",	   "position",
-	"class_token", "scale",	   "prelu_slope",  "buffer"};
+	"weight",	  "bias",     "norm_scale",   "norm_bias",
+	"norm_mean",	  "norm_var", "input_weight", "recurrent_weight",
+	"peephole",	  "other",    "embedding",    "position",
+	"class_token",	  "scale",    "prelu_slope",  "buffer",
+	"fixed_transform"};
 
 #define N_ROLES (sizeof(role_names) / sizeof(*role_names))
 

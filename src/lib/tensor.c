@@ -465,13 +465,13 @@ static int read_made(double *out, size_t n, const orx_model *model, size_t i,
 	return rc;
 }
 
-int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
+/* The first n elements of tensor i (t, checked) into out. */
+static int read_elements(double *out, size_t n, const orx_model *model,
+			 size_t i, Onnx__TensorProto *t)
 {
-	Onnx__TensorProto *t = NULL;
 	int rc;
 
-	if ((rc = read_check(&t, model, i, n)) != ORX_OK ||
-	    (rc = orx_materialize(model, i)) != ORX_OK)
+	if ((rc = orx_materialize(model, i)) != ORX_OK)
 		return rc;
 	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL &&
 	    model->pending && model->pending[i].set)
@@ -484,6 +484,31 @@ int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
 		for (size_t k = 0; k < n; k++)
 			out[k] = typed_element(t, k);
 	return ORX_OK;
+}
+
+int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
+{
+	Onnx__TensorProto *t = NULL;
+	int rc = read_check(&t, model, i, n);
+
+	return rc == ORX_OK ? read_elements(out, n, model, i, t) : rc;
+}
+
+int orx_tensor_read_first(double *out, size_t n, const orx_model *model,
+			  size_t i)
+{
+	Onnx__TensorProto *t = NULL;
+	uint64_t count;
+	int rc = counted(&t, &count, model, i);
+
+	if (rc == ORX_OK && n > count)
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s' has %llu elements, fewer than %zu",
+				t->name ? t->name : "",
+				(unsigned long long)count, n);
+	if (rc == ORX_OK)
+		rc = read_check(&t, model, i, (size_t)count);
+	return rc == ORX_OK ? read_elements(out, n, model, i, t) : rc;
 }
 
 /*** @@WRITE: doubles to elements ***/

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 /* The most elements judged (a DFT basis of 2048 points, stacked, is
- * 2^22), and how many are read first (a function a column: 16 rows). */
+ * 2^22), and how many are read first (a function a column: 32 rows). */
 #define JUDGED_MAX (UINT64_C(1) << 22)
 #define PROBE 4096
 
@@ -60,7 +60,8 @@ static bool functions_of(uint64_t *m, uint64_t *n, bool *columns,
 /* Whether the first function's values among the first elements read
  * (v, count of them) are all of one sign, or all equal: what every
  * transform's first function is (a window, a zero sine, a filter, the
- * DCT's constant row), and a random one of 8 values or more seldom.
+ * DCT's constant row), and a random one of 32 values (or a whole
+ * function of 8 or more) seldom.
  * Asked only of tensors larger than what was read. */
 static bool probe_passes(const double *v, uint64_t count, uint64_t m,
 			 uint64_t n, bool columns)
@@ -75,7 +76,15 @@ static bool probe_passes(const double *v, uint64_t count, uint64_t m,
 		pos &= v[at] >= 0, neg &= v[at] <= 0, equal &= v[at] == v[0];
 		seen++;
 	}
-	return seen >= 8 && (pos || neg || equal);
+	return (seen >= 32 || (seen == n && n >= 8)) && (pos || neg || equal);
+}
+
+static bool constant(const double *v, uint64_t n)
+{
+	for (uint64_t k = 1; k < n; k++)
+		if (v[k] != v[0])
+			return false;
+	return true;
 }
 
 /* f (m x n as stored) with its columns made rows, into out. */
@@ -112,18 +121,26 @@ static int judge(char *what, size_t len, orx_plan *plan, const orx_model *model,
 	    n < 3 || orx_tensor_readable(model, i) != ORX_OK)
 		return ORX_OK;
 	count = m * n;
+	probe = columns && 32 * m > PROBE ? 32 * m : PROBE;
+	probe = probe < count ? probe : count;
+	if (!(v = malloc(probe * sizeof(*v)))) {
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = orx_tensor_read_first(v, (size_t)probe, model, i)) !=
+		    ORX_OK ||
+	    (probe < count && !probe_passes(v, probe, m, n, columns)))
+		goto done;
+	free(v);
 	if (!(v = malloc(count * sizeof(*v))) ||
 	    (columns && !(f = malloc(count * sizeof(*f))))) {
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 		goto done;
 	}
-	probe = columns && 16 * m > PROBE ? 16 * m : PROBE;
-	probe = probe < count ? probe : count;
-	if ((rc = orx_tensor_read_first(v, (size_t)probe, model, i)) !=
-		    ORX_OK ||
-	    (probe < count && !probe_passes(v, probe, m, n, columns)) ||
-	    (rc = orx_tensor_read(v, (size_t)count, model, i)) != ORX_OK)
+	if ((rc = orx_tensor_read(v, (size_t)count, model, i)) != ORX_OK)
 		goto done;
+	if (constant(v, count))
+		goto done; /* zeros and constants are check's business */
 	if (columns)
 		transpose(f, v, n, m);
 	if (!orx_fixed_transform(what, len, columns ? f : v, m, n,

@@ -114,7 +114,7 @@ static int judge(char *what, size_t len, orx_plan *plan, const orx_model *model,
 	uint64_t m, n, count, probe;
 	double *v = NULL, *f = NULL;
 	bool columns;
-	int rc;
+	int rc, found;
 
 	what[0] = 0;
 	if (!functions_of(&m, &n, &columns, e, t) || m * n > JUDGED_MAX ||
@@ -143,8 +143,12 @@ static int judge(char *what, size_t len, orx_plan *plan, const orx_model *model,
 		goto done; /* zeros and constants are check's business */
 	if (columns)
 		transpose(f, v, n, m);
-	if (!orx_fixed_transform(what, len, columns ? f : v, m, n,
-				 tolerance(t->data_type)) &&
+	if ((found = orx_fixed_transform(what, len, columns ? f : v, m, n,
+					 tolerance(t->data_type))) < 0) {
+		rc = orx_fail(found, "out of memory");
+		goto done;
+	}
+	if (!found &&
 	    !(!columns && t->dims[1] == 1 &&
 	      orx_fixed_kernel(what, len, v, m, n, tolerance(t->data_type)) &&
 	      before_any_layer(plan, model, e)))

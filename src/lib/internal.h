@@ -315,7 +315,8 @@ static inline bool orx_role_is_layer_weight(orx_role role)
  * stacked or interleaved, any window), a triangular filter bank (mel
  * and others), or a DCT-II matrix, every value within tol times the
  * largest of the formula's; then 1, and out (len bytes) says what it is
- * ("DFT basis: 256 points, 129 bins (...), Hann window"); else 0. */
+ * ("DFT basis: 256 points, 129 bins (...), Hann window"); else 0;
+ * ORX_ENOMEM when out of memory. */
 int orx_fixed_transform(char *out, size_t len, const double *f, uint64_t m,
 			uint64_t n, double tol);
 

@@ -192,18 +192,18 @@ static bool fit_dft(double *w, bool *known, const double *f, const basis *b,
 	return true;
 }
 
-static bool find_dft(char *out, size_t len, const double *f, uint64_t m,
-		     uint64_t n, double tol)
+static int find_dft(char *out, size_t len, const double *f, uint64_t m,
+		    uint64_t n, double tol)
 {
 	double *cs = malloc(n * sizeof(double)), *sn = malloc(n * sizeof(*sn)),
 	       *w = malloc(n * sizeof(*w));
-	bool *known = malloc(n * sizeof(*known)), found = false;
+	bool *known = malloc(n * sizeof(*known));
+	int found = cs && sn && w && known ? 0 : ORX_ENOMEM;
 
-	for (uint64_t i = 0; cs && sn && i < n; i++)
+	for (uint64_t i = 0; !found && i < n; i++)
 		cs[i] = cos(2 * PI * (double)i / (double)n),
 		sn[i] = sin(2 * PI * (double)i / (double)n);
-	for (int lay = 0; cs && sn && w && known && lay < LAYOUTS && !found;
-	     lay++)
+	for (int lay = 0; lay < LAYOUTS && !found; lay++)
 		for (int s = 0; s < (lay == REAL ? 1 : 2) && !found; s++) {
 			basis b = {(layout)lay, s ? 1 : -1, m, n, cs, sn};
 			char win[64];
@@ -274,8 +274,10 @@ static bool find_filterbank(char *out, size_t len, const double *f, uint64_t m,
 
 	for (uint64_t k = 0; ok && k < m * n; k++)
 		ok = f[k] >= -floor;
-	if (!ok || !(cover = calloc(n, sizeof(*cover))))
-		return false;
+	if (!ok)
+		return 0;
+	if (!(cover = calloc(n, sizeof(*cover))))
+		return ORX_ENOMEM;
 	for (uint64_t j = 0; ok && j < m; j++) {
 		support s;
 		if (!(ok = triangular(&s, f + j * n, n, floor, 4 * floor)))
@@ -363,9 +365,12 @@ int orx_fixed_kernel(char *out, size_t len, const double *f, uint64_t m,
 int orx_fixed_transform(char *out, size_t len, const double *f, uint64_t m,
 			uint64_t n, double tol)
 {
+	int rc;
+
 	if (m * n < 32 || n < 8)
 		return 0;
-	return find_dft(out, len, f, m, n, tol) ||
-	       find_filterbank(out, len, f, m, n, tol) ||
-	       find_dct(out, len, f, m, n, tol);
+	if ((rc = find_dft(out, len, f, m, n, tol)) != 0 ||
+	    (rc = find_filterbank(out, len, f, m, n, tol)) != 0)
+		return rc;
+	return find_dct(out, len, f, m, n, tol);
 }

@@ -287,7 +287,11 @@ typedef enum {
 	ORX_SCHEME_FORGET_BIAS,
 	/* PyTorch's default for recurrent layers: U(-1/sqrt(H), 1/sqrt(H)),
 	 * H the hidden size (the block's fan_out) */
-	ORX_SCHEME_PYTORCH_RECURRENT
+	ORX_SCHEME_PYTORCH_RECURRENT,
+	/* PyTorch's default for a layer's bias (Linear, Conv,
+	 * ConvTranspose): U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in its
+	 * layer's weight's in PyTorch's count */
+	ORX_SCHEME_PYTORCH_BIAS
 } orx_scheme;
 
 /* The distribution a scheme resolves to for a tensor's fans (a plan
@@ -371,6 +375,12 @@ int orx_rules_add_text(orx_rules *rules, const char *text, size_t len,
 
 /* Append the default policy (rules/default.rules, compiled in). */
 int orx_rules_add_defaults(orx_rules *rules);
+
+/* Append profile name's rules (rules/profiles/NAME.rules, compiled in:
+ * "pytorch", "keras", "transformers"), then the default policy, which
+ * decides what the profile does not name; "seed" or NULL: the default
+ * policy alone. ORX_EINVALID for an unknown name, nothing appended. */
+int orx_rules_add_profile(orx_rules *rules, const char *name);
 
 void orx_rules_free(orx_rules *rules);
 

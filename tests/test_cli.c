@@ -69,6 +69,23 @@ Test(cli, command_help_shows_its_usage)
 	cli_result_free(&r);
 }
 
+/* An unknown --profile: one line on stderr, exit 2, nothing out. */
+Test(cli, an_unknown_profile_is_one_line_and_exit_2)
+{
+	const char *args[] = {"plan", ORX_SOURCE_DIR "/samples/mlp_tanh.onnx",
+			      "--profile", "nope", NULL};
+	cli_result r = run_cli(NULL, args);
+
+	cr_expect_eq(r.status, 2);
+	cr_expect_str_empty(r.out);
+	cr_expect(strstr(r.err, "unknown profile 'nope' (seed, pytorch, keras, "
+				"transformers)") != NULL,
+		  "%s", r.err);
+	cr_expect_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "%s",
+		     r.err);
+	cli_result_free(&r);
+}
+
 /* Help is built from the option table: each option with its value, its
  * help and the default its command starts from. */
 Test(cli, command_help_lists_each_option_with_its_default)
@@ -77,9 +94,8 @@ Test(cli, command_help_lists_each_option_with_its_default)
 	cli_result r = run_cli(NULL, args);
 
 	cr_expect_eq(r.status, 0);
-	cr_expect(strstr(r.out,
-			 "usage: onnx-reinit apply MODEL -o OUT "
-			 "[--seed N] [--rules FILE]... [--json]\n") != NULL,
+	cr_expect(strstr(r.out, "usage: onnx-reinit apply MODEL -o OUT "
+				"[--seed N] [--rules FILE]...\n") != NULL,
 		  "%s", r.out);
 	cr_expect(strstr(r.out, "\n  --seed N              random seed [0]\n"),
 		  "%s", r.out);

@@ -2,9 +2,10 @@
 rule for their layer.
 
 Every function takes the model as a path, bytes, or an onnx.ModelProto
-(the onnx package is needed only for the last), and rules as a path or the
-rules' text; user rules come before the default policy, as on the command
-line. Failures raise onnx_reinit.Error with the library's message and
+(the onnx package is needed only for the last), rules as a path or the
+rules' text, and profile the policy's name ("seed", the default; "pytorch",
+"keras", "transformers"); user rules come before the profile's, and those
+before the default policy, as on the command line. Failures raise onnx_reinit.Error with the library's message and
 code.
 """
 
@@ -55,8 +56,9 @@ def _rules_input(rules):
 class _Session:
     """One model opened with its rules and plan; everything freed on exit."""
 
-    def __init__(self, model, rules, with_plan=True):
+    def __init__(self, model, rules, with_plan=True, profile=None):
         self.with_plan = with_plan
+        self.profile = profile
         self.path, self.data, self.name = _model_input(model)
         self.rules_spec = _rules_input(rules)
         self.model = ctypes.c_void_p()
@@ -96,7 +98,8 @@ class _Session:
             text = self.rules_spec[1].encode("utf-8")
             call("orx_rules_add_text", self.rules, text, len(text),
                  b"<rules>")
-        call("orx_rules_add_defaults", self.rules)
+        call("orx_rules_add_profile", self.rules,
+             None if self.profile is None else self.profile.encode("utf-8"))
 
     def run_check(self, vanishing=None, exploding=None, signal=None):
         self.options = check_options(vanishing=vanishing,
@@ -129,22 +132,22 @@ class _Session:
         return False
 
 
-def plan(model, rules=None):
+def plan(model, rules=None, profile=None):
     """What apply would do, changing nothing: one dict per tensor, with the
     fields of `onnx-reinit plan --json`'s "tensors" (name, node, op, role,
     activation, path, scheme, fan_in, fan_out, gain, std, rule, ...)."""
-    with _Session(model, rules) as s:
+    with _Session(model, rules, profile=profile) as s:
         return s.report("orx_plan_json", s.plan, s.name.encode(), 0)["tensors"]
 
 
-def skipped(model, rules=None):
+def skipped(model, rules=None, profile=None):
     """The tensors plan leaves alone, as {"name", "reason"} dicts."""
-    with _Session(model, rules) as s:
+    with _Session(model, rules, profile=profile) as s:
         return s.report("orx_plan_json", s.plan, s.name.encode(), 0)["skipped"]
 
 
 def apply(model, seed=0, rules=None, only_flagged=False, output=None,
-          strict=False):
+          strict=False, profile=None):
     """Re-initialize the model as the plan says, every other byte kept.
 
     Returns an onnx.ModelProto when given one, else the new model's bytes.
@@ -156,7 +159,7 @@ def apply(model, seed=0, rules=None, only_flagged=False, output=None,
     trained values that no keep rule names (else a warning)."""
     if not isinstance(seed, int) or not 0 <= seed < 2**64:
         raise Error("seed: expected an integer from 0 to 2^64 - 1")
-    with _Session(model, rules) as s:
+    with _Session(model, rules, profile=profile) as s:
         if only_flagged:
             s.run_check()
             call("orx_plan_restrict", s.plan, s.check)
@@ -189,13 +192,14 @@ def apply(model, seed=0, rules=None, only_flagged=False, output=None,
     return data
 
 
-def check(model, rules=None, vanishing=None, exploding=None, signal=None):
+def check(model, rules=None, vanishing=None, exploding=None, signal=None,
+          profile=None):
     """Badly initialized weights, as `onnx-reinit check --json` reports
     them: {"model", "findings": [...], "signal": {...}}; an empty
     "findings" list when there are none. vanishing, exploding and signal
     are check's thresholds (None: the library's defaults, as the command
     line's)."""
-    with _Session(model, rules) as s:
+    with _Session(model, rules, profile=profile) as s:
         s.run_check(vanishing, exploding, signal)
         return s.report("orx_check_json", s.check, ctypes.byref(s.options),
                         s.name.encode())

@@ -80,6 +80,7 @@ _SIGNATURES = {
     "orx_rules_add_file": (_int, [_p, _s]),
     "orx_rules_add_text": (_int, [_p, ctypes.c_char_p, ctypes.c_size_t, _s]),
     "orx_rules_add_defaults": (_int, [_p]),
+    "orx_rules_add_profile": (_int, [_p, ctypes.c_char_p]),
     "orx_rules_free": (None, [_p]),
     "orx_plan_build": (_int, [_pp, _p, _p]),
     "orx_plan_apply": (_int, [_p, _p, ctypes.c_uint64]),

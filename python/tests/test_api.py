@@ -222,3 +222,21 @@ def test_library_path_from_environment(tmp_path):
                        capture_output=True, env=env)
     assert r.returncode != 0
     assert b"cannot load the onnx-reinit library" in r.stderr
+
+
+@pytest.mark.parametrize("profile", ["pytorch", "keras", "transformers"])
+@pytest.mark.parametrize("path", MODELS, ids=ids(MODELS))
+def test_profiles_plan_and_apply_as_the_cli(path, profile, tmp_path):
+    assert onnx_reinit.plan(path, profile=profile) == \
+        cli_json("plan", path, "--profile", profile)["tensors"]
+    out = tmp_path / "cli.onnx"
+    assert onnx_reinit.apply(path, seed=3, profile=profile) == \
+        cli_apply(path, out, "--seed", "3", "--profile", profile)
+
+
+def test_unknown_profile_raises_as_the_cli_refuses():
+    with pytest.raises(onnx_reinit.Error) as e:
+        onnx_reinit.plan(BAD_MLP, profile="nope")
+    assert "unknown profile 'nope'" in str(e.value)
+    r = cli("plan", BAD_MLP, "--profile", "nope", check=False)
+    assert r.returncode == 2 and b"unknown profile 'nope'" in r.stderr

@@ -24,16 +24,18 @@ extern _Thread_local void *cli_bus_jump;
 typedef struct {
 	const char *files[CLI_MAX_RULES];
 	size_t n;
+	const char *profile; /* --profile, NULL: seed */
 } cli_rules_list;
 
 typedef enum {
-	OPT_FLAG,   /* bool, set */
-	OPT_STRING, /* const char *, the value */
-	OPT_RULES,  /* cli_rules_list, the value appended */
-	OPT_SEED,   /* unsigned long long, a --seed */
-	OPT_RATIO,  /* double, a positive number */
-	OPT_BYTES,  /* uint64_t, a number of bytes */
-	OPT_CALL    /* call(args, value or NULL, command) */
+	OPT_FLAG,    /* bool, set */
+	OPT_STRING,  /* const char *, the value */
+	OPT_RULES,   /* cli_rules_list, the value appended */
+	OPT_PROFILE, /* cli_rules_list, the value its profile */
+	OPT_SEED,    /* unsigned long long, a --seed */
+	OPT_RATIO,   /* double, a positive number */
+	OPT_BYTES,   /* uint64_t, a number of bytes */
+	OPT_CALL     /* call(args, value or NULL, command) */
 } cli_option_kind;
 
 /* How an option shows in the synopsis. */
@@ -101,7 +103,7 @@ const char *cli_bytes(char *buf, size_t size, unsigned long long n);
 
 /* A user's rules files (in order), then the defaults. Returns -1 with
  * *out set, or the exit status after printing the error. */
-int cli_load_rules(orx_rules **out, const char *const *files, size_t n);
+int cli_load_rules(orx_rules **out, const cli_rules_list *list);
 
 /* The one operand after the options (optind), the model; NULL after
  * the usage error "CMD takes one MODEL". */

@@ -653,6 +653,9 @@ static const cli_option options[] = {
 	 "random seed", OPT_OPTIONAL},
 	{"rules", 0, OPT_RULES, offsetof(batch_args, rules), NULL, "FILE", NULL,
 	 "rules before the defaults (repeatable)", OPT_REPEATS},
+	{"profile", 0, OPT_PROFILE, offsetof(batch_args, rules), NULL, "NAME",
+	 NULL, "the policy: seed (default), pytorch, keras, transformers",
+	 OPT_OPTIONAL},
 	{"strict", 0, OPT_FLAG, offsetof(batch_args, strict), NULL, NULL, NULL,
 	 "a model that would keep trained values no keep rule names fails (as "
 	 "apply --strict)",
@@ -717,7 +720,7 @@ static int cmd_batch(int argc, char **argv)
 	b.limits = limits;
 	a.threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	if ((rc = parse_batch_args(&b, &a, argc, argv)) >= 0 ||
-	    (rc = cli_load_rules(&b.rules, a.rules.files, a.rules.n)) >= 0)
+	    (rc = cli_load_rules(&b.rules, &a.rules)) >= 0)
 		goto done;
 	for (int i = 0; i < a.n_inputs; i++) {
 		if (b.out && same_file(b.out, a.inputs[i])) {

@@ -17,6 +17,9 @@ static const cli_option options[] = {
 	 "print JSON instead of a table", OPT_OPTIONAL},
 	{"rules", 0, OPT_RULES, offsetof(check_args, rules), NULL, "FILE", NULL,
 	 "rules that choose the expected scheme (repeatable)", OPT_REPEATS},
+	{"profile", 0, OPT_PROFILE, offsetof(check_args, rules), NULL, "NAME",
+	 NULL, "the policy: seed (default), pytorch, keras, transformers",
+	 OPT_OPTIONAL},
 	{"vanishing", 0, OPT_RATIO, offsetof(check_args, check.vanishing), NULL,
 	 "R", NULL,
 	 "a std below R x the envelope's lowest is vanishing (an exact test, "

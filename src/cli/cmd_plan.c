@@ -13,6 +13,9 @@ typedef struct {
 static const cli_option options[] = {
 	{"rules", 0, OPT_RULES, offsetof(plan_args, rules), NULL, "FILE", NULL,
 	 "rules to try before the defaults (repeatable)", OPT_REPEATS},
+	{"profile", 0, OPT_PROFILE, offsetof(plan_args, rules), NULL, "NAME",
+	 NULL, "the policy: seed (default), pytorch, keras, transformers",
+	 OPT_OPTIONAL},
 	{"json", 0, OPT_FLAG, offsetof(plan_args, json), NULL, NULL, NULL,
 	 "print JSON instead of a table", OPT_OPTIONAL},
 	{0}};

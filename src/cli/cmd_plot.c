@@ -22,6 +22,9 @@ static const cli_option options[] = {
 	 OPT_OPTIONAL},
 	{"rules", 0, OPT_RULES, offsetof(plot_args, rules), NULL, "FILE", NULL,
 	 "rules that choose the schemes (repeatable)", OPT_REPEATS},
+	{"profile", 0, OPT_PROFILE, offsetof(plot_args, rules), NULL, "NAME",
+	 NULL, "the policy: seed (default), pytorch, keras, transformers",
+	 OPT_OPTIONAL},
 	{"signal", 0, OPT_FLAG, offsetof(plot_args, signal), NULL, NULL, NULL,
 	 "per chain of layers (as check finds them), the predicted scale of "
 	 "the signal (forward) and of the gradients (backward) against depth, "
@@ -79,8 +82,7 @@ static int cmd_plot(int argc, char **argv)
 	orx_plan *plan = NULL;
 	int rc = parse_plot_args(&a, argc, argv);
 
-	if (rc >= 0 ||
-	    (rc = cli_load_rules(&rules, a.rules.files, a.rules.n)) >= 0)
+	if (rc >= 0 || (rc = cli_load_rules(&rules, &a.rules)) >= 0)
 		goto done;
 	if (orx_model_open_file(&m, a.model, NULL) != ORX_OK) {
 		rc = cli_error(a.model, "%s", orx_error_last());

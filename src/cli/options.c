@@ -49,6 +49,7 @@ static int take(const cli_option *o, void *args, const char *value,
 					       cmd, CLI_MAX_RULES);
 		rules->files[rules->n++] = value;
 		return -1;
+	case OPT_PROFILE: rules->profile = value; return -1;
 	case OPT_SEED:
 		if (cli_parse_seed((unsigned long long *)(void *)at, value))
 			return cli_usage_error(cmd,

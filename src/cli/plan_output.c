@@ -112,8 +112,10 @@ size_t cli_leftovers(const orx_model *m, const orx_plan *plan,
 	return n;
 }
 
-int cli_load_rules(orx_rules **out, const char *const *files, size_t n)
+int cli_load_rules(orx_rules **out, const cli_rules_list *list)
 {
+	const char *const *files = list->files;
+	size_t n = list->n;
 	orx_rules *rules = NULL;
 	int rc = -1;
 
@@ -128,8 +130,8 @@ int cli_load_rules(orx_rules **out, const char *const *files, size_t n)
 			rc = cli_error(files[i], "%s", orx_error_last());
 		}
 	}
-	if (rc < 0 && orx_rules_add_defaults(rules) != ORX_OK)
-		rc = cli_error("rules/default.rules", "%s", orx_error_last());
+	if (rc < 0 && orx_rules_add_profile(rules, list->profile) != ORX_OK)
+		rc = cli_usage_error(NULL, "%s", orx_error_last());
 	if (rc >= 0)
 		orx_rules_free(rules);
 	else
@@ -177,7 +179,7 @@ const char *cli_one_model(const char *cmd, int argc, char **argv)
 int cli_prepare(orx_rules **rules, orx_model **m, orx_plan **plan,
 		const char *model, const cli_rules_list *files)
 {
-	int rc = cli_load_rules(rules, files->files, files->n);
+	int rc = cli_load_rules(rules, files);
 
 	if (rc >= 0)
 		return rc;

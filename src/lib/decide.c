@@ -53,10 +53,79 @@ static bool recurrent_only(orx_scheme s)
 	return s == ORX_SCHEME_FORGET_BIAS || s == ORX_SCHEME_PYTORCH_RECURRENT;
 }
 
+/* How many gate blocks e has beside b (its direction and part). */
+static int64_t gates_of(const entry *e, const orx_plan_block *b)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < e->pub.n_blocks; i++)
+		n += e->blocks[i].direction == b->direction &&
+		     e->blocks[i].part == b->part;
+	return n;
+}
+
+/* The m blocks at b (one direction and part) as one, into out, if they
+ * lie in one run of whole rows of the same width (in whatever order
+ * their gates are): an orthogonal draw over the whole (Keras's
+ * recurrent kernel). */
+static bool joined(orx_plan_block *out, const orx_plan_block *b, size_t m,
+		   orx_arena *mem)
+{
+	uint64_t lo = b->first, hi = b->first + b->count, count = 0;
+	int64_t rows = 0;
+	const char *gates = "";
+
+	for (size_t k = 0; k < m; k++) {
+		const orx_plan_block *c = &b[k];
+		if (c->cols != b->cols || c->stride != c->cols ||
+		    c->scheme != ORX_SCHEME_ORTHOGONAL || !gates)
+			return false;
+		lo = c->first < lo ? c->first : lo;
+		hi = c->first + c->count > hi ? c->first + c->count : hi;
+		count += c->count, rows += c->rows;
+		gates = orx_arena_printf(mem, "%s%s", gates, c->gate);
+	}
+	if (hi - lo != count || !gates)
+		return false; /* not one run */
+	*out = *b;
+	out->first = lo, out->count = count, out->rows = rows;
+	out->gate = gates;
+	out->fan_in = b->cols, out->fan_out = rows;
+	out->params.std = b->params.gain /
+			  sqrt((double)(rows > b->cols ? rows : b->cols));
+	return true;
+}
+
+/* Orthogonal blocks decided with fans=whole (whole[k]: block k's rule
+ * said so) joined, direction by direction. */
+static void join_whole(entry *e, orx_arena *mem, const bool *whole)
+{
+	size_t out = 0, n = e->pub.n_blocks;
+
+	for (size_t k = 0, j; k < n; k = j) { /* out <= k: written behind */
+		orx_plan_block one;
+		bool all = whole[k];
+		for (j = k + 1;
+		     j < n &&
+		     e->blocks[j].direction == e->blocks[k].direction &&
+		     e->blocks[j].part == e->blocks[k].part;
+		     j++)
+			all &= whole[j];
+		if (all && j - k > 1 &&
+		    joined(&one, &e->blocks[k], j - k, mem)) {
+			e->blocks[out++] = one;
+			continue;
+		}
+		for (size_t g = k; g < j; g++)
+			e->blocks[out++] = e->blocks[g];
+	}
+	e->pub.n_blocks = out;
+}
+
 /* Block b of recurrent tensor e: its rule and distribution (a KEEP
  * block stays as it is); or why the tensor is kept. */
 static int decide_block(entry *e, orx_arena *mem, const orx_rules *rules,
-			orx_plan_block *b)
+			orx_plan_block *b, bool *whole)
 {
 	orx_rule_query q = {e->pub.op,	 unfused_of(e), "none", e->pub.role,
 			    e->pub.name, e->pub.graph,	b->gate};
@@ -73,6 +142,9 @@ static int decide_block(entry *e, orx_arena *mem, const orx_rules *rules,
 	spec = a->spec;
 	spec.gain = gain_of(a, e);
 	b->scheme = spec.scheme;
+	*whole = a->fans == ORX_FANS_WHOLE && b->has_fans;
+	if (*whole) /* Keras's kernel: every gate's outputs */
+		b->fan_out *= gates_of(e, b);
 	if (spec.scheme == ORX_SCHEME_FORGET_BIAS &&
 	    e->pub.role != ORX_ROLE_BIAS)
 		return orx_plan_reason(e, mem,
@@ -92,6 +164,24 @@ static int decide_block(entry *e, orx_arena *mem, const orx_rules *rules,
 		return orx_plan_reason(e, mem, "gate %s: %s", b->gate,
 				       orx_error_last());
 	return ORX_OK;
+}
+
+/* A bias e's fans: its layer's weight's, in PyTorch's count (what
+ * pytorch_bias divides by); else why it is kept. */
+static int layer_fans(entry *e, orx_arena *mem, const char *file, unsigned line)
+{
+	if (e->pub.role != ORX_ROLE_BIAS || !e->layer || !e->layer->row)
+		return orx_plan_reason(
+			e, mem,
+			"pytorch_bias (%s:%u) is for the bias of "
+			"a Gemm, MatMul, Conv or ConvTranspose",
+			file, line);
+	if (orx_entry_fans(&e->pub.fan_in, &e->pub.fan_out, e->layer,
+			   ORX_FANS_PYTORCH) != ORX_OK)
+		return orx_plan_reason(e, mem, "its layer's fans unknown: %s",
+				       orx_error_last());
+	e->pub.has_fans = 1;
+	return GO_ON;
 }
 
 /* Whether e's storage t cannot be rewritten (a segment, a dtype values
@@ -121,17 +211,21 @@ static int decide_blocks(entry *e, orx_arena *mem, const orx_rules *rules,
 			 const Onnx__TensorProto *t)
 {
 	size_t kept = 0;
+	bool *whole;
 	int rc;
 
 	if ((rc = unwritable(e, mem, t)) != GO_ON)
 		return rc;
+	if (!(whole = orx_arena_alloc(mem, e->pub.n_blocks * sizeof(*whole))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i < e->pub.n_blocks; i++) {
-		if ((rc = decide_block(e, mem, rules, &e->blocks[i])) !=
-			    ORX_OK ||
+		if ((rc = decide_block(e, mem, rules, &e->blocks[i],
+				       &whole[i])) != ORX_OK ||
 		    e->reason)
 			return rc;
 		kept += e->blocks[i].scheme == ORX_SCHEME_KEEP;
 	}
+	join_whole(e, mem, whole);
 	if (kept == e->pub.n_blocks) {
 		e->kept = true;
 		return orx_plan_reason(e, mem, "kept by %s:%u",
@@ -224,6 +318,9 @@ int orx_plan_decide(entry *e, orx_arena *mem, const orx_rules *rules,
 		return rc;
 	spec = a->spec;
 	spec.gain = gain_of(a, e);
+	if (spec.scheme == ORX_SCHEME_PYTORCH_BIAS &&
+	    (rc = layer_fans(e, mem, file, line)) != GO_ON)
+		return rc;
 	if (orx_role_is_layer_weight(e->pub.role) &&
 	    fans_of(e, a->fans) != ORX_OK && orx_scheme_is_scaling(spec.scheme))
 		return orx_plan_reason(e, mem, "fans unknown: %s",

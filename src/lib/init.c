@@ -36,6 +36,7 @@ static const struct {
 	{ORX_SCHEME_ORTHOGONAL, "orthogonal"},
 	{ORX_SCHEME_FORGET_BIAS, "forget_bias"},
 	{ORX_SCHEME_PYTORCH_RECURRENT, "pytorch_recurrent"},
+	{ORX_SCHEME_PYTORCH_BIAS, "pytorch_bias"},
 	/* other names users know them by */
 	{ORX_SCHEME_XAVIER_UNIFORM, "glorot_uniform"},
 	{ORX_SCHEME_XAVIER_NORMAL, "glorot_normal"},
@@ -192,7 +193,7 @@ static int resolve_orthogonal(orx_init_params *p, const orx_init_spec *spec,
 /* The schemes whose spread does not follow the fans: constants, normal,
  * uniform, the recurrent biases and PyTorch's recurrent default. */
 static int resolve_fixed(orx_init_params *p, const orx_init_spec *spec,
-			 int64_t fan_out)
+			 int64_t fan_in, int64_t fan_out)
 {
 	switch (spec->scheme) {
 	case ORX_SCHEME_KEEP: p->dist = ORX_DIST_KEEP; return ORX_OK;
@@ -238,6 +239,17 @@ static int resolve_fixed(orx_init_params *p, const orx_init_spec *spec,
 		p->low = -p->high;
 		p->std = p->high / sqrt(3.0);
 		return ORX_OK;
+	case ORX_SCHEME_PYTORCH_BIAS:
+		if (fan_in < 1)
+			return orx_fail(ORX_EINVALID,
+					"pytorch_bias needs its layer's "
+					"fan_in");
+		p->dist = ORX_DIST_UNIFORM;
+		p->fan = (double)fan_in;
+		p->high = 1 / sqrt((double)fan_in);
+		p->low = -p->high;
+		p->std = p->high / sqrt(3.0);
+		return ORX_OK;
 	default:
 		return orx_fail(ORX_EINVALID, "unknown scheme %d",
 				(int)spec->scheme);
@@ -260,7 +272,7 @@ int orx_init_resolve(orx_init_params *out, const orx_init_spec *spec,
 	else if (spec->scheme == ORX_SCHEME_ORTHOGONAL)
 		rc = resolve_orthogonal(&p, spec, dims, ndim);
 	else
-		rc = resolve_fixed(&p, spec, fan_out);
+		rc = resolve_fixed(&p, spec, fan_in, fan_out);
 	if (rc == ORX_OK)
 		*out = p;
 	return rc;

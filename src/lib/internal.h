@@ -531,8 +531,10 @@ typedef enum { ORX_GAIN_DEFAULT, ORX_GAIN_VALUE, ORX_GAIN_NAMED } orx_gain_kind;
 
 /* Whose fans a rule measures with (fans=). */
 typedef enum {
-	ORX_FANS_EXACT,	 /* the README's fan table: groups in both fans */
-	ORX_FANS_PYTORCH /* torch.nn.init: Conv fan_out ignores groups... */
+	ORX_FANS_EXACT,	  /* the README's fan table: groups in both fans */
+	ORX_FANS_PYTORCH, /* torch.nn.init: Conv fan_out ignores groups... */
+	ORX_FANS_WHOLE	  /* a recurrent tensor's gates as one (Keras):
+			     fan_out gates x H; orthogonal over them */
 } orx_fan_convention;
 
 /* What a rule does: a scheme with its options. */

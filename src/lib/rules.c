@@ -365,7 +365,7 @@ static const struct {
 } arguments[] = {
 	{"gain", ARG_GAIN, scaling_or_orthogonal, SPECIAL},
 	{"mode", ARG_MODE, scaling, SPECIAL},
-	{"fans", ARG_FANS, scaling, SPECIAL},
+	{"fans", ARG_FANS, scaling_or_orthogonal, SPECIAL},
 	{"value", ARG_VALUE, constant_like, NUMBER(value)},
 	{"mean", ARG_MEAN, normal_like, NUMBER(mean)},
 	{"std", ARG_STD, normal_like, NUMBER(std)},
@@ -408,7 +408,7 @@ static int arg_key(lexer *lx, char *key, size_t size, orx_scheme s, int pos)
 static int parse_arg(lexer *lx, orx_rule_action *a, int pos, unsigned *given)
 {
 	static const char *const modes[] = {"fan_in", "fan_out", "fan_avg"};
-	static const char *const conventions[] = {"exact", "pytorch"};
+	static const char *const conventions[] = {"exact", "pytorch", "whole"};
 	orx_scheme s = a->spec.scheme;
 	const char *at = lx->p;
 	char key[16] = "";
@@ -437,7 +437,7 @@ static int parse_arg(lexer *lx, orx_rule_action *a, int pos, unsigned *given)
 		a->spec.mode = (orx_fan_mode)(choice + 1);
 		return ORX_OK;
 	}
-	if (parse_choice(lx, conventions, 2, &choice, "fan convention"))
+	if (parse_choice(lx, conventions, 3, &choice, "fan convention"))
 		return ORX_EINVALID;
 	a->fans = (orx_fan_convention)choice;
 	return ORX_OK;
@@ -625,6 +625,38 @@ int orx_rules_add_defaults(orx_rules *rules)
 {
 	return orx_rules_add_text(rules, (const char *)orx_default_rules,
 				  orx_default_rules_len, "rules/default.rules");
+}
+
+/* rules/profiles/NAME.rules, compiled in (profiles.c, made by CMake). */
+extern const struct {
+	const char *name;
+	const unsigned char *text;
+	size_t len;
+	const char *file;
+} orx_profiles[];
+
+int orx_rules_add_profile(orx_rules *rules, const char *name)
+{
+	char known[128];
+	size_t used;
+	int rc;
+
+	if (!name || strcmp(name, "seed") == 0)
+		return orx_rules_add_defaults(rules);
+	for (size_t i = 0; orx_profiles[i].name; i++)
+		if (strcmp(name, orx_profiles[i].name) == 0)
+			return (rc = orx_rules_add_text(
+					rules,
+					(const char *)orx_profiles[i].text,
+					orx_profiles[i].len,
+					orx_profiles[i].file)) != ORX_OK
+				       ? rc
+				       : orx_rules_add_defaults(rules);
+	used = (size_t)snprintf(known, sizeof(known), "seed");
+	for (size_t i = 0; orx_profiles[i].name && used < sizeof(known); i++)
+		used += (size_t)snprintf(known + used, sizeof(known) - used,
+					 ", %s", orx_profiles[i].name);
+	return orx_fail(ORX_EINVALID, "unknown profile '%s' (%s)", name, known);
 }
 
 int orx_rules_new(orx_rules **out)

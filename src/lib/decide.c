@@ -144,7 +144,7 @@ static int decide_block(entry *e, orx_arena *mem, const orx_rules *rules,
 	b->scheme = spec.scheme;
 	*whole = a->fans == ORX_FANS_WHOLE && b->has_fans;
 	if (*whole) /* Keras's kernel: every gate's outputs */
-		b->fan_out *= gates_of(e, b);
+		hidden = b->fan_out *= gates_of(e, b);
 	if (spec.scheme == ORX_SCHEME_FORGET_BIAS &&
 	    e->pub.role != ORX_ROLE_BIAS)
 		return orx_plan_reason(e, mem,

@@ -102,7 +102,9 @@ int orx_model_open_file(orx_model **out, const char *path,
 			const orx_open_options *opts);
 
 /* Same, from len bytes at data. The bytes are copied where needed; the
- * caller keeps ownership of data. */
+ * caller keeps ownership of data. A model from bytes (or standard input)
+ * has no folder: one whose tensors name external data is refused
+ * (ORX_EUNSUPPORTED) before anything is sized from their dims. */
 int orx_model_open_buffer(orx_model **out, const void *data, size_t len,
 			  const orx_open_options *opts);
 

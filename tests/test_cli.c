@@ -119,3 +119,21 @@ Test(cli, info_reads_standard_input)
 	cr_expect(strstr(r.out, "\"parameters\": 6922") != NULL, "%s", r.out);
 	cli_result_free(&r);
 }
+
+/* A model read from standard input has no folder: info, plan and check
+ * of one whose tensors name external data each say so in one line, exit
+ * 2, before anything is sized from the tensors' dims. */
+Test(cli, external_data_from_standard_input_is_one_error)
+{
+	static const char *const commands[] = {"info", "plan", "check"};
+
+	for (size_t i = 0; i < 3; i++) {
+		const char *args[] = {commands[i], "-", NULL};
+		expect_cli_error(ORX_SOURCE_DIR
+				 "/samples/external/cnn_bn_relu.onnx",
+				 args,
+				 "onnx-reinit: <stdin>: tensor "
+				 "'features.0.weight': external data needs the "
+				 "model's folder (open it from a file)\n");
+	}
+}

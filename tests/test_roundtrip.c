@@ -36,12 +36,15 @@ static int roundtrip(const char *path, void *ctx)
 
 	(void)ctx;
 	cr_assert_eq(read_file(&in, &in_len, path), 0, "cannot read %s", path);
-	if (orx_model_open_buffer(&m, in, in_len, NULL) != ORX_OK ||
+	/* bytes have no folder: a model with external data is refused */
+	if ((orx_model_open_buffer(&m, in, in_len, NULL) != ORX_OK &&
+	     !strstr(orx_error_last(), "external data needs the model's "
+				       "folder")) ||
 	    orx_model_open_file(&f, path, NULL) != ORX_OK) {
 		cr_log_error("%s: %s", path, orx_error_last());
 		goto done;
 	}
-	differ = same_bytes(m, in, in_len, path, "buffer") |
+	differ = (m && same_bytes(m, in, in_len, path, "buffer")) |
 		 same_bytes(f, in, in_len, path, "file");
 done:
 	free(in);

@@ -258,15 +258,15 @@ Test(tensor, external_data_from_a_buffer_needs_the_models_folder)
 	uint8_t *buf;
 	size_t len;
 	orx_model *m = NULL;
-	double v[432];
 
 	cr_assert_eq(
 		read_file(&buf, &len, SAMPLES "/external/cnn_bn_relu.onnx"), 0);
-	cr_assert_eq(orx_model_open_buffer(&m, buf, len, NULL), ORX_OK);
-	cr_expect_eq(orx_tensor_read(v, 432, m, 0), ORX_EUNSUPPORTED);
+	/* refused at once: nothing is sized from the tensors' dims */
+	cr_assert_eq(orx_model_open_buffer(&m, buf, len, NULL),
+		     ORX_EUNSUPPORTED);
+	cr_expect_null(m);
 	cr_expect_str_eq(orx_error_last(),
 			 "tensor 'features.0.weight': external data needs the "
 			 "model's folder (open it from a file)");
-	orx_model_free(m);
 	free(buf);
 }

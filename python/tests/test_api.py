@@ -240,3 +240,12 @@ def test_unknown_profile_raises_as_the_cli_refuses():
     assert "unknown profile 'nope'" in str(e.value)
     r = cli("plan", BAD_MLP, "--profile", "nope", check=False)
     assert r.returncode == 2 and b"unknown profile 'nope'" in r.stderr
+
+
+def test_bytes_with_external_data_raise_before_reading():
+    with open(EXTERNAL, "rb") as f:
+        data = f.read()
+    for call_it in (onnx_reinit.plan, onnx_reinit.check, onnx_reinit.info):
+        with pytest.raises(onnx_reinit.Error) as e:
+            call_it(data)
+        assert "external data needs the model's folder" in str(e.value)

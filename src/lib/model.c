@@ -97,12 +97,32 @@ done:
 	return rc;
 }
 
+/* A model without a folder (bytes, standard input) cannot reach data
+ * files: refused at once, before anything is sized from their dims. */
+static int without_folder(orx_model **m)
+{
+	for (size_t i = 0; i < orx_value_count(*m); i++) {
+		const Onnx__TensorProto *t = orx_value_tensor(*m, i);
+		if (orx_tensor_proto_storage(t) != ORX_STORAGE_EXTERNAL)
+			continue;
+		int rc = orx_fail(ORX_EUNSUPPORTED,
+				  "tensor '%s': external data needs the "
+				  "model's folder (open it from a file)",
+				  t->name ? t->name : "");
+		orx_model_free(*m); /* t's name with it */
+		*m = NULL;
+		return rc;
+	}
+	return ORX_OK;
+}
+
 int orx_model_open_buffer(orx_model **out, const void *data, size_t len,
 			  const orx_open_options *opts)
 {
 	bool borrowed;
+	int rc = open_bytes(out, data, len, opts, BYTES_CALLERS, &borrowed);
 
-	return open_bytes(out, data, len, opts, BYTES_CALLERS, &borrowed);
+	return rc == ORX_OK ? without_folder(out) : rc;
 }
 
 /* Attach the model's folder and check its external data there. */
@@ -151,6 +171,8 @@ int orx_model_open_file(orx_model **out, const char *path,
 		orx_model_free(m);
 		m = NULL;
 	}
+	if (rc == ORX_OK && strcmp(path, "-") == 0)
+		rc = without_folder(&m);
 	if (rc == ORX_OK)
 		*out = m;
 	return rc;

@@ -552,6 +552,21 @@ typedef enum {
  * "saturated" */
 const char *orx_problem_name(orx_problem problem);
 
+/* How much a finding matters (the README's table): a layer that cannot
+ * train, one 10x off on its own, and a chain's finding are errors;
+ * saturated codes and a layer off by less than 10x are warnings; a std
+ * within a quarter of its threshold is a note. */
+typedef enum {
+	ORX_SEVERITY_ERROR,
+	ORX_SEVERITY_WARNING,
+	ORX_SEVERITY_NOTE
+} orx_severity;
+
+/* "error", "warning", "note"; orx_severity_parse: the reverse
+ * (ORX_EINVALID for another name). */
+const char *orx_severity_name(orx_severity severity);
+int orx_severity_parse(orx_severity *out, const char *name);
+
 typedef struct {
 	unsigned version; /* ORX_CHECK_OPTIONS_VERSION */
 	/* a weight's std below vanishing times the lowest std the accepted
@@ -586,6 +601,7 @@ typedef struct {
 				the largest singular value of the gate block
 				that is the finding (1 for an orthogonal one) */
 	int by_signal;	     /* flagged for its chain, not on its own */
+	orx_severity severity;
 } orx_finding;
 
 /* A chain of weighted layers with no normalization in between: the

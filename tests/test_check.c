@@ -125,10 +125,28 @@ Test(check, threshold_options_are_checked)
 			 "positive number, not 'zero' (try 'onnx-reinit "
 			 "check --help')\n");
 	/* a stricter threshold (three times the envelope's low end) flags
-	 * the PyTorch-initialized sample */
+	 * the PyTorch-initialized sample: warnings (within 10x), which make
+	 * exit status 1 only with --fail-on warning or note */
 	const char *strict[] = {"check", SAMPLES "/mlp_tanh.onnx",
 				"--vanishing", "3", NULL};
+	const char *warn[] = {"check",	     SAMPLES "/mlp_tanh.onnx",
+			      "--vanishing", "3",
+			      "--fail-on",   "warning",
+			      NULL};
+	const char *note[] = {"check",	     SAMPLES "/mlp_tanh.onnx",
+			      "--vanishing", "3",
+			      "--fail-on",   "note",
+			      NULL};
 	cli_result r = run_cli(NULL, strict);
+	cr_expect_eq(r.status, 0, "%s", r.out);
+	cr_expect(strstr(r.out, "fc1.weight                               "
+				"warning  vanishing") != NULL,
+		  "%s", r.out);
+	cli_result_free(&r);
+	r = run_cli(NULL, warn);
+	cr_expect_eq(r.status, 1, "%s", r.out);
+	cli_result_free(&r);
+	r = run_cli(NULL, note);
 	cr_expect_eq(r.status, 1, "%s", r.out);
 	cli_result_free(&r);
 }

@@ -28,14 +28,15 @@ typedef struct {
 } cli_rules_list;
 
 typedef enum {
-	OPT_FLAG,    /* bool, set */
-	OPT_STRING,  /* const char *, the value */
-	OPT_RULES,   /* cli_rules_list, the value appended */
-	OPT_PROFILE, /* cli_rules_list, the value its profile */
-	OPT_SEED,    /* unsigned long long, a --seed */
-	OPT_RATIO,   /* double, a positive number */
-	OPT_BYTES,   /* uint64_t, a number of bytes */
-	OPT_CALL     /* call(args, value or NULL, command) */
+	OPT_FLAG,     /* bool, set */
+	OPT_STRING,   /* const char *, the value */
+	OPT_RULES,    /* cli_rules_list, the value appended */
+	OPT_PROFILE,  /* cli_rules_list, the value its profile */
+	OPT_SEVERITY, /* orx_severity, a --fail-on level */
+	OPT_SEED,     /* unsigned long long, a --seed */
+	OPT_RATIO,    /* double, a positive number */
+	OPT_BYTES,    /* uint64_t, a number of bytes */
+	OPT_CALL      /* call(args, value or NULL, command) */
 } cli_option_kind;
 
 /* How an option shows in the synopsis. */
@@ -103,6 +104,10 @@ const char *cli_bytes(char *buf, size_t size, unsigned long long n);
 
 /* A user's rules files (in order), then the defaults. Returns -1 with
  * *out set, or the exit status after printing the error. */
+/* How many of check's findings are of severity at or above at (error
+ * above warning above note): what makes exit status 1. */
+size_t cli_failing(const orx_check *check, orx_severity at);
+
 int cli_load_rules(orx_rules **out, const cli_rules_list *list);
 
 /* The one operand after the options (optind), the model; NULL after

@@ -31,7 +31,7 @@ typedef struct {
 	uint64_t in_bytes;
 	char error[512]; /* set before (refused) or while processing */
 	bool ok, resumed;
-	size_t tensors, findings;
+	size_t tensors, findings, failing; /* failing: at --fail-on */
 	double seconds;
 	char *out_path;
 	uint8_t *out_data; /* zip output: the saved model */
@@ -50,6 +50,7 @@ typedef struct {
 	unsigned long long seed;
 	orx_rules *rules;
 	orx_check_options check_opts;
+	orx_severity fail_on;
 	zip_limits limits;
 	uint64_t zip_total; /* atomic */
 } batch;
@@ -365,7 +366,9 @@ static void run_job(batch *b, job *j)
 			snprintf(j->error, sizeof(j->error), "%s",
 				 orx_error_last());
 		else
-			j->findings = orx_check_count(check), j->ok = true;
+			j->findings = orx_check_count(check),
+			j->failing = cli_failing(check, b->fail_on),
+			j->ok = true;
 		goto done;
 	}
 	if (b->strict) {
@@ -598,6 +601,7 @@ static void summary(FILE *to, const batch *b, double secs)
 typedef struct {
 	const char *out, *report;
 	bool check, resume, strict;
+	orx_severity fail_on;
 	cli_rules_list rules;
 	unsigned long long seed;
 	unsigned threads, shard_k, shard_n;
@@ -639,6 +643,11 @@ static const cli_option options[] = {
 	 OPT_REQUIRED},
 	{"check", 0, OPT_FLAG, offsetof(batch_args, check), NULL, NULL, NULL,
 	 "check each model instead; -o is not needed", OPT_OPTIONAL},
+	{"fail-on", 0, OPT_SEVERITY, offsetof(batch_args, fail_on), NULL,
+	 "LEVEL", NULL,
+	 "with --check, the findings that make exit status 1: error, "
+	 "warning or note [error]",
+	 OPT_OPTIONAL},
 	{"jobs", 'j', OPT_CALL, 0, set_jobs, "N", "number of cores",
 	 "worker threads", OPT_OPTIONAL},
 	{"shard", 0, OPT_CALL, 0, set_shard, "K/N", NULL,
@@ -674,7 +683,7 @@ const cli_command cli_batch = {
 	"*.onnx below them) and .zip archives, into a folder or one .zip,\n"
 	"keeping each model's relative path. One failing model never stops\n"
 	"the others; exit status 1 when any failed (or, with --check, has\n"
-	"findings).\n",
+	"findings at --fail-on's level).\n",
 	options,
 	&defaults,
 	NULL};
@@ -695,6 +704,7 @@ static int parse_batch_args(batch *b, batch_args *a, int argc, char **argv)
 						"OUT.zip");
 	b->out = a->out;
 	b->check = a->check;
+	b->fail_on = a->fail_on;
 	b->resume = a->resume;
 	b->strict = a->strict;
 	b->seed = a->seed;
@@ -753,7 +763,7 @@ static int cmd_batch(int argc, char **argv)
 	summary(a.report && !strcmp(a.report, "-") ? stderr : stdout, &b,
 		cli_now() - started);
 	for (size_t i = 0; i < b.n; i++)
-		any_bad |= !b.jobs[i].ok || b.jobs[i].findings > 0;
+		any_bad |= !b.jobs[i].ok || b.jobs[i].failing > 0;
 	if (rc == EXIT_OK && any_bad)
 		rc = EXIT_FINDINGS;
 done:

@@ -10,6 +10,7 @@ typedef struct {
 	cli_rules_list rules;
 	bool json;
 	orx_check_options check;
+	orx_severity fail_on;
 } check_args;
 
 static const cli_option options[] = {
@@ -31,9 +32,15 @@ static const cli_option options[] = {
 	{"signal", 0, OPT_RATIO, offsetof(check_args, check.signal), NULL, "R",
 	 NULL, "a chain scaling the signal below R or above 1/R is a finding",
 	 OPT_OPTIONAL},
+	{"fail-on", 0, OPT_SEVERITY, offsetof(check_args, fail_on), NULL,
+	 "LEVEL", NULL,
+	 "the findings that make exit status 1: error, warning or note "
+	 "[error]",
+	 OPT_OPTIONAL},
 	{0}};
 
-static const check_args defaults = {.check = ORX_CHECK_OPTIONS_INIT};
+static const check_args defaults = {.check = ORX_CHECK_OPTIONS_INIT,
+				    .fail_on = ORX_SEVERITY_ERROR};
 
 static int cmd_check(int argc, char **argv);
 
@@ -44,7 +51,8 @@ const cli_command cli_check = {
 	"Find badly initialized weights: all zeros, one constant, NaN or\n"
 	"infinity, a std far below or above every scheme accepted for the\n"
 	"layer's fans, and chains of layers along which the signal vanishes\n"
-	"or explodes. Exit status 1 when it finds any.\n",
+	"or explodes; each an error, a warning or a note. Exit status 1\n"
+	"when it finds one at --fail-on's level or above.\n",
 	options,
 	&defaults,
 	NULL};
@@ -52,11 +60,12 @@ const cli_command cli_check = {
 static void check_print(const orx_check *c, size_t weights, double threshold)
 {
 	if (orx_check_count(c))
-		printf("%-40s %-10s %12s %12s %10s\n", "tensor", "problem",
-		       "std", "expected", "ratio");
+		printf("%-40s %-8s %-10s %12s %12s %10s\n", "tensor",
+		       "severity", "problem", "std", "expected", "ratio");
 	for (size_t i = 0; i < orx_check_count(c); i++) {
 		const orx_finding *f = orx_check_finding_at(c, i);
-		printf("%-40s %-10s %12.4g %12.4g %10.4g%s\n", f->name,
+		printf("%-40s %-8s %-10s %12.4g %12.4g %10.4g%s\n", f->name,
+		       orx_severity_name(f->severity),
 		       orx_problem_name(f->problem), f->std, f->expected_std,
 		       f->ratio, f->by_signal ? "  (signal)" : "");
 	}
@@ -127,7 +136,7 @@ static int cmd_check(int argc, char **argv)
 	else
 		check_print(check, count_weights(plan), a.check.signal),
 			rc = EXIT_OK;
-	if (rc == EXIT_OK && orx_check_count(check))
+	if (rc == EXIT_OK && cli_failing(check, a.fail_on))
 		rc = EXIT_FINDINGS;
 done:
 	orx_check_free(check);

@@ -50,6 +50,13 @@ static int take(const cli_option *o, void *args, const char *value,
 		rules->files[rules->n++] = value;
 		return -1;
 	case OPT_PROFILE: rules->profile = value; return -1;
+	case OPT_SEVERITY:
+		if (orx_severity_parse((orx_severity *)(void *)at, value))
+			return cli_usage_error(cmd,
+					       "%s: --%s takes error, warning "
+					       "or note, not '%s'",
+					       cmd, o->name, value);
+		return -1;
 	case OPT_SEED:
 		if (cli_parse_seed((unsigned long long *)(void *)at, value))
 			return cli_usage_error(cmd,

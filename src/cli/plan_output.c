@@ -112,6 +112,15 @@ size_t cli_leftovers(const orx_model *m, const orx_plan *plan,
 	return n;
 }
 
+size_t cli_failing(const orx_check *check, orx_severity at)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < orx_check_count(check); i++)
+		n += orx_check_finding_at(check, i)->severity <= at;
+	return n;
+}
+
 int cli_load_rules(orx_rules **out, const cli_rules_list *list)
 {
 	const char *const *files = list->files;

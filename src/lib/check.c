@@ -28,6 +28,46 @@ const char *orx_problem_name(orx_problem p)
 	return p <= ORX_PROBLEM_SATURATED ? names[p] : "unknown";
 }
 
+const char *orx_severity_name(orx_severity s)
+{
+	static const char *names[] = {"error", "warning", "note"};
+	return s <= ORX_SEVERITY_NOTE ? names[s] : "unknown";
+}
+
+int orx_severity_parse(orx_severity *out, const char *name)
+{
+	for (int s = ORX_SEVERITY_ERROR; s <= ORX_SEVERITY_NOTE; s++)
+		if (name && strcmp(name, orx_severity_name(s)) == 0) {
+			*out = (orx_severity)s;
+			return ORX_OK;
+		}
+	return orx_fail(ORX_EINVALID,
+			"unknown severity '%s' (error, warning, note)",
+			name ? name : "");
+}
+
+/* The severity table: what cannot train at all is an error, and so is a
+ * layer 10x off the plan's std on its own, or one on a chain along which
+ * the signal, as drawn, vanishes or explodes past the signal threshold;
+ * saturated codes and a layer off by less than 10x are warnings; a
+ * layer's std within a quarter of its threshold (at least 0.8 of the
+ * vanishing one, at most 1.25 times the exploding one) is a note. */
+static orx_severity severity_of(orx_problem p, double ratio, double margin,
+				bool by_signal, bool bad_chain)
+{
+	if (p == ORX_PROBLEM_ZEROS || p == ORX_PROBLEM_CONSTANT ||
+	    p == ORX_PROBLEM_NONFINITE)
+		return ORX_SEVERITY_ERROR;
+	if (p == ORX_PROBLEM_SATURATED)
+		return ORX_SEVERITY_WARNING;
+	if (by_signal || bad_chain || !(ratio >= 0.1 && ratio <= 10))
+		return ORX_SEVERITY_ERROR;
+	if ((p == ORX_PROBLEM_VANISHING && margin >= 0.8) ||
+	    (p == ORX_PROBLEM_EXPLODING && margin > 0 && margin <= 1.25))
+		return ORX_SEVERITY_NOTE;
+	return ORX_SEVERITY_WARNING;
+}
+
 /* Per layer, what the chain estimate needs. */
 typedef struct {
 	const entry *e;
@@ -35,6 +75,10 @@ typedef struct {
 	size_t n;
 	int problem;	 /* its finding (an orx_problem), or -1 */
 	bool by_signal;	 /* the finding is its chain's, not its own */
+	bool bad_chain;	 /* on a chain whose signal, as drawn, vanishes or
+			    explodes past the signal threshold */
+	double margin;	 /* vanishing or exploding on its own: its std over
+			    the threshold's (0: not measured so) */
 	int pred;	 /* layer index of the layer feeding it, or -1 */
 	double scale;	 /* chain product up to here */
 	double residual; /* the same without layers flagged on their own */
@@ -202,9 +246,11 @@ static int measure_kept(layer *l, const orx_model *m,
 	chi2_tails(&rest, &p_hi, (double)(n - 1),
 		   ss / (o->exploding * hi * o->exploding * hi));
 	if (p_lo < ALPHA && !l->last)
-		l->problem = ORX_PROBLEM_VANISHING;
+		l->problem = ORX_PROBLEM_VANISHING,
+		l->margin = l->std / (o->vanishing * lo);
 	else if (p_hi < ALPHA)
-		l->problem = ORX_PROBLEM_EXPLODING;
+		l->problem = ORX_PROBLEM_EXPLODING,
+		l->margin = l->std / (o->exploding * hi);
 	return rc;
 }
 
@@ -224,9 +270,15 @@ static int add_finding(orx_check *c, const layer *l, int problem, int by_signal)
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	c->of = of;
 	of[c->n] = l->e;
-	f[c->n++] = (orx_finding){l->e->pub.name, (orx_problem)problem,
-				  l->std,	  l->e->pub.params.std,
-				  l->ratio,	  by_signal};
+	f[c->n++] =
+		(orx_finding){l->e->pub.name,
+			      (orx_problem)problem,
+			      l->std,
+			      l->e->pub.params.std,
+			      l->ratio,
+			      by_signal,
+			      severity_of((orx_problem)problem, l->ratio,
+					  l->margin, by_signal, l->bad_chain)};
 	return ORX_OK;
 }
 
@@ -414,6 +466,9 @@ static int judge_chains(orx_check *c, layer *L, size_t n,
 						problem,
 						L[i].back,
 						L[i].back_residual};
+		for (int k = (int)i; k >= 0; k = L[k].pred)
+			L[k].bad_chain |= L[i].scale < o->signal ||
+					  L[i].scale > 1 / o->signal;
 		/* every layer of the chain that pulls its way gets flagged */
 		for (int k = (int)i; k >= 0 && problem >= 0; k = L[k].pred)
 			if (L[k].problem < 0 &&

@@ -201,6 +201,8 @@ static json_t *finding_json(const orx_finding *f)
 			    num_or_null(!isnan(f->ratio), f->ratio));
 	json_object_set_new(o, "via",
 			    json_string(f->by_signal ? "signal" : "layer"));
+	json_object_set_new(o, "severity",
+			    json_string(orx_severity_name(f->severity)));
 	return o;
 }
 

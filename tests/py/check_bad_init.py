@@ -154,6 +154,13 @@ def case(tool, tmp, title, model, flagged, expect_problem=None, run=True):
         problems.append(f"flagged: {kinds}")
     if expect_problem and expect_problem not in kinds:
         problems.append(f"problems {kinds}, expected {expect_problem}")
+    # a collapsing or exploding model's findings are errors (the default
+    # --fail-on), and every finding says its severity
+    severities = {f.get("severity") for f in report["findings"]}
+    if flagged and "error" not in severities:
+        problems.append(f"no error among {severities}")
+    if not severities <= {"error", "warning", "note"}:
+        problems.append(f"severities {severities}")
     if flagged and run and ort_available():
         before = output_std(path)
         # (constant hidden layers make every hidden unit alike; the

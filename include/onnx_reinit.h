@@ -720,6 +720,36 @@ int orx_model_info_json(char **out, const orx_model *model, const char *name);
 /* Free a string the library made for the caller. */
 void orx_free(void *p);
 
+/* Reports for CI systems: check's findings over one or many models. */
+typedef enum {
+	ORX_FORMAT_SARIF, /* SARIF 2.1.0: a rule per problem kind, a result
+			     per finding at the model file (the tensor a
+			     logical location), load errors as tool
+			     notifications */
+	ORX_FORMAT_JUNIT, /* JUnit XML: a test case per model, a failure per
+			     finding at fail_on or above, an error when it
+			     could not be checked */
+	ORX_FORMAT_GITHUB /* GitHub Actions workflow commands: ::error,
+			     ::warning, ::notice, a line per finding */
+} orx_report_format;
+
+/* "sarif", "junit", "github" to the format; ORX_EINVALID otherwise. */
+int orx_report_format_parse(orx_report_format *out, const char *name);
+
+/* One model of a report: its path as the report names it, its findings
+ * (an orx_check's, or copies), or the error that stopped it (NULL). */
+typedef struct {
+	const char *model;
+	const char *error;
+	const orx_finding *findings;
+	size_t n_findings;
+} orx_report_entry;
+
+/* The report of n entries in format as text in *out (freed with
+ * orx_free()); fail_on: which findings JUnit counts as failures. */
+int orx_report_write(char **out, const orx_report_entry *entries, size_t n,
+		     orx_report_format format, orx_severity fail_on);
+
 /*** @@PROGRESS: how far a long step has got ***/
 
 /* For a progress line drawn by another thread while this model is saved

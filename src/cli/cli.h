@@ -108,6 +108,18 @@ const char *cli_bytes(char *buf, size_t size, unsigned long long n);
  * above warning above note): what makes exit status 1. */
 size_t cli_failing(const orx_check *check, orx_severity at);
 
+/* Report formats beyond ORX_FORMAT_*: the command's table and JSON. */
+enum { FORMAT_TEXT = 100, FORMAT_JSON = 101 };
+
+/* --format's value (NULL: text, or JSON with --json) as an
+ * orx_report_format or FORMAT_TEXT or FORMAT_JSON; -1 after a usage
+ * error. */
+int cli_format(const bool *json, const char *name, const char *command);
+
+/* check's findings of one model as a report of format into *out. */
+int cli_check_report(char **out, const orx_check *check, const char *model,
+		     orx_report_format format, orx_severity fail_on);
+
 int cli_load_rules(orx_rules **out, const cli_rules_list *list);
 
 /* The one operand after the options (optind), the model; NULL after

@@ -32,6 +32,7 @@ typedef struct {
 	char error[512]; /* set before (refused) or while processing */
 	bool ok, resumed;
 	size_t tensors, findings, failing; /* failing: at --fail-on */
+	orx_finding *found; /* with --format: the findings, names copied */
 	double seconds;
 	char *out_path;
 	uint8_t *out_data; /* zip output: the saved model */
@@ -51,6 +52,7 @@ typedef struct {
 	orx_rules *rules;
 	orx_check_options check_opts;
 	orx_severity fail_on;
+	int format; /* cli_format's */
 	zip_limits limits;
 	uint64_t zip_total; /* atomic */
 } batch;
@@ -209,6 +211,9 @@ static void free_job(job *j)
 	free(j->zip);
 	free(j->out_path);
 	free(j->out_data);
+	for (size_t k = 0; j->found && k < j->findings; k++)
+		free((char *)j->found[k].name);
+	free(j->found);
 }
 
 /* Keep shard k of n (1-based), sort by output path, refuse duplicates. */
@@ -339,6 +344,52 @@ static bool already_done(const char *path)
 	return ok;
 }
 
+/* check's findings, their names copied (the model is freed after the
+ * job); NULL and the job failed when out of memory. */
+static orx_finding *copy_findings(const orx_check *check, job *j)
+{
+	size_t n = orx_check_count(check);
+	orx_finding *f = calloc(n + 1, sizeof(*f));
+
+	for (size_t k = 0; f && k < n; k++) {
+		f[k] = *orx_check_finding_at(check, k);
+		if (!(f[k].name = strdup(f[k].name))) {
+			while (k-- > 0)
+				free((char *)f[k].name);
+			free(f);
+			f = NULL;
+		}
+	}
+	if (!f) {
+		snprintf(j->error, sizeof(j->error), "out of memory");
+		j->ok = false;
+	}
+	return f;
+}
+
+/* The findings of every job as a report in b->format, on standard
+ * output. */
+static int print_report(const batch *b)
+{
+	orx_report_entry *e = calloc(b->n + 1, sizeof(*e));
+	char *text = NULL;
+	int rc;
+
+	if (!e)
+		return cli_error(NULL, "out of memory");
+	for (size_t i = 0; i < b->n; i++) {
+		const job *j = &b->jobs[i];
+		e[i] = (orx_report_entry){j->input, j->ok ? NULL : j->error,
+					  j->found, j->found ? j->findings : 0};
+	}
+	rc = cli_print_report(orx_report_write(&text, e, b->n,
+					       (orx_report_format)b->format,
+					       b->fail_on),
+			      &text, NULL);
+	free(e);
+	return rc;
+}
+
 static void run_job(batch *b, job *j)
 {
 	orx_model *m = NULL;
@@ -368,7 +419,10 @@ static void run_job(batch *b, job *j)
 		else
 			j->findings = orx_check_count(check),
 			j->failing = cli_failing(check, b->fail_on),
-			j->ok = true;
+			j->ok = true,
+			j->found = b->format < FORMAT_TEXT
+					   ? copy_findings(check, j)
+					   : NULL;
 		goto done;
 	}
 	if (b->strict) {
@@ -602,6 +656,7 @@ typedef struct {
 	const char *out, *report;
 	bool check, resume, strict;
 	orx_severity fail_on;
+	const char *format;
 	cli_rules_list rules;
 	unsigned long long seed;
 	unsigned threads, shard_k, shard_n;
@@ -643,6 +698,11 @@ static const cli_option options[] = {
 	 OPT_REQUIRED},
 	{"check", 0, OPT_FLAG, offsetof(batch_args, check), NULL, NULL, NULL,
 	 "check each model instead; -o is not needed", OPT_OPTIONAL},
+	{"format", 0, OPT_STRING, offsetof(batch_args, format), NULL, "FORMAT",
+	 NULL,
+	 "with --check, the report on standard output: text (the summary), "
+	 "sarif, junit or github [text]",
+	 OPT_OPTIONAL},
 	{"fail-on", 0, OPT_SEVERITY, offsetof(batch_args, fail_on), NULL,
 	 "LEVEL", NULL,
 	 "with --check, the findings that make exit status 1: error, "
@@ -705,6 +765,13 @@ static int parse_batch_args(batch *b, batch_args *a, int argc, char **argv)
 	b->out = a->out;
 	b->check = a->check;
 	b->fail_on = a->fail_on;
+	if ((b->format = cli_format(&(bool){false}, a->format, "batch")) < 0)
+		return EXIT_USAGE;
+	if (b->format == FORMAT_JSON || (b->format != FORMAT_TEXT && !a->check))
+		return cli_usage_error("batch",
+				       "batch: --format sarif, junit or "
+				       "github goes with --check (JSON lines: "
+				       "--report)");
 	b->resume = a->resume;
 	b->strict = a->strict;
 	b->seed = a->seed;
@@ -760,8 +827,12 @@ static int cmd_batch(int argc, char **argv)
 	rc = b.zip_out ? write_zip(&b) : EXIT_OK;
 	if (rc == EXIT_OK && a.report)
 		rc = cli_write_text(a.report, report_lines, &b);
-	summary(a.report && !strcmp(a.report, "-") ? stderr : stdout, &b,
-		cli_now() - started);
+	if (rc == EXIT_OK && b.format < FORMAT_TEXT)
+		rc = print_report(&b);
+	summary((a.report && !strcmp(a.report, "-")) || b.format < FORMAT_TEXT
+			? stderr
+			: stdout,
+		&b, cli_now() - started);
 	for (size_t i = 0; i < b.n; i++)
 		any_bad |= !b.jobs[i].ok || b.jobs[i].failing > 0;
 	if (rc == EXIT_OK && any_bad)

@@ -11,11 +11,17 @@ typedef struct {
 	bool json;
 	orx_check_options check;
 	orx_severity fail_on;
+	const char *format;
 } check_args;
 
 static const cli_option options[] = {
 	{"json", 0, OPT_FLAG, offsetof(check_args, json), NULL, NULL, NULL,
 	 "print JSON instead of a table", OPT_OPTIONAL},
+	{"format", 0, OPT_STRING, offsetof(check_args, format), NULL, "FORMAT",
+	 NULL,
+	 "text, json, sarif (SARIF 2.1.0), junit (JUnit XML) or github "
+	 "(GitHub Actions workflow commands) [text]",
+	 OPT_OPTIONAL},
 	{"rules", 0, OPT_RULES, offsetof(check_args, rules), NULL, "FILE", NULL,
 	 "rules that choose the expected scheme (repeatable)", OPT_REPEATS},
 	{"profile", 0, OPT_PROFILE, offsetof(check_args, rules), NULL, "NAME",
@@ -114,10 +120,13 @@ static int cmd_check(int argc, char **argv)
 	orx_check *check = NULL;
 	char *text = NULL;
 	cli_progress *line;
-	int checked, rc = cli_parse_options(options, &a, "check", argc, argv);
+	int format, checked,
+		rc = cli_parse_options(options, &a, "check", argc, argv);
 
 	if (rc >= 0)
 		return rc;
+	if ((format = cli_format(&a.json, a.format, "check")) < 0)
+		return EXIT_USAGE;
 	if (!(model = cli_one_model("check", argc, argv)))
 		return EXIT_USAGE;
 	if ((rc = cli_prepare(&rules, &m, &plan, model, &a.rules)) >= 0)
@@ -129,13 +138,18 @@ static int cmd_check(int argc, char **argv)
 		rc = cli_error(model, "%s", orx_error_last());
 		goto done;
 	}
-	if (a.json)
+	if (format == FORMAT_JSON)
 		rc = cli_print_report(
 			orx_check_json(&text, check, &a.check, model), &text,
 			model);
-	else
+	else if (format == FORMAT_TEXT)
 		check_print(check, count_weights(plan), a.check.signal),
 			rc = EXIT_OK;
+	else
+		rc = cli_print_report(
+			cli_check_report(&text, check, model,
+					 (orx_report_format)format, a.fail_on),
+			&text, model);
 	if (rc == EXIT_OK && cli_failing(check, a.fail_on))
 		rc = EXIT_FINDINGS;
 done:

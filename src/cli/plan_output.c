@@ -13,7 +13,9 @@ int cli_print_report(int rc, char **text, const char *model)
 {
 	if (rc != ORX_OK)
 		return cli_error(model, "%s", orx_error_last());
-	rc = fputs(*text, stdout) < 0 || fputc('\n', stdout) == EOF;
+	rc = fputs(*text, stdout) < 0 ||
+	     ((!**text || (*text)[strlen(*text) - 1] != '\n') &&
+	      fputc('\n', stdout) == EOF);
 	orx_free(*text);
 	*text = NULL;
 	return rc ? cli_error(NULL, "cannot write to standard output")
@@ -119,6 +121,35 @@ size_t cli_failing(const orx_check *check, orx_severity at)
 	for (size_t i = 0; i < orx_check_count(check); i++)
 		n += orx_check_finding_at(check, i)->severity <= at;
 	return n;
+}
+
+int cli_format(const bool *json, const char *name, const char *command)
+{
+	orx_report_format f;
+
+	if (!name)
+		return *json ? FORMAT_JSON : FORMAT_TEXT;
+	if (!strcmp(name, "text") || !strcmp(name, "json"))
+		return *json || !strcmp(name, "json") ? FORMAT_JSON
+						      : FORMAT_TEXT;
+	if (orx_report_format_parse(&f, name) != ORX_OK)
+		return cli_usage_error(command,
+				       "%s: --format takes text, json, sarif, "
+				       "junit or github, not '%s'",
+				       command, name),
+		       -1;
+	return (int)f;
+}
+
+int cli_check_report(char **out, const orx_check *check, const char *model,
+		     orx_report_format format, orx_severity fail_on)
+{
+	orx_report_entry e = {
+		model, NULL,
+		orx_check_count(check) ? orx_check_finding_at(check, 0) : NULL,
+		orx_check_count(check)};
+
+	return orx_report_write(out, &e, 1, format, fail_on);
 }
 
 int cli_load_rules(orx_rules **out, const cli_rules_list *list)

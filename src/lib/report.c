@@ -1,0 +1,328 @@
+/* check's findings over one or many models, as the systems around a CI
+ * job read them: SARIF 2.1.0 (code scanning), JUnit XML (test reports)
+ * and GitHub Actions workflow commands. One report model (the entries:
+ * a model, its findings or the error that stopped it), one writer per
+ * format. */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const format_names[] = {"sarif", "junit", "github"};
+
+int orx_report_format_parse(orx_report_format *out, const char *name)
+{
+	for (int f = 0; f < 3; f++)
+		if (name && strcmp(name, format_names[f]) == 0) {
+			*out = (orx_report_format)f;
+			return ORX_OK;
+		}
+	return orx_fail(ORX_EINVALID,
+			"unknown report format '%s' (sarif, junit, github)",
+			name ? name : "");
+}
+
+/* One rule per problem kind: what it means and its usual severity. */
+static const struct {
+	const char *name, *text;
+	orx_severity level;
+} kinds[] = {
+	[ORX_PROBLEM_ZEROS] = {"ZeroWeight",
+			       "Every element is 0: the units never differ, "
+			       "so training never breaks their symmetry.",
+			       ORX_SEVERITY_ERROR},
+	[ORX_PROBLEM_CONSTANT] = {"ConstantWeight",
+				  "Every element is the same: the units never "
+				  "differ.",
+				  ORX_SEVERITY_ERROR},
+	[ORX_PROBLEM_NONFINITE] = {"NonfiniteWeight",
+				   "NaN or infinity among the elements.",
+				   ORX_SEVERITY_ERROR},
+	[ORX_PROBLEM_VANISHING] = {"VanishingWeight",
+				   "The std is far below every scheme accepted "
+				   "for the layer's fans: the signal shrinks "
+				   "through it.",
+				   ORX_SEVERITY_WARNING},
+	[ORX_PROBLEM_EXPLODING] = {"ExplodingWeight",
+				   "The std is far above every scheme accepted "
+				   "for the layer's fans: the signal grows "
+				   "through it.",
+				   ORX_SEVERITY_WARNING},
+	[ORX_PROBLEM_SATURATED] = {"SaturatedCodes",
+				   "More than 1% of a channel's or block's "
+				   "quantized codes sit at the type's limits.",
+				   ORX_SEVERITY_WARNING},
+};
+
+#define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+static const char *sarif_level(orx_severity s)
+{
+	return s == ORX_SEVERITY_ERROR	   ? "error"
+	       : s == ORX_SEVERITY_WARNING ? "warning"
+					   : "note";
+}
+
+/* A finding in one line: what and by how much. */
+static void describe(char *out, size_t len, const orx_finding *f)
+{
+	if (isnan(f->std))
+		snprintf(out, len, "tensor '%s': %s", f->name,
+			 orx_problem_name(f->problem));
+	else
+		snprintf(out, len,
+			 "tensor '%s': %s (std %.4g, expected %.4g, ratio "
+			 "%.3g%s)",
+			 f->name, orx_problem_name(f->problem), f->std,
+			 f->expected_std, f->ratio,
+			 f->by_signal ? ", for its chain" : "");
+}
+
+/*** @@SARIF ***/
+
+static json_t *sarif_rules(void)
+{
+	json_t *rules = json_array();
+
+	for (size_t k = 0; k < N_KINDS; k++)
+		json_array_append_new(
+			rules,
+			json_pack(
+				"{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, "
+				"s:{s:s}}",
+				"id", orx_problem_name((orx_problem)k), "name",
+				kinds[k].name, "shortDescription", "text",
+				kinds[k].text, "fullDescription", "text",
+				kinds[k].text, "help", "text",
+				"Re-initialize the weight by its layer's rule "
+				"(onnx-reinit apply --only-flagged).",
+				"defaultConfiguration", "level",
+				sarif_level(kinds[k].level)));
+	return rules;
+}
+
+static json_t *sarif_location(const char *model, const char *tensor)
+{
+	json_t *loc = json_pack("{s:{s:{s:s}}}", "physicalLocation",
+				"artifactLocation", "uri", model);
+
+	if (tensor)
+		json_object_set_new(loc, "logicalLocations",
+				    json_pack("[{s:s, s:s, s:s}]", "name",
+					      tensor, "fullyQualifiedName",
+					      tensor, "kind", "variable"));
+	return loc;
+}
+
+static json_t *sarif_result(const char *model, const orx_finding *f)
+{
+	char text[512];
+
+	describe(text, sizeof(text), f);
+	return json_pack("{s:s, s:i, s:s, s:{s:s}, s:[o]}", "ruleId",
+			 orx_problem_name(f->problem), "ruleIndex",
+			 (int)f->problem, "level", sarif_level(f->severity),
+			 "message", "text", text, "locations",
+			 sarif_location(model, f->name));
+}
+
+static int write_sarif(char **out, const orx_report_entry *e, size_t n)
+{
+	json_t *results = json_array(), *notes = json_array(), *doc;
+	bool ok = true;
+	char *s;
+
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < e[i].n_findings; k++)
+			json_array_append_new(
+				results,
+				sarif_result(e[i].model, &e[i].findings[k]));
+		if (e[i].error) {
+			ok = false;
+			json_array_append_new(
+				notes,
+				json_pack("{s:s, s:{s:s}, s:[o]}", "level",
+					  "error", "message", "text",
+					  e[i].error, "locations",
+					  sarif_location(e[i].model, NULL)));
+		}
+	}
+	doc = json_pack(
+		"{s:s, s:s, s:[{s:{s:{s:s, s:s, s:o}}, s:[{s:b, s:o}], "
+		"s:o}]}",
+		"$schema", "https://json.schemastore.org/sarif-2.1.0.json",
+		"version", "2.1.0", "runs", "tool", "driver", "name",
+		"onnx-reinit", "version", ORX_VERSION, "rules", sarif_rules(),
+		"invocations", "executionSuccessful", ok,
+		"toolExecutionNotifications", notes, "results", results);
+	s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(doc);
+	if (!s)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	*out = s;
+	return ORX_OK;
+}
+
+/*** @@JUNIT ***/
+
+static void xml_text(FILE *f, const char *s)
+{
+	for (; s && *s; s++)
+		switch (*s) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		default:
+			if ((unsigned char)*s >= 0x20 || *s == '\n' ||
+			    *s == '\t')
+				fputc(*s, f);
+		}
+}
+
+/* How many of e's findings are at fail_on or above. */
+static size_t failing(const orx_report_entry *e, orx_severity fail_on)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < e->n_findings; k++)
+		n += e->findings[k].severity <= fail_on;
+	return n;
+}
+
+static void junit_case(FILE *f, const orx_report_entry *e, orx_severity fail_on)
+{
+	char text[512];
+
+	fputs("    <testcase classname=\"onnx-reinit.check\" name=\"", f);
+	xml_text(f, e->model);
+	fputs("\">\n", f);
+	if (e->error) {
+		fputs("      <error type=\"load\" message=\"", f);
+		xml_text(f, e->error);
+		fputs("\"/>\n", f);
+	}
+	for (size_t k = 0; k < e->n_findings; k++) {
+		const orx_finding *x = &e->findings[k];
+		bool fails = x->severity <= fail_on;
+		describe(text, sizeof(text), x);
+		if (fails) {
+			fprintf(f, "      <failure type=\"%s\" message=\"",
+				orx_problem_name(x->problem));
+			xml_text(f, text);
+			fprintf(f, "\">%s: ", sarif_level(x->severity));
+			xml_text(f, text);
+			fputs("</failure>\n", f);
+		} else {
+			fputs("      <system-out>", f);
+			fprintf(f, "%s: ", sarif_level(x->severity));
+			xml_text(f, text);
+			fputs("</system-out>\n", f);
+		}
+	}
+	fputs("    </testcase>\n", f);
+}
+
+static void write_junit(FILE *f, const orx_report_entry *e, size_t n,
+			orx_severity fail_on)
+{
+	size_t failures = 0, errors = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		errors += e[i].error != NULL;
+		failures += !e[i].error && failing(&e[i], fail_on) > 0;
+	}
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
+	fprintf(f,
+		"<testsuites name=\"onnx-reinit check\" tests=\"%zu\" "
+		"failures=\"%zu\" errors=\"%zu\">\n",
+		n, failures, errors);
+	fprintf(f,
+		"  <testsuite name=\"onnx-reinit check\" tests=\"%zu\" "
+		"failures=\"%zu\" errors=\"%zu\" skipped=\"0\">\n",
+		n, failures, errors);
+	for (size_t i = 0; i < n; i++)
+		junit_case(f, &e[i], fail_on);
+	fputs("  </testsuite>\n</testsuites>\n", f);
+}
+
+/*** @@GITHUB: workflow commands ***/
+
+/* A command's message or (property) value, escaped as the runner reads
+ * it: % and line ends; in a property also : and ,. */
+static void gh_escaped(FILE *f, const char *s, bool property)
+{
+	for (; s && *s; s++)
+		if (*s == '%')
+			fputs("%25", f);
+		else if (*s == '\r')
+			fputs("%0D", f);
+		else if (*s == '\n')
+			fputs("%0A", f);
+		else if (property && *s == ':')
+			fputs("%3A", f);
+		else if (property && *s == ',')
+			fputs("%2C", f);
+		else
+			fputc(*s, f);
+}
+
+static void gh_line(FILE *f, const char *command, const char *model,
+		    const char *title, const char *text)
+{
+	fprintf(f, "::%s file=", command);
+	gh_escaped(f, model, true);
+	fputs(",title=", f);
+	gh_escaped(f, title, true);
+	fputs("::", f);
+	gh_escaped(f, text, false);
+	fputc('\n', f);
+}
+
+static void write_github(FILE *f, const orx_report_entry *e, size_t n)
+{
+	static const char *const commands[] = {"error", "warning", "notice"};
+	char text[512], title[64];
+
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].error)
+			gh_line(f, "error", e[i].model, "onnx-reinit",
+				e[i].error);
+		for (size_t k = 0; k < e[i].n_findings; k++) {
+			const orx_finding *x = &e[i].findings[k];
+			describe(text, sizeof(text), x);
+			snprintf(title, sizeof(title), "onnx-reinit: %s",
+				 orx_problem_name(x->problem));
+			gh_line(f, commands[x->severity], e[i].model, title,
+				text);
+		}
+	}
+}
+
+int orx_report_write(char **out, const orx_report_entry *entries, size_t n,
+		     orx_report_format format, orx_severity fail_on)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (format == ORX_FORMAT_SARIF)
+		return write_sarif(out, entries, n);
+	if (!(f = open_memstream(&text, &len)))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	if (format == ORX_FORMAT_JUNIT)
+		write_junit(f, entries, n, fail_on);
+	else
+		write_github(f, entries, n);
+	if (fclose(f) != 0 || !text) {
+		free(text);
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	}
+	*out = text;
+	return ORX_OK;
+}

@@ -120,6 +120,12 @@ int cli_format(const bool *json, const char *name, const char *command);
 int cli_check_report(char **out, const orx_check *check, const char *model,
 		     orx_report_format format, orx_severity fail_on);
 
+/* --shard auto or auto/N: shard *k of *n from the scheduler's variables
+ * (GitLab, CircleCI, Buildkite, a Slurm array; a Kubernetes Indexed Job
+ * with /N); -1, or the exit status after a one-line error. */
+int cli_shard_auto(unsigned *k, unsigned *n, const char *value,
+		   const char *cmd);
+
 int cli_load_rules(orx_rules **out, const cli_rules_list *list);
 
 /* The one operand after the options (optind), the model; NULL after

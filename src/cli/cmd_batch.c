@@ -683,6 +683,8 @@ static int set_shard(void *args, const char *value, const char *cmd)
 	batch_args *a = args;
 	char extra;
 
+	if (!strncmp(value, "auto", 4))
+		return cli_shard_auto(&a->shard_k, &a->shard_n, value, cmd);
 	if (sscanf(value, "%u/%u%c", &a->shard_k, &a->shard_n, &extra) != 2 ||
 	    a->shard_n < 1 || a->shard_k < 1 || a->shard_k > a->shard_n)
 		return cli_usage_error(cmd,
@@ -712,7 +714,8 @@ static const cli_option options[] = {
 	 "worker threads", OPT_OPTIONAL},
 	{"shard", 0, OPT_CALL, 0, set_shard, "K/N", NULL,
 	 "process only the K-th of N shards, chosen from each model's "
-	 "relative path",
+	 "relative path; auto (or auto/N): K and N from the scheduler "
+	 "(GitLab, CircleCI, Buildkite, Slurm, Kubernetes)",
 	 OPT_OPTIONAL},
 	{"resume", 0, OPT_FLAG, offsetof(batch_args, resume), NULL, NULL, NULL,
 	 "skip models whose output exists and is complete", OPT_OPTIONAL},

@@ -128,9 +128,12 @@ static void add_folder(batch *b, const char *dir, const char *rel)
 		char path[4096], sub[4096];
 		struct stat st;
 		const char *name = list[i]->d_name;
+		size_t d =
+			strlen(dir); /* models/ names models/x, not models//x */
 		if (strcmp(name, ".") && strcmp(name, "..") &&
-		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) <
-			    sizeof(path) &&
+		    (size_t)snprintf(path, sizeof(path), "%s%s%s", dir,
+				     d && dir[d - 1] == '/' ? "" : "/",
+				     name) < sizeof(path) &&
 		    (size_t)snprintf(sub, sizeof(sub), "%s%s%s", rel,
 				     rel[0] ? "/" : "", name) < sizeof(sub) &&
 		    lstat(path, &st) == 0) {
@@ -812,11 +815,12 @@ static int cmd_batch(int argc, char **argv)
 		}
 		add_input(&b, a.inputs[i]);
 	}
-	select_jobs(&b, a.shard_k ? a.shard_k : 1, a.shard_n ? a.shard_n : 1);
 	if (b.n == 0) {
 		rc = cli_error(NULL, "batch: no models found in the inputs");
 		goto done;
 	}
+	/* a worker whose shard is empty has nothing to do: not a failure */
+	select_jobs(&b, a.shard_k ? a.shard_k : 1, a.shard_n ? a.shard_n : 1);
 	if (b.out && !b.zip_out && mkdir(b.out, 0777) != 0 && errno != EEXIST) {
 		rc = cli_error(b.out, "cannot create the output folder: %s",
 			       strerror(errno));

@@ -76,7 +76,7 @@ typedef struct {
 
 /* The commands (main.c's list). */
 extern const cli_command cli_info, cli_plan, cli_apply, cli_check, cli_batch,
-	cli_plot;
+	cli_plot, cli_report;
 
 /* COMMAND's synopsis, wrapped (usage lines), to f. */
 void cli_print_synopsis(FILE *f, const cli_command *cmd, const char *first);
@@ -125,6 +125,13 @@ int cli_check_report(char **out, const orx_check *check, const char *model,
  * with /N); -1, or the exit status after a one-line error. */
 int cli_shard_auto(unsigned *k, unsigned *n, const char *value,
 		   const char *cmd);
+
+/* n findings as a JSON array (batch --report's "problems": name,
+ * problem, severity, std, expected_std, ratio, via), and back: *out
+ * (malloc'd, names in the JSON value's strings) from such an array;
+ * -1 when one is not a finding. */
+json_t *cli_findings_json(const orx_finding *f, size_t n);
+int cli_findings_from_json(orx_finding **out, size_t *n, json_t *array);
 
 int cli_load_rules(orx_rules **out, const cli_rules_list *list);
 

@@ -52,7 +52,8 @@ typedef struct {
 	orx_rules *rules;
 	orx_check_options check_opts;
 	orx_severity fail_on;
-	int format; /* cli_format's */
+	int format;	    /* cli_format's */
+	bool keep_findings; /* each job's, for --format or --report */
 	zip_limits limits;
 	uint64_t zip_total; /* atomic */
 } batch;
@@ -423,9 +424,8 @@ static void run_job(batch *b, job *j)
 			j->findings = orx_check_count(check),
 			j->failing = cli_failing(check, b->fail_on),
 			j->ok = true,
-			j->found = b->format < FORMAT_TEXT
-					   ? copy_findings(check, j)
-					   : NULL;
+			j->found = b->keep_findings ? copy_findings(check, j)
+						    : NULL;
 		goto done;
 	}
 	if (b->strict) {
@@ -588,6 +588,9 @@ static json_t *report_line(const batch *b, const job *j)
 	if (b->check)
 		json_object_set_new(o, "findings",
 				    json_integer((json_int_t)j->findings));
+	if (b->check && j->found)
+		json_object_set_new(o, "problems",
+				    cli_findings_json(j->found, j->findings));
 	if (j->resumed)
 		json_object_set_new(o, "resumed", json_true());
 	return o;
@@ -778,6 +781,7 @@ static int parse_batch_args(batch *b, batch_args *a, int argc, char **argv)
 				       "batch: --format sarif, junit or "
 				       "github goes with --check (JSON lines: "
 				       "--report)");
+	b->keep_findings = b->format < FORMAT_TEXT || a->report;
 	b->resume = a->resume;
 	b->strict = a->strict;
 	b->seed = a->seed;

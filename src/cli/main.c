@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 static const cli_command *const commands[] = {
-	&cli_info, &cli_plan, &cli_apply, &cli_check, &cli_batch, &cli_plot};
+	&cli_info,  &cli_plan, &cli_apply, &cli_check,
+	&cli_batch, &cli_plot, &cli_report};
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -45,6 +45,45 @@ def workers(n):
     }
 
 
+def lines(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def merge_cases(tool, samples, tmp, n):
+    """report merge of the shards' reports is the unsharded report."""
+    paths = []
+    for k in range(1, n + 1):
+        paths.append(os.path.join(tmp, f"s{k}.jsonl"))
+        batch(tool, samples, f"{k}/{n}", {}, paths[-1])
+    whole = os.path.join(tmp, "whole.jsonl")
+    batch(tool, samples, "1/1", {}, whole)
+    r = subprocess.run([tool, "report", "merge", *paths], capture_output=True, text=True)
+    got = [json.loads(line) for line in r.stdout.splitlines()]
+    want = lines(whole)
+    drop = lambda ls: [{k: v for k, v in d.items() if k != "seconds"} for d in ls]  # noqa: E731
+    problems = [] if drop(got) == drop(sorted(want, key=lambda d: d["input"])) else [
+        f"{len(got)} merged lines differ from the {len(want)} of one run"]
+    total = sum(d["findings"] for d in want)
+    if r.returncode != 1 or f"{len(want)} models, 0 failed" not in r.stderr or \
+            f"{total} findings" not in r.stderr:
+        problems.append(f"exit {r.returncode}: {r.stderr.strip()}")
+    report(f"report merge of {n} shards: the unsharded report (but times), counts summed",
+           problems)
+    r = subprocess.run([tool, "report", "merge", paths[0], paths[0]], capture_output=True,
+                       text=True)
+    report("report merge refuses a model in two reports",
+           [] if r.returncode == 2 and "is in two reports" in r.stderr and not r.stdout
+           else [f"exit {r.returncode}: {r.stderr.strip()}"])
+    r = subprocess.run([tool, "report", "merge", *paths, "--format", "junit"],
+                       capture_output=True, text=True)
+    one = subprocess.run([tool, "batch", samples, "--check", "--format", "junit"],
+                         capture_output=True, text=True)
+    report("report merge --format junit: the JUnit report of one run",
+           [] if r.stdout == one.stdout and r.stdout.startswith("<?xml")
+           else ["the merged JUnit differs"])
+
+
 def main():
     tool, samples = sys.argv[1], sys.argv[2]
     n = 3
@@ -79,6 +118,7 @@ def main():
             report(f"--shard auto with {title}: one line, exit 2",
                    [] if status == 2 and words in err and err.count("\n") == 1
                    else [f"exit {status}: {err.strip()}"])
+        merge_cases(tool, samples, tmp, n)
     return finish()
 
 

@@ -11,7 +11,7 @@ static int fans(int64_t *in, int64_t *out, const char *op, int input,
 		int64_t group, int trans, orx_fan_convention conv,
 		const int64_t *dims, size_t ndim)
 {
-	orx_fan_query q = {input, group, trans, 0, conv};
+	orx_fan_query q = {input, group, trans, 0, conv, 1};
 
 	*in = *out = -1;
 	return orx_fans(in, out, orx_op_named(op), &q, dims, ndim);
@@ -84,6 +84,32 @@ Test(fans, depthwise_conv)
 {
 	EXPECT_FANS("Conv", 1, 32, 0, ORX_FANS_EXACT, 9, 9, 32, 1, 3, 3);
 	EXPECT_FANS("Conv", 1, 32, 0, ORX_FANS_PYTORCH, 9, 288, 32, 1, 3, 3);
+}
+
+/* A strided ConvTranspose: an output receives Πk/Πs of the kernel's taps
+ * (k 4, s 2 per axis: 4 of 16), so fan_in is (C/g)·Π(k/s); k 3, s 2: 2.25
+ * taps on average, (C/g)·2.25 rounded; PyTorch's count ignores strides. */
+Test(fans, strided_conv_transpose_counts_the_taps_that_reach_an_output)
+{
+	const int64_t dcgan[] = {64, 64, 4, 4}, odd[] = {8, 16, 3, 3},
+		      one[] = {1, 4, 3, 3};
+	orx_fan_query q = {1, 1, 0, 0, ORX_FANS_EXACT, 4};
+	const orx_op *op = orx_op_named("ConvTranspose");
+	int64_t in, out;
+
+	cr_assert_eq(orx_fans(&in, &out, op, &q, dcgan, 4), ORX_OK);
+	cr_expect_eq(in, 64 * 4);
+	cr_expect_eq(out, 64 * 16);
+	cr_assert_eq(orx_fans(&in, &out, op, &q, odd, 4), ORX_OK);
+	cr_expect_eq(in, 18); /* 8 x 9 / 4 */
+	cr_assert_eq(orx_fans(&in, &out, op, &q, one, 4), ORX_OK);
+	cr_expect_eq(in, 2); /* 2.25 rounded */
+	q.strides = 64;	     /* fewer taps than one: at least 1 */
+	cr_assert_eq(orx_fans(&in, &out, op, &q, one, 4), ORX_OK);
+	cr_expect_eq(in, 1);
+	q.convention = ORX_FANS_PYTORCH, q.strides = 4;
+	cr_assert_eq(orx_fans(&in, &out, op, &q, dcgan, 4), ORX_OK);
+	cr_expect_eq(in, 64 * 16);
 }
 
 Test(fans, conv_transpose_is_C_by_M_over_g)

@@ -26,8 +26,9 @@ static double gain_of(const orx_rule_action *a, const entry *e)
 int orx_entry_fans(int64_t *fan_in, int64_t *fan_out, const entry *e,
 		   orx_fan_convention conv)
 {
-	orx_fan_query q = {e->input, e->group, (int)e->trans,
-			   (int)e->trans_batch, conv};
+	orx_fan_query q = {e->input,	  e->group,
+			   (int)e->trans, (int)e->trans_batch,
+			   conv,	  e->strides};
 
 	return orx_fans(fan_in, fan_out, e->row, &q, e->seen, e->seen_ndim);
 }

@@ -2,6 +2,7 @@
  * them). */
 #include "fans.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Product of dims[from..to), overflow-checked by the caller's bounds
@@ -107,8 +108,10 @@ static int fans_conv_transpose(int64_t *in, int64_t *out, const orx_op *op,
 	if (q->convention == ORX_FANS_PYTORCH) {
 		*in = dims[1] * k;
 		*out = dims[0] * k;
-	} else {
-		*in = dims[0] / q->group * k;
+	} else { /* an output receives k / strides of the taps, on average */
+		double taps = (double)(dims[0] / q->group * k) /
+			      (double)(q->strides > 1 ? q->strides : 1);
+		*in = taps < 1.5 ? 1 : (int64_t)llround(taps);
 		*out = dims[1] * k;
 	}
 	return ORX_OK;

@@ -12,6 +12,8 @@ typedef struct {
 			    input 1 */
 	int trans_batch; /* FusedMatMul: transBatchA or transBatchB */
 	orx_fan_convention convention;
+	int64_t strides; /* ConvTranspose: the product of its strides (0:
+			    none given, 1) */
 } orx_fan_query;
 
 /* fan_in and fan_out of a weight of shape dims (as the node sees it:

@@ -95,7 +95,8 @@ static const orx_op table[] = {
 	      .scale_after = true, .attr = {[ORX_ATTR_GROUP] = {"group", 1}}),
 	LAYER("ConvTranspose", ORX_FAN_RULE_CONV_TRANSPOSE,
 	      .in = {D, ORX_IN_WEIGHT, ORX_IN_BIAS},
-	      .attr = {[ORX_ATTR_GROUP] = {"group", 1}}),
+	      .attr = {[ORX_ATTR_GROUP] = {"group", 1},
+		       [ORX_ATTR_STRIDES] = {"strides", 1}}),
 	T("DepthToSpace"),
 	/* a weight behind it is quantized: its codes, its scale (per
 	 * tensor, per axis, per block) and zero point */
@@ -455,6 +456,12 @@ double orx_op_attr(const orx_op *op, const Onnx__NodeProto *node,
 			return (double)at->i;
 		if (at->has_f)
 			return at->f;
+		if (at->n_ints) { /* a list: the product of its values */
+			double p = 1;
+			for (size_t k = 0; k < at->n_ints; k++)
+				p *= (double)at->ints[k];
+			return p;
+		}
 	}
 	return a->fallback;
 }

@@ -91,6 +91,9 @@ typedef enum {
 	ORX_ATTR_N,
 	ORX_ATTR_GATHER_AXIS, /* GatherBlockQuantized */
 	ORX_ATTR_GEMM_ALPHA,  /* QGemm: a quantized bias's scale's factor */
+	ORX_ATTR_STRIDES,     /* ConvTranspose: the product of its strides (a
+				 list attribute reads as its values'
+				 product) */
 	ORX_N_ATTRS
 } orx_attr_meaning;
 

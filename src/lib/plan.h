@@ -14,6 +14,7 @@ typedef struct entry {
 	int decided; /* a rule rewrites it */
 	int input;   /* which input of the node */
 	int64_t trans, trans_batch, group;
+	int64_t strides; /* ConvTranspose: the product of its strides */
 	int64_t seen[ORX_DIMS_MAX]; /* shape as the node sees it */
 	size_t seen_ndim;
 	bool quantized;		  /* behind DequantizeLinear */

@@ -270,3 +270,32 @@ Test(tensor, external_data_from_a_buffer_needs_the_models_folder)
 			 "model's folder (open it from a file)");
 	free(buf);
 }
+
+/* Every stride-th element of an inline tensor, as a full read gives
+ * them; a tensor in a data file is left to a prefix read. */
+Test(tensor, strided_reads_are_the_full_reads_elements)
+{
+	orx_model *m = NULL, *ext = NULL;
+	orx_tensor_info t;
+	double *all, part[7];
+
+	cr_assert_eq(orx_model_open_file(&m, SAMPLES "/mlp_tanh.onnx", NULL),
+		     ORX_OK);
+	cr_assert_eq(orx_model_tensor(&t, m, 0), ORX_OK);
+	cr_assert_geq(t.count, 7 * 5);
+	all = malloc(t.count * sizeof(double));
+	cr_assert_eq(orx_tensor_read(all, t.count, m, 0), ORX_OK);
+	cr_assert_eq(orx_tensor_read_strided(part, 7, m, 0, 5), ORX_OK);
+	for (size_t k = 0; k < 7; k++)
+		cr_expect_eq(part[k], all[k * 5], "element %zu", k * 5);
+	cr_expect_eq(orx_tensor_read_strided(part, 7, m, 0, t.count),
+		     ORX_EINVALID);
+	cr_assert_eq(orx_model_open_file(
+			     &ext, SAMPLES "/external/cnn_bn_relu.onnx", NULL),
+		     ORX_OK);
+	cr_expect_eq(orx_tensor_read_strided(part, 3, ext, 0, 2),
+		     ORX_EUNSUPPORTED);
+	free(all);
+	orx_model_free(m);
+	orx_model_free(ext);
+}

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 
 /* The most elements judged (a DFT basis of 2048 points, stacked, is
- * 2^22), and how many are read first (a function a column: 32 rows). */
+ * 2^22), and how many of the first function's values are read first. */
 #define JUDGED_MAX (UINT64_C(1) << 22)
-#define PROBE 4096
+#define PROBE 32
 
 /* How far a value may be from the formula, relative to the largest: the
  * dtype's rounding, with room for bases computed in float32. */
@@ -57,26 +57,44 @@ static bool functions_of(uint64_t *m, uint64_t *n, bool *columns,
 	}
 }
 
-/* Whether the first function's values among the first elements read
- * (v, count of them) are all of one sign, or all equal: what every
- * transform's first function is (a window, a zero sine, a filter, the
- * DCT's constant row), and a random one of 32 values (or a whole
- * function of 8 or more) seldom.
- * Asked only of tensors larger than what was read. */
-static bool probe_passes(const double *v, uint64_t count, uint64_t m,
-			 uint64_t n, bool columns)
+/* The first function's first values (PROBE of them, or all of a shorter
+ * one) into v, *got of them: a column read with a stride where it can be,
+ * else the elements before it. */
+static int probe_values(double *v, uint64_t *got, const orx_model *model,
+			size_t i, uint64_t m, uint64_t n, bool columns)
 {
-	uint64_t seen = 0;
+	uint64_t p = n < PROBE ? n : PROBE;
+	double *prefix;
+	int rc;
+
+	*got = p;
+	if (!columns)
+		return orx_tensor_read_first(v, (size_t)p, model, i);
+	if ((rc = orx_tensor_read_strided(v, (size_t)p, model, i, m)) !=
+	    ORX_EUNSUPPORTED)
+		return rc;
+	if (!(prefix = malloc(((p - 1) * m + 1) * sizeof(*prefix))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	if ((rc = orx_tensor_read_first(prefix, (size_t)((p - 1) * m + 1),
+					model, i)) == ORX_OK)
+		for (uint64_t t = 0; t < p; t++)
+			v[t] = prefix[t * m];
+	free(prefix);
+	return rc;
+}
+
+/* Whether the first function's first values (v, n of them: 32, or all
+ * of a shorter function of 3 or more: a kernel's) are of one sign or all
+ * equal: what every transform's first function is (a window, a zero
+ * sine, a filter, the DCT's constant row), and a random one of 32 values
+ * seldom. */
+static bool probe_passes(const double *v, uint64_t n)
+{
 	bool pos = true, neg = true, equal = true;
 
-	for (uint64_t t = 0; t < n; t++) {
-		uint64_t at = columns ? t * m : t;
-		if (at >= count)
-			break;
-		pos &= v[at] >= 0, neg &= v[at] <= 0, equal &= v[at] == v[0];
-		seen++;
-	}
-	return (seen >= 32 || (seen == n && n >= 8)) && (pos || neg || equal);
+	for (uint64_t t = 0; t < n; t++)
+		pos &= v[t] >= 0, neg &= v[t] <= 0, equal &= v[t] == v[0];
+	return n >= 3 && (pos || neg || equal);
 }
 
 static bool constant(const double *v, uint64_t n)
@@ -121,15 +139,12 @@ static int judge(char *what, size_t len, orx_plan *plan, const orx_model *model,
 	    n < 3 || orx_tensor_readable(model, i) != ORX_OK)
 		return ORX_OK;
 	count = m * n;
-	probe = columns && 32 * m > PROBE ? 32 * m : PROBE;
-	probe = probe < count ? probe : count;
-	if (!(v = malloc(probe * sizeof(*v)))) {
+	if (!(v = malloc(PROBE * sizeof(*v)))) {
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = orx_tensor_read_first(v, (size_t)probe, model, i)) !=
-		    ORX_OK ||
-	    (probe < count && !probe_passes(v, probe, m, n, columns)))
+	if ((rc = probe_values(v, &probe, model, i, m, n, columns)) != ORX_OK ||
+	    !probe_passes(v, probe))
 		goto done;
 	free(v);
 	if (!(v = malloc(count * sizeof(*v))) ||

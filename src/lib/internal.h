@@ -262,6 +262,12 @@ uint64_t orx_pending_values(const orx_model *m);
 /* Free the model's pending values (and their held bytes). */
 void orx_pending_free(orx_model *model);
 
+/* Elements 0, stride, 2 stride, ... (n of them) of tensor i, inline
+ * (raw_data or typed); ORX_EUNSUPPORTED, without a message, for one in a
+ * data file or with values pending: then read a prefix. */
+int orx_tensor_read_strided(double *out, size_t n, const orx_model *model,
+			    size_t i, uint64_t stride);
+
 /* The first n elements of tensor i (n at most its count), read as
  * orx_tensor_read reads them all. */
 int orx_tensor_read_first(double *out, size_t n, const orx_model *model,

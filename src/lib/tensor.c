@@ -494,6 +494,34 @@ int orx_tensor_read(double *out, size_t n, const orx_model *model, size_t i)
 	return rc == ORX_OK ? read_elements(out, n, model, i, t) : rc;
 }
 
+int orx_tensor_read_strided(double *out, size_t n, const orx_model *model,
+			    size_t i, uint64_t stride)
+{
+	Onnx__TensorProto *t = NULL;
+	uint64_t count;
+	int rc = counted(&t, &count, model, i);
+
+	if (rc == ORX_OK && n && (n - 1) * stride >= count)
+		return orx_fail(ORX_EINVALID,
+				"tensor '%s' has %llu elements, fewer than "
+				"%zu %llu apart",
+				t->name ? t->name : "",
+				(unsigned long long)count, n,
+				(unsigned long long)stride);
+	if (rc == ORX_OK)
+		rc = read_check(&t, model, i, (size_t)count);
+	if (rc != ORX_OK)
+		return rc;
+	if (orx_tensor_proto_storage(t) == ORX_STORAGE_EXTERNAL ||
+	    (model->pending && model->pending[i].set))
+		return ORX_EUNSUPPORTED; /* the caller reads a prefix */
+	for (size_t k = 0; k < n; k++)
+		out[k] = t->has_raw_data ? raw_element(t->raw_data.data,
+						       t->data_type, k * stride)
+					 : typed_element(t, k * stride);
+	return ORX_OK;
+}
+
 int orx_tensor_read_first(double *out, size_t n, const orx_model *model,
 			  size_t i)
 {

@@ -265,8 +265,8 @@ static bool triangular(support *s, const double *row, uint64_t n, double floor,
 	return true;
 }
 
-static bool find_filterbank(char *out, size_t len, const double *f, uint64_t m,
-			    uint64_t n, double tol)
+static int find_filterbank(char *out, size_t len, const double *f, uint64_t m,
+			   uint64_t n, double tol)
 {
 	double top = max_abs(f, m * n), floor = tol * top;
 	uint64_t filters = 0, last = 0, first = UINT64_MAX, *cover;
@@ -291,11 +291,11 @@ static bool find_filterbank(char *out, size_t len, const double *f, uint64_t m,
 	}
 	free(cover);
 	if (!ok || filters < 4 || 2 * filters < m || last <= first)
-		return false;
+		return 0;
 	snprintf(out, len,
 		 "filter bank: %llu triangular filters over %llu bins",
 		 (unsigned long long)m, (unsigned long long)n);
-	return true;
+	return 1;
 }
 
 /*** @@DCT ***/

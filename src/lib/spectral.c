@@ -165,14 +165,12 @@ static bool fits_frequencies(const basis *b)
 	return k >= 4 && k <= b->n;
 }
 
-/* The window shared by every row of f under b, into w (known: the taps
- * where some row's basis function is not 0); whether every row is the
- * window times its basis function within tol. */
-static bool fit_dft(double *w, bool *known, const double *f, const basis *b,
-		    double tol)
+/* The window shared by every row of f (its largest magnitude top) under
+ * b, into w (known: the taps where some row's basis function is not 0);
+ * whether every row is the window times its basis function within tol. */
+static bool fit_dft(double *w, bool *known, const double *f, double top,
+		    const basis *b, double tol)
 {
-	double top = max_abs(f, b->m * b->n);
-
 	for (uint64_t t = 0; t < b->n; t++) {
 		double num = 0, den = 0;
 		for (uint64_t j = 0; j < b->m; j++) {
@@ -192,8 +190,10 @@ static bool fit_dft(double *w, bool *known, const double *f, const basis *b,
 	return true;
 }
 
-static int find_dft(char *out, size_t len, const double *f, uint64_t m,
-		    uint64_t n, double tol)
+/* The finders: f, m functions of n taps, top its largest magnitude; 1
+ * when found (out says what), 0 when not, ORX_ENOMEM. */
+static int find_dft(char *out, size_t len, const double *f, double top,
+		    uint64_t m, uint64_t n, double tol)
 {
 	double *cs = malloc(n * sizeof(double)), *sn = malloc(n * sizeof(*sn)),
 	       *w = malloc(n * sizeof(*w));
@@ -208,7 +208,7 @@ static int find_dft(char *out, size_t len, const double *f, uint64_t m,
 			basis b = {(layout)lay, s ? 1 : -1, m, n, cs, sn};
 			char win[64];
 			if (!fits_frequencies(&b) ||
-			    !fit_dft(w, known, f, &b, tol))
+			    !fit_dft(w, known, f, top, &b, tol))
 				continue;
 			window_name(win, sizeof(win), w, known, n, tol);
 			snprintf(
@@ -265,10 +265,10 @@ static bool triangular(support *s, const double *row, uint64_t n, double floor,
 	return true;
 }
 
-static int find_filterbank(char *out, size_t len, const double *f, uint64_t m,
-			   uint64_t n, double tol)
+static int find_filterbank(char *out, size_t len, const double *f, double top,
+			   uint64_t m, uint64_t n, double tol)
 {
-	double top = max_abs(f, m * n), floor = tol * top;
+	double floor = tol * top;
 	uint64_t filters = 0, last = 0, first = UINT64_MAX, *cover;
 	bool ok = m >= 4 && n >= 8 && top > 0;
 
@@ -300,13 +300,13 @@ static int find_filterbank(char *out, size_t len, const double *f, uint64_t m,
 
 /*** @@DCT ***/
 
-static bool find_dct(char *out, size_t len, const double *f, uint64_t m,
-		     uint64_t n, double tol)
+static int find_dct(char *out, size_t len, const double *f, double top,
+		    uint64_t m, uint64_t n, double tol)
 {
-	double top = max_abs(f, m * n), c0 = 0, c1 = 0;
+	double c0 = 0, c1 = 0;
 
 	if (m < 4 || m > n || n < 8 || top == 0)
-		return false;
+		return 0;
 	for (uint64_t k = 0; k < m; k++) {
 		double num = 0, den = 0, c;
 		for (uint64_t t = 0; t < n; t++) {
@@ -316,12 +316,12 @@ static bool find_dct(char *out, size_t len, const double *f, uint64_t m,
 		}
 		c = num / den;
 		if (fabs(c) * sqrt(den) <= tol * top)
-			return false; /* a row of nothing */
+			return 0; /* a row of nothing */
 		for (uint64_t t = 0; t < n; t++)
 			if (fabs(f[k * n + t] -
 				 c * cos(PI * ((double)t + 0.5) * (double)k /
 					 (double)n)) > tol * top)
-				return false;
+				return 0;
 		c0 = k == 0 ? c : c0, c1 = k == 1 ? c : c1;
 	}
 	snprintf(out, len, "DCT-II matrix: %llu coefficients of %llu inputs%s",
@@ -330,7 +330,7 @@ static bool find_dct(char *out, size_t len, const double *f, uint64_t m,
 				 fabs(c1 - sqrt(2.0 / (double)n)) <= 1e-2 * c1
 			 ? ", orthonormal"
 			 : "");
-	return true;
+	return 1;
 }
 
 /*** @@KERNELS: windows and smoothing kernels ***/
@@ -365,12 +365,14 @@ int orx_fixed_kernel(char *out, size_t len, const double *f, uint64_t m,
 int orx_fixed_transform(char *out, size_t len, const double *f, uint64_t m,
 			uint64_t n, double tol)
 {
+	double top;
 	int rc;
 
 	if (m * n < 32 || n < 8)
 		return 0;
-	if ((rc = find_dft(out, len, f, m, n, tol)) != 0 ||
-	    (rc = find_filterbank(out, len, f, m, n, tol)) != 0)
+	top = max_abs(f, m * n); /* once: every finder's scale */
+	if ((rc = find_dft(out, len, f, top, m, n, tol)) != 0 ||
+	    (rc = find_filterbank(out, len, f, top, m, n, tol)) != 0)
 		return rc;
-	return find_dct(out, len, f, m, n, tol);
+	return find_dct(out, len, f, top, m, n, tol);
 }

@@ -190,6 +190,18 @@ static int resolve_orthogonal(orx_init_params *p, const orx_init_spec *spec,
 	return ORX_OK;
 }
 
+/* PyTorch's U(-1/sqrt(n), 1/sqrt(n)); ORX_EINVALID (why) without an n. */
+static int inverse_root(orx_init_params *p, int64_t n, const char *why)
+{
+	if (n < 1)
+		return orx_fail(ORX_EINVALID, "%s", why);
+	p->dist = ORX_DIST_UNIFORM;
+	p->high = 1 / sqrt((double)n);
+	p->low = -p->high;
+	p->std = p->high / sqrt(3.0);
+	return ORX_OK;
+}
+
 /* The schemes whose spread does not follow the fans: constants, normal,
  * uniform, the recurrent biases and PyTorch's recurrent default. */
 static int resolve_fixed(orx_init_params *p, const orx_init_spec *spec,
@@ -230,26 +242,14 @@ static int resolve_fixed(orx_init_params *p, const orx_init_spec *spec,
 		p->value = p->mean = spec->value;
 		return ORX_OK;
 	case ORX_SCHEME_PYTORCH_RECURRENT:
-		if (fan_out < 1)
-			return orx_fail(ORX_EINVALID,
-					"pytorch_recurrent needs the "
-					"hidden size");
-		p->dist = ORX_DIST_UNIFORM;
-		p->high = 1 / sqrt((double)fan_out);
-		p->low = -p->high;
-		p->std = p->high / sqrt(3.0);
-		return ORX_OK;
+		return inverse_root(p, fan_out,
+				    "pytorch_recurrent needs the "
+				    "hidden size");
 	case ORX_SCHEME_PYTORCH_BIAS:
-		if (fan_in < 1)
-			return orx_fail(ORX_EINVALID,
-					"pytorch_bias needs its layer's "
-					"fan_in");
-		p->dist = ORX_DIST_UNIFORM;
 		p->fan = (double)fan_in;
-		p->high = 1 / sqrt((double)fan_in);
-		p->low = -p->high;
-		p->std = p->high / sqrt(3.0);
-		return ORX_OK;
+		return inverse_root(p, fan_in,
+				    "pytorch_bias needs its layer's "
+				    "fan_in");
 	default:
 		return orx_fail(ORX_EINVALID, "unknown scheme %d",
 				(int)spec->scheme);

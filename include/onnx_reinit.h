@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -717,6 +718,16 @@ int orx_check_json(char **out, const orx_check *check,
 		   const orx_check_options *opts, const char *name);
 int orx_model_info_json(char **out, const orx_model *model, const char *name);
 
+/* The same documents written to a stream as they are made (no document
+ * is built first, so a plan of 100,000 tensors costs no more memory than
+ * the plan): ORX_EIO when writing failed. info's is written only once
+ * every tensor has been read. */
+int orx_plan_json_to(FILE *to, const orx_plan *plan, const char *name,
+		     uint64_t seed);
+int orx_check_json_to(FILE *to, const orx_check *check,
+		      const orx_check_options *opts, const char *name);
+int orx_model_info_json_to(FILE *to, const orx_model *model, const char *name);
+
 /* Free a string the library made for the caller. */
 void orx_free(void *p);
 
@@ -749,6 +760,10 @@ typedef struct {
  * orx_free()); fail_on: which findings JUnit counts as failures. */
 int orx_report_write(char **out, const orx_report_entry *entries, size_t n,
 		     orx_report_format format, orx_severity fail_on);
+/* The same written to a stream as it is made; ORX_EIO when writing
+ * failed. */
+int orx_report_write_to(FILE *to, const orx_report_entry *entries, size_t n,
+			orx_report_format format, orx_severity fail_on);
 
 /*** @@PROGRESS: how far a long step has got ***/
 

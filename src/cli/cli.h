@@ -116,8 +116,8 @@ enum { FORMAT_TEXT = 100, FORMAT_JSON = 101 };
  * error. */
 int cli_format(const bool *json, const char *name, const char *command);
 
-/* check's findings of one model as a report of format into *out. */
-int cli_check_report(char **out, const orx_check *check, const char *model,
+/* check's findings of one model as a report of format, written to to. */
+int cli_check_report(FILE *to, const orx_check *check, const char *model,
 		     orx_report_format format, orx_severity fail_on);
 
 /* --shard auto or auto/N: shard *k of *n from the scheduler's variables
@@ -154,10 +154,10 @@ int cli_parse_seed(unsigned long long *out, const char *s);
 int cli_write_text(const char *path, void (*write)(FILE *f, const void *ctx),
 		   const void *ctx);
 
-/* A report the library wrote into *text (orx_plan_json and the like,
- * returning rc) on stdout with a newline, then freed; EXIT_OK, or the exit
- * status after the error line (naming model). */
-int cli_print_report(int rc, char **text, const char *model);
+/* After a report was written to stdout (orx_plan_json_to and the like,
+ * returning rc): EXIT_OK once it is flushed, or the exit status after the
+ * error line (naming model). */
+int cli_report_written(int rc, const char *model);
 
 /* The plan as a table. */
 void cli_plan_print(FILE *to, const orx_plan *plan);

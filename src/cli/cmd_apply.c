@@ -196,7 +196,6 @@ static int cmd_apply(int argc, char **argv)
 	orx_rules *rules = NULL;
 	orx_model *m = NULL;
 	orx_plan *plan = NULL;
-	char *text = NULL;
 	leftovers left = {0};
 	int rc = cli_parse_options(options, &a, "apply", argc, argv);
 
@@ -219,8 +218,8 @@ static int cmd_apply(int argc, char **argv)
 	if (left.n)
 		warn_leftovers(&left, model);
 	if (a.json)
-		rc = cli_print_report(orx_plan_json(&text, plan, model, a.seed),
-				      &text, model);
+		rc = cli_report_written(
+			orx_plan_json_to(stdout, plan, model, a.seed), model);
 	else
 		summarize(strcmp(a.out, "-") ? stdout : stderr, plan, a.out),
 			rc = EXIT_OK;

@@ -376,7 +376,6 @@ static orx_finding *copy_findings(const orx_check *check, job *j)
 static int print_report(const batch *b)
 {
 	orx_report_entry *e = calloc(b->n + 1, sizeof(*e));
-	char *text = NULL;
 	int rc;
 
 	if (!e)
@@ -386,10 +385,10 @@ static int print_report(const batch *b)
 		e[i] = (orx_report_entry){j->input, j->ok ? NULL : j->error,
 					  j->found, j->found ? j->findings : 0};
 	}
-	rc = cli_print_report(orx_report_write(&text, e, b->n,
-					       (orx_report_format)b->format,
-					       b->fail_on),
-			      &text, NULL);
+	rc = cli_report_written(
+		orx_report_write_to(stdout, e, b->n,
+				    (orx_report_format)b->format, b->fail_on),
+		NULL);
 	free(e);
 	return rc;
 }

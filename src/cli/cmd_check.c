@@ -118,7 +118,6 @@ static int cmd_check(int argc, char **argv)
 	orx_model *m = NULL;
 	orx_plan *plan = NULL;
 	orx_check *check = NULL;
-	char *text = NULL;
 	cli_progress *line;
 	int format, checked,
 		rc = cli_parse_options(options, &a, "check", argc, argv);
@@ -139,17 +138,17 @@ static int cmd_check(int argc, char **argv)
 		goto done;
 	}
 	if (format == FORMAT_JSON)
-		rc = cli_print_report(
-			orx_check_json(&text, check, &a.check, model), &text,
+		rc = cli_report_written(
+			orx_check_json_to(stdout, check, &a.check, model),
 			model);
 	else if (format == FORMAT_TEXT)
 		check_print(check, count_weights(plan), a.check.signal),
 			rc = EXIT_OK;
 	else
-		rc = cli_print_report(
-			cli_check_report(&text, check, model,
+		rc = cli_report_written(
+			cli_check_report(stdout, check, model,
 					 (orx_report_format)format, a.fail_on),
-			&text, model);
+			model);
 	if (rc == EXIT_OK && cli_failing(check, a.fail_on))
 		rc = EXIT_FINDINGS;
 done:

@@ -107,7 +107,6 @@ static int cmd_info(int argc, char **argv)
 	const char *model;
 	orx_model *m = NULL;
 	orx_summary *s = NULL;
-	char *text = NULL;
 	int rc = cli_parse_options(options, &a, "info", argc, argv);
 
 	if (rc >= 0)
@@ -118,8 +117,8 @@ static int cmd_info(int argc, char **argv)
 	if (orx_model_open_file(&m, model, NULL) != ORX_OK)
 		return cli_error(model, "%s", orx_error_last());
 	if (a.json) {
-		rc = cli_print_report(orx_model_info_json(&text, m, model),
-				      &text, model);
+		rc = cli_report_written(
+			orx_model_info_json_to(stdout, m, model), model);
 	} else if (orx_model_summary(&s, m) != ORX_OK) {
 		rc = cli_error(model, "%s", orx_error_last());
 	} else {

@@ -41,7 +41,6 @@ static int cmd_plan(int argc, char **argv)
 	orx_rules *rules = NULL;
 	orx_model *m = NULL;
 	orx_plan *plan = NULL;
-	char *text = NULL;
 	int rc = cli_parse_options(options, &a, "plan", argc, argv);
 
 	if (rc >= 0)
@@ -50,8 +49,8 @@ static int cmd_plan(int argc, char **argv)
 		return EXIT_USAGE;
 	if ((rc = cli_prepare(&rules, &m, &plan, model, &a.rules)) < 0) {
 		if (a.json) {
-			rc = cli_print_report(
-				orx_plan_json(&text, plan, model, 0), &text,
+			rc = cli_report_written(
+				orx_plan_json_to(stdout, plan, model, 0),
 				model);
 		} else {
 			cli_plan_print(stdout, plan);

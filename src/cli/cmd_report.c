@@ -179,7 +179,6 @@ static int write_formatted(const merged *m, int format, orx_severity fail_on)
 {
 	orx_report_entry *e = calloc(m->n + 1, sizeof(*e));
 	orx_finding **found = calloc(m->n + 1, sizeof(*found));
-	char *text = NULL;
 	int rc = -1;
 
 	for (size_t i = 0; e && found && i < m->n && rc < 0; i++) {
@@ -194,12 +193,12 @@ static int write_formatted(const merged *m, int format, orx_severity fail_on)
 	}
 	if (rc < 0)
 		rc = !e || !found ? cli_error(NULL, "out of memory")
-				  : cli_print_report(
-					    orx_report_write(
-						    &text, e, m->n,
+				  : cli_report_written(
+					    orx_report_write_to(
+						    stdout, e, m->n,
 						    (orx_report_format)format,
 						    fail_on),
-					    &text, NULL);
+					    NULL);
 	for (size_t i = 0; found && i < m->n; i++)
 		free(found[i]);
 	free(found);

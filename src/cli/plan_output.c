@@ -9,17 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cli_print_report(int rc, char **text, const char *model)
+int cli_report_written(int rc, const char *model)
 {
-	if (rc != ORX_OK)
-		return cli_error(model, "%s", orx_error_last());
-	rc = fputs(*text, stdout) < 0 ||
-	     ((!**text || (*text)[strlen(*text) - 1] != '\n') &&
-	      fputc('\n', stdout) == EOF);
-	orx_free(*text);
-	*text = NULL;
-	return rc ? cli_error(NULL, "cannot write to standard output")
-		  : EXIT_OK;
+	if (rc == ORX_OK && fflush(stdout) == 0)
+		return EXIT_OK;
+	if (rc == ORX_OK || rc == ORX_EIO)
+		return cli_error(NULL, "cannot write to standard output");
+	return cli_error(model, "%s", orx_error_last());
 }
 
 static void print_path(char *buf, size_t size, const orx_plan_item *it)
@@ -141,7 +137,7 @@ int cli_format(const bool *json, const char *name, const char *command)
 	return (int)f;
 }
 
-int cli_check_report(char **out, const orx_check *check, const char *model,
+int cli_check_report(FILE *to, const orx_check *check, const char *model,
 		     orx_report_format format, orx_severity fail_on)
 {
 	orx_report_entry e = {
@@ -149,7 +145,7 @@ int cli_check_report(char **out, const orx_check *check, const char *model,
 		orx_check_count(check) ? orx_check_finding_at(check, 0) : NULL,
 		orx_check_count(check)};
 
-	return orx_report_write(out, &e, 1, format, fail_on);
+	return orx_report_write_to(to, &e, 1, format, fail_on);
 }
 
 int cli_load_rules(orx_rules **out, const cli_rules_list *list)

@@ -89,9 +89,8 @@ int orx_plan_claim_value(orx_plan_ctx *c, int node, int slot, orx_role role,
 		return ORX_OK;
 	if ((rc = orx_plan_new_entry(&e, c, node, slot, role, value)) != ORX_OK)
 		return rc;
-	if (t->n_dims)
-		memcpy(e->seen, t->dims, t->n_dims * sizeof(int64_t));
-	e->seen_ndim = t->n_dims;
+	if ((rc = orx_plan_see(e, c->plan->mem, t->dims, t->n_dims)) != ORX_OK)
+		return rc;
 	return orx_plan_keep_branches(e, c->plan->mem, NULL, 0);
 }
 
@@ -115,8 +114,8 @@ int orx_plan_claim(entry **out, orx_plan_ctx *c, int node, int slot,
 	if ((rc = orx_plan_new_entry(&e, c, node, slot, role, init)) != ORX_OK)
 		return rc;
 	*out = e;
-	memcpy(e->seen, tr.seen, tr.ndim * sizeof(int64_t));
-	e->seen_ndim = tr.ndim;
+	if ((rc = orx_plan_see(e, c->plan->mem, tr.seen, tr.ndim)) != ORX_OK)
+		return rc;
 	e->quantized = tr.quantized;
 	if ((rc = orx_claim_quantized(c, e, node, &tr)) != ORX_OK)
 		return rc;

@@ -39,6 +39,19 @@ int orx_plan_keep_branches(entry *e, orx_arena *mem, const orx_branch *br,
 	return ORX_OK;
 }
 
+int orx_plan_see(entry *e, orx_arena *mem, const int64_t *dims, size_t ndim)
+{
+	int64_t *seen = orx_arena_alloc(mem, (ndim ? ndim : 1) * sizeof(*seen));
+
+	if (!seen)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	if (ndim)
+		memcpy(seen, dims, ndim * sizeof(*seen));
+	e->seen = seen;
+	e->seen_ndim = ndim;
+	return ORX_OK;
+}
+
 const char *orx_plan_op_name(orx_arena *mem, const orx_op *op)
 {
 	char buf[160];

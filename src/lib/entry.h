@@ -11,6 +11,9 @@
 int orx_plan_new_entry(entry **out, orx_plan_ctx *c, int node, int slot,
 		       orx_role role, int value);
 
+/* dims (ndim of them) as the shape e's node sees, copied into mem. */
+int orx_plan_see(entry *e, orx_arena *mem, const int64_t *dims, size_t ndim);
+
 /* The n endings br (the chosen first) as e's branches and activation,
  * kept in the plan's memory (br may be NULL when n is 0). */
 int orx_plan_keep_branches(entry *e, orx_arena *mem, const orx_branch *br,

@@ -9,6 +9,7 @@
 #include "orx_config.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 
 /*** @@ARENA (arena.c) ***/
 
@@ -153,6 +154,44 @@ const void *orx_options_checked(const void *opts, const void *defaults,
 /* Record a formatted message as the thread's last error; returns code. */
 int orx_fail(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*** @@JSONW (jsonw.c): JSON written as it is made ***/
+
+/* A stream of JSON text: each call writes its value at once (members of
+ * an object name their key; in arrays and at the top key is NULL). Errors
+ * of the stream show at orx_jw_finish. */
+#define ORX_JW_DEPTH 16
+typedef struct {
+	FILE *f;
+	int depth;
+	size_t count[ORX_JW_DEPTH]; /* values so far in each open container */
+} orx_jw;
+
+void orx_jw_init(orx_jw *w, FILE *to);
+/* bracket: '{' or '[' to open, '}' or ']' to close. */
+void orx_jw_open(orx_jw *w, const char *key, char bracket);
+void orx_jw_close(orx_jw *w, char bracket);
+void orx_jw_string(orx_jw *w, const char *key, const char *s); /* NULL: null */
+void orx_jw_int(orx_jw *w, const char *key, long long v);
+void orx_jw_real(orx_jw *w, const char *key, double v); /* non-finite: null */
+void orx_jw_real_or_null(orx_jw *w, const char *key, bool has, double v);
+void orx_jw_bool(orx_jw *w, const char *key, bool v);
+void orx_jw_null(orx_jw *w, const char *key);
+/* s as a JSON string literal (quoted, escaped). */
+void orx_jw_text(orx_jw *w, const char *s);
+/* The closing newline; ORX_EIO when the stream failed. */
+int orx_jw_finish(orx_jw *w);
+
+/* A report written to a string instead of a stream (the char ** forms of
+ * the writers): open a memory stream, write to it, then take its text
+ * into *out when rc (the writer's) is ORX_OK, or free it. */
+typedef struct {
+	FILE *f;
+	char *text;
+	size_t len;
+} orx_memstream;
+int orx_memstream_open(orx_memstream *m);
+int orx_memstream_take(orx_memstream *m, char **out, int rc);
 
 /*** @@WIRE (wire.c): the depth-bounded pre-scan of the wire format ***/
 

@@ -14,15 +14,14 @@ typedef struct entry {
 	int decided; /* a rule rewrites it */
 	int input;   /* which input of the node */
 	int64_t trans, trans_batch, group;
-	int64_t strides; /* ConvTranspose: the product of its strides */
-	int64_t seen[ORX_DIMS_MAX]; /* shape as the node sees it */
+	int64_t strides;     /* ConvTranspose: the product of its strides */
+	const int64_t *seen; /* shape as the node sees it (in plan memory) */
 	size_t seen_ndim;
-	bool quantized;		  /* behind DequantizeLinear */
-	orx_quant *quant;	  /* a quantized weight (NULL: float) */
-	orx_qbias *qbias;	  /* a quantized int32 bias */
-	int quant_after;	  /* the layer's float output when its weight's
-				     scale is multiplied in after it, or -1 */
-	orx_plan_quant pub_quant; /* pub.quantized points here */
+	bool quantized;	    /* behind DequantizeLinear */
+	orx_quant *quant;   /* a quantized weight (NULL: float) */
+	orx_qbias *qbias;   /* a quantized int32 bias */
+	int quant_after;    /* the layer's float output when its weight's
+			       scale is multiplied in after it, or -1 */
 	bool constant;	    /* a Constant node's tensor, not an initializer */
 	bool body;	    /* in an If, Loop or Scan body */
 	double alpha;	    /* of the chosen activation (LeakyRelu) */

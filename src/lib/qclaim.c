@@ -44,23 +44,26 @@ static const char *codes_name(orx_arena *mem, const orx_quant *q)
 static int publish(entry *e, orx_plan_ctx *c, const orx_quant *q, bool sym)
 {
 	orx_arena *mem = c->plan->mem;
+	orx_plan_quant *pq = orx_arena_alloc(mem, sizeof(*pq));
 
-	e->pub_quant =
-		(orx_plan_quant){codes_name(mem, q),
-				 q->bits,
-				 granularity_name(q->gran),
-				 q->gran == ORX_QGRAN_TENSOR ? -1 : q->axis,
-				 q->gran == ORX_QGRAN_BLOCK ? q->block : 0,
-				 sym,
-				 orx_value_name(c->model, q->scale),
-				 q->zero_form == ORX_QZERO_NONE || q->zero_fixed
-					 ? NULL
-					 : orx_value_name(c->model, q->zero),
-				 twin_name(mem, e->pub.name)};
-	e->pub.quantized = &e->pub_quant;
-	return e->pub_quant.dtype && e->pub_quant.stream
-		       ? ORX_OK
-		       : orx_fail(ORX_ENOMEM, "out of memory");
+	if (!pq)
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	*pq = (orx_plan_quant){codes_name(mem, q),
+			       q->bits,
+			       granularity_name(q->gran),
+			       q->gran == ORX_QGRAN_TENSOR ? -1 : q->axis,
+			       q->gran == ORX_QGRAN_BLOCK ? q->block : 0,
+			       sym,
+			       q->scale == SIZE_MAX /* the op scales a bias */
+				       ? NULL
+				       : orx_value_name(c->model, q->scale),
+			       q->zero_form == ORX_QZERO_NONE || q->zero_fixed
+				       ? NULL
+				       : orx_value_name(c->model, q->zero),
+			       twin_name(mem, e->pub.name)};
+	e->pub.quantized = pq;
+	return pq->dtype && pq->stream ? ORX_OK
+				       : orx_fail(ORX_ENOMEM, "out of memory");
 }
 
 /* Tensor v (SIZE_MAX: none), if unclaimed, listed as left as it is for
@@ -146,10 +149,9 @@ int orx_claim_quantized(orx_plan_ctx *c, entry *e, int node,
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	*e->quant = w.q;
 	e->quant_after = w.after;
-	if (w.q.pack != ORX_QPACK_FLAT) { /* the layer sees the twin */
-		memcpy(e->seen, w.q.dims, w.q.ndim * sizeof(int64_t));
-		e->seen_ndim = w.q.ndim;
-	}
+	if (w.q.pack != ORX_QPACK_FLAT && /* the layer sees the twin */
+	    (rc = orx_plan_see(e, c->plan->mem, w.q.dims, w.q.ndim)) != ORX_OK)
+		return rc;
 	if ((rc = publish(e, c, &w.q, sym)) != ORX_OK)
 		return rc;
 	return claim_scales(c, e, w.q.scale,
@@ -178,9 +180,7 @@ int orx_claim_quantized_bias(orx_plan_ctx *c, entry *b, const entry *w,
 	as.gran = w->quant->gran == ORX_QGRAN_TENSOR ? ORX_QGRAN_TENSOR
 						     : ORX_QGRAN_AXIS;
 	as.scale = qb.bias_scale, as.zero_form = ORX_QZERO_NONE;
-	rc = publish(b, c, &as, true);
-	b->pub_quant.scale = qb.bias_scale == SIZE_MAX
-				     ? NULL
-				     : orx_value_name(c->model, qb.bias_scale);
-	return rc == ORX_OK ? claim_scales(c, b, qb.bias_scale, SIZE_MAX) : rc;
+	if ((rc = publish(b, c, &as, true)) != ORX_OK)
+		return rc;
+	return claim_scales(c, b, qb.bias_scale, SIZE_MAX);
 }

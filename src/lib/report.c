@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include "internal.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,87 +83,123 @@ static void describe(char *out, size_t len, const orx_finding *f)
 
 /*** @@SARIF ***/
 
-static json_t *sarif_rules(void)
+static void text_json(orx_jw *w, const char *key, const char *text)
 {
-	json_t *rules = json_array();
-
-	for (size_t k = 0; k < N_KINDS; k++)
-		json_array_append_new(
-			rules,
-			json_pack(
-				"{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, "
-				"s:{s:s}}",
-				"id", orx_problem_name((orx_problem)k), "name",
-				kinds[k].name, "shortDescription", "text",
-				kinds[k].text, "fullDescription", "text",
-				kinds[k].text, "help", "text",
-				"Re-initialize the weight by its layer's rule "
-				"(onnx-reinit apply --only-flagged).",
-				"defaultConfiguration", "level",
-				sarif_level(kinds[k].level)));
-	return rules;
+	orx_jw_open(w, key, '{');
+	orx_jw_string(w, "text", text);
+	orx_jw_close(w, '}');
 }
 
-static json_t *sarif_location(const char *model, const char *tensor)
+static void sarif_rules(orx_jw *w)
 {
-	json_t *loc = json_pack("{s:{s:{s:s}}}", "physicalLocation",
-				"artifactLocation", "uri", model);
-
-	if (tensor)
-		json_object_set_new(loc, "logicalLocations",
-				    json_pack("[{s:s, s:s, s:s}]", "name",
-					      tensor, "fullyQualifiedName",
-					      tensor, "kind", "variable"));
-	return loc;
+	orx_jw_open(w, "rules", '[');
+	for (size_t k = 0; k < N_KINDS; k++) {
+		orx_jw_open(w, NULL, '{');
+		orx_jw_string(w, "id", orx_problem_name((orx_problem)k));
+		orx_jw_string(w, "name", kinds[k].name);
+		text_json(w, "shortDescription", kinds[k].text);
+		text_json(w, "fullDescription", kinds[k].text);
+		text_json(w, "help",
+			  "Re-initialize the weight by its layer's rule "
+			  "(onnx-reinit apply --only-flagged).");
+		orx_jw_open(w, "defaultConfiguration", '{');
+		orx_jw_string(w, "level", sarif_level(kinds[k].level));
+		orx_jw_close(w, '}');
+		orx_jw_close(w, '}');
+	}
+	orx_jw_close(w, ']');
 }
 
-static json_t *sarif_result(const char *model, const orx_finding *f)
+/* "locations": the model file, and the tensor as a logical location. */
+static void sarif_locations(orx_jw *w, const char *model, const char *tensor)
+{
+	orx_jw_open(w, "locations", '[');
+	orx_jw_open(w, NULL, '{');
+	orx_jw_open(w, "physicalLocation", '{');
+	orx_jw_open(w, "artifactLocation", '{');
+	orx_jw_string(w, "uri", model);
+	orx_jw_close(w, '}');
+	orx_jw_close(w, '}');
+	if (tensor) {
+		orx_jw_open(w, "logicalLocations", '[');
+		orx_jw_open(w, NULL, '{');
+		orx_jw_string(w, "name", tensor);
+		orx_jw_string(w, "fullyQualifiedName", tensor);
+		orx_jw_string(w, "kind", "variable");
+		orx_jw_close(w, '}');
+		orx_jw_close(w, ']');
+	}
+	orx_jw_close(w, '}');
+	orx_jw_close(w, ']');
+}
+
+static void sarif_result(orx_jw *w, const char *model, const orx_finding *f)
 {
 	char text[512];
 
 	describe(text, sizeof(text), f);
-	return json_pack("{s:s, s:i, s:s, s:{s:s}, s:[o]}", "ruleId",
-			 orx_problem_name(f->problem), "ruleIndex",
-			 (int)f->problem, "level", sarif_level(f->severity),
-			 "message", "text", text, "locations",
-			 sarif_location(model, f->name));
+	orx_jw_open(w, NULL, '{');
+	orx_jw_string(w, "ruleId", orx_problem_name(f->problem));
+	orx_jw_int(w, "ruleIndex", (int)f->problem);
+	orx_jw_string(w, "level", sarif_level(f->severity));
+	text_json(w, "message", text);
+	sarif_locations(w, model, f->name);
+	orx_jw_close(w, '}');
 }
 
-static int write_sarif(char **out, const orx_report_entry *e, size_t n)
+/* The models that could not be checked, as the tool's notifications. */
+static void sarif_invocation(orx_jw *w, const orx_report_entry *e, size_t n)
 {
-	json_t *results = json_array(), *notes = json_array(), *doc;
 	bool ok = true;
-	char *s;
 
+	for (size_t i = 0; i < n; i++)
+		ok = ok && !e[i].error;
+	orx_jw_open(w, "invocations", '[');
+	orx_jw_open(w, NULL, '{');
+	orx_jw_bool(w, "executionSuccessful", ok);
+	orx_jw_open(w, "toolExecutionNotifications", '[');
 	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < e[i].n_findings; k++)
-			json_array_append_new(
-				results,
-				sarif_result(e[i].model, &e[i].findings[k]));
-		if (e[i].error) {
-			ok = false;
-			json_array_append_new(
-				notes,
-				json_pack("{s:s, s:{s:s}, s:[o]}", "level",
-					  "error", "message", "text",
-					  e[i].error, "locations",
-					  sarif_location(e[i].model, NULL)));
-		}
+		if (!e[i].error)
+			continue;
+		orx_jw_open(w, NULL, '{');
+		orx_jw_string(w, "level", "error");
+		text_json(w, "message", e[i].error);
+		sarif_locations(w, e[i].model, NULL);
+		orx_jw_close(w, '}');
 	}
-	doc = json_pack(
-		"{s:s, s:s, s:[{s:{s:{s:s, s:s, s:o}}, s:[{s:b, s:o}], "
-		"s:o}]}",
-		"$schema", "https://json.schemastore.org/sarif-2.1.0.json",
-		"version", "2.1.0", "runs", "tool", "driver", "name",
-		"onnx-reinit", "version", ORX_VERSION, "rules", sarif_rules(),
-		"invocations", "executionSuccessful", ok,
-		"toolExecutionNotifications", notes, "results", results);
-	s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(doc);
-	if (!s)
-		return orx_fail(ORX_ENOMEM, "out of memory");
-	*out = s;
-	return ORX_OK;
+	orx_jw_close(w, ']');
+	orx_jw_close(w, '}');
+	orx_jw_close(w, ']');
+}
+
+static int write_sarif(FILE *f, const orx_report_entry *e, size_t n)
+{
+	orx_jw w;
+
+	orx_jw_init(&w, f);
+	orx_jw_open(&w, NULL, '{');
+	orx_jw_string(&w, "$schema",
+		      "https://json.schemastore.org/sarif-2.1.0.json");
+	orx_jw_string(&w, "version", "2.1.0");
+	orx_jw_open(&w, "runs", '[');
+	orx_jw_open(&w, NULL, '{');
+	orx_jw_open(&w, "tool", '{');
+	orx_jw_open(&w, "driver", '{');
+	orx_jw_string(&w, "name", "onnx-reinit");
+	orx_jw_string(&w, "version", ORX_VERSION);
+	sarif_rules(&w);
+	orx_jw_close(&w, '}');
+	orx_jw_close(&w, '}');
+	sarif_invocation(&w, e, n);
+	orx_jw_open(&w, "results", '[');
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < e[i].n_findings; k++)
+			sarif_result(&w, e[i].model, &e[i].findings[k]);
+	orx_jw_close(&w, ']');
+	orx_jw_close(&w, '}');
+	orx_jw_close(&w, ']');
+	orx_jw_close(&w, '}');
+	return orx_jw_finish(&w);
 }
 
 /*** @@JUNIT ***/
@@ -304,25 +339,27 @@ static void write_github(FILE *f, const orx_report_entry *e, size_t n)
 	}
 }
 
+int orx_report_write_to(FILE *to, const orx_report_entry *entries, size_t n,
+			orx_report_format format, orx_severity fail_on)
+{
+	if (format == ORX_FORMAT_SARIF)
+		return write_sarif(to, entries, n);
+	if (format == ORX_FORMAT_JUNIT)
+		write_junit(to, entries, n, fail_on);
+	else
+		write_github(to, entries, n);
+	return ferror(to) ? orx_fail(ORX_EIO, "cannot write the report")
+			  : ORX_OK;
+}
+
 int orx_report_write(char **out, const orx_report_entry *entries, size_t n,
 		     orx_report_format format, orx_severity fail_on)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f;
+	orx_memstream m;
+	int rc = orx_memstream_open(&m);
 
-	if (format == ORX_FORMAT_SARIF)
-		return write_sarif(out, entries, n);
-	if (!(f = open_memstream(&text, &len)))
-		return orx_fail(ORX_ENOMEM, "out of memory");
-	if (format == ORX_FORMAT_JUNIT)
-		write_junit(f, entries, n, fail_on);
-	else
-		write_github(f, entries, n);
-	if (fclose(f) != 0 || !text) {
-		free(text);
-		return orx_fail(ORX_ENOMEM, "out of memory");
-	}
-	*out = text;
-	return ORX_OK;
+	return rc ? rc
+		  : orx_memstream_take(&m, out,
+				       orx_report_write_to(m.f, entries, n,
+							   format, fail_on));
 }

@@ -657,6 +657,13 @@ const orx_chain *orx_check_chain_at(const orx_check *check, size_t i);
  * share of a zero-mean input's second moment it passes. */
 double orx_signal_factor(const orx_plan_item *item);
 
+/* Every weighted layer check judged (recurrent layers aside), in the
+ * order their nodes run, each on its own: forward and backward are the
+ * layer's own factors (fan_in * variance * factor, and with fan_out),
+ * not products along a chain. NULL past the last. */
+size_t orx_check_layer_count(const orx_check *check);
+const orx_signal_step *orx_check_layer_at(const orx_check *check, size_t i);
+
 /* Layer k (0: the first) of chain i; NULL past its layers. */
 const orx_signal_step *orx_check_chain_step(const orx_check *check, size_t i,
 					    size_t k);

@@ -2,6 +2,7 @@
  * table below). */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "report_html.h"
 #include "zipin.h"
 
 #include "orx_config.h"
@@ -32,6 +33,8 @@ typedef struct {
 	char error[512]; /* set before (refused) or while processing */
 	bool ok, resumed;
 	size_t tensors, findings, failing; /* failing: at --fail-on */
+	size_t kept;			   /* the plan's tensors left alone */
+	html_view *view;    /* --report FILE.html: the plots' data */
 	orx_finding *found; /* with --format: the findings, names copied */
 	double seconds;
 	char *out_path;
@@ -54,6 +57,7 @@ typedef struct {
 	orx_severity fail_on;
 	int format;	    /* cli_format's */
 	bool keep_findings; /* each job's, for --format or --report */
+	bool html;	    /* --report FILE.html */
 	zip_limits limits;
 	uint64_t zip_total; /* atomic */
 } batch;
@@ -218,6 +222,9 @@ static void free_job(job *j)
 	for (size_t k = 0; j->found && k < j->findings; k++)
 		free((char *)j->found[k].name);
 	free(j->found);
+	if (j->view)
+		html_view_free(j->view);
+	free(j->view);
 }
 
 /* Keep shard k of n (1-based), sort by output path, refuse duplicates. */
@@ -393,11 +400,39 @@ static int print_report(const batch *b)
 	return rc;
 }
 
+/* Check m (with --check the input, else apply's output): its findings (kept for
+ * the reports) and, for the page, its plots' data; false (the job failed) when
+ * the check could not run. */
+static bool checked(const batch *b, job *j, const orx_model *m,
+		    const orx_plan *plan)
+{
+	orx_check *check = NULL;
+	bool ok = false;
+
+	if (orx_check_run(&check, m, plan, &b->check_opts) != ORX_OK) {
+		snprintf(j->error, sizeof(j->error), "%s", orx_error_last());
+		goto done;
+	}
+	j->findings = orx_check_count(check);
+	if (b->check) /* apply's page shows findings; they fail nothing */
+		j->failing = cli_failing(check, b->fail_on);
+	if (b->keep_findings && !(j->found = copy_findings(check, j)))
+		goto done;
+	if (b->html && (!(j->view = calloc(1, sizeof(*j->view))) ||
+			html_view_of(j->view, check) != 0)) {
+		snprintf(j->error, sizeof(j->error), "out of memory");
+		goto done;
+	}
+	ok = true;
+done:
+	orx_check_free(check);
+	return ok;
+}
+
 static void run_job(batch *b, job *j)
 {
 	orx_model *m = NULL;
 	orx_plan *plan = NULL;
-	orx_check *check = NULL;
 
 	if (!b->zip_out && b->out &&
 	    asprintf(&j->out_path, "%s/%s", b->out, j->rel) < 0)
@@ -415,16 +450,9 @@ static void run_job(batch *b, job *j)
 		goto done;
 	}
 	j->tensors = orx_plan_count(plan);
+	j->kept = orx_plan_skipped_count(plan);
 	if (b->check) {
-		if (orx_check_run(&check, m, plan, &b->check_opts) != ORX_OK)
-			snprintf(j->error, sizeof(j->error), "%s",
-				 orx_error_last());
-		else
-			j->findings = orx_check_count(check),
-			j->failing = cli_failing(check, b->fail_on),
-			j->ok = true,
-			j->found = b->keep_findings ? copy_findings(check, j)
-						    : NULL;
+		j->ok = checked(b, j, m, plan);
 		goto done;
 	}
 	if (b->strict) {
@@ -445,10 +473,10 @@ static void run_job(batch *b, job *j)
 	}
 	if (orx_plan_apply(m, plan, b->seed) != ORX_OK)
 		snprintf(j->error, sizeof(j->error), "%s", orx_error_last());
-	else
-		j->ok = write_output(b, j, m) == 0;
+	else /* the page shows the output, checked */
+		j->ok = write_output(b, j, m) == 0 &&
+			(!b->html || checked(b, j, m, plan));
 done:
-	orx_check_free(check);
 	orx_plan_free(plan);
 	orx_model_free(m);
 }
@@ -609,6 +637,27 @@ static void report_lines(FILE *f, const void *ctx)
 	}
 }
 
+/* The page: each job a row, its view the plots. */
+static void html_page(FILE *f, const void *ctx)
+{
+	const batch *b = ctx;
+	html_row *rows = calloc(b->n + 1, sizeof(*rows));
+
+	if (!rows) {
+		fputs("out of memory", f);
+		return;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		const job *j = &b->jobs[i];
+		rows[i] = (html_row){j->input,	 j->ok ? NULL : j->error,
+				     j->found,	 j->found ? j->findings : 0,
+				     j->tensors, j->kept,
+				     j->seconds, j->view};
+	}
+	html_report_write(f, rows, b->n, b->check);
+	free(rows);
+}
+
 static int write_zip(batch *b)
 {
 	char err[512];
@@ -653,6 +702,19 @@ static void summary(FILE *to, const batch *b, double secs)
 	if (b->check)
 		fprintf(to, ", %zu findings", findings);
 	fputc('\n', to);
+}
+
+/* The zip archive, the --report file and the --format report. */
+static int write_outputs(batch *b, const char *report)
+{
+	int rc = b->zip_out ? write_zip(b) : EXIT_OK;
+
+	if (rc == EXIT_OK && report)
+		rc = cli_write_text(report, b->html ? html_page : report_lines,
+				    b);
+	if (rc == EXIT_OK && b->format < FORMAT_TEXT)
+		rc = print_report(b);
+	return rc;
 }
 
 /*** @@COMMAND ***/
@@ -725,7 +787,10 @@ static const cli_option options[] = {
 	{"resume", 0, OPT_FLAG, offsetof(batch_args, resume), NULL, NULL, NULL,
 	 "skip models whose output exists and is complete", OPT_OPTIONAL},
 	{"report", 0, OPT_STRING, offsetof(batch_args, report), NULL, "FILE",
-	 NULL, "one JSON line per input ('-': standard output)", OPT_OPTIONAL},
+	 NULL,
+	 "one JSON line per input ('-': standard output); FILE.html: one "
+	 "page with a sortable table and each model's findings and plots",
+	 OPT_OPTIONAL},
 	{"seed", 0, OPT_SEED, offsetof(batch_args, seed), NULL, "N", NULL,
 	 "random seed", OPT_OPTIONAL},
 	{"rules", 0, OPT_RULES, offsetof(batch_args, rules), NULL, "FILE", NULL,
@@ -781,6 +846,7 @@ static int parse_batch_args(batch *b, batch_args *a, int argc, char **argv)
 				       "github goes with --check (JSON lines: "
 				       "--report)");
 	b->keep_findings = b->format < FORMAT_TEXT || a->report;
+	b->html = a->report && ends_with(a->report, ".html");
 	b->resume = a->resume;
 	b->strict = a->strict;
 	b->seed = a->seed;
@@ -834,11 +900,7 @@ static int cmd_batch(int argc, char **argv)
 		goto done;
 	}
 	run_all(&b, a.threads);
-	rc = b.zip_out ? write_zip(&b) : EXIT_OK;
-	if (rc == EXIT_OK && a.report)
-		rc = cli_write_text(a.report, report_lines, &b);
-	if (rc == EXIT_OK && b.format < FORMAT_TEXT)
-		rc = print_report(&b);
+	rc = write_outputs(&b, a.report);
 	summary((a.report && !strcmp(a.report, "-")) || b.format < FORMAT_TEXT
 			? stderr
 			: stdout,

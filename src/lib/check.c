@@ -15,10 +15,12 @@ struct orx_check {
 	size_t n;
 	orx_chain *chains;
 	size_t n_chains;
-	size_t *chain_end;	/* per chain: the layer index of its last layer
-				   (while running; NULL after) */
-	orx_signal_step *steps; /* every chain's layers, first to last */
-	size_t *chain_step;	/* per chain: its first step */
+	size_t *chain_end;	 /* per chain: the layer index of its last layer
+				    (while running; NULL after) */
+	orx_signal_step *steps;	 /* every chain's layers, first to last */
+	size_t *chain_step;	 /* per chain: its first step */
+	orx_signal_step *layers; /* every weighted layer, in node order */
+	size_t n_layers;
 };
 
 const char *orx_problem_name(orx_problem p)
@@ -539,6 +541,18 @@ static int chain_steps(orx_check *c, const layer *L)
 	return ORX_OK;
 }
 
+/* Every layer on its own (its forward and backward its own factors), in
+ * node order. */
+static int layer_steps(orx_check *c, const layer *L, size_t n)
+{
+	if (!(c->layers = malloc((n + 1) * sizeof(*c->layers))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		c->layers[i] = step_of(&L[i]);
+	c->n_layers = n;
+	return ORX_OK;
+}
+
 /* Layers in node order; a node's weights in initializer order. */
 static int by_node(const void *x, const void *y)
 {
@@ -592,6 +606,8 @@ static int run(orx_check **out, const orx_model *model, const orx_plan *plan,
 					 L[i].by_signal);
 	if (rc == ORX_OK)
 		rc = chain_steps(c, L);
+	if (rc == ORX_OK)
+		rc = layer_steps(c, L, n);
 	free(c->chain_end); /* the layer indices mean nothing past here */
 	c->chain_end = NULL;
 	/* recurrent layers: on their own, not in chains */
@@ -654,10 +670,21 @@ const orx_signal_step *orx_check_chain_step(const orx_check *c, size_t i,
 		       : NULL;
 }
 
+size_t orx_check_layer_count(const orx_check *c)
+{
+	return c->n_layers;
+}
+
+const orx_signal_step *orx_check_layer_at(const orx_check *c, size_t i)
+{
+	return i < c->n_layers ? &c->layers[i] : NULL;
+}
+
 void orx_check_free(orx_check *c)
 {
 	if (!c)
 		return;
+	free(c->layers);
 	free(c->findings);
 	free(c->of);
 	free(c->chains);

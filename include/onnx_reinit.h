@@ -494,6 +494,13 @@ typedef struct {
 	/* what its values were found to be (a fixed transform: "DFT basis:
 	 * 256 points, 129 bins (...), Hann window"), or NULL */
 	const char *found;
+	/* the last layer of a residual branch without normalization: the
+	 * number L of such residual sums in its graph (else 0), and the
+	 * factor its std and bounds were scaled by to keep the sums'
+	 * variance (residual=sqrt_depth: to std 1/sqrt(fan_in * L); else
+	 * 1) */
+	size_t residual_sums;
+	double residual_scale;
 } orx_plan_item;
 
 typedef struct {

@@ -54,6 +54,12 @@ void cli_plan_print(FILE *to, const orx_plan *plan)
 			it->name, it->op, orx_role_name(it->role), act,
 			orx_plan_item_scheme(it), fans, it->params.std,
 			it->rule_file, it->rule_line);
+		if (it->residual_sums)
+			fprintf(to,
+				"%-36s %-18s %-10s residual branch, one of %zu "
+				"sums without normalization: std x %.4g\n",
+				"", "", "", it->residual_sums,
+				it->residual_scale);
 		for (size_t b = 0;
 		     strcmp(orx_plan_item_scheme(it), "per_gate") == 0 &&
 		     b < it->n_blocks;

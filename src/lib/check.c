@@ -156,7 +156,9 @@ static void widen(double *lo, double *hi, int64_t fan_in, int64_t fan_out)
 /* The band of stds the accepted schemes give a layer of e's fans (the
  * README's envelope): fan_in, fan_out and fan_avg modes under the exact
  * and PyTorch's conventions, gains from 1/sqrt 3 to sqrt 2, uniform,
- * normal or truncated (the same std). False without fans. */
+ * normal or truncated (the same std); the last layer of one of L
+ * residual branches without normalization down to 1/sqrt(fan_in * L).
+ * False without fans. */
 static bool envelope(double *lo, double *hi, const entry *e)
 {
 	int64_t in, out;
@@ -167,6 +169,9 @@ static bool envelope(double *lo, double *hi, const entry *e)
 	widen(lo, hi, e->pub.fan_in, e->pub.fan_out);
 	if (orx_entry_fans(&in, &out, e, ORX_FANS_PYTORCH) == ORX_OK)
 		widen(lo, hi, in, out);
+	if (e->residual_sums && e->pub.fan_in > 0)
+		*lo = fmin(*lo, 1 / sqrt((double)e->pub.fan_in *
+					 (double)e->residual_sums));
 	return *hi > 0;
 }
 

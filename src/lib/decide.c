@@ -128,8 +128,8 @@ static void join_whole(entry *e, orx_arena *mem, const bool *whole)
 static int decide_block(entry *e, orx_arena *mem, const orx_rules *rules,
 			orx_plan_block *b, bool *whole)
 {
-	orx_rule_query q = {e->pub.op,	 unfused_of(e), "none", e->pub.role,
-			    e->pub.name, e->pub.graph,	b->gate};
+	orx_rule_query q = {e->pub.op,	 unfused_of(e), "none",	 e->pub.role,
+			    e->pub.name, e->pub.graph,	b->gate, false};
 	/* the block's width where it has no fans: a recurrent bias's H */
 	int64_t hidden = b->has_fans ? b->fan_out : b->cols,
 		dims[2] = {b->rows, b->cols};
@@ -275,18 +275,31 @@ static int refuse(entry *e, orx_arena *mem, const orx_rule_action *a,
 	return unwritable(e, mem, t);
 }
 
-int orx_plan_decide(entry *e, orx_arena *mem, const orx_rules *rules,
-		    const Onnx__TensorProto *t)
+/* The last layer of one of L residual branches without normalization
+ * (in its graph), drawn in its scheme's distribution but to std
+ * 1/sqrt(fan_in * L): the branch then adds 1/L of its input's variance
+ * at each sum, so that after the L sums the variance has grown at most
+ * (1 + 1/L)^L < e times (SkipInit, De and Smith 2020; Fixup's rescaling,
+ * Zhang et al. 2019, which keeps every weight nonzero). The activation
+ * after a sum acts on the sum, so the gain is 1; a projection on the
+ * skip keeps its own scheme (He before a ReLU: the skip's variance). */
+static void scale_residual(entry *e)
 {
-	orx_rule_query q = {e->pub.op,	 unfused_of(e), e->pub.activation,
-			    e->pub.role, e->pub.name,	e->pub.graph,
-			    NULL};
-	const orx_rule_action *a;
-	orx_init_spec spec;
-	const char *file;
-	unsigned line;
-	int rc;
+	orx_init_params *p = &e->pub.params;
+	double target = 1 /
+			sqrt((double)e->pub.fan_in * (double)e->residual_sums),
+	       s = p->std > 0 ? target / p->std : 1;
 
+	p->std *= s, p->low *= s, p->high *= s; /* gain: the scheme's */
+	e->pub.residual_scale = s;
+}
+
+/* What the plan shows of e stored as t: its type and shape (as the layer
+ * sees a quantized weight), and the residual sums it ends. */
+static void describe(entry *e, const Onnx__TensorProto *t)
+{
+	e->pub.residual_sums = e->residual_sums;
+	e->pub.residual_scale = 1;
 	e->pub.dtype = t->data_type;
 	e->pub.ndim = t->n_dims;
 	e->pub.dims = t->dims;
@@ -297,6 +310,21 @@ int orx_plan_decide(entry *e, orx_arena *mem, const orx_rules *rules,
 	} else if (e->qbias && e->layer && e->layer->quant) {
 		e->pub.dtype = e->layer->quant->scale_dtype;
 	}
+}
+
+int orx_plan_decide(entry *e, orx_arena *mem, const orx_rules *rules,
+		    const Onnx__TensorProto *t)
+{
+	orx_rule_query q = {e->pub.op,	 unfused_of(e),	      e->pub.activation,
+			    e->pub.role, e->pub.name,	      e->pub.graph,
+			    NULL,	 e->residual_sums > 0};
+	const orx_rule_action *a;
+	orx_init_spec spec;
+	const char *file;
+	unsigned line;
+	int rc;
+
+	describe(e, t);
 	if (e->reason) /* known when it was claimed */
 		return ORX_OK;
 	if (e->pub.n_blocks)
@@ -336,6 +364,8 @@ int orx_plan_decide(entry *e, orx_arena *mem, const orx_rules *rules,
 			     e->pub.ndim) != ORX_OK)
 		return orx_plan_reason(e, mem, "%s", orx_error_last());
 	e->pub.scheme = spec.scheme;
+	if (a->residual && e->residual_sums && e->pub.fan_in > 0)
+		scale_residual(e);
 	e->decided = 1;
 	return ORX_OK;
 }

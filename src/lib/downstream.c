@@ -104,10 +104,30 @@ static void enter_bodies(step *q, size_t *tail, size_t *edges,
 	}
 }
 
-/* Node nd of gr, a consumer of queue entry at: an ending, or its outputs
- * queued. */
+/* Layer nd of gr adds queue entry at's value to its output before the
+ * activation it holds (FusedConv's Z: a residual sum): that activation
+ * ends the walk, or, holding none, the walk goes on from its output. */
+static void into_sum(orx_branch *branches, size_t *n, step *q, size_t *tail,
+		     const orx_graph *gr, int nd, int at)
+{
+	const Onnx__NodeProto *node = orx_graph_node(gr, nd);
+	double alpha;
+	const char *held =
+		orx_pattern_held_activation(&alpha, orx_op_of(gr, nd), node);
+
+	if (held && held[0])
+		record(branches, n, ORX_BRANCH_ACTIVATION, held, alpha, q, at,
+		       node->op_type, false);
+	else
+		for (size_t k = 0; k < node->n_output; k++)
+			enqueue(q, tail, gr, orx_graph_output_of(gr, nd, k), at,
+				node->op_type, false);
+}
+
+/* Node nd of gr, a consumer of queue entry at (at its input slot): an
+ * ending, or its outputs queued. */
 static void follow(orx_branch *branches, size_t *n, step *q, size_t *tail,
-		   const orx_graph *gr, int nd, int at)
+		   const orx_graph *gr, int nd, int slot, int at)
 {
 	const Onnx__NodeProto *node = orx_graph_node(gr, nd);
 	const orx_op *op = orx_op_of(gr, nd);
@@ -125,6 +145,11 @@ static void follow(orx_branch *branches, size_t *n, step *q, size_t *tail,
 			name = node->op_type;
 	} else if (cls == ORX_OP_ACTIVATION && op->activation) {
 		name = op->activation;
+	}
+	if (cls == ORX_OP_WEIGHTED && slot >= 0 &&
+	    orx_op_input(op, (size_t)slot) == ORX_IN_SUM) {
+		into_sum(branches, n, q, tail, gr, nd, at);
+		return;
 	}
 	if (cls == ORX_OP_ACTIVATION && (act = orx_activation_named(name)) &&
 	    act->alpha)
@@ -172,7 +197,8 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 			nc = EDGES_MAX - edges;
 		edges += nc;
 		for (size_t i = 0; i < nc; i++)
-			follow(branches, n, q, &tail, gr, nodes[i], at);
+			follow(branches, n, q, &tail, gr, nodes[i], slots[i],
+			       at);
 	}
 	free(q);
 	return ORX_OK;
@@ -182,7 +208,7 @@ int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *gr,
 
 /* Value v is a constant: an initializer, a Constant's output, or an
  * omitted input (-1). */
-static bool is_constant(const orx_graph *gr, int v)
+bool orx_graph_is_constant(const orx_graph *gr, int v)
 {
 	int p;
 
@@ -193,7 +219,7 @@ static bool is_constant(const orx_graph *gr, int v)
 }
 
 /* Is node p a sum of two or more signals (a residual connection)? */
-static bool residual_sum(const orx_graph *gr, int p)
+bool orx_graph_residual_sum(const orx_graph *gr, int p)
 {
 	const Onnx__NodeProto *n = orx_graph_node(gr, p);
 	const orx_op *op = orx_op_of(gr, p);
@@ -202,7 +228,8 @@ static bool residual_sum(const orx_graph *gr, int p)
 	if (!op || !op->sums)
 		return false;
 	for (size_t i = 0; i < n->n_input; i++)
-		signals += !is_constant(gr, orx_graph_input_of(gr, p, i));
+		signals += !orx_graph_is_constant(gr,
+						  orx_graph_input_of(gr, p, i));
 	return signals >= 2;
 }
 
@@ -213,7 +240,8 @@ static bool adds_a_signal(const orx_graph *gr, int p)
 	const orx_op *op = orx_op_of(gr, p);
 	int k = op ? orx_op_input_of_kind(op, ORX_IN_SUM) : -1;
 
-	return k >= 0 && !is_constant(gr, orx_graph_input_of(gr, p, (size_t)k));
+	return k >= 0 &&
+	       !orx_graph_is_constant(gr, orx_graph_input_of(gr, p, (size_t)k));
 }
 
 int orx_graph_upstream_layer(const orx_graph *gr, int node, int slot,
@@ -239,11 +267,12 @@ int orx_graph_upstream_layer(const orx_graph *gr, int node, int slot,
 		if (cls == ORX_OP_UNKNOWN || cls == ORX_OP_END ||
 		    cls == ORX_OP_CONSTANT)
 			return -1;
-		if (residual_sum(gr, p))
+		if (orx_graph_residual_sum(gr, p))
 			return -1; /* the skip keeps the signal level */
 		v = -1; /* on through the first input that is not constant */
 		for (size_t i = 0; i < n->n_input && v < 0; i++)
-			if (!is_constant(gr, orx_graph_input_of(gr, p, i)))
+			if (!orx_graph_is_constant(
+				    gr, orx_graph_input_of(gr, p, i)))
 				v = orx_graph_input_of(gr, p, i);
 	}
 	return -1;

@@ -34,6 +34,13 @@ typedef struct {
 int orx_graph_walk(orx_branch *branches, size_t *n, const orx_graph *graph,
 		   int v);
 
+/* Value v is a constant: an initializer, a Constant's output, or an
+ * omitted input (-1). */
+bool orx_graph_is_constant(const orx_graph *graph, int v);
+
+/* Is node p a sum of two or more signals (a residual connection)? */
+bool orx_graph_residual_sum(const orx_graph *graph, int p);
+
 /* The weighted node (Gemm, MatMul, Conv, ConvTranspose) whose output
  * reaches input slot of node through transparent ops and activations
  * (following each op's first non-constant input); -1 when a

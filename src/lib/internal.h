@@ -589,6 +589,9 @@ typedef struct {
 	char gain_name[16];
 	double gain_param; /* NAN: leaky_relu takes the activation's alpha */
 	orx_fan_convention fans;
+	bool residual; /* residual=sqrt_depth: the last layer of a residual
+			  branch drawn to keep the sum's variance
+			  (decide.c: scale_residual) */
 } orx_rule_action;
 
 typedef struct {
@@ -600,6 +603,8 @@ typedef struct {
 	const char *name;
 	const char *graph; /* "main", or a body's path */
 	const char *gate;  /* a recurrent layer's block: its gate; else NULL */
+	bool residual;	   /* the last layer of a residual branch without
+			      normalization (branch=residual) */
 } orx_rule_query;
 
 /* The first rule matching q (and where it was written), or NULL. */

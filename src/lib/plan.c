@@ -10,6 +10,7 @@
 #include "order.h"
 #include "qclaim.h"
 #include "recurrent.h"
+#include "residual.h"
 #include "roles.h"
 #include "skips.h"
 
@@ -101,6 +102,8 @@ static int plan_graph(orx_plan *plan, const orx_rules *rules,
 		rc = orx_claim_others(plan, model);
 	if (rc == ORX_OK)
 		rc = orx_plan_fixed_transforms(plan, model);
+	if (rc == ORX_OK)
+		rc = orx_plan_residual_branches(plan);
 	for (int weights = 1; weights >= 0; weights--)
 		for (size_t i = 0; i < plan->n_init && rc == ORX_OK; i++)
 			if (plan->e[i] &&

@@ -36,6 +36,9 @@ typedef struct entry {
 	int node_index;		   /* the node that uses it, in gr */
 	const orx_graph *gr;	   /* the graph of that node */
 	const orx_op *row;	   /* that node's row (NULL: no node) */
+	size_t residual_sums; /* the last layer of a residual branch without
+				 normalization (residual.c): the number of
+				 such sums in its graph; else 0 */
 } entry;
 
 struct orx_plan {

@@ -3,9 +3,10 @@
  *   # comment
  *   [KEY=VALUE[,VALUE...]]... => SCHEME[(ARG, ...)]
  *
- * KEY is op, activation, role, gate, name or graph (globs); an absent key
- * matches anything (gate= matches only the blocks of recurrent layers). ARG is
- * a number, a positional value, or KEY=VALUE. */
+ * KEY is op, activation, role, gate, name or graph (globs), or branch
+ * (residual or none); an absent key matches anything (gate= matches only
+ * the blocks of recurrent layers). ARG is a number, a positional value,
+ * or KEY=VALUE. */
 #define _POSIX_C_SOURCE 200809L
 #include "ops.h"
 
@@ -21,6 +22,8 @@
 
 #define MAX_ALTS 32
 
+enum { BRANCH_ANY, BRANCH_NONE, BRANCH_RESIDUAL }; /* branch= */
+
 typedef struct {
 	char *file;
 	unsigned line;
@@ -29,6 +32,7 @@ typedef struct {
 	char *gates[MAX_ALTS];	/* a recurrent layer's gates */
 	size_t n_ops, n_acts, n_names, n_graphs, n_gates;
 	unsigned roles; /* bit per orx_role; 0: any */
+	int branch;	/* BRANCH_ANY, or which side of a residual sum */
 	orx_rule_action action;
 } rule;
 
@@ -191,6 +195,9 @@ static int parse_roles(lexer *lx, rule *r)
 	return rc;
 }
 
+static int parse_choice(lexer *lx, const char *const *names, size_t n, int *out,
+			const char *what);
+
 static int parse_match(lexer *lx, rule *r)
 {
 	const char *at = lx->p;
@@ -201,7 +208,7 @@ static int parse_match(lexer *lx, rule *r)
 	if (len == 0 || len >= sizeof(key) || lx->p >= lx->end || *lx->p != '=')
 		return syntax(lx, at,
 			      "expected KEY=VALUE (op, activation, role, "
-			      "gate, name, graph) or '=>'");
+			      "gate, name, graph, branch) or '=>'");
 	memcpy(key, at, len);
 	key[len] = '\0';
 	lx->p++;
@@ -223,6 +230,14 @@ static int parse_match(lexer *lx, rule *r)
 		return parse_alts(lx, r->names, &r->n_names, key);
 	if (!strcmp(key, "graph"))
 		return parse_alts(lx, r->graphs, &r->n_graphs, key);
+	if (!strcmp(key, "branch")) {
+		static const char *const branches[] = {"none", "residual"};
+		int choice = 0;
+		if (parse_choice(lx, branches, 2, &choice, "branch"))
+			return ORX_EINVALID;
+		r->branch = BRANCH_NONE + choice;
+		return ORX_OK;
+	}
 	if (!strcmp(key, "gate")) {
 		const char *v = lx->p;
 		if ((rc = parse_alts(lx, r->gates, &r->n_gates, key)) == ORX_OK)
@@ -234,7 +249,7 @@ static int parse_match(lexer *lx, rule *r)
 	}
 	return syntax(lx, at,
 		      "unknown key '%s' (op, activation, role, gate, "
-		      "name, graph)",
+		      "name, graph, branch)",
 		      key);
 }
 
@@ -324,7 +339,8 @@ enum {
 	ARG_MEAN = 1 << 4,
 	ARG_STD = 1 << 5,
 	ARG_LOW = 1 << 6,
-	ARG_HIGH = 1 << 7
+	ARG_HIGH = 1 << 7,
+	ARG_RESIDUAL = 1 << 8
 };
 
 static bool scaling_or_orthogonal(orx_scheme s)
@@ -366,6 +382,7 @@ static const struct {
 	{"gain", ARG_GAIN, scaling_or_orthogonal, SPECIAL},
 	{"mode", ARG_MODE, scaling, SPECIAL},
 	{"fans", ARG_FANS, scaling_or_orthogonal, SPECIAL},
+	{"residual", ARG_RESIDUAL, scaling, SPECIAL},
 	{"value", ARG_VALUE, constant_like, NUMBER(value)},
 	{"mean", ARG_MEAN, normal_like, NUMBER(mean)},
 	{"std", ARG_STD, normal_like, NUMBER(std)},
@@ -431,6 +448,13 @@ static int parse_arg(lexer *lx, orx_rule_action *a, int pos, unsigned *given)
 						       arguments[k].number));
 	if (arguments[k].bit == ARG_GAIN)
 		return parse_gain(lx, a);
+	if (arguments[k].bit == ARG_RESIDUAL) {
+		static const char *const residual[] = {"none", "sqrt_depth"};
+		if (parse_choice(lx, residual, 2, &choice, "residual scaling"))
+			return ORX_EINVALID;
+		a->residual = choice == 1;
+		return ORX_OK;
+	}
 	if (arguments[k].bit == ARG_MODE) {
 		if (parse_choice(lx, modes, 3, &choice, "mode"))
 			return ORX_EINVALID;
@@ -710,7 +734,8 @@ const orx_rule_action *orx_rules_match(const orx_rules *rules,
 		    (r->n_graphs &&
 		     !any_glob(r->graphs, r->n_graphs, q->graph)) ||
 		    (r->n_gates &&
-		     (!q->gate || !any_equal(r->gates, r->n_gates, q->gate))))
+		     (!q->gate || !any_equal(r->gates, r->n_gates, q->gate))) ||
+		    (r->branch && r->branch != BRANCH_NONE + (int)q->residual))
 			continue;
 		*file = r->file;
 		*line = r->line;

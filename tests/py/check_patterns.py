@@ -90,10 +90,13 @@ def transparent_cases():
                               f32("m", [0.0] * 8), f32("v", [1.0] * 8)]),
     }
     for name, (nodes, inits) in cases.items():
-        # W [8, 4, 3, 3]: fan_in 4*9 = 36, fan_out 8*9 = 72
+        # W [8, 4, 3, 3]: fan_in 4*9 = 36, fan_out 8*9 = 72; X + conv(X)
+        # is the one residual sum without normalization: its branch's last
+        # layer at 1/sqrt(fan_in * 1), the ReLU acting on the sum
+        std = 1 / 6 if name == "Add of a residual" else RELU_GAIN / 6
         yield (f"Conv > {name} > Relu", conv_then(nodes, inits),
                {"W": dict(role="weight", activation="Relu", scheme="he_normal",
-                          fan_in=36, fan_out=72, std=RELU_GAIN / 6)})
+                          fan_in=36, fan_out=72, std=std)})
 
 
 def activation_cases():

@@ -109,7 +109,7 @@ const char *cli_bytes(char *buf, size_t size, unsigned long long n);
 size_t cli_failing(const orx_check *check, orx_severity at);
 
 /* Report formats beyond ORX_FORMAT_*: the command's table and JSON. */
-enum { FORMAT_TEXT = 100, FORMAT_JSON = 101 };
+enum { FORMAT_TEXT = 100, FORMAT_JSON = 101, FORMAT_HTML = 102 };
 
 /* --format's value (NULL: text, or JSON with --json) as an
  * orx_report_format or FORMAT_TEXT or FORMAT_JSON; -1 after a usage

@@ -58,6 +58,7 @@ typedef struct {
 	int format;	    /* cli_format's */
 	bool keep_findings; /* each job's, for --format or --report */
 	bool html;	    /* --report FILE.html */
+	bool views;	    /* --report: each checked model's plots' data */
 	zip_limits limits;
 	uint64_t zip_total; /* atomic */
 } batch;
@@ -418,8 +419,8 @@ static bool checked(const batch *b, job *j, const orx_model *m,
 		j->failing = cli_failing(check, b->fail_on);
 	if (b->keep_findings && !(j->found = copy_findings(check, j)))
 		goto done;
-	if (b->html && (!(j->view = calloc(1, sizeof(*j->view))) ||
-			html_view_of(j->view, check) != 0)) {
+	if (b->views && (!(j->view = calloc(1, sizeof(*j->view))) ||
+			 html_view_of(j->view, check) != 0)) {
 		snprintf(j->error, sizeof(j->error), "out of memory");
 		goto done;
 	}
@@ -612,12 +613,15 @@ static json_t *report_line(const batch *b, const job *j)
 		"status", j->ok ? "ok" : "failed", "error",
 		j->ok ? json_null() : json_string(j->error), "tensors",
 		(json_int_t)j->tensors, "seconds", j->seconds);
+	json_object_set_new(o, "kept", json_integer((json_int_t)j->kept));
 	if (b->check)
 		json_object_set_new(o, "findings",
 				    json_integer((json_int_t)j->findings));
 	if (b->check && j->found)
 		json_object_set_new(o, "problems",
 				    cli_findings_json(j->found, j->findings));
+	if (j->view)
+		json_object_set_new(o, "plots", html_view_json(j->view));
 	if (j->resumed)
 		json_object_set_new(o, "resumed", json_true());
 	return o;
@@ -847,6 +851,7 @@ static int parse_batch_args(batch *b, batch_args *a, int argc, char **argv)
 				       "--report)");
 	b->keep_findings = b->format < FORMAT_TEXT || a->report;
 	b->html = a->report && ends_with(a->report, ".html");
+	b->views = a->report != NULL;
 	b->resume = a->resume;
 	b->strict = a->strict;
 	b->seed = a->seed;

@@ -3,6 +3,7 @@
  * rendered for CI systems. */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "report_html.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -19,7 +20,8 @@ static const cli_option options[] = {
 	{"format", 0, OPT_STRING, offsetof(report_args, format), NULL, "FORMAT",
 	 NULL,
 	 "jsonl (the merged lines), sarif, junit or github (from the lines' "
-	 "problems, batch --check --report's) [jsonl]",
+	 "problems, batch --check --report's), or html (one page, as batch "
+	 "--report FILE.html writes it) [jsonl]",
 	 OPT_OPTIONAL},
 	{"fail-on", 0, OPT_SEVERITY, offsetof(report_args, fail_on), NULL,
 	 "LEVEL", NULL,
@@ -206,6 +208,63 @@ static int write_formatted(const merged *m, int format, orx_severity fail_on)
 	return rc;
 }
 
+/* Line o of a report as a row of the page (its findings and view
+ * allocated); -1 when its problems or plots are not what batch writes. */
+static int row_of(html_row *r, orx_finding **found, html_view **view, json_t *o)
+{
+	json_t *plots = json_object_get(o, "plots");
+
+	*r = (html_row){
+		json_string_value(json_object_get(o, "input")),
+		json_string_value(json_object_get(o, "error")),
+		NULL,
+		0,
+		(size_t)json_integer_value(json_object_get(o, "tensors")),
+		(size_t)json_integer_value(json_object_get(o, "kept")),
+		json_number_value(json_object_get(o, "seconds")),
+		NULL};
+	if (cli_findings_from_json(found, &r->n_findings,
+				   json_object_get(o, "problems")))
+		return -1;
+	r->findings = *found;
+	if (!plots)
+		return 0;
+	if (!(*view = calloc(1, sizeof(**view))) ||
+	    html_view_from_json(*view, plots) != 0)
+		return -1;
+	r->view = *view;
+	return 0;
+}
+
+/* The merged lines as one page on standard output. */
+static int write_html(const merged *m)
+{
+	html_row *rows = calloc(m->n + 1, sizeof(*rows));
+	orx_finding **found = calloc(m->n + 1, sizeof(*found));
+	html_view **views = calloc(m->n + 1, sizeof(*views));
+	bool check = false;
+	int rc = rows && found && views ? -1 : cli_error(NULL, "out of memory");
+
+	for (size_t i = 0; rc < 0 && i < m->n; i++) {
+		check |= json_object_get(m->lines[i], "findings") != NULL;
+		if (row_of(&rows[i], &found[i], &views[i], m->lines[i]))
+			rc = cli_error(rows[i].model,
+				       "its problems or plots are not batch's");
+	}
+	if (rc < 0) {
+		html_report_write(stdout, rows, m->n, check);
+		rc = cli_report_written(ORX_OK, NULL);
+	}
+	for (size_t i = 0; i < m->n && found && views; i++) {
+		free(found[i]);
+		if (views[i])
+			html_view_free(views[i]);
+		free(views[i]);
+	}
+	free(found), free(views), free(rows);
+	return rc;
+}
+
 /* The counts summed, on standard error; whether any model failed or has
  * a finding at fail_on. */
 static bool summarize(const merged *m, orx_severity fail_on)
@@ -254,13 +313,15 @@ static int cmd_report(int argc, char **argv)
 		return cli_usage_error("report",
 				       "report needs merge and at least one "
 				       "REPORT");
-	if (a.format && strcmp(a.format, "jsonl") != 0 &&
-	    (format = cli_format(&(bool){false}, a.format, "report")) < 0)
+	if (a.format && !strcmp(a.format, "html"))
+		format = FORMAT_HTML;
+	else if (a.format && strcmp(a.format, "jsonl") != 0 &&
+		 (format = cli_format(&(bool){false}, a.format, "report")) < 0)
 		return EXIT_USAGE;
 	if (format == FORMAT_TEXT || format == FORMAT_JSON)
 		return cli_usage_error("report",
 				       "report: --format takes jsonl, sarif, "
-				       "junit or github");
+				       "junit, github or html");
 	for (int i = optind + 1; i < argc && rc < 0; i++)
 		rc = read_report(&m, argv[i]);
 	if (rc < 0 && m.n)
@@ -273,7 +334,9 @@ static int cmd_report(int argc, char **argv)
 					       m.lines[i], "input")));
 	if (rc < 0)
 		rc = format < 0 ? write_lines(&m)
-				: write_formatted(&m, format, a.fail_on);
+		     : format == FORMAT_HTML
+			     ? write_html(&m)
+			     : write_formatted(&m, format, a.fail_on);
 	if (rc == EXIT_OK && summarize(&m, a.fail_on))
 		rc = EXIT_FINDINGS;
 	for (size_t i = 0; i < m.n; i++)

@@ -7,6 +7,7 @@
 #include "report_html.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,63 @@ void html_view_free(html_view *v)
 	free(v->layers);
 	free(v->signal);
 	memset(v, 0, sizeof(*v));
+}
+
+/* v rounded to 4 significant digits: the lines stay short. */
+static json_t *short_real(double v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%.4g", v);
+	return json_real(isfinite(v) ? strtod(buf, NULL) : 0);
+}
+
+json_t *html_view_json(const html_view *v)
+{
+	json_t *gain = json_array(), *flagged = json_array(),
+	       *signal = json_array();
+
+	for (size_t i = 0; i < v->n_layers; i++) {
+		json_array_append_new(gain, short_real(v->layers[i].gain));
+		if (v->layers[i].flagged)
+			json_array_append_new(flagged,
+					      json_integer((json_int_t)i));
+	}
+	for (size_t i = 0; i < v->n_signal; i++)
+		json_array_append_new(signal, short_real(v->signal[i]));
+	return json_pack("{s:o, s:o, s:o}", "gain", gain, "flagged", flagged,
+			 "signal", signal);
+}
+
+int html_view_from_json(html_view *out, json_t *plots)
+{
+	json_t *gain = json_object_get(plots, "gain"),
+	       *flagged = json_object_get(plots, "flagged"),
+	       *signal = json_object_get(plots, "signal");
+	size_t n = json_array_size(gain), m = json_array_size(signal);
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_array(gain) || !json_is_array(flagged) ||
+	    !json_is_array(signal))
+		return -1;
+	out->layers = calloc(n + 1, sizeof(*out->layers));
+	out->signal = calloc(m + 1, sizeof(*out->signal));
+	if (!out->layers || !out->signal) {
+		html_view_free(out);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		out->layers[i].gain =
+			json_number_value(json_array_get(gain, i));
+	for (size_t k = 0; k < json_array_size(flagged); k++) {
+		json_int_t i = json_integer_value(json_array_get(flagged, k));
+		if (i >= 0 && (size_t)i < n)
+			out->layers[i].flagged = true;
+	}
+	for (size_t i = 0; i < m; i++)
+		out->signal[i] = json_number_value(json_array_get(signal, i));
+	out->n_layers = n, out->n_signal = m;
+	return 0;
 }
 
 /*** @@PLOTS ***/

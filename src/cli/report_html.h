@@ -4,6 +4,7 @@
 
 #include "plot.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -28,6 +29,12 @@ typedef struct {
 /* The view of check (its arrays malloc'd); -1 when out of memory. */
 int html_view_of(html_view *out, const orx_check *check);
 void html_view_free(html_view *v);
+
+/* The view as a report line's "plots" ({"gain": [...], "flagged": [the
+ * flagged layers' indices], "signal": [...]}, 4 significant digits), and
+ * back (-1: not such an object, or out of memory). */
+json_t *html_view_json(const html_view *v);
+int html_view_from_json(html_view *out, json_t *plots);
 
 /* A model of the page: error NULL when it was processed; view may be
  * NULL (then no plots). */

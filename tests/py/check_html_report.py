@@ -16,6 +16,8 @@
   (bands of the plots' blue, counted down the page).
 - apply mode: the columns say re-initialized; apply's outputs checked
   show no error.
+- report merge --format html of two shards' JSON lines: the page of the
+  unsharded run (rows, findings and plots; only the seconds differ).
 - 500 models of 120 layers each: the page stays under 5 MB.
 
     check_html_report.py ONNX_REINIT SAMPLES_DIR
@@ -263,6 +265,22 @@ def main():
             browser_cases(chromium, tmp, page_path, len(lines))
         elif os.environ.get("CI"):
             report("headless Chromium", ["chromium is not installed"])
+
+        shards = []
+        for k in (1, 2):
+            shards.append(os.path.join(tmp, f"s{k}.jsonl"))
+            batch("--check", zoo, "--shard", f"{k}/2", "--report", shards[-1])
+        r = subprocess.run([TOOL, "report", "merge", *shards, "--format", "html"],
+                           capture_output=True, text=True)
+        merged = Page()
+        merged.feed(r.stdout)
+        one, _ = parse(page_path)
+        strip = lambda rows: [row[:7] for row in rows]  # noqa: E731
+        svgs = lambda t: re.findall(r"<svg.*?</svg>", t)  # noqa: E731
+        report("report merge --format html of two shards: the unsharded page but seconds",
+               [] if strip(merged.rows) == strip(one.rows) and merged.sections == one.sections
+               and svgs(r.stdout) == svgs(text) and r.returncode == 1
+               else [f"rc {r.returncode}", r.stderr[-200:]])
 
         out_page = os.path.join(tmp, "apply.html")
         os.remove(os.path.join(zoo, "broken.onnx"))

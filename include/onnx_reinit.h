@@ -608,9 +608,21 @@ typedef struct {
 	double ratio;	     /* std / expected_std; a recurrent weight R:
 				the largest singular value of the gate block
 				that is the finding (1 for an orthogonal one) */
-	int by_signal;	     /* flagged for its chain, not on its own */
+	int by_signal; /* ORX_VIA_LAYER (0): on its own; ORX_VIA_SIGNAL (1):
+			  for its chain; ORX_VIA_RUN (2): measured by
+			  running the model (orx_check_measure: std is the
+			  layer output's std over the inputs', expected 1) */
 	orx_severity severity;
 } orx_finding;
+
+#define ORX_VIA_LAYER 0
+#define ORX_VIA_SIGNAL 1
+#define ORX_VIA_RUN 2
+
+/* "layer", "signal", "run" (NULL past them); orx_via_parse: the
+ * reverse (ORX_EINVALID for another name). */
+const char *orx_via_name(int via);
+int orx_via_parse(int *out, const char *name);
 
 /* A chain of weighted layers with no normalization in between: the
  * product of their std ratios predicts the output's scale relative to
@@ -670,6 +682,25 @@ double orx_signal_factor(const orx_plan_item *item);
  * not products along a chain. NULL past the last. */
 size_t orx_check_layer_count(const orx_check *check);
 const orx_signal_step *orx_check_layer_at(const orx_check *check, size_t i);
+
+/* Run the model in ONNX Runtime and measure the std of every judged
+ * layer's output (float32 layers of the main graph), relative to the
+ * inputs': seeded N(0, 1) float inputs, integer inputs in 0..3, unknown
+ * sizes 1. A layer whose measured variance falls below opts->signal or
+ * rises above 1/opts->signal becomes a finding via ORX_VIA_RUN. ONNX
+ * Runtime is loaded now, not linked: $ORX_ONNXRUNTIME (the path of its
+ * libonnxruntime.so), else the loader's libonnxruntime.so.1; without it
+ * ORX_EUNSUPPORTED, the message saying how to point to it. */
+typedef struct {
+	const char *name; /* the layer's weight */
+	double measured;  /* its output's std over the inputs' */
+	double predicted; /* the same predicted along its chain, over the
+			     chain's input's (NAN outside chains) */
+} orx_measured;
+int orx_check_measure(orx_check *check, const orx_model *model,
+		      const orx_check_options *opts);
+size_t orx_check_measured_count(const orx_check *check);
+const orx_measured *orx_check_measured_at(const orx_check *check, size_t i);
 
 /* Layer k (0: the first) of chain i; NULL past its layers. */
 const orx_signal_step *orx_check_chain_step(const orx_check *check, size_t i,

@@ -101,11 +101,15 @@ class _Session:
         call("orx_rules_add_profile", self.rules,
              None if self.profile is None else self.profile.encode("utf-8"))
 
-    def run_check(self, vanishing=None, exploding=None, signal=None):
+    def run_check(self, vanishing=None, exploding=None, signal=None,
+                  run=False):
         self.options = check_options(vanishing=vanishing,
                                      exploding=exploding, signal=signal)
         call("orx_check_run", ctypes.byref(self.check), self.model,
              self.plan, ctypes.byref(self.options))
+        if run:
+            call("orx_check_measure", self.check, self.model,
+                 ctypes.byref(self.options))
 
     def leftovers(self):
         """Names of the float tensors that keep trained values with no
@@ -193,14 +197,16 @@ def apply(model, seed=0, rules=None, only_flagged=False, output=None,
 
 
 def check(model, rules=None, vanishing=None, exploding=None, signal=None,
-          profile=None):
+          profile=None, run=False):
     """Badly initialized weights, as `onnx-reinit check --json` reports
     them: {"model", "findings": [...], "signal": {...}}; an empty
     "findings" list when there are none. vanishing, exploding and signal
     are check's thresholds (None: the library's defaults, as the command
-    line's)."""
+    line's). run=True: as `check --run`, the model also run in ONNX
+    Runtime (found through $ORX_ONNXRUNTIME or the loader), each layer's
+    output measured ("measured"; findings "via": "run")."""
     with _Session(model, rules, profile=profile) as s:
-        s.run_check(vanishing, exploding, signal)
+        s.run_check(vanishing, exploding, signal, run)
         return s.report("orx_check_json", s.check, ctypes.byref(s.options),
                         s.name.encode())
 

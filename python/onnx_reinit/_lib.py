@@ -93,6 +93,7 @@ _SIGNATURES = {
     "orx_check_options_init": (_int, [ctypes.POINTER(CheckOptions),
                                       ctypes.c_uint]),
     "orx_check_run": (_int, [_pp, _p, _p, ctypes.POINTER(CheckOptions)]),
+    "orx_check_measure": (_int, [_p, _p, ctypes.POINTER(CheckOptions)]),
     "orx_check_free": (None, [_p]),
     "orx_plan_json": (_int, [_pp, _p, _s, ctypes.c_uint64]),
     "orx_check_json": (_int, [_pp, _p, ctypes.POINTER(CheckOptions), _s]),

@@ -12,6 +12,7 @@ typedef struct {
 	orx_check_options check;
 	orx_severity fail_on;
 	const char *format;
+	bool run;
 } check_args;
 
 static const cli_option options[] = {
@@ -38,6 +39,11 @@ static const cli_option options[] = {
 	{"signal", 0, OPT_RATIO, offsetof(check_args, check.signal), NULL, "R",
 	 NULL, "a chain scaling the signal below R or above 1/R is a finding",
 	 OPT_OPTIONAL},
+	{"run", 0, OPT_FLAG, offsetof(check_args, run), NULL, NULL, NULL,
+	 "also run the model in ONNX Runtime on N(0, 1) inputs and measure "
+	 "each layer's output (ONNX Runtime from $ORX_ONNXRUNTIME or the "
+	 "loader)",
+	 OPT_OPTIONAL},
 	{"fail-on", 0, OPT_SEVERITY, offsetof(check_args, fail_on), NULL,
 	 "LEVEL", NULL,
 	 "the findings that make exit status 1: error, warning or note "
@@ -63,6 +69,24 @@ const cli_command cli_check = {
 	&defaults,
 	NULL};
 
+/* --run: the measured scale of the layers' outputs, first to last. */
+static void measured_print(const orx_check *c)
+{
+	size_t n = orx_check_measured_count(c);
+	double lo = INFINITY, hi = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		double v = orx_check_measured_at(c, i)->measured;
+		lo = fmin(lo, v), hi = fmax(hi, v);
+	}
+	if (n)
+		printf("measured in ONNX Runtime: %zu layers' outputs, std "
+		       "%.3g (first) to %.3g (last) of the inputs', between "
+		       "%.3g and %.3g\n",
+		       n, orx_check_measured_at(c, 0)->measured,
+		       orx_check_measured_at(c, n - 1)->measured, lo, hi);
+}
+
 static void check_print(const orx_check *c, size_t weights, double threshold)
 {
 	if (orx_check_count(c))
@@ -73,7 +97,10 @@ static void check_print(const orx_check *c, size_t weights, double threshold)
 		printf("%-40s %-8s %-10s %12.4g %12.4g %10.4g%s\n", f->name,
 		       orx_severity_name(f->severity),
 		       orx_problem_name(f->problem), f->std, f->expected_std,
-		       f->ratio, f->by_signal ? "  (signal)" : "");
+		       f->ratio,
+		       f->by_signal == ORX_VIA_SIGNAL ? "  (signal)"
+		       : f->by_signal == ORX_VIA_RUN  ? "  (run)"
+						      : "");
 	}
 	for (size_t i = 0; i < orx_check_chain_count(c); i++) {
 		const orx_chain *ch = orx_check_chain_at(c, i);
@@ -91,6 +118,7 @@ static void check_print(const orx_check *c, size_t weights, double threshold)
 			       ? ""
 			       : orx_problem_name((orx_problem)ch->problem));
 	}
+	measured_print(c);
 	if (orx_check_count(c))
 		printf("%zu findings in %zu weights\n", orx_check_count(c),
 		       weights);
@@ -133,6 +161,8 @@ static int cmd_check(int argc, char **argv)
 	line = cli_progress_start(m, model);
 	checked = orx_check_run(&check, m, plan, &a.check);
 	cli_progress_stop(line);
+	if (checked == ORX_OK && a.run)
+		checked = orx_check_measure(check, m, &a.check);
 	if (checked != ORX_OK) {
 		rc = cli_error(model, "%s", orx_error_last());
 		goto done;

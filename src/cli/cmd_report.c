@@ -54,17 +54,16 @@ json_t *cli_findings_json(const orx_finding *f, size_t n)
 
 	for (size_t k = 0; a && k < n; k++)
 		json_array_append_new(
-			a,
-			json_pack("{s:s, s:s, s:s, s:o, s:f, s:o, s:s}", "name",
-				  f[k].name, "problem",
-				  orx_problem_name(f[k].problem), "severity",
-				  orx_severity_name(f[k].severity), "std",
-				  isnan(f[k].std) ? json_null()
-						  : json_real(f[k].std),
-				  "expected_std", f[k].expected_std, "ratio",
-				  isnan(f[k].ratio) ? json_null()
-						    : json_real(f[k].ratio),
-				  "via", f[k].by_signal ? "signal" : "layer"));
+			a, json_pack("{s:s, s:s, s:s, s:o, s:f, s:o, s:s}",
+				     "name", f[k].name, "problem",
+				     orx_problem_name(f[k].problem), "severity",
+				     orx_severity_name(f[k].severity), "std",
+				     isnan(f[k].std) ? json_null()
+						     : json_real(f[k].std),
+				     "expected_std", f[k].expected_std, "ratio",
+				     isnan(f[k].ratio) ? json_null()
+						       : json_real(f[k].ratio),
+				     "via", orx_via_name(f[k].by_signal)));
 	return a;
 }
 
@@ -99,8 +98,9 @@ int cli_findings_from_json(orx_finding **out, size_t *n, json_t *array)
 		f[k].expected_std =
 			number_or_nan(json_object_get(o, "expected_std"));
 		f[k].ratio = number_or_nan(json_object_get(o, "ratio"));
-		f[k].by_signal = via && !strcmp(via, "signal");
+		f[k].by_signal = ORX_VIA_LAYER;
 		if (!f[k].name ||
+		    (via && orx_via_parse(&f[k].by_signal, via)) ||
 		    problem_of(&f[k].problem, json_string_value(json_object_get(
 						      o, "problem"))) ||
 		    orx_severity_parse(&f[k].severity,

@@ -316,7 +316,8 @@ static void chain_items(FILE *f, const html_row *r)
 		for (int p = 0; p <= ORX_PROBLEM_SATURATED; p++) {
 			size_t n = 0, done = 0;
 			for (size_t k = 0; k < r->n_findings; k++)
-				n += r->findings[k].by_signal &&
+				n += r->findings[k].by_signal ==
+					     ORX_VIA_SIGNAL &&
 				     (int)r->findings[k].severity == sev &&
 				     (int)r->findings[k].problem == p;
 			if (!n)
@@ -329,7 +330,8 @@ static void chain_items(FILE *f, const html_row *r)
 				orx_problem_name((orx_problem)p), n);
 			for (size_t k = 0; k < r->n_findings; k++) {
 				const orx_finding *x = &r->findings[k];
-				if (!x->by_signal || (int)x->severity != sev ||
+				if (x->by_signal != ORX_VIA_SIGNAL ||
+				    (int)x->severity != sev ||
 				    (int)x->problem != p)
 					continue;
 				if (done++)
@@ -344,7 +346,7 @@ static void findings_list(FILE *f, const html_row *r)
 {
 	fputs("<ul>", f);
 	for (size_t k = 0; k < r->n_findings; k++)
-		if (!r->findings[k].by_signal)
+		if (r->findings[k].by_signal != ORX_VIA_SIGNAL)
 			finding_item(f, &r->findings[k]);
 	chain_items(f, r);
 	fputs("</ul>", f);

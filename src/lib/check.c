@@ -20,8 +20,28 @@ struct orx_check {
 	orx_signal_step *steps;	 /* every chain's layers, first to last */
 	size_t *chain_step;	 /* per chain: its first step */
 	orx_signal_step *layers; /* every weighted layer, in node order */
+	const entry **layer_entry; /* the entry of each */
 	size_t n_layers;
+	orx_measured *measured; /* orx_check_measure's */
+	size_t n_measured;
 };
+
+static const char *const via_names[] = {"layer", "signal", "run"};
+
+const char *orx_via_name(int via)
+{
+	return via >= 0 && via < 3 ? via_names[via] : NULL;
+}
+
+int orx_via_parse(int *out, const char *name)
+{
+	for (int v = 0; v < 3; v++)
+		if (name && !strcmp(name, via_names[v])) {
+			*out = v;
+			return ORX_OK;
+		}
+	return orx_fail(ORX_EINVALID, "unknown via '%s'", name ? name : "");
+}
 
 const char *orx_problem_name(orx_problem p)
 {
@@ -550,10 +570,11 @@ static int chain_steps(orx_check *c, const layer *L)
  * node order. */
 static int layer_steps(orx_check *c, const layer *L, size_t n)
 {
-	if (!(c->layers = malloc((n + 1) * sizeof(*c->layers))))
+	if (!(c->layers = malloc((n + 1) * sizeof(*c->layers))) ||
+	    !(c->layer_entry = malloc((n + 1) * sizeof(*c->layer_entry))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
-		c->layers[i] = step_of(&L[i]);
+		c->layers[i] = step_of(&L[i]), c->layer_entry[i] = L[i].e;
 	c->n_layers = n;
 	return ORX_OK;
 }
@@ -690,6 +711,8 @@ void orx_check_free(orx_check *c)
 	if (!c)
 		return;
 	free(c->layers);
+	free(c->layer_entry);
+	free(c->measured);
 	free(c->findings);
 	free(c->of);
 	free(c->chains);
@@ -756,4 +779,115 @@ done:
 	free(tensor);
 	free(node);
 	return rc;
+}
+
+/*** @@MEASURE: the signal measured in ONNX Runtime ***/
+
+static bool any_external(const orx_model *m)
+{
+	for (size_t i = 0; i < orx_value_count(m); i++)
+		if (orx_tensor_proto_storage(orx_value_tensor(m, i)) ==
+		    ORX_STORAGE_EXTERNAL)
+			return true;
+	return false;
+}
+
+/* Layer e's output can be measured: a float32 layer of the main graph. */
+static const char *measurable(const entry *e)
+{
+	const Onnx__NodeProto *nd;
+
+	if (orx_graph_id(e->gr) != 0 || e->quant || e->pub.dtype != 1 ||
+	    e->node_index < 0)
+		return NULL;
+	nd = orx_graph_node(e->gr, e->node_index);
+	return nd->n_output > 0 && nd->output[0][0] ? nd->output[0] : NULL;
+}
+
+/* The predicted std of layer name's output (before its activation) over
+ * its chain's input's, or NAN outside chains: the chain's product up to
+ * it without its own activation's factor. */
+static double predicted(const orx_check *c, const char *name)
+{
+	const orx_signal_step *s;
+
+	for (size_t i = 0; i < c->n_chains; i++)
+		for (size_t k = 0; (s = orx_check_chain_step(c, i, k)); k++)
+			if (!strcmp(s->name, name))
+				return sqrt(s->forward / s->factor);
+	return NAN;
+}
+
+static int add_measured_finding(orx_check *c, const entry *e, double scale,
+				const orx_check_options *o)
+{
+	double v = scale * scale;
+	int problem = v < o->signal	  ? ORX_PROBLEM_VANISHING
+		      : v > 1 / o->signal ? ORX_PROBLEM_EXPLODING
+					  : -1;
+	orx_finding *f;
+	const entry **of;
+
+	if (problem < 0 || isnan(scale) || e->last) /* logits: benign */
+		return ORX_OK;
+	if (!(f = realloc(c->findings, (c->n + 1) * sizeof(*f))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	c->findings = f;
+	if (!(of = realloc(c->of, (c->n + 1) * sizeof(*of))))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	c->of = of;
+	of[c->n] = e;
+	f[c->n++] = (orx_finding){
+		e->pub.name, (orx_problem)problem, scale, 1, scale,
+		ORX_VIA_RUN, ORX_SEVERITY_ERROR};
+	return ORX_OK;
+}
+
+int orx_check_measure(orx_check *c, const orx_model *model,
+		      const orx_check_options *opts)
+{
+	orx_check_options defaults = ORX_CHECK_OPTIONS_INIT;
+	const char **names = calloc(c->n_layers + 1, sizeof(*names));
+	const entry **of = calloc(c->n_layers + 1, sizeof(*of));
+	double *stds = calloc(c->n_layers + 1, sizeof(*stds)), rms = 1;
+	size_t n = 0;
+	int rc = names && of && stds ? ORX_OK
+				     : orx_fail(ORX_ENOMEM, "out of memory");
+
+	if (!(opts = orx_options_checked(opts, &defaults,
+					 ORX_CHECK_OPTIONS_VERSION,
+					 "orx_check_options")))
+		rc = ORX_EINVALID;
+	for (size_t i = 0; rc == ORX_OK && i < c->n_layers; i++)
+		if ((names[n] = measurable(c->layer_entry[i])))
+			of[n++] = c->layer_entry[i];
+	if (rc == ORX_OK && any_external(model))
+		rc = orx_fail(ORX_EUNSUPPORTED,
+			      "--run: models with external data are not "
+			      "supported yet");
+	if (rc == ORX_OK && n)
+		rc = orx_run_measure(stds, &rms, model, names, n);
+	free(c->measured);
+	c->n_measured = 0;
+	if (rc == ORX_OK &&
+	    !(c->measured = calloc(n + 1, sizeof(*c->measured))))
+		rc = orx_fail(ORX_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == ORX_OK && i < n; i++) {
+		double scale = stds[i] / (rms > 0 ? rms : 1);
+		c->measured[c->n_measured++] = (orx_measured){
+			of[i]->pub.name, scale, predicted(c, of[i]->pub.name)};
+		rc = add_measured_finding(c, of[i], scale, opts);
+	}
+	free(names), free(of), free(stds);
+	return rc;
+}
+
+size_t orx_check_measured_count(const orx_check *c)
+{
+	return c->n_measured;
+}
+
+const orx_measured *orx_check_measured_at(const orx_check *c, size_t i)
+{
+	return i < c->n_measured ? &c->measured[i] : NULL;
 }

@@ -193,6 +193,14 @@ typedef struct {
 int orx_memstream_open(orx_memstream *m);
 int orx_memstream_take(orx_memstream *m, char **out, int rc);
 
+/*** @@RUN (run.c): ONNX Runtime, loaded at run time ***/
+
+/* Run model in ONNX Runtime with the n values names as extra outputs
+ * (float tensors): the std of each into stds, the RMS of the float
+ * inputs drawn into *input_rms. */
+int orx_run_measure(double *stds, double *input_rms, const orx_model *model,
+		    const char *const *names, size_t n);
+
 /*** @@WIRE (wire.c): the depth-bounded pre-scan of the wire format ***/
 
 /* Walk len bytes at data as a message of type desc without building it:

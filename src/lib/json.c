@@ -202,7 +202,7 @@ static void finding_json(orx_jw *w, const orx_finding *f)
 	orx_jw_real_or_null(w, "std", !isnan(f->std), f->std);
 	orx_jw_real(w, "expected_std", f->expected_std);
 	orx_jw_real_or_null(w, "ratio", !isnan(f->ratio), f->ratio);
-	orx_jw_string(w, "via", f->by_signal ? "signal" : "layer");
+	orx_jw_string(w, "via", orx_via_name(f->by_signal));
 	orx_jw_string(w, "severity", orx_severity_name(f->severity));
 	orx_jw_close(w, '}');
 }
@@ -222,6 +222,22 @@ static void chain_json(orx_jw *w, const orx_chain *ch)
 			      ? NULL
 			      : orx_problem_name((orx_problem)ch->problem));
 	orx_jw_close(w, '}');
+}
+
+/* check --run: each layer's output measured beside the prediction. */
+static void measured_json(orx_jw *w, const orx_check *check)
+{
+	orx_jw_open(w, "measured", '[');
+	for (size_t i = 0; i < orx_check_measured_count(check); i++) {
+		const orx_measured *m = orx_check_measured_at(check, i);
+		orx_jw_open(w, NULL, '{');
+		orx_jw_string(w, "name", m->name);
+		orx_jw_real(w, "std", m->measured);
+		orx_jw_real_or_null(w, "predicted", !isnan(m->predicted),
+				    m->predicted);
+		orx_jw_close(w, '}');
+	}
+	orx_jw_close(w, ']');
 }
 
 int orx_check_json_to(FILE *to, const orx_check *check,
@@ -245,6 +261,8 @@ int orx_check_json_to(FILE *to, const orx_check *check,
 		chain_json(&w, orx_check_chain_at(check, i));
 	orx_jw_close(&w, ']');
 	orx_jw_close(&w, '}');
+	if (orx_check_measured_count(check))
+		measured_json(&w, check);
 	orx_jw_close(&w, '}');
 	return orx_jw_finish(&w);
 }

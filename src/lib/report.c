@@ -78,7 +78,10 @@ static void describe(char *out, size_t len, const orx_finding *f)
 			 "%.3g%s)",
 			 f->name, orx_problem_name(f->problem), f->std,
 			 f->expected_std, f->ratio,
-			 f->by_signal ? ", for its chain" : "");
+			 f->by_signal == ORX_VIA_SIGNAL ? ", for its chain"
+			 : f->by_signal == ORX_VIA_RUN
+				 ? ", its output measured in ONNX Runtime"
+				 : "");
 }
 
 /*** @@SARIF ***/

@@ -30,6 +30,10 @@ static const cli_option options[] = {
 	 "the signal (forward) and of the gradients (backward) against depth, "
 	 "on a log axis, check's thresholds as bands",
 	 OPT_OPTIONAL},
+	{"run", 0, OPT_FLAG, offsetof(plot_args, run), NULL, NULL, NULL,
+	 "with --signal: also run the model in ONNX Runtime (as check --run) "
+	 "and mark each layer's measured scale beside the prediction",
+	 OPT_OPTIONAL},
 	{"schemes", 0, OPT_FLAG, offsetof(plot_args, schemes), NULL, NULL, NULL,
 	 "for the one layer --layers names: N(0, 0.01^2), N(0, 10^2), Xavier "
 	 "and He for its fans, and its own values, and what each does to the "
@@ -68,6 +72,8 @@ static int parse_plot_args(plot_args *a, int argc, char **argv)
 	if (a->schemes && !a->layers)
 		return cli_usage_error("plot",
 				       "plot --schemes needs --layers NAME");
+	if (a->run && !a->signal)
+		return cli_usage_error("plot", "plot --run goes with --signal");
 	if (a->schemes && a->after)
 		return cli_usage_error("plot",
 				       "plot --schemes takes no --after");

@@ -11,7 +11,7 @@
 typedef struct {
 	const char *model, *after, *layers, *out;
 	cli_rules_list rules;
-	bool signal, schemes;
+	bool signal, schemes, run;
 } plot_args;
 
 /* What a view draws: opened models, their rules; -1 when the SVG was

@@ -222,6 +222,45 @@ static void series(FILE *f, const frame *fr, const orx_check *c, size_t i,
 	}
 }
 
+/* The measured std of layer name's output over the inputs', or NAN. */
+static const orx_measured *measured_of(const orx_check *c, const char *name)
+{
+	for (size_t i = 0; i < orx_check_measured_count(c); i++)
+		if (!strcmp(orx_check_measured_at(c, i)->name, name))
+			return orx_check_measured_at(c, i);
+	return NULL;
+}
+
+/* --run: each layer's measured second moment as a square beside the
+ * forward line, anchored at the chain's first layer (the chain's input
+ * is not measured: measured over predicted there is its scale), times the
+ * layer's activation factor as the line is. */
+static void measured(FILE *f, const frame *fr, const orx_check *c, size_t i)
+{
+	const orx_signal_step *s = orx_check_chain_step(c, i, 0);
+	const orx_measured *m = s ? measured_of(c, s->name) : NULL;
+	double anchor;
+
+	if (!m || !(m->predicted > 0) || !(m->measured > 0))
+		return;
+	anchor = m->measured / m->predicted;
+	for (size_t k = 0; (s = orx_check_chain_step(c, i, k)); k++) {
+		double value, x;
+		if (!(m = measured_of(c, s->name)))
+			continue;
+		value = (m->measured / anchor) * (m->measured / anchor) *
+			s->factor;
+		x = px(fr, (double)k + 1);
+		fputs("<rect class=\"measured\" data-layer=\"", f);
+		plot_xml_text(f, s->name);
+		fprintf(f,
+			"\" data-depth=\"%zu\" data-value=\"%.17g\" "
+			"data-predicted=\"%.17g\" x=\"%.2f\" y=\"%.2f\" "
+			"width=\"5\" height=\"5\"/>\n",
+			k + 1, value, s->forward, x - 2.5, py(fr, value) - 2.5);
+	}
+}
+
 /* The layers check flags, ringed on the forward line and named. */
 static void flagged(FILE *f, const frame *fr, const orx_check *c, size_t i,
 		    const char *model)
@@ -281,13 +320,14 @@ static void panel(FILE *f, const signal_view *v, const chain_ref *r, double y)
 		series(f, &fr, v->check_after, r->after, false, "after");
 		series(f, &fr, v->check_after, r->after, true, "after");
 	}
+	measured(f, &fr, v->check, r->index);
 	flagged(f, &fr, v->check, r->index, "before");
 	if (r->has_after)
 		flagged(f, &fr, v->check_after, r->after, "after");
 	fputs("</g>\n", f);
 }
 
-static void legend(FILE *f, bool after)
+static void legend(FILE *f, bool after, bool run)
 {
 	fprintf(f,
 		"<g class=\"legend\" transform=\"translate(%d 14)\">\n"
@@ -306,9 +346,14 @@ static void legend(FILE *f, bool after)
 		      "after</text>\n",
 		      f);
 	fputs("<circle class=\"flag before\" cx=\"300\" cy=\"5\" r=\"5\"/>"
-	      "<text class=\"tl\" x=\"310\" y=\"9\">flagged by check</text>\n"
-	      "</g>\n",
+	      "<text class=\"tl\" x=\"310\" y=\"9\">flagged by check</text>\n",
 	      f);
+	if (run)
+		fputs("<rect class=\"measured\" x=\"397.5\" y=\"2.5\" "
+		      "width=\"5\" height=\"5\"/><text class=\"tl\" x=\"406\" "
+		      "y=\"9\">measured (ONNX Runtime)</text>\n",
+		      f);
+	fputs("</g>\n", f);
 }
 
 static void svg_text(FILE *f, const void *ctx)
@@ -325,8 +370,9 @@ static void svg_text(FILE *f, const void *ctx)
 		       ".unit{stroke:#999;stroke-dasharray:2 2}"
 		       ".flag{fill:none;stroke:#d62728;stroke-width:1.5}"
 		       ".flagname{font-size:9px;fill:#b00}"
-		       ".flagname.after{fill:#2f6fbf}");
-	legend(f, v->check_after != NULL);
+		       ".flagname.after{fill:#2f6fbf}"
+		       ".measured{fill:#e377c2}");
+	legend(f, v->check_after != NULL, v->in->a->run);
 	for (size_t i = 0; i < v->n; i++)
 		panel(f, v, &v->chains[i], LEGEND + (double)i * PANEL_H);
 	if (v->more)
@@ -345,7 +391,9 @@ int plot_signal(const plot_input *in)
 	orx_plan *plan_after = NULL;
 	int rc = -1;
 
-	if (orx_check_run(&check, in->m, in->plan, &v.opts) != ORX_OK) {
+	if (orx_check_run(&check, in->m, in->plan, &v.opts) != ORX_OK ||
+	    (in->a->run &&
+	     orx_check_measure(check, in->m, &v.opts) != ORX_OK)) {
 		rc = cli_error(in->a->model, "%s", orx_error_last());
 		goto done;
 	}

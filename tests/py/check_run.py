@@ -14,6 +14,8 @@ named by ORX_ONNXRUNTIME), beside the predicted one.
   and LeakyReLU MLPs of 10 layers of 512 units after apply: their
   factor, 1/2 and (1 + a^2)/2, holds at any scale; tanh's 1 holds only
   near 0, and the measurement shows the decay the prediction misses).
+- plot --signal --run marks each layer's measured scale beside the
+  predicted line, within 25% on the same chain.
 - Without ONNX Runtime (ORX_ONNXRUNTIME naming a missing file, or none
   found): one line saying how to point to it, exit 2.
 - Python: check(model, run=True) gives the same measured list (not with
@@ -23,6 +25,7 @@ named by ORX_ONNXRUNTIME), beside the predicted one.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -133,6 +136,17 @@ def main():
                     problems.append(f"{act} {m['name']}: {m['std']:.3f} vs {m['predicted']}")
         report("measured within 25% of predicted per layer (ReLU and LeakyReLU chains)",
                problems)
+        svg = os.path.join(tmp, "signal.svg")
+        r = subprocess.run([TOOL, "plot", wide + ".out", "--signal", "--run", "-o", svg],
+                           capture_output=True, text=True,
+                           env={**os.environ, "ORX_ONNXRUNTIME": ORT_LIB})
+        marks = re.findall(r'<rect class="measured" data-layer="[^"]*" data-depth="(\d+)" '
+                           r'data-value="([^"]+)" data-predicted="([^"]+)"', open(svg).read()
+                           if r.returncode == 0 else "")
+        off = [f"{d}: {v} vs {p}" for d, v, p in marks
+               if not 0.8 <= (float(v) / float(p)) ** 0.5 <= 1.25]
+        report(f"plot --signal --run: {len(marks)} measured marks within 25% of the line",
+               off if len(marks) == 10 else [r.stderr, f"{len(marks)} marks"])
 
         r, _ = check(small, env={"ORX_ONNXRUNTIME": os.path.join(tmp, "missing.so")})
         lines = r.stderr.strip().splitlines()

@@ -501,6 +501,10 @@ typedef struct {
 	 * 1) */
 	size_t residual_sums;
 	double residual_scale;
+	/* the second moment reaching its layer over the one its scheme
+	 * expects, where a max pool or a gate changed it and the layer was
+	 * drawn at std / sqrt(it) (gains=undo); else 1 */
+	double input_gain;
 } orx_plan_item;
 
 typedef struct {

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,12 @@ void cli_plan_print(FILE *to, const orx_plan *plan)
 			it->name, it->op, orx_role_name(it->role), act,
 			orx_plan_item_scheme(it), fans, it->params.std,
 			it->rule_file, it->rule_line);
+		if (it->input_gain != 1)
+			fprintf(to,
+				"%-36s %-18s %-10s its input's second moment x "
+				"%.3g (a max pool or a gate): std x %.4g\n",
+				"", "", "", it->input_gain,
+				1 / sqrt(it->input_gain));
 		if (it->residual_sums)
 			fprintf(to,
 				"%-36s %-18s %-10s residual branch, one of %zu "

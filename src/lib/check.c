@@ -192,6 +192,10 @@ static bool envelope(double *lo, double *hi, const entry *e)
 	if (e->residual_sums && e->pub.fan_in > 0)
 		*lo = fmin(*lo, 1 / sqrt((double)e->pub.fan_in *
 					 (double)e->residual_sums));
+	if (e->input_gain > 1) /* drawn down for what reaches it */
+		*lo /= sqrt(e->input_gain);
+	else if (e->input_gain > 0 && e->input_gain < 1)
+		*hi /= sqrt(e->input_gain);
 	return *hi > 0;
 }
 

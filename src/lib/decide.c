@@ -300,6 +300,7 @@ static void describe(entry *e, const Onnx__TensorProto *t)
 {
 	e->pub.residual_sums = e->residual_sums;
 	e->pub.residual_scale = 1;
+	e->pub.input_gain = 1;
 	e->pub.dtype = t->data_type;
 	e->pub.ndim = t->n_dims;
 	e->pub.dims = t->dims;
@@ -366,6 +367,7 @@ int orx_plan_decide(entry *e, orx_arena *mem, const orx_rules *rules,
 	e->pub.scheme = spec.scheme;
 	if (a->residual && e->residual_sums && e->pub.fan_in > 0)
 		scale_residual(e);
+	e->undo_gains = a->gains;
 	e->decided = 1;
 	return ORX_OK;
 }

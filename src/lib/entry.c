@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int orx_plan_keep_branches(entry *e, orx_arena *mem, const orx_branch *br,
@@ -122,4 +123,21 @@ const char *orx_plan_node_where(orx_plan_ctx *c, int node)
 	return label && id ? orx_arena_printf(c->plan->mem, "%s/%s",
 					      c->model->graphs[id].path, label)
 			   : label;
+}
+
+entry **orx_plan_weights_by_node(const orx_plan *plan)
+{
+	entry **w = calloc(plan->n_nodes + 1, sizeof(*w));
+
+	for (size_t i = 0; w && i < plan->n_init; i++) {
+		entry *e = plan->e[i];
+		size_t at;
+		if (!e || !e->gr || e->node_index < 0 ||
+		    e->pub.role != ORX_ROLE_WEIGHT)
+			continue;
+		at = orx_graph_node_base(e->gr) + (size_t)e->node_index;
+		if (!w[at])
+			w[at] = e;
+	}
+	return w;
 }

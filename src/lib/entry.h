@@ -11,6 +11,11 @@
 int orx_plan_new_entry(entry **out, orx_plan_ctx *c, int node, int slot,
 		       orx_role role, int value);
 
+/* The layer weight of each node of the plan's graphs, by model-wide node
+ * number (orx_graph_node_base + index; NULL where none): a malloc'd
+ * array of plan->n_nodes, or NULL when out of memory. */
+entry **orx_plan_weights_by_node(const orx_plan *plan);
+
 /* dims (ndim of them) as the shape e's node sees, copied into mem. */
 int orx_plan_see(entry *e, orx_arena *mem, const int64_t *dims, size_t ndim);
 

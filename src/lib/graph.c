@@ -514,3 +514,8 @@ double orx_attr_float(const Onnx__NodeProto *node, const char *name,
 	const Onnx__AttributeProto *a = orx_attr_find(node, name);
 	return a && a->has_f ? a->f : fallback;
 }
+
+size_t orx_graph_value_count(const orx_graph *gr)
+{
+	return gr->n_values;
+}

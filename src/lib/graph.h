@@ -20,6 +20,9 @@ void orx_graph_free(orx_graph *graph);
  * INT64_MAX when it imports none. */
 int64_t orx_graph_opset(const orx_graph *graph, const char *domain);
 
+/* How many values the graph has (they are 0 .. count - 1). */
+size_t orx_graph_value_count(const orx_graph *graph);
+
 /* The value called name, or -1. */
 int orx_graph_value(const orx_graph *graph, const char *name);
 

@@ -600,6 +600,8 @@ typedef struct {
 	bool residual; /* residual=sqrt_depth: the last layer of a residual
 			  branch drawn to keep the sum's variance
 			  (decide.c: scale_residual) */
+	bool gains;    /* gains=undo: drawn to undo what max pools and
+			  gates did to its input (gains.c) */
 } orx_rule_action;
 
 typedef struct {

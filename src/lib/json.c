@@ -146,6 +146,8 @@ static void item_json(orx_jw *w, const orx_plan_item *it)
 		quant_json(w, it->quantized);
 	if (it->found)
 		orx_jw_string(w, "found", it->found);
+	if (it->input_gain != 1)
+		orx_jw_real(w, "input_gain", it->input_gain);
 	if (it->residual_sums) {
 		orx_jw_open(w, "residual", '{');
 		orx_jw_int(w, "sums", (long long)it->residual_sums);

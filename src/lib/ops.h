@@ -91,9 +91,10 @@ typedef enum {
 	ORX_ATTR_N,
 	ORX_ATTR_GATHER_AXIS, /* GatherBlockQuantized */
 	ORX_ATTR_GEMM_ALPHA,  /* QGemm: a quantized bias's scale's factor */
-	ORX_ATTR_STRIDES,     /* ConvTranspose: the product of its strides (a
-				 list attribute reads as its values'
-				 product) */
+	ORX_ATTR_STRIDES, /* Conv, ConvTranspose: the product of its strides (a
+			     list attribute reads as its values'
+			     product) */
+	ORX_ATTR_KERNEL,  /* MaxPool: the product of its kernel's sizes */
 	ORX_N_ATTRS
 } orx_attr_meaning;
 
@@ -182,6 +183,17 @@ typedef enum {
 	ORX_PARAMS_CLASS_TOKEN /* a constant in front of the sequence */
 } orx_params_kind;
 
+/* What an op does to the second moment of the signal (gains.c). */
+typedef enum {
+	ORX_MOMENT_KEEPS,    /* as the table's class says */
+	ORX_MOMENT_MAX_POOL, /* max over ORX_ATTR_KERNEL elements */
+	ORX_MOMENT_GATE,     /* values in (0, 1) that multiply a signal
+			(Sigmoid, HardSigmoid): a squeeze-and-excite
+			gate when they multiply another signal */
+	ORX_MOMENT_MULTIPLY  /* multiplies its inputs (Mul): by a gate, the
+			      gate's square, about 1/4 */
+} orx_moment_kind;
+
 /* Elementwise arithmetic: the other input is a constant or a signal. */
 typedef enum {
 	ORX_ARITH_NONE,
@@ -227,13 +239,16 @@ typedef struct {
 	const char *gates; /* ORX_OP_RECURRENT: one letter per gate, in
 			      ONNX's order */
 	orx_arith_kind arith;
-	bool sums;	   /* adds its inputs: with two signals, a residual */
-	bool carries;	   /* its output carries input 0's signal, unchanged
-			      in kind (where a value comes from) */
-	bool joins;	   /* concatenates its inputs */
-	bool broadcasts;   /* expands input 0 to a shape */
-	bool copies;	   /* its output is input 0's values (a scalar is
-			      read through it) */
+	bool sums;	 /* adds its inputs: with two signals, a residual */
+	bool carries;	 /* its output carries input 0's signal, unchanged
+			    in kind (where a value comes from) */
+	bool joins;	 /* concatenates its inputs */
+	bool broadcasts; /* expands input 0 to a shape */
+	bool copies;	 /* its output is input 0's values (a scalar is
+			    read through it) */
+	/* what it does to the second moment of the signal it passes
+	 * (gains.c): a max pool raises it, a gate lowers it */
+	orx_moment_kind moment;
 	bool body_outputs; /* its outputs are those of the body that runs
 			      (If) */
 } orx_op;

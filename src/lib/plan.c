@@ -7,6 +7,7 @@
 #include "claim.h"
 #include "decide.h"
 #include "fixed.h"
+#include "gains.h"
 #include "order.h"
 #include "qclaim.h"
 #include "recurrent.h"
@@ -112,6 +113,8 @@ static int plan_graph(orx_plan *plan, const orx_rules *rules,
 				rc = orx_plan_decide(
 					plan->e[i], plan->mem, rules,
 					orx_value_tensor(model, i));
+	if (rc == ORX_OK)
+		rc = orx_plan_input_gains(plan, rules);
 	if (rc == ORX_OK)
 		rc = orx_plan_order(plan, model);
 	return rc == ORX_OK ? orx_plan_collect(plan, model) : rc;

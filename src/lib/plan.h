@@ -36,6 +36,9 @@ typedef struct entry {
 	int node_index;		   /* the node that uses it, in gr */
 	const orx_graph *gr;	   /* the graph of that node */
 	const orx_op *row;	   /* that node's row (NULL: no node) */
+	double input_gain;    /* what reaches its layer: the second moment over
+				 the one its scheme expects (gains.c) */
+	bool undo_gains;      /* its rule says gains=undo */
 	size_t residual_sums; /* the last layer of a residual branch without
 				 normalization (residual.c): the number of
 				 such sums in its graph; else 0 */

@@ -3,6 +3,7 @@
  * (not names), and the last layer of each branch marked. */
 #include "residual.h"
 #include "downstream.h"
+#include "entry.h"
 #include "ops.h"
 
 #include <stdlib.h>
@@ -207,24 +208,6 @@ static int branch_layer(const orx_graph *gr, const sum_site *s)
 				  &normalized);
 }
 
-/* The weight of each layer node (model-wide numbering), or NULL. */
-static entry **weights_by_node(const orx_plan *plan)
-{
-	entry **w = calloc(plan->n_nodes + 1, sizeof(*w));
-
-	for (size_t i = 0; w && i < plan->n_init; i++) {
-		entry *e = plan->e[i];
-		size_t at;
-		if (!e || !e->gr || e->node_index < 0 ||
-		    e->pub.role != ORX_ROLE_WEIGHT)
-			continue;
-		at = orx_graph_node_base(e->gr) + (size_t)e->node_index;
-		if (!w[at])
-			w[at] = e;
-	}
-	return w;
-}
-
 /* The branches' last layers of graph gr into layers (*n of them). */
 static void find_in_graph(int *layers, size_t *n, const orx_graph *gr)
 {
@@ -241,7 +224,7 @@ static void find_in_graph(int *layers, size_t *n, const orx_graph *gr)
 
 int orx_plan_residual_branches(orx_plan *plan)
 {
-	entry **weight = weights_by_node(plan);
+	entry **weight = orx_plan_weights_by_node(plan);
 	int *layers = malloc((plan->n_nodes + 1) * sizeof(*layers));
 	int rc = weight && layers ? ORX_OK
 				  : orx_fail(ORX_ENOMEM, "out of memory");

@@ -340,7 +340,8 @@ enum {
 	ARG_STD = 1 << 5,
 	ARG_LOW = 1 << 6,
 	ARG_HIGH = 1 << 7,
-	ARG_RESIDUAL = 1 << 8
+	ARG_RESIDUAL = 1 << 8,
+	ARG_GAINS = 1 << 9
 };
 
 static bool scaling_or_orthogonal(orx_scheme s)
@@ -383,6 +384,7 @@ static const struct {
 	{"mode", ARG_MODE, scaling, SPECIAL},
 	{"fans", ARG_FANS, scaling_or_orthogonal, SPECIAL},
 	{"residual", ARG_RESIDUAL, scaling, SPECIAL},
+	{"gains", ARG_GAINS, scaling, SPECIAL},
 	{"value", ARG_VALUE, constant_like, NUMBER(value)},
 	{"mean", ARG_MEAN, normal_like, NUMBER(mean)},
 	{"std", ARG_STD, normal_like, NUMBER(std)},
@@ -448,6 +450,13 @@ static int parse_arg(lexer *lx, orx_rule_action *a, int pos, unsigned *given)
 						       arguments[k].number));
 	if (arguments[k].bit == ARG_GAIN)
 		return parse_gain(lx, a);
+	if (arguments[k].bit == ARG_GAINS) {
+		static const char *const gains[] = {"none", "undo"};
+		if (parse_choice(lx, gains, 2, &choice, "gains"))
+			return ORX_EINVALID;
+		a->gains = choice == 1;
+		return ORX_OK;
+	}
 	if (arguments[k].bit == ARG_RESIDUAL) {
 		static const char *const residual[] = {"none", "sqrt_depth"};
 		if (parse_choice(lx, residual, 2, &choice, "residual scaling"))

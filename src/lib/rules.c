@@ -422,6 +422,20 @@ static int arg_key(lexer *lx, char *key, size_t size, orx_scheme s, int pos)
 	return ORX_OK;
 }
 
+/* gains=none|undo, residual=none|sqrt_depth: off or on. */
+static int parse_switch(lexer *lx, orx_rule_action *a, unsigned bit)
+{
+	static const char *const gains[] = {"none", "undo"},
+				 *const residual[] = {"none", "sqrt_depth"};
+	int on = 0;
+
+	if (parse_choice(lx, bit == ARG_GAINS ? gains : residual, 2, &on,
+			 bit == ARG_GAINS ? "gains" : "residual scaling"))
+		return ORX_EINVALID;
+	*(bit == ARG_GAINS ? &a->gains : &a->residual) = on == 1;
+	return ORX_OK;
+}
+
 /* One ARG: KEY=VALUE, or a positional VALUE (position pos); the
  * argument's ARG_ bit is added to *given. */
 static int parse_arg(lexer *lx, orx_rule_action *a, int pos, unsigned *given)
@@ -450,20 +464,8 @@ static int parse_arg(lexer *lx, orx_rule_action *a, int pos, unsigned *given)
 						       arguments[k].number));
 	if (arguments[k].bit == ARG_GAIN)
 		return parse_gain(lx, a);
-	if (arguments[k].bit == ARG_GAINS) {
-		static const char *const gains[] = {"none", "undo"};
-		if (parse_choice(lx, gains, 2, &choice, "gains"))
-			return ORX_EINVALID;
-		a->gains = choice == 1;
-		return ORX_OK;
-	}
-	if (arguments[k].bit == ARG_RESIDUAL) {
-		static const char *const residual[] = {"none", "sqrt_depth"};
-		if (parse_choice(lx, residual, 2, &choice, "residual scaling"))
-			return ORX_EINVALID;
-		a->residual = choice == 1;
-		return ORX_OK;
-	}
+	if (arguments[k].bit == ARG_GAINS || arguments[k].bit == ARG_RESIDUAL)
+		return parse_switch(lx, a, arguments[k].bit);
 	if (arguments[k].bit == ARG_MODE) {
 		if (parse_choice(lx, modes, 3, &choice, "mode"))
 			return ORX_EINVALID;

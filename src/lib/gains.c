@@ -138,9 +138,30 @@ static size_t signals_of(int *in, size_t max, const orx_graph *gr, int n)
 	return k;
 }
 
+/* Max pools' factors already worked out in this plan (an integral
+ * each): most models have a few kinds of pool. */
+typedef struct {
+	int64_t k[16];
+	double rho[16], value[16];
+	int n;
+} pool_cache;
+
+static double pool_gain(pool_cache *c, int64_t k, double rho)
+{
+	double v;
+
+	for (int i = 0; i < c->n; i++)
+		if (c->k[i] == k && c->rho[i] == rho)
+			return c->value[i];
+	v = orx_max_pool_gain(k, rho);
+	if (c->n < 16)
+		c->k[c->n] = k, c->rho[c->n] = rho, c->value[c->n++] = v;
+	return v;
+}
+
 /* The factor of node n's outputs from its inputs' (g by value). */
-static double out_gain(entry **weight, const orx_graph *gr, int n,
-		       const double *g)
+static double out_gain(pool_cache *cache, entry **weight, const orx_graph *gr,
+		       int n, const double *g)
 {
 	const orx_op *op = orx_op_of(gr, n);
 	int in[8];
@@ -156,7 +177,8 @@ static double out_gain(entry **weight, const orx_graph *gr, int n,
 	if (op->moment == ORX_MOMENT_MAX_POOL)
 		return rectified(gr, in[0])
 			       ? g[in[0]] *
-					 orx_max_pool_gain(
+					 pool_gain(
+						 cache,
 						 (int64_t)orx_op_attr(
 							 op,
 							 orx_graph_node(gr, n),
@@ -173,14 +195,15 @@ static double out_gain(entry **weight, const orx_graph *gr, int n,
 
 /* The input factor of each layer weight of graph k (by node), g[] the
  * graph's values'. */
-static void follow(entry **weight, const orx_graph *gr, double *g)
+static void follow(pool_cache *cache, entry **weight, const orx_graph *gr,
+		   double *g)
 {
 	size_t base = orx_graph_node_base(gr);
 
 	for (size_t n = 0; n < orx_graph_node_count(gr); n++) {
 		const Onnx__NodeProto *nd = orx_graph_node(gr, (int)n);
 		entry *e = weight[base + n];
-		double out = out_gain(weight, gr, (int)n, g);
+		double out = out_gain(cache, weight, gr, (int)n, g);
 		if (e && e->row && e->input >= 0) {
 			int data = orx_graph_input_of(
 				gr, (int)n,
@@ -209,6 +232,7 @@ static void undo(entry *e)
 int orx_plan_input_gains(orx_plan *plan, const orx_rules *rules)
 {
 	entry **weight = orx_plan_weights_by_node(plan);
+	pool_cache cache = {{0}, {0}, {0}, 0};
 	int rc = weight ? ORX_OK : orx_fail(ORX_ENOMEM, "out of memory");
 
 	for (size_t k = 0; k < plan->n_graphs && rc == ORX_OK; k++) {
@@ -221,7 +245,7 @@ int orx_plan_input_gains(orx_plan *plan, const orx_rules *rules)
 		}
 		for (size_t v = 0; v < n; v++)
 			g[v] = 1;
-		follow(weight, gr, g);
+		follow(&cache, weight, gr, g);
 		free(g);
 	}
 	for (size_t i = 0; rc == ORX_OK && i < plan->n_nodes; i++) {

@@ -315,7 +315,7 @@ int orx_claim_layer(ctx *c, int node, const orx_op *op)
 		op, nd,
 		slot == 1 ? ORX_ATTR_TRANS_BATCH_B : ORX_ATTR_TRANS_BATCH_A);
 	w->group = (int64_t)orx_op_attr(op, nd, ORX_ATTR_GROUP);
-	w->strides = (int64_t)orx_op_attr(op, nd, ORX_ATTR_STRIDES);
+	w->strides = orx_op_attr_count(op, nd, ORX_ATTR_STRIDES);
 	if ((held && (rc = hold_activation(w, c->plan->mem, held, alpha,
 					   from)) != ORX_OK) ||
 	    (op->blocks == ORX_BLOCKS_QKV_COLUMNS &&

@@ -159,15 +159,6 @@ static double pool_gain(pool_cache *c, int64_t k, double rho)
 	return v;
 }
 
-/* A max pool's window: the product of kernel_shape (1 when absent, or
- * out of bounds in a hostile file). */
-static int64_t window(const orx_op *op, const Onnx__NodeProto *node)
-{
-	double k = orx_op_attr(op, node, ORX_ATTR_KERNEL);
-
-	return k >= 1 && k <= 1e6 ? (int64_t)k : 1;
-}
-
 /* The factor of node n's outputs from its inputs' (g by value). */
 static double out_gain(pool_cache *cache, entry **weight, const orx_graph *gr,
 		       int n, const double *g)
@@ -186,10 +177,13 @@ static double out_gain(pool_cache *cache, entry **weight, const orx_graph *gr,
 	if (op->moment == ORX_MOMENT_MAX_POOL)
 		return rectified(gr, in[0])
 			       ? g[in[0]] *
-					 pool_gain(cache,
-						   window(op, orx_graph_node(
-								      gr, n)),
-						   neighbour_rho(weight, gr, n))
+					 pool_gain(
+						 cache,
+						 orx_op_attr_count(
+							 op,
+							 orx_graph_node(gr, n),
+							 ORX_ATTR_KERNEL),
+						 neighbour_rho(weight, gr, n))
 			       : g[in[0]];
 	if (op->moment == ORX_MOMENT_MULTIPLY && k == 2 &&
 	    gates(gr, in[0], in[1]) != gates(gr, in[1], in[0]))

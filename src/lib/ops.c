@@ -471,6 +471,14 @@ double orx_op_attr(const orx_op *op, const Onnx__NodeProto *node,
 	return a->fallback;
 }
 
+int64_t orx_op_attr_count(const orx_op *op, const Onnx__NodeProto *node,
+			  orx_attr_meaning m)
+{
+	double v = orx_op_attr(op, node, m);
+
+	return v >= 1 && v <= 9007199254740992.0 ? (int64_t)v : 1;
+}
+
 const char *orx_op_name(const orx_op *op, char *buf, size_t size)
 {
 	if (!op->domain[0])

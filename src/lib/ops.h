@@ -285,6 +285,11 @@ int orx_op_data_input(const orx_op *op, int weight);
 double orx_op_attr(const orx_op *op, const Onnx__NodeProto *node,
 		   orx_attr_meaning m);
 
+/* A list attribute's product (strides, kernel_shape) as a count: within
+ * [1, 2^53], 1 when absent or out of that range (a hostile file). */
+int64_t orx_op_attr_count(const orx_op *op, const Onnx__NodeProto *node,
+			  orx_attr_meaning m);
+
 /* The name the plan and the rules give op: op_type for the default
  * domain, "domain.op_type" for another. */
 const char *orx_op_name(const orx_op *op, char *buf, size_t size);

@@ -19,6 +19,8 @@ static double gain_of(const orx_rule_action *a, const entry *e)
 		return 0; /* the scheme's own */
 	if (isnan(param)) /* the activation's; without one, the gain's */
 		param = e->alpha;
+	if (!strcmp(a->gain_name, "activation")) /* the one found */
+		return orx_activation_gain(e->pub.activation, param);
 	orx_gain(&g, a->gain_name, param);
 	return g;
 }

@@ -5,13 +5,14 @@
  * the second moment (5.1 times for 3x3 over independent values, less
  * over correlated ones), a squeeze-and-excite gate
  * (a signal times a sigmoid's output, about 1/2 at initialization)
- * lowers it (1/4), and the next layer passes that on. Each graph is
+ * lowers it (1/4), a layer with no activation passes fan_in x Var(W)
+ * (Xavier: fan_in / fan_avg), and the next layer passes that on. Each graph is
  * followed in node order with the factor g of every value (1 where
  * nothing changed it): a max pool of a rectified value multiplies it by
  * c(K), a gate's product by 1/4, a residual sum takes its largest input's
- * (the skip), a concatenation their mean, a layer or a normalization
- * resets it to 1; a layer whose input has g != 1 is drawn at std /
- * sqrt(g), unless a normalization follows it or it gives the logits. */
+ * (the skip), a concatenation their mean, a layer with an activation or a
+ * normalization resets it to 1; a layer whose input has g != 1 is drawn at std
+ * / sqrt(g), unless a normalization follows it or it gives the logits. */
 #define _GNU_SOURCE
 #include "gains.h"
 
@@ -21,6 +22,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define GATE_SQUARE 0.25 /* E[g^2] of a gate at its centre, 1/2 */
 
@@ -193,6 +195,25 @@ static double out_gain(pool_cache *cache, entry **weight, const orx_graph *gr,
 	return op->sums ? most : g[in[0]];
 }
 
+/* Layer e's output factor. A layer before an activation keeps the
+ * signal's scale by its scheme (its gain makes up for what the
+ * activation passes); one with none (a linear bottleneck, a projection
+ * into a sum) passes fan_in x Var(W) of its input's second moment, which
+ * Xavier's fan_avg makes fan_in / fan_avg: that reaches the next layer.
+ * Taken once its own input factor is undone (where its rule says so). */
+static double linear_out(const entry *e)
+{
+	const orx_init_params *p = &e->pub.params;
+	double out;
+
+	if (!e->decided || e->normalized || e->last || !e->pub.has_fans ||
+	    strcmp(e->pub.activation, "none") != 0 ||
+	    !orx_scheme_is_scaling(e->pub.scheme))
+		return 1;
+	out = (double)e->pub.fan_in * p->std * p->std;
+	return e->undo_gains ? out : out * e->input_gain;
+}
+
 /* The input factor of each layer weight of graph k (by node), g[] the
  * graph's values'. */
 static void follow(pool_cache *cache, entry **weight, const orx_graph *gr,
@@ -209,6 +230,7 @@ static void follow(pool_cache *cache, entry **weight, const orx_graph *gr,
 				gr, (int)n,
 				(size_t)orx_op_data_input(e->row, e->input));
 			e->input_gain = data >= 0 ? g[data] : 1;
+			out = linear_out(e);
 		}
 		for (size_t o = 0; o < nd->n_output; o++) {
 			int v = orx_graph_output_of(gr, (int)n, o);

@@ -87,6 +87,9 @@ int orx_gain(double *out, const char *name, double param)
 					       : param * param)));
 	else if (!strcmp(name, "selu"))
 		*out = 0.75;
+	else if (!strcmp(name, "activation")) /* the layer's (the planner
+						 resolves it); ReLU's here */
+		*out = sqrt(2.0);
 	else
 		return orx_fail(ORX_EINVALID, "unknown gain '%s'", name);
 	return ORX_OK;

@@ -510,16 +510,25 @@ const orx_op *orx_op_at(size_t i)
 /*** @@ACTIVATIONS: what the walk names, and what each passes ***/
 
 static const orx_activation activations[] = {
-	{"none", 1, false},	   {"Celu", 0.5, false},
-	{"Clip", 1, false}, /* bounded, not at 0 */
-	{"Elu", 0.5, false},	   {"Gelu", 0.5, false},
-	{"HardSigmoid", 1, false}, {"HardSwish", 0.5, false},
-	{"LeakyRelu", NAN, true},  {"Mish", 0.5, false},
-	{"PRelu", 0.5, false},	   {"Relu", 0.5, false},
-	{"Relu6", 0.5, false},	   {"Selu", 1, false}, /* keeps it by design */
-	{"Sigmoid", 1, false},	   {"Silu", 0.5, false},
-	{"Softplus", 0.5, false},  {"Softsign", 1, false},
-	{"Tanh", 1, false},	   {"ThresholdedRelu", 0.5, false},
+	{"none", 1, false, 1},
+	{"Celu", 0.5, false, 1.277960075}, /* alpha 1: as ELU */
+	{"Clip", 1, false, 1},		   /* bounded, not at 0 */
+	{"Elu", 0.5, false, 1.277960075},
+	{"Gelu", 0.5, false, 1.468011261},
+	{"HardSigmoid", 1, false, 1},
+	{"HardSwish", 0.5, false, 1.567183835},
+	{"LeakyRelu", NAN, true, NAN},
+	{"Mish", 0.5, false, 1.451491240},
+	{"PRelu", 0.5, false, 1.371988681},	  /* slopes at 0.25 (PyTorch) */
+	{"Relu", 0.5, false, 1.4142135623730951}, /* sqrt 2 */
+	{"Relu6", 0.5, false, 1.414243430},
+	{"Selu", 1, false, 1}, /* keeps it by design */
+	{"Sigmoid", 1, false, 1},
+	{"Silu", 0.5, false, 1.558759930},
+	{"Softplus", 0.5, false, 1.083121882},
+	{"Softsign", 1, false, 1},
+	{"Tanh", 1, false, 1},
+	{"ThresholdedRelu", 0.5, false, 1.468959030}, /* theta 1 */
 };
 
 #define N_ACTIVATIONS (sizeof(activations) / sizeof(*activations))
@@ -537,13 +546,26 @@ const orx_activation *orx_activation_at(size_t i)
 	return i < N_ACTIVATIONS ? &activations[i] : NULL;
 }
 
+/* The row of activation name (NULL: none), *alpha given its default. */
+static const orx_activation *with_alpha(const char *name, double *alpha)
+{
+	if (isnan(*alpha))
+		*alpha = ORX_LEAKY_RELU_ALPHA;
+	return orx_activation_named(name);
+}
+
+double orx_activation_gain(const char *name, double alpha)
+{
+	const orx_activation *a = with_alpha(name, &alpha);
+
+	return !a		? 1
+	       : isnan(a->keep) ? sqrt(2 / (1 + alpha * alpha))
+				: a->keep;
+}
+
 double orx_activation_factor(const char *name, double alpha)
 {
-	const orx_activation *a = orx_activation_named(name);
+	const orx_activation *a = with_alpha(name, &alpha);
 
-	if (isnan(alpha))
-		alpha = ORX_LEAKY_RELU_ALPHA;
-	if (!a)
-		return 1;
-	return isnan(a->factor) ? (1 + alpha * alpha) / 2 : a->factor;
+	return !a ? 1 : isnan(a->factor) ? (1 + alpha * alpha) / 2 : a->factor;
 }

@@ -310,6 +310,11 @@ typedef struct {
 	 * (Glorot and Bengio 2010), SELU and none; NAN: (1 + alpha^2) / 2 */
 	double factor;
 	bool alpha; /* its slope is the node's alpha (the walk reads it) */
+	/* the gain that keeps the second moment through it: G with
+	 * E[f(G z)^2] = 1 for z ~ N(0, 1), f at its default parameters
+	 * (bench/activation_gains.py works them out); NAN: sqrt(2 / (1 +
+	 * alpha^2)) */
+	double keep;
 } orx_activation;
 
 /* The activation called name ("none" included), or NULL. */
@@ -317,6 +322,11 @@ const orx_activation *orx_activation_named(const char *name);
 
 /* Activation i, for listings (NULL past the end). */
 const orx_activation *orx_activation_at(size_t i);
+
+/* The gain that keeps the second moment through the activation called
+ * name (alpha: its slope, NAN for the default): sqrt 2 for ReLU, 1.468
+ * for GELU, 1.559 for SiLU ...; 1 for one the table does not know. */
+double orx_activation_gain(const char *name, double alpha);
 
 /* The share of a zero-mean input's second moment the activation called
  * name passes (alpha: its slope, NAN for LeakyRelu's default; 1 for a

@@ -301,7 +301,8 @@ static int parse_gain(lexer *lx, orx_rule_action *a)
 	if (orx_gain(&check, a->gain_name, 0.01) != ORX_OK)
 		return syntax(lx, at,
 			      "unknown gain '%s' (linear, sigmoid, tanh, "
-			      "relu, leaky_relu, selu, or a number)",
+			      "relu, leaky_relu, selu, activation, or a "
+			      "number)",
 			      a->gain_name);
 	a->gain_kind = ORX_GAIN_NAMED;
 	a->gain_param = NAN;

@@ -20,6 +20,37 @@ from onnx import TensorProto, helper, numpy_helper
 RELU_GAIN = math.sqrt(2)
 
 
+def keep_gain(name):
+    """The gain G with E[f(G z)^2] = 1 for z ~ N(0, 1), worked out here
+    by the trapezoid rule on [-12, 12] and bisection (the default policy
+    draws a layer before activation f with it)."""
+    erf = np.frompyfunc(math.erf, 1, 1)
+    f = {"Relu": lambda x: np.maximum(x, 0), "Relu6": lambda x: np.clip(x, 0, 6),
+         "Elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
+         "Gelu": lambda x: x * 0.5 * (1 + erf(x / math.sqrt(2)).astype(float)),
+         "Silu": lambda x: x / (1 + np.exp(-x)),
+         "HardSwish": lambda x: x * np.clip(x + 3, 0, 6) / 6,
+         "Mish": lambda x: x * np.tanh(np.logaddexp(0, x)),
+         "Softplus": lambda x: np.logaddexp(0, x),
+         "PRelu": lambda x: np.where(x > 0, x, 0.25 * x)}[name]
+    z = np.linspace(-12, 12, 120001)
+    w = np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    lo, hi = 0.5, 4.0
+    for _ in range(45):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if np.trapz(f(mid * z) ** 2 * w, z) < 1 else (lo, mid)
+    return (lo + hi) / 2
+
+
+KEEP = {}
+
+
+def he_gain(act):
+    if act not in KEEP:
+        KEEP[act] = keep_gain("Elu" if act == "Celu" else act)
+    return KEEP[act]
+
+
 def init(name, shape, dtype=np.float32, value=None):
     a = np.full(shape, value, dtype=dtype) if value is not None else \
         np.random.default_rng(0).standard_normal(shape).astype(dtype)
@@ -101,8 +132,8 @@ def transparent_cases():
 
 def activation_cases():
     W = [init("W", [8, 4, 3, 3])]
-    he = lambda act, g=RELU_GAIN: dict(activation=act, scheme="he_normal",
-                                       fan_in=36, fan_out=72, std=g / 6)
+    he = lambda act, g=None: dict(activation=act, scheme="he_normal",
+                                  fan_in=36, fan_out=72, std=(g or he_gain(act)) / 6)
     xu = lambda act: dict(activation=act, scheme="xavier_uniform", fan_in=36,
                           fan_out=72, std=math.sqrt(2 / 108))
     one = lambda op, **a: model([conv(), node(op, ["c"], ["Y"], **a)], W)
@@ -124,15 +155,19 @@ def activation_cases():
     yield "graph output", model([conv(out="Y")], W), {"W": xu("none")}
     yield "another Conv first", model(
         [conv(), conv(w="W2", x="c", out="d"), node("Relu", ["d"], ["Y"])],
+        # W (Xavier, no activation) passes fan_in x 2 / (fan_in + fan_out) =
+        # 36 x 2 / 108 of its input's second moment to W2, drawn to undo it
         W + [init("W2", [8, 8, 1, 1])]), {"W": xu("none"), "W2": he("Relu", RELU_GAIN)
-                                          | dict(fan_in=8, fan_out=8, std=RELU_GAIN / math.sqrt(8))}
+                                          | dict(fan_in=8, fan_out=8, input_gain=36 * 2 / 108,
+                                                 std=RELU_GAIN / math.sqrt(8)
+                                                 / math.sqrt(36 * 2 / 108))}
 
 
 def pattern_cases():
     W = [init("W", [8, 4, 3, 3])]
     f32 = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.float32), name)
     he = lambda act: dict(activation=act, scheme="he_normal", fan_in=36, fan_out=72,
-                          std=RELU_GAIN / 6)
+                          std=he_gain(act) / 6)
     gelu = [conv(), node("Div", ["c", "sqrt2"], ["d"]), node("Erf", ["d"], ["e"]),
             node("Add", ["e", "one"], ["f"]), node("Mul", ["c", "f"], ["g"]),
             node("Mul", ["g", "half"], ["Y"])]
@@ -433,9 +468,9 @@ def check(plan, expect):
                 have = [b["activation"] for b in got.get("branches", [])]
                 if have != value:
                     problems.append(f"{name}: branches {have}, want {value}")
-            elif key == "std":
-                if not math.isclose(got["std"], value, rel_tol=1e-6):
-                    problems.append(f"{name}: std {got['std']}, want {value}")
+            elif key in ("std", "input_gain"):
+                if not math.isclose(got.get(key, 1), value, rel_tol=1e-6):
+                    problems.append(f"{name}: {key} {got.get(key)}, want {value}")
             elif got.get(key) != value:
                 problems.append(f"{name}: {key} {got.get(key)!r}, want {value!r}")
     return problems

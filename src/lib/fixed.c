@@ -38,12 +38,14 @@ static bool functions_of(uint64_t *m, uint64_t *n, bool *columns,
 	switch (e->row->fans) {
 	case ORX_FAN_RULE_CONV:
 	case ORX_FAN_RULE_CONV_TRANSPOSE:
+		if (t->n_dims < 3) /* no such layer: fans refuse it */
+			return false;
 		*m = (uint64_t)t->dims[0];
 		*n = 1;
 		for (size_t i = 1; i < t->n_dims; i++)
 			*n *= (uint64_t)t->dims[i];
 		*columns = false;
-		return t->n_dims >= 3;
+		return true;
 	case ORX_FAN_RULE_GEMM:
 	case ORX_FAN_RULE_MATMUL:
 		if (t->n_dims != 2)

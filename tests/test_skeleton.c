@@ -445,3 +445,48 @@ Test(skeleton, an_attribute_tensor_written_twice_is_kept_whole)
 	free(graph.p);
 	free(model.p);
 }
+
+/* check --run's model: the outputs appended to the graph as float
+ * tensors, the rest of the model byte for byte as it was (protobuf-c
+ * reads both; every node and initializer the same). */
+Test(skeleton, outputs_are_added_to_the_graph_and_nothing_else_changes)
+{
+	const char *names[] = {"fc1_out", "a name longer than one hundred "
+					  "and twenty-eight bytes, so that "
+					  "its length takes two bytes of "
+					  "varint in the ValueInfoProto ..."};
+	uint8_t *in = NULL, *out = NULL;
+	size_t len = 0, out_len = 0;
+	Onnx__ModelProto *a, *b;
+
+	cr_assert_eq(
+		read_file(&in, &len, ORX_SOURCE_DIR "/samples/mlp_tanh.onnx"),
+		0);
+	cr_assert_eq(orx_wire_add_outputs(&out, &out_len, in, len, names, 2),
+		     ORX_OK);
+	a = onnx__model_proto__unpack(NULL, len, in);
+	b = onnx__model_proto__unpack(NULL, out_len, out);
+	cr_assert(a && b);
+	cr_assert_eq(b->graph->n_output, a->graph->n_output + 2);
+	for (size_t k = 0; k < 2; k++) {
+		const Onnx__ValueInfoProto *v =
+			b->graph->output[a->graph->n_output + k];
+		cr_assert_str_eq(v->name, names[k]);
+		cr_assert_eq(v->type->tensor_type->elem_type,
+			     ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+	}
+	cr_assert_eq(b->graph->n_node, a->graph->n_node);
+	cr_assert_eq(b->graph->n_initializer, a->graph->n_initializer);
+	for (size_t k = 0; k < a->graph->n_initializer; k++)
+		cr_assert(a->graph->initializer[k]->raw_data.len ==
+				  b->graph->initializer[k]->raw_data.len &&
+			  !memcmp(a->graph->initializer[k]->raw_data.data,
+				  b->graph->initializer[k]->raw_data.data,
+				  a->graph->initializer[k]->raw_data.len));
+	cr_assert_eq(orx_wire_add_outputs(&out, &out_len, in, 3, names, 2),
+		     ORX_EINVALID); /* truncated: no graph to add to */
+	onnx__model_proto__free_unpacked(a, NULL);
+	onnx__model_proto__free_unpacked(b, NULL);
+	free(in);
+	free(out);
+}

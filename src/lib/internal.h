@@ -236,6 +236,13 @@ int orx_wire_skeleton(uint8_t **out, size_t *out_len, orx_borrowed **borrowed,
 /* Point the tensors a skeleton left out (unpacked as m) at their bytes. */
 int orx_wire_attach(Onnx__ModelProto *m, const orx_borrowed *b, size_t n);
 
+/* The ModelProto bytes model (len) with a float tensor output named each
+ * of the n names appended to its graph (its first graph field), into a
+ * new *out (malloc'd; *out_len bytes): the values a run should return.
+ * ORX_EINVALID for bytes that are not such a message. */
+int orx_wire_add_outputs(uint8_t **out, size_t *out_len, const uint8_t *model,
+			 size_t len, const char *const *names, size_t n);
+
 /*** @@DTYPE (dtype.c): element types, counts and storage ***/
 
 /* Bits per element (4 for int4, 8 for int8, 32 for float32, ...), 0 for

@@ -143,119 +143,6 @@ static int start(ort *o, const uint8_t *model, size_t len)
 		      "loading the model");
 }
 
-/*** @@MODEL: the model with every wanted value an output ***/
-
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-
-	do {
-		p[n++] = (uint8_t)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
-		v >>= 7;
-	} while (v);
-	return n;
-}
-
-static size_t get_varint(uint64_t *v, const uint8_t *p, size_t len)
-{
-	size_t n = 0;
-
-	*v = 0;
-	while (n < len && n < 10) {
-		*v |= (uint64_t)(p[n] & 0x7F) << (7 * n);
-		if (!(p[n++] & 0x80))
-			return n;
-	}
-	return 0;
-}
-
-static size_t varint_size(uint64_t v)
-{
-	size_t n = 1;
-
-	while (v > 0x7F)
-		v >>= 7, n++;
-	return n;
-}
-
-static const uint8_t float_type[] = {0x12, 0x04, 0x0a, 0x02, 0x08, 0x01};
-
-/* The bytes of a ValueInfoProto {name, type: float tensor}. */
-static size_t output_inner(const char *name)
-{
-	size_t n = strlen(name);
-
-	return 1 + varint_size(n) + n + sizeof(float_type);
-}
-
-/* A graph output: GraphProto.output's field holding output_inner. */
-static size_t output_entry(uint8_t *p, const char *name)
-{
-	const uint8_t *type = float_type;
-	size_t n = strlen(name), inner = output_inner(name);
-	size_t at = 0;
-
-	p[at++] = 0x62; /* GraphProto.output, field 12 */
-	at += put_varint(p + at, inner);
-	p[at++] = 0x0a; /* ValueInfoProto.name */
-	at += put_varint(p + at, n);
-	memcpy(p + at, name, n);
-	at += n;
-	memcpy(p + at, type, sizeof(float_type));
-	return at + sizeof(float_type);
-}
-
-/* The ModelProto bytes in (len) with the n names appended to its graph's
- * outputs, into a new *out. */
-static int with_outputs(uint8_t **out, size_t *out_len, const uint8_t *in,
-			size_t len, const char *const *names, size_t n)
-{
-	size_t at = 0, extra = 0, graph = 0, glen = 0, head = 0;
-	uint8_t *buf, *p;
-
-	while (at < len && !graph) { /* the graph field: 7, length-delimited */
-		uint64_t key, v;
-		size_t k = get_varint(&key, in + at, len - at), s;
-		if (!k)
-			break;
-		if ((key & 7) == 2) {
-			if (!(s = get_varint(&v, in + at + k, len - at - k)) ||
-			    v > len - at - k - s)
-				break;
-			if (key >> 3 == 7)
-				head = at, graph = at + k + s, glen = (size_t)v;
-			at += k + s + (size_t)v;
-		} else if ((key & 7) == 0) {
-			if (!(s = get_varint(&v, in + at + k, len - at - k)))
-				break;
-			at += k + s;
-		} else {
-			at += k + ((key & 7) == 1 ? 8 : 4);
-		}
-	}
-	if (!graph)
-		return orx_fail(ORX_EINVALID, "the model has no graph to run");
-	for (size_t i = 0; i < n; i++) {
-		size_t inner = output_inner(names[i]);
-		extra += 1 + varint_size(inner) + inner;
-	}
-	if (!(buf = malloc(len + extra + 16)))
-		return orx_fail(ORX_ENOMEM, "out of memory");
-	memcpy(buf, in, head);
-	p = buf + head;
-	*p++ = 0x3a; /* ModelProto.graph, field 7 */
-	p += put_varint(p, glen + extra);
-	memcpy(p, in + graph, glen);
-	p += glen;
-	for (size_t i = 0; i < n; i++)
-		p += output_entry(p, names[i]);
-	memcpy(p, in + graph + glen, len - graph - glen);
-	p += len - graph - glen;
-	*out = buf;
-	*out_len = (size_t)(p - buf);
-	return ORX_OK;
-}
-
 /*** @@INPUTS: seeded N(0, 1) floats, small integers ***/
 
 typedef struct {
@@ -465,7 +352,8 @@ int orx_run_measure(double *stds, double *input_rms, const orx_model *model,
 	if (rc == ORX_OK)
 		rc = orx_model_save_buffer(&bytes, &len, model, &keep);
 	if (rc == ORX_OK)
-		rc = with_outputs(&with, &with_len, bytes, len, names, n);
+		rc = orx_wire_add_outputs(&with, &with_len, bytes, len, names,
+					  n);
 	free(bytes);
 	if (rc == ORX_OK)
 		rc = start(&o, with, with_len);

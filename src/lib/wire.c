@@ -397,3 +397,88 @@ int orx_wire_attach(Onnx__ModelProto *m, const orx_borrowed *b, size_t n)
 	}
 	return ORX_OK;
 }
+
+/*** @@OUTPUTS: more graph outputs, for running the model ***/
+
+enum {
+	MODEL_GRAPH = 7,      /* ModelProto.graph */
+	GRAPH_OUTPUT = 12,    /* GraphProto.output */
+	VALUE_INFO_NAME = 1,  /* ValueInfoProto.name */
+	VALUE_INFO_TYPE = 2,  /* ValueInfoProto.type */
+	TYPE_TENSOR = 1,      /* TypeProto.tensor_type */
+	TENSOR_ELEM_TYPE = 1, /* TypeProto.Tensor.elem_type */
+};
+
+static size_t varint_size(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v > 0x7f)
+		v >>= 7, n++;
+	return n;
+}
+
+static size_t len_field_size(size_t payload)
+{
+	return 1 + varint_size(payload) + payload;
+}
+
+/* A float tensor ValueInfoProto called name, as GraphProto.output's
+ * field, written at buf + *at (NULL buf: only counted). */
+static void put_output(uint8_t *buf, size_t *at, const char *name)
+{
+	size_t n = strlen(name), tensor = 2, type = len_field_size(tensor),
+	       info = len_field_size(n) + 1 + varint_size(type) + type;
+
+	if (!buf) {
+		*at += len_field_size(info);
+		return;
+	}
+	put_varint(buf, at, GRAPH_OUTPUT << 3 | WIRE_LEN);
+	put_varint(buf, at, info);
+	put_varint(buf, at, VALUE_INFO_NAME << 3 | WIRE_LEN);
+	put_varint(buf, at, n);
+	memcpy(buf + *at, name, n);
+	*at += n;
+	put_varint(buf, at, VALUE_INFO_TYPE << 3 | WIRE_LEN);
+	put_varint(buf, at, type);
+	put_varint(buf, at, TYPE_TENSOR << 3 | WIRE_LEN);
+	put_varint(buf, at, tensor);
+	put_varint(buf, at, TENSOR_ELEM_TYPE << 3 | WIRE_VARINT);
+	put_varint(buf, at, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+}
+
+int orx_wire_add_outputs(uint8_t **out, size_t *out_len, const uint8_t *model,
+			 size_t len, const char *const *names, size_t n)
+{
+	cursor c = {model, model + len};
+	field f, graph = {0};
+	size_t extra = 0, at;
+	uint8_t *buf;
+	int rc = ORX_OK;
+
+	while (c.p < c.end && !graph.start &&
+	       (rc = next_field(&f, &c)) == ORX_OK)
+		if (f.number == MODEL_GRAPH && f.type == WIRE_LEN)
+			graph = f;
+	if (rc != ORX_OK)
+		return rc;
+	if (!graph.start)
+		return orx_fail(ORX_EINVALID, "the model has no graph");
+	for (size_t i = 0; i < n; i++)
+		put_output(NULL, &extra, names[i]);
+	if (!(buf = malloc(len + extra + VARINT_MAX + 1)))
+		return orx_fail(ORX_ENOMEM, "out of memory");
+	at = (size_t)(graph.start - model);
+	memcpy(buf, model, at);
+	put_varint(buf, &at, MODEL_GRAPH << 3 | WIRE_LEN);
+	put_varint(buf, &at, graph.len + extra);
+	memcpy(buf + at, graph.payload, graph.len);
+	at += graph.len;
+	for (size_t i = 0; i < n; i++)
+		put_output(buf, &at, names[i]);
+	memcpy(buf + at, graph.end, (size_t)(model + len - graph.end));
+	*out_len = at + (size_t)(model + len - graph.end);
+	*out = buf;
+	return ORX_OK;
+}

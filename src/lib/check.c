@@ -21,6 +21,8 @@ struct orx_check {
 	size_t *chain_step;	 /* per chain: its first step */
 	orx_signal_step *layers; /* every weighted layer, in node order */
 	const entry **layer_entry; /* the entry of each */
+	double *predicted; /* the std of each one's output over its chain's
+			      input's, predicted (NAN outside chains) */
 	size_t n_layers;
 	orx_measured *measured; /* orx_check_measure's */
 	size_t n_measured;
@@ -290,27 +292,30 @@ static int measure(layer *l, const orx_model *m, const orx_check_options *o)
 	return measure_kept(l, m, o, NULL);
 }
 
-static int add_finding(orx_check *c, const layer *l, int problem, int by_signal)
+/* Finding f of entry e appended to c. */
+static int append(orx_check *c, const entry *e, orx_finding f)
 {
-	orx_finding *f = realloc(c->findings, (c->n + 1) * sizeof(*f));
+	orx_finding *all = realloc(c->findings, (c->n + 1) * sizeof(*all));
 	const entry **of;
 
-	if (f)
-		c->findings = f;
-	if (!f || !(of = realloc(c->of, (c->n + 1) * sizeof(*of))))
+	if (all)
+		c->findings = all;
+	if (!all || !(of = realloc(c->of, (c->n + 1) * sizeof(*of))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	c->of = of;
-	of[c->n] = l->e;
-	f[c->n++] =
-		(orx_finding){l->e->pub.name,
-			      (orx_problem)problem,
-			      l->std,
-			      l->e->pub.params.std,
-			      l->ratio,
-			      by_signal,
-			      severity_of((orx_problem)problem, l->ratio,
-					  l->margin, by_signal, l->bad_chain)};
+	of[c->n] = e;
+	all[c->n++] = f;
 	return ORX_OK;
+}
+
+static int add_finding(orx_check *c, const layer *l, int problem, int by_signal)
+{
+	return append(
+		c, l->e,
+		(orx_finding){l->e->pub.name, (orx_problem)problem, l->std,
+			      l->e->pub.params.std, l->ratio, by_signal,
+			      severity_of((orx_problem)problem, l->ratio,
+					  l->margin, by_signal, l->bad_chain)});
 }
 
 /*** @@RECURRENT: the scale through time ***/
@@ -565,6 +570,10 @@ static int chain_steps(orx_check *c, const layer *L)
 			c->steps[at + j].backward *=
 				c->steps[at + j - 1].backward;
 		}
+		for (int i = (int)c->chain_end[k]; i >= 0 && j > 0;
+		     i = L[i].pred, j--) /* its output, before its activation */
+			c->predicted[i] = sqrt(c->steps[at + j - 1].forward /
+					       c->steps[at + j - 1].factor);
 		at += len;
 	}
 	return ORX_OK;
@@ -575,10 +584,12 @@ static int chain_steps(orx_check *c, const layer *L)
 static int layer_steps(orx_check *c, const layer *L, size_t n)
 {
 	if (!(c->layers = malloc((n + 1) * sizeof(*c->layers))) ||
-	    !(c->layer_entry = malloc((n + 1) * sizeof(*c->layer_entry))))
+	    !(c->layer_entry = malloc((n + 1) * sizeof(*c->layer_entry))) ||
+	    !(c->predicted = malloc((n + 1) * sizeof(*c->predicted))))
 		return orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
-		c->layers[i] = step_of(&L[i]), c->layer_entry[i] = L[i].e;
+		c->layers[i] = step_of(&L[i]), c->layer_entry[i] = L[i].e,
+		c->predicted[i] = NAN;
 	c->n_layers = n;
 	return ORX_OK;
 }
@@ -634,10 +645,10 @@ static int run(orx_check **out, const orx_model *model, const orx_plan *plan,
 		if (L[i].problem >= 0)
 			rc = add_finding(c, &L[i], L[i].problem,
 					 L[i].by_signal);
+	if (rc == ORX_OK) /* the layers first: chain_steps fills predicted */
+		rc = layer_steps(c, L, n);
 	if (rc == ORX_OK)
 		rc = chain_steps(c, L);
-	if (rc == ORX_OK)
-		rc = layer_steps(c, L, n);
 	free(c->chain_end); /* the layer indices mean nothing past here */
 	c->chain_end = NULL;
 	/* recurrent layers: on their own, not in chains */
@@ -716,6 +727,7 @@ void orx_check_free(orx_check *c)
 		return;
 	free(c->layers);
 	free(c->layer_entry);
+	free(c->predicted);
 	free(c->measured);
 	free(c->findings);
 	free(c->of);
@@ -808,20 +820,6 @@ static const char *measurable(const entry *e)
 	return nd->n_output > 0 && nd->output[0][0] ? nd->output[0] : NULL;
 }
 
-/* The predicted std of layer name's output (before its activation) over
- * its chain's input's, or NAN outside chains: the chain's product up to
- * it without its own activation's factor. */
-static double predicted(const orx_check *c, const char *name)
-{
-	const orx_signal_step *s;
-
-	for (size_t i = 0; i < c->n_chains; i++)
-		for (size_t k = 0; (s = orx_check_chain_step(c, i, k)); k++)
-			if (!strcmp(s->name, name))
-				return sqrt(s->forward / s->factor);
-	return NAN;
-}
-
 static int add_measured_finding(orx_check *c, const entry *e, double scale,
 				const orx_check_options *o)
 {
@@ -829,22 +827,12 @@ static int add_measured_finding(orx_check *c, const entry *e, double scale,
 	int problem = v < o->signal	  ? ORX_PROBLEM_VANISHING
 		      : v > 1 / o->signal ? ORX_PROBLEM_EXPLODING
 					  : -1;
-	orx_finding *f;
-	const entry **of;
 
 	if (problem < 0 || isnan(scale) || e->last) /* logits: benign */
 		return ORX_OK;
-	if (!(f = realloc(c->findings, (c->n + 1) * sizeof(*f))))
-		return orx_fail(ORX_ENOMEM, "out of memory");
-	c->findings = f;
-	if (!(of = realloc(c->of, (c->n + 1) * sizeof(*of))))
-		return orx_fail(ORX_ENOMEM, "out of memory");
-	c->of = of;
-	of[c->n] = e;
-	f[c->n++] = (orx_finding){
-		e->pub.name, (orx_problem)problem, scale, 1, scale,
-		ORX_VIA_RUN, ORX_SEVERITY_ERROR};
-	return ORX_OK;
+	return append(c, e,
+		      (orx_finding){e->pub.name, (orx_problem)problem, scale, 1,
+				    scale, ORX_VIA_RUN, ORX_SEVERITY_ERROR});
 }
 
 int orx_check_measure(orx_check *c, const orx_model *model,
@@ -852,9 +840,8 @@ int orx_check_measure(orx_check *c, const orx_model *model,
 {
 	orx_check_options defaults = ORX_CHECK_OPTIONS_INIT;
 	const char **names = calloc(c->n_layers + 1, sizeof(*names));
-	const entry **of = calloc(c->n_layers + 1, sizeof(*of));
+	size_t *of = calloc(c->n_layers + 1, sizeof(*of)), n = 0;
 	double *stds = calloc(c->n_layers + 1, sizeof(*stds)), rms = 1;
-	size_t n = 0;
 	int rc = names && of && stds ? ORX_OK
 				     : orx_fail(ORX_ENOMEM, "out of memory");
 
@@ -864,7 +851,7 @@ int orx_check_measure(orx_check *c, const orx_model *model,
 		rc = ORX_EINVALID;
 	for (size_t i = 0; rc == ORX_OK && i < c->n_layers; i++)
 		if ((names[n] = measurable(c->layer_entry[i])))
-			of[n++] = c->layer_entry[i];
+			of[n++] = i; /* the layer measured */
 	if (rc == ORX_OK && any_external(model))
 		rc = orx_fail(ORX_EUNSUPPORTED,
 			      "--run: models with external data are not "
@@ -877,10 +864,11 @@ int orx_check_measure(orx_check *c, const orx_model *model,
 	    !(c->measured = calloc(n + 1, sizeof(*c->measured))))
 		rc = orx_fail(ORX_ENOMEM, "out of memory");
 	for (size_t i = 0; rc == ORX_OK && i < n; i++) {
+		const entry *e = c->layer_entry[of[i]];
 		double scale = stds[i] / (rms > 0 ? rms : 1);
-		c->measured[c->n_measured++] = (orx_measured){
-			of[i]->pub.name, scale, predicted(c, of[i]->pub.name)};
-		rc = add_measured_finding(c, of[i], scale, opts);
+		c->measured[c->n_measured++] =
+			(orx_measured){e->pub.name, scale, c->predicted[of[i]]};
+		rc = add_measured_finding(c, e, scale, opts);
 	}
 	free(names), free(of), free(stds);
 	return rc;

@@ -292,7 +292,7 @@ static void scale_residual(entry *e)
 			sqrt((double)e->pub.fan_in * (double)e->residual_sums),
 	       s = p->std > 0 ? target / p->std : 1;
 
-	p->std *= s, p->low *= s, p->high *= s; /* gain: the scheme's */
+	orx_init_params_scale(p, s);
 	e->pub.residual_scale = s;
 }
 

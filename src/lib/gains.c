@@ -19,6 +19,7 @@
 #include "downstream.h"
 #include "entry.h"
 #include "ops.h"
+#include "patterns.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -61,25 +62,10 @@ double orx_max_pool_gain(int64_t k, double rho)
 	return sum / 0.5;
 }
 
-/* The node making value v, through ops that carry their input (Pad,
- * Reshape), at most 8; -1 for none. */
-static int made_by(const orx_graph *gr, int v)
-{
-	int p = orx_graph_producer(gr, v);
-
-	for (int hops = 0; p >= 0 && hops < 8; hops++) {
-		const orx_op *op = orx_op_of(gr, p);
-		if (!op || !op->carries)
-			return p;
-		p = orx_graph_producer(gr, orx_graph_input_of(gr, p, 0));
-	}
-	return p;
-}
-
 /* Value v comes from a rectifier (ReLU and its kin: factor 1/2). */
 static bool rectified(const orx_graph *gr, int v)
 {
-	int p = made_by(gr, v);
+	int p = orx_pattern_made_by(gr, v);
 	const orx_op *op = p >= 0 ? orx_op_of(gr, p) : NULL;
 	const orx_activation *act;
 
@@ -96,7 +82,7 @@ static bool rectified(const orx_graph *gr, int v)
  * activation). */
 static bool gates(const orx_graph *gr, int v, int x)
 {
-	int p = made_by(gr, v);
+	int p = orx_pattern_made_by(gr, v);
 	const orx_op *op = p >= 0 ? orx_op_of(gr, p) : NULL;
 
 	return op && op->moment == ORX_MOMENT_GATE &&
@@ -240,18 +226,14 @@ static void follow(pool_cache *cache, entry **weight, const orx_graph *gr,
 	}
 }
 
-/* Entry e drawn at std / sqrt(its input factor) when its rule says
- * gains=undo (the rule found again as decide found it). */
+/* Entry e drawn at std / sqrt(its input factor). */
 static void undo(entry *e)
 {
-	double s = 1 / sqrt(e->input_gain);
-	orx_init_params *p = &e->pub.params;
-
-	p->std *= s, p->low *= s, p->high *= s;
+	orx_init_params_scale(&e->pub.params, 1 / sqrt(e->input_gain));
 	e->pub.input_gain = e->input_gain;
 }
 
-int orx_plan_input_gains(orx_plan *plan, const orx_rules *rules)
+int orx_plan_input_gains(orx_plan *plan)
 {
 	entry **weight = orx_plan_weights_by_node(plan);
 	pool_cache cache = {{0}, {0}, {0}, 0};
@@ -278,7 +260,6 @@ int orx_plan_input_gains(orx_plan *plan, const orx_rules *rules)
 		    e->input_gain > 0 && orx_scheme_is_scaling(e->pub.scheme))
 			undo(e);
 	}
-	(void)rules;
 	free(weight);
 	return rc;
 }

@@ -14,6 +14,6 @@ double orx_max_pool_gain(int64_t k, double rho);
  * moment of what reaches it over the one its scheme expects), and each
  * decided one whose rule says gains=undo drawn at std / sqrt(factor),
  * unless a normalization follows it. After the entries are decided. */
-int orx_plan_input_gains(orx_plan *plan, const orx_rules *rules);
+int orx_plan_input_gains(orx_plan *plan);
 
 #endif

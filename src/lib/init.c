@@ -95,6 +95,11 @@ int orx_gain(double *out, const char *name, double param)
 	return ORX_OK;
 }
 
+void orx_init_params_scale(orx_init_params *p, double s)
+{
+	p->std *= s, p->low *= s, p->high *= s;
+}
+
 /*** @@RESOLVE: from a spec and fans to a distribution ***/
 
 typedef enum { SHAPE_UNIFORM, SHAPE_NORMAL, SHAPE_TRUNC } shape;

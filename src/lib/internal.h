@@ -455,6 +455,10 @@ typedef struct {
  * rest flattened into columns, as torch.nn.init.orthogonal_ does).
  * ORX_EINVALID for a fan below 1, a negative std, low > high, or
  * orthogonal of fewer than 2 dimensions. */
+/* p's distribution widened s times about its mean of 0 (std and bounds;
+ * the gain stays the scheme's): a variance-scaling draw rescaled. */
+void orx_init_params_scale(orx_init_params *p, double s);
+
 int orx_init_resolve(orx_init_params *out, const orx_init_spec *spec,
 		     int64_t fan_in, int64_t fan_out, const int64_t *dims,
 		     size_t ndim);

@@ -294,10 +294,7 @@ const char *orx_pattern_held_activation(double *alpha, const orx_op *op,
 	return act->name;
 }
 
-/* The node making value v, looked for through the ops that carry their
- * input unchanged in kind (a Transpose ONNX Runtime put between Sqrt and
- * Div), at most 8 of them; -1 for none. */
-static int made_through_views(const orx_graph *gr, int v)
+int orx_pattern_made_by(const orx_graph *gr, int v)
 {
 	int p = orx_graph_producer(gr, v);
 
@@ -316,13 +313,13 @@ bool orx_pattern_divides_by_root(const orx_graph *gr, int n)
 	int p;
 
 	if (is(nd, "Div") && nd->n_input == 2) {
-		p = made_through_views(gr, orx_graph_input_of(gr, n, 1));
+		p = orx_pattern_made_by(gr, orx_graph_input_of(gr, n, 1));
 		return p >= 0 && is(orx_graph_node(gr, p), "Sqrt");
 	}
 	if (is(nd, "Mul") && nd->n_input == 2)
 		for (size_t k = 0; k < 2; k++) {
-			p = made_through_views(gr,
-					       orx_graph_input_of(gr, n, k));
+			p = orx_pattern_made_by(gr,
+						orx_graph_input_of(gr, n, k));
 			if (p >= 0 && is(orx_graph_node(gr, p), "Reciprocal"))
 				return true;
 		}

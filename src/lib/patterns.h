@@ -26,6 +26,11 @@ const char *orx_pattern_held_activation(double *alpha, const orx_op *op,
  * 6; NULL otherwise. */
 const char *orx_pattern_quantized_output(const orx_graph *gr, int n);
 
+/* The node making value v, looked for through the ops that carry their
+ * input unchanged in kind (a Transpose ONNX Runtime put between Sqrt and
+ * Div; a Pad or Reshape before a pool), at most 8 of them; -1 for none. */
+int orx_pattern_made_by(const orx_graph *gr, int v);
+
 /* Is node n of gr a division by a square root (LayerNorm's and RMSNorm's
  * written-out form: x / sqrt(var + eps)), or a product with its
  * reciprocal? */

@@ -114,7 +114,7 @@ static int plan_graph(orx_plan *plan, const orx_rules *rules,
 					plan->e[i], plan->mem, rules,
 					orx_value_tensor(model, i));
 	if (rc == ORX_OK)
-		rc = orx_plan_input_gains(plan, rules);
+		rc = orx_plan_input_gains(plan);
 	if (rc == ORX_OK)
 		rc = orx_plan_order(plan, model);
 	return rc == ORX_OK ? orx_plan_collect(plan, model) : rc;

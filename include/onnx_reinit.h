@@ -619,6 +619,10 @@ typedef struct {
 	orx_severity severity;
 } orx_finding;
 
+/* How many of the n findings f are of severity at or above at (error
+ * above warning above note): what --fail-on counts. */
+size_t orx_findings_failing(const orx_finding *f, size_t n, orx_severity at);
+
 #define ORX_VIA_LAYER 0
 #define ORX_VIA_SIGNAL 1
 #define ORX_VIA_RUN 2

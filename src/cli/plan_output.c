@@ -125,11 +125,9 @@ size_t cli_leftovers(const orx_model *m, const orx_plan *plan,
 
 size_t cli_failing(const orx_check *check, orx_severity at)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < orx_check_count(check); i++)
-		n += orx_check_finding_at(check, i)->severity <= at;
-	return n;
+	return orx_findings_failing(
+		orx_check_count(check) ? orx_check_finding_at(check, 0) : NULL,
+		orx_check_count(check), at);
 }
 
 int cli_format(const bool *json, const char *name, const char *command)

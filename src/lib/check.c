@@ -52,6 +52,15 @@ const char *orx_problem_name(orx_problem p)
 	return p <= ORX_PROBLEM_SATURATED ? names[p] : "unknown";
 }
 
+size_t orx_findings_failing(const orx_finding *f, size_t n, orx_severity at)
+{
+	size_t failing = 0;
+
+	for (size_t k = 0; k < n; k++)
+		failing += f[k].severity <= at;
+	return failing;
+}
+
 const char *orx_severity_name(orx_severity s)
 {
 	static const char *names[] = {"error", "warning", "note"};

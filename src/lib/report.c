@@ -223,16 +223,6 @@ static void xml_text(FILE *f, const char *s)
 		}
 }
 
-/* How many of e's findings are at fail_on or above. */
-static size_t failing(const orx_report_entry *e, orx_severity fail_on)
-{
-	size_t n = 0;
-
-	for (size_t k = 0; k < e->n_findings; k++)
-		n += e->findings[k].severity <= fail_on;
-	return n;
-}
-
 static void junit_case(FILE *f, const orx_report_entry *e, orx_severity fail_on)
 {
 	char text[512];
@@ -273,7 +263,9 @@ static void write_junit(FILE *f, const orx_report_entry *e, size_t n,
 
 	for (size_t i = 0; i < n; i++) {
 		errors += e[i].error != NULL;
-		failures += !e[i].error && failing(&e[i], fail_on) > 0;
+		failures += !e[i].error &&
+			    orx_findings_failing(e[i].findings, e[i].n_findings,
+						 fail_on) > 0;
 	}
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
 	fprintf(f,
